@@ -1,0 +1,52 @@
+"""xpgrad: reverse-mode automatic differentiation for any Python array API library.
+
+>>> import xpgrad
+>>> x = xpgrad.tensor([2.0], requires_grad=True)
+>>> z = (x + 2) ** 2 + 3
+>>> z.backward()
+>>> x.grad
+tensor([8.])
+
+The same program runs on NumPy, or any other backend registered as a plugin; every op
+is a plugin declaring its forward and its vector-Jacobian product once, against the
+array API standard. ``xpgrad.xp`` is the differentiable array API namespace.
+"""
+from ._version import __version__
+from .tensor import Tensor
+from .node import Node, AccumulateGrad, RemovableHandle
+from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from .device import Device, DeviceError, device, get_default_device, set_default_device
+from .dispatch import DispatchError
+from .creation import (
+    tensor, as_tensor, ones, zeros, full, empty, arange, eye, rand, randn, ones_like,
+    zeros_like, full_like, empty_like, rand_like, randn_like, manual_seed, dtype,
+    float16, float32, float64, int32, int64, bool_, complex64, complex128,
+)
+from .functions import (
+    add, sub, subtract, mul, multiply, div, divide, neg, negative, pow, exp, log, sqrt, sin,
+    cos, tanh, abs, sign, maximum, minimum, where, sum, mean, matmul, mm, t, transpose,
+    reshape, trace, inverse, norm, clone, detach, numel,
+)
+from .gradcheck import gradcheck, gradgradcheck, GradcheckError
+from . import autograd, linalg, xp
+from .engine import grad
+
+# The array API spells float64 as a dtype name; PyTorch code also says xpgrad.float / double.
+float = float32  # noqa: A001  (PyTorch's alias)
+double = float64
+long = int64
+FloatTensor = Tensor  # old code: xpgrad.FloatTensor([1, 2]) is a float32 Tensor
+
+__all__ = [
+    "__version__", "Tensor", "Node", "AccumulateGrad", "RemovableHandle", "no_grad",
+    "enable_grad", "set_grad_enabled", "is_grad_enabled", "Device", "DeviceError", "device",
+    "get_default_device", "set_default_device", "DispatchError", "tensor", "as_tensor", "ones",
+    "zeros", "full", "empty", "arange", "eye", "rand", "randn", "ones_like", "zeros_like",
+    "full_like", "empty_like", "rand_like", "randn_like", "manual_seed", "dtype", "float16",
+    "float32", "float64", "int32", "int64", "bool_", "complex64", "complex128", "add", "sub",
+    "subtract", "mul", "multiply", "div", "divide", "neg", "negative", "pow", "exp", "log",
+    "sqrt", "sin", "cos", "tanh", "abs", "sign", "maximum", "minimum", "where", "sum", "mean",
+    "matmul", "mm", "t", "transpose", "reshape", "trace", "inverse", "norm", "clone",
+    "detach", "numel", "gradcheck", "gradgradcheck", "GradcheckError", "autograd", "linalg",
+    "xp", "grad",
+]

@@ -1,0 +1,22 @@
+"""``xpgrad.autograd``: the engine's public entry points, named as in ``torch.autograd``."""
+from xpgrad.engine import backward, grad
+from xpgrad.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from xpgrad.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from xpgrad.tensor import Tensor
+
+__all__ = ["backward", "grad", "Variable", "gradcheck", "gradgradcheck", "GradcheckError",
+           "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
+
+
+def Variable(data, requires_grad=False, volatile=False):
+    """The pre-0.4 PyTorch wrapper, for old code: returns a leaf Tensor.
+
+    ``Variable(t, requires_grad=True)`` is a new leaf sharing ``t``'s storage, as it was
+    in PyTorch; Python data and arrays are converted as by :func:`xpgrad.tensor`.
+    """
+    if volatile:
+        raise NotImplementedError("volatile Variables are gone; compute under `with xpgrad.no_grad():`")
+    t = Tensor(data._data, data._dev) if isinstance(data, Tensor) else Tensor(data)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t

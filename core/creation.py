@@ -1,0 +1,243 @@
+"""Creating Tensors: ``tensor``, ``ones``, ``randn`` and friends (the PyTorch face)."""
+from .device import device_of_array, get_device
+from .tensor import Tensor, _dims
+
+__all__ = ["tensor", "as_tensor", "ones", "zeros", "full", "empty", "arange", "eye", "rand",
+           "randn", "ones_like", "zeros_like", "full_like", "empty_like", "rand_like",
+           "randn_like", "manual_seed", "resolve_dtype", "float32", "float64", "float16",
+           "int32", "int64", "bool_", "complex64", "complex128", "dtype"]
+
+
+class dtype(str):
+    """A backend-neutral dtype name (``xpgrad.float32``); each backend maps it to its own."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return f"xpgrad.{self}"
+
+
+float16 = dtype("float16")
+float32 = dtype("float32")
+float64 = dtype("float64")
+int32 = dtype("int32")
+int64 = dtype("int64")
+bool_ = dtype("bool")
+complex64 = dtype("complex64")
+complex128 = dtype("complex128")
+_ALIASES = {"float": "float32", "double": "float64", "long": "int64", "int": "int32", "half": "float16"}
+
+
+def resolve_dtype(dt, dev):
+    """The backend's dtype object for ``dt`` (an xpgrad dtype, a name or a backend dtype)."""
+    if dt is None:
+        return None
+    if isinstance(dt, str):
+        name = _ALIASES.get(dt, dt)
+        found = getattr(dev.xp, name, None)
+        if found is None:
+            raise TypeError(f"unknown dtype {dt!r} for the {dev.backend.name} backend")
+        return found
+    if dt is bool:
+        return dev.xp.bool
+    if dt is float:
+        return dev.xp.float64
+    if dt is int:
+        return dev.xp.int64
+    if dt is complex:
+        return dev.xp.complex128
+    name = getattr(dt, "name", None) or getattr(dt, "__name__", None)
+    if isinstance(name, str) and hasattr(dev.xp, name):
+        return getattr(dev.xp, name)
+    return dt
+
+
+def _from_data(data, dtype_, device, default_float=False):
+    """Raw array and Device for user data: an existing array keeps its library and dtype."""
+    if isinstance(data, Tensor):
+        dev = data._dev if device is None else get_device(device)
+        if dev is not data._dev:
+            raise NotImplementedError(f"copying a Tensor from {data._dev} to {dev} is not supported yet")
+        raw = data._data
+        if dtype_ is not None:
+            raw = dev.xp.astype(raw, resolve_dtype(dtype_, dev))
+        return dev.xp.asarray(raw, copy=True), dev
+    dev_of = device_of_array(data) if not isinstance(data, (list, tuple, int, float, bool, complex)) else None
+    if dev_of is not None:
+        if device is not None and get_device(device) is not dev_of:
+            raise NotImplementedError(
+                f"this array lives on {dev_of}; moving it to {device} is not supported yet"
+            )
+        raw = data if dtype_ is None else dev_of.xp.astype(data, resolve_dtype(dtype_, dev_of))
+        return raw, dev_of
+    dev = get_device(device)
+    if not isinstance(data, (list, tuple, int, float, bool, complex)) and not hasattr(data, "__array__") \
+            and not hasattr(data, "__dlpack__"):
+        raise TypeError(
+            f"xpgrad.tensor() takes Python numbers, (nested) lists or arrays, got {type(data).__name__}"
+        )
+    dt = resolve_dtype(dtype_, dev)
+    if dt is None and _has_float(data) and not hasattr(data, "dtype"):
+        dt = dev.xp.float32  # Python floats default to float32, as in PyTorch
+    elif dt is None and default_float and not hasattr(data, "dtype"):
+        dt = dev.xp.float32
+    try:
+        raw = dev.backend.asarray(data, dt, dev.name)
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"cannot make a Tensor from this data: {exc}") from exc
+    return raw, dev
+
+
+def _has_float(data):
+    stack = [data]
+    while stack:
+        d = stack.pop()
+        if isinstance(d, float):
+            return True
+        if isinstance(d, (list, tuple)):
+            stack.extend(d)
+    return False
+
+
+def _finish(raw, dev, requires_grad):
+    t = Tensor(raw, dev)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new Tensor from Python data or an array.
+
+    Python floats become float32 (as in PyTorch), Python ints int64; an existing array
+    (NumPy, or any backend's) keeps its library, device and dtype unless ``dtype`` is
+    given.
+
+    Examples
+    --------
+    >>> x = xpgrad.tensor([2.0], requires_grad=True)
+    >>> z = (x + 2) ** 2 + 3
+    >>> z.backward()
+    >>> x.grad
+    tensor([8.])
+    """
+    raw, dev = _from_data(data, dtype, device)
+    return _finish(raw, dev, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """Like :func:`tensor`, but shares memory with ``data`` where it can."""
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    raw, dev = _from_data(data, dtype, device)
+    return Tensor(raw, dev)
+
+
+def _creation(fn_name, shape, dtype, device, requires_grad, **kw):
+    dev = get_device(device)
+    dt = resolve_dtype(dtype, dev) or dev.xp.float32
+    raw = getattr(dev.xp, fn_name)(shape, dtype=dt, device=dev.native, **kw)
+    return _finish(raw, dev, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    """A Tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``; float32 unless ``dtype``."""
+    return _creation("ones", _dims(size, "ones"), dtype, device, requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False):
+    """A Tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``; float32 unless ``dtype``."""
+    return _creation("zeros", _dims(size, "zeros"), dtype, device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    """An uninitialised Tensor of the given size."""
+    return _creation("empty", _dims(size, "empty"), dtype, device, requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    """A Tensor filled with ``fill_value``."""
+    dev = get_device(device)
+    dt = resolve_dtype(dtype, dev)
+    if dt is None:
+        dt = dev.xp.float32 if isinstance(fill_value, float) else None
+    raw = dev.xp.full(_dims((size,), "full"), fill_value, dtype=dt, device=dev.native)
+    return _finish(raw, dev, requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    """Values from ``start`` to ``end`` (exclusive) by ``step``; float32 if any is a float."""
+    dev = get_device(device)
+    dt = resolve_dtype(dtype, dev)
+    if dt is None and any(isinstance(v, float) for v in (start, end, step)):
+        dt = dev.xp.float32
+    if end is None:
+        start, end = 0, start
+    raw = dev.xp.arange(start, end, step, dtype=dt, device=dev.native)
+    return _finish(raw, dev, requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    """The identity matrix (``n`` by ``m``)."""
+    dev = get_device(device)
+    raw = dev.xp.eye(n, m, dtype=resolve_dtype(dtype, dev) or dev.xp.float32, device=dev.native)
+    return _finish(raw, dev, requires_grad)
+
+
+def rand(*size, dtype=None, device=None, requires_grad=False):
+    """Uniform random values in [0, 1); reproducible after :func:`manual_seed`."""
+    dev = get_device(device)
+    dt = resolve_dtype(dtype, dev) or dev.xp.float32
+    return _finish(dev.backend.random_uniform(_dims(size, "rand"), dt, dev.name), dev, requires_grad)
+
+
+def randn(*size, dtype=None, device=None, requires_grad=False):
+    """Standard normal random values; reproducible after :func:`manual_seed`."""
+    dev = get_device(device)
+    dt = resolve_dtype(dtype, dev) or dev.xp.float32
+    return _finish(dev.backend.random_normal(_dims(size, "randn"), dt, dev.name), dev, requires_grad)
+
+
+def _like(t, dtype, device):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"expected a Tensor, got {type(t).__name__}")
+    dev = t._dev if device is None else get_device(device)
+    return t.shape, (t.dtype if dtype is None else dtype), dev
+
+
+def ones_like(t, dtype=None, device=None, requires_grad=False):
+    shape, dt, dev = _like(t, dtype, device)
+    return ones(shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def zeros_like(t, dtype=None, device=None, requires_grad=False):
+    shape, dt, dev = _like(t, dtype, device)
+    return zeros(shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def empty_like(t, dtype=None, device=None, requires_grad=False):
+    shape, dt, dev = _like(t, dtype, device)
+    return empty(shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
+    shape, dt, dev = _like(t, dtype, device)
+    return full(shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def rand_like(t, dtype=None, device=None, requires_grad=False):
+    shape, dt, dev = _like(t, dtype, device)
+    return rand(shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def randn_like(t, dtype=None, device=None, requires_grad=False):
+    shape, dt, dev = _like(t, dtype, device)
+    return randn(shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def manual_seed(seed):
+    """Seed the random number generators of every backend, for reproducible runs."""
+    from xpgrad.plugins import registry
+
+    for backend in registry.backends().values():
+        backend.seed(seed)

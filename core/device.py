@@ -1,0 +1,143 @@
+"""Devices: which backend and which of its devices an array lives on.
+
+A Device pairs a backend with one of its devices and carries what the dispatcher needs
+per op: the backend's namespace and its compiled op table. Two Tensors are on the same
+device exactly when their Device objects are the same object, so the dispatcher checks
+placement with one identity test.
+"""
+import contextvars
+
+from xpgrad.plugins import registry
+from xpgrad.plugins.manager import get_plugin_manager
+
+__all__ = ["Device", "device", "get_device", "device_of_array", "set_default_device",
+           "get_default_device", "DeviceError"]
+
+
+class DeviceError(RuntimeError):
+    """An unknown device, an unusable backend, or Tensors on different devices."""
+
+
+class Device:
+    """A backend and one of its devices (``"cpu"``, ``"cuda:0"``).
+
+    Compares equal to its name, so ``t.device == "cpu"`` works; it is also what
+    ``xpgrad.xp`` creation functions accept as ``device=``.
+    """
+
+    __slots__ = ("backend", "name", "native", "xp", "ops")
+
+    def __init__(self, backend, name):
+        self.backend = backend
+        self.name = name
+        self.native = backend.native_device(name)
+        self.xp = backend.namespace()
+        self.ops = registry.table(backend.name)
+
+    @property
+    def type(self):
+        return self.name.split(":")[0]
+
+    @property
+    def index(self):
+        _, _, idx = self.name.partition(":")
+        return int(idx) if idx.isdigit() else None
+
+    def __eq__(self, other):
+        if isinstance(other, Device):
+            return self is other or self.name == other.name and self.backend is other.backend
+        if isinstance(other, str):
+            return other == self.name or other == self.type and self.index in (None, 0)
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def __str__(self):
+        return self.name
+
+    def __repr__(self):
+        return f"device({self.name!r})"
+
+
+_DEVICES = {}  # canonical device name -> Device
+_BY_TYPE = {}  # array type -> Device (one-device backend) or Backend (ask it per array)
+_DEFAULT = contextvars.ContextVar("xpgrad_default_device", default="cpu")
+
+
+def _backend_for_prefix(prefix):
+    for b in registry.backends().values():
+        if b.device_prefix == prefix:
+            return b
+    return None
+
+
+def get_device(spec=None):
+    """The Device for ``spec``: a Device, a device string, or None for the default."""
+    if isinstance(spec, Device):
+        return spec
+    if spec is None:
+        spec = _DEFAULT.get()
+        if isinstance(spec, Device):
+            return spec
+    dev = _DEVICES.get(spec)
+    if dev is not None:
+        return dev
+    if not isinstance(spec, str):
+        raise TypeError(f"device must be a string such as 'cpu' or 'cuda:0', got {spec!r}")
+    get_plugin_manager()
+    prefix = spec.split(":")[0]
+    backend = _backend_for_prefix(prefix)
+    if backend is None:
+        known = sorted({b.device_prefix for b in registry.backends().values()})
+        raise DeviceError(f"unknown device {spec!r}: the backends registered here serve {known}")
+    ok, why = backend.is_available()
+    if not ok:
+        raise DeviceError(f"device {spec!r} needs the {backend.name} backend, which cannot run here: {why}")
+    devices = backend.devices()
+    name = spec if spec in devices else (devices[0] if spec == prefix and devices else None)
+    if name is None:
+        raise DeviceError(f"unknown device {spec!r}: the {backend.name} backend has devices {devices}")
+    dev = _DEVICES.get(name)
+    if dev is None:
+        dev = _DEVICES[name] = Device(backend, name)
+        if len(devices) == 1:
+            for t in backend.array_types():
+                _BY_TYPE[t] = dev
+        else:
+            for t in backend.array_types():
+                _BY_TYPE.setdefault(t, backend)
+    _DEVICES[spec] = dev
+    return dev
+
+
+device = get_device
+
+
+def device_of_array(raw):
+    """The Device of a backend array, or None if no registered backend owns it."""
+    found = _BY_TYPE.get(type(raw))
+    if found is None:
+        get_plugin_manager()
+        for backend in registry.backends().values():
+            try:
+                types = backend.array_types()
+            except Exception:
+                continue
+            if isinstance(raw, types):
+                found = backend
+                break
+        else:
+            return None
+    if isinstance(found, Device):
+        return found
+    return get_device(found.device_of(raw))
+
+
+def set_default_device(spec):
+    """Make ``spec`` the device that creation functions use when none is given."""
+    _DEFAULT.set(get_device(spec))
+
+
+def get_default_device():
+    return get_device(None)

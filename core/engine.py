@@ -1,0 +1,396 @@
+"""The backward engine: an iterative walk of the graph in topological order.
+
+No recursion anywhere: dependencies are counted with an explicit stack, nodes run when
+every consumer has sent its gradient, and a chain of a million ops runs at the default
+recursion limit. Plain backward runs each op's VJP rules on raw arrays with the backend's
+namespace; ``create_graph=True`` runs the very same rules on Tensors with ``xpgrad.xp``,
+so the backward pass is itself recorded and can be differentiated again.
+"""
+from .grad_mode import GRAD_ENABLED
+from .node import _FREED, AccumulateGrad
+from .tensor import INPLACE_EPOCH, Tensor, _accumulate_node
+
+__all__ = ["backward", "grad"]
+
+
+# ---------------------------------------------------------------------- public entry
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the graph's leaves.
+
+    Parameters
+    ----------
+    tensors : Tensor or sequence of Tensor
+        The outputs to differentiate.
+    grad_tensors : Tensor or sequence of Tensor or None, optional
+        The gradient with respect to each output (its "weight"); may be ``None`` for an
+        output with a single element, which then gets 1.
+    retain_graph : bool, optional
+        Keep the saved values so that the graph can be walked again. Defaults to
+        ``create_graph``.
+    create_graph : bool, optional
+        Record the backward pass itself, so that the gradients can be differentiated.
+    """
+    tensors = _as_tuple(tensors, "tensors")
+    grads = _root_grads(tensors, grad_tensors, create_graph, "grad_tensors")
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots = [_root_node(t, i) for i, t in enumerate(tensors)]
+    _execute(roots, grads, retain_graph, create_graph, None)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False, materialize_grads=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, returned, not accumulated.
+
+    Parameters
+    ----------
+    outputs : Tensor or sequence of Tensor
+    inputs : Tensor or sequence of Tensor
+        What to differentiate with respect to; leaves or intermediate Tensors.
+    grad_outputs : Tensor or sequence of Tensor or None, optional
+        As ``grad_tensors`` in :func:`backward`.
+    retain_graph, create_graph : bool, optional
+        As in :func:`backward`.
+    allow_unused : bool, optional
+        Return ``None`` for an input the outputs do not depend on, instead of raising.
+    materialize_grads : bool, optional
+        Return zeros instead of ``None`` for unused inputs (implies ``allow_unused``).
+
+    Returns
+    -------
+    tuple of Tensor
+        One gradient per input (or ``None`` for an unused one, with ``allow_unused``).
+
+    Examples
+    --------
+    >>> x = xpgrad.tensor([3.0], requires_grad=True)
+    >>> (dx,) = xpgrad.autograd.grad(x ** 2, x, create_graph=True)
+    >>> xpgrad.autograd.grad(dx, x)
+    (tensor([2.]),)
+    """
+    outputs = _as_tuple(outputs, "outputs")
+    inputs = _as_tuple(inputs, "inputs")
+    for i, t in enumerate(inputs):
+        if not t._rg:
+            raise RuntimeError(
+                f"inputs[{i}] does not require grad: grad() can only differentiate with "
+                "respect to Tensors that require grad (call .requires_grad_() on a leaf)"
+            )
+    grads = _root_grads(outputs, grad_outputs, create_graph, "grad_outputs")
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots = [_root_node(t, i) for i, t in enumerate(outputs)]
+    targets = {}
+    for t in inputs:
+        targets.setdefault(t._grad_fn if t._grad_fn is not None else _accumulate_node(t), None)
+    found = _execute(roots, grads, retain_graph, create_graph, targets)
+    result = []
+    for i, t in enumerate(inputs):
+        node = t._grad_fn if t._grad_fn is not None else t._accum
+        g = found.get(node)
+        if g is None:
+            if materialize_grads:
+                result.append(Tensor(t._dev.xp.zeros_like(t._data), t._dev))
+                continue
+            if not allow_unused:
+                raise RuntimeError(
+                    f"inputs[{i}] was not used to compute the outputs, so it has no gradient; "
+                    "pass allow_unused=True to get None for it"
+                )
+            result.append(None)
+        elif create_graph:
+            result.append(g)
+        else:
+            result.append(Tensor(g, t._dev))
+    return tuple(result)
+
+
+# ---------------------------------------------------------------------- the walk
+
+
+def _execute(roots, root_grads, retain, create, targets):
+    deps = {}
+    buffers = {}
+    for node, g in zip(roots, root_grads):
+        deps[node] = 0
+        prev = buffers.get(node)
+        buffers[node] = g if prev is None else prev + g
+    stack = list(deps)
+    parents = {} if targets is not None else None
+    while stack:
+        node = stack.pop()
+        for nxt in node.next:
+            if nxt is not None:
+                if parents is not None:
+                    parents.setdefault(nxt, []).append(node)
+                count = deps.get(nxt)
+                if count is None:
+                    deps[nxt] = 1
+                    stack.append(nxt)
+                else:
+                    deps[nxt] = count + 1
+    useful = None
+    if targets is not None:
+        useful = _useful(targets, deps, parents)
+        deps = {n: 0 for n in useful}
+        for n in useful:
+            for nxt in n.next:
+                if nxt in useful:
+                    deps[nxt] += 1
+        buffers = {n: g for n, g in buffers.items() if n in useful}
+    found = {}
+    ready = [n for n, c in deps.items() if c == 0 and n in buffers]
+    token = GRAD_ENABLED.set(create)
+    try:
+        while ready:
+            node = ready.pop()
+            g = buffers.pop(node)
+            if node.hooks:
+                g = _run_hooks(node, g, create)
+            if targets is not None and node in targets:
+                found[node] = g
+            if type(node) is AccumulateGrad:
+                if targets is None:
+                    _accumulate(node, g, create)
+                continue
+            if node.raw is _FREED:
+                raise RuntimeError(
+                    f"Trying to backward through the graph a second time: {type(node).__name__} "
+                    "already freed the values it saved for backward. Pass retain_graph=True "
+                    "to the first backward() or grad() call if you need to walk the graph again."
+                )
+            if node.epoch != INPLACE_EPOCH[0]:
+                _check_versions(node)
+            if create:
+                xp = _differentiable_xp()
+                args = node.args
+                out = node.out
+                if out is not None:
+                    out = Tensor(out, node.dev, node)
+            else:
+                xp = node.dev.xp
+                args = node.raw
+                out = node.out
+            shapes = node.shapes
+            dtypes = node.dtypes
+            params = node.params
+            rules = node.plan.rules
+            i = -1
+            for nxt in node.next:
+                i += 1
+                if nxt is None or (useful is not None and nxt not in useful):
+                    continue
+                gi = rules[i].call(xp, g, args, out, shapes, dtypes, params)
+                if gi is not None:
+                    if gi.shape != shapes[i]:
+                        gi = _sum_to(xp, gi, shapes[i], node, i)
+                    if gi.dtype != dtypes[i]:
+                        gi = _cast(xp, gi, dtypes[i], node, i)
+                    prev = buffers.get(nxt)
+                    buffers[nxt] = gi if prev is None else prev + gi
+                count = deps[nxt] - 1
+                deps[nxt] = count
+                if count == 0:
+                    if nxt in buffers:
+                        ready.append(nxt)
+                    else:
+                        # every consumer sent None: nothing flows further down this edge,
+                        # but its own inputs may still be waiting on it.
+                        ready.extend(_drain(nxt, deps, buffers, useful))
+            if not retain:
+                node.release()
+    finally:
+        GRAD_ENABLED.reset(token)
+    return found
+
+
+def _drain(node, deps, buffers, useful):
+    """Release the dependency counts a gradient-less node holds; return newly ready nodes."""
+    ready, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        for nxt in n.next:
+            if nxt is None or (useful is not None and nxt not in useful):
+                continue
+            count = deps[nxt] - 1
+            deps[nxt] = count
+            if count == 0:
+                (ready if nxt in buffers else stack).append(nxt)
+    return ready
+
+
+def _useful(targets, deps, parents):
+    useful = set()
+    stack = [t for t in targets if t in deps]
+    while stack:
+        n = stack.pop()
+        if n not in useful:
+            useful.add(n)
+            stack.extend(parents.get(n, ()))
+    return useful
+
+
+# ---------------------------------------------------------------------- pieces
+
+
+def _differentiable_xp():
+    from . import xp
+
+    return xp
+
+
+def _as_tuple(value, what):
+    if isinstance(value, Tensor):
+        return (value,)
+    if isinstance(value, (list, tuple)) and all(isinstance(v, Tensor) for v in value):
+        if not value:
+            raise RuntimeError(f"{what} is empty: give at least one Tensor")
+        return tuple(value)
+    raise TypeError(f"{what} must be a Tensor or a sequence of Tensors, got {type(value).__name__}")
+
+
+def _root_node(t, i):
+    if not t._rg:
+        raise RuntimeError(
+            f"element {i} of tensors does not require grad and does not have a grad_fn: "
+            "nothing it was computed from requires grad. Create the inputs with "
+            "requires_grad=True (or call .requires_grad_() on them) before computing."
+        )
+    return t._grad_fn if t._grad_fn is not None else _accumulate_node(t)
+
+
+def _root_grads(tensors, grads, create, what):
+    if grads is None or isinstance(grads, Tensor):
+        grads = [grads] * len(tensors) if grads is None else [grads]
+    grads = list(grads)
+    if len(grads) != len(tensors):
+        raise RuntimeError(f"{what} has {len(grads)} entries for {len(tensors)} outputs: give one per output")
+    result = []
+    for i, (t, g) in enumerate(zip(tensors, grads)):
+        shape = t._data.shape
+        if g is None:
+            if _numel(shape) != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs: output {i} has shape "
+                    f"{tuple(shape)}. Pass gradient= (or grad_outputs=) a Tensor of that shape, "
+                    "e.g. xpgrad.ones_like(output), or reduce the output first (.sum())."
+                )
+            raw = t._dev.xp.ones_like(t._data)
+            result.append(Tensor(raw, t._dev) if create else raw)
+            continue
+        if not isinstance(g, Tensor):
+            raise TypeError(
+                f"{what}[{i}] must be a Tensor, got {type(g).__name__}; wrap it with xpgrad.tensor(...)"
+            )
+        if g._dev is not t._dev:
+            raise RuntimeError(
+                f"{what}[{i}] is on device {g._dev} but output {i} is on {t._dev}; move it with .to({str(t._dev)!r})"
+            )
+        if tuple(g._data.shape) != tuple(shape):
+            raise RuntimeError(
+                f"Mismatch in shape: {what}[{i}] has a shape of {tuple(g._data.shape)} and "
+                f"output[{i}] has a shape of {tuple(shape)}"
+            )
+        if g._data.dtype != t._data.dtype:
+            g = Tensor(t._dev.xp.astype(g._data, t._data.dtype), t._dev)
+        result.append(g if create else g._data)
+    return result
+
+
+def _numel(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _sum_to(xp, g, shape, node, i):
+    """Reduce a gradient over the dimensions its input was broadcast along."""
+    gshape = tuple(g.shape)
+    lead = len(gshape) - len(shape)
+    if lead >= 0 and all(s == 1 or s == gs for s, gs in zip(shape, gshape[lead:])):
+        axes = tuple(range(lead)) + tuple(
+            lead + k for k, s in enumerate(shape) if s == 1 and gshape[lead + k] != 1
+        )
+        if axes:
+            g = xp.sum(g, axis=axes, keepdims=True)
+            if lead:
+                g = xp.reshape(g, tuple(shape))
+            return g
+    op = node._op
+    raise RuntimeError(
+        f"the VJP of op {op.name!r} (plugin {op.plugin!r}) returned a gradient of shape "
+        f"{gshape} for argument {op.argnames[i]!r}, whose shape is {tuple(shape)}; a VJP rule "
+        "must return the argument's shape (or a shape that broadcasts to it)"
+    )
+
+
+def _cast(xp, g, dtype, node, i):
+    try:
+        return xp.astype(g, dtype)
+    except Exception as exc:
+        op = node._op
+        raise RuntimeError(
+            f"the VJP of op {op.name!r} (plugin {op.plugin!r}) returned a gradient of dtype "
+            f"{g.dtype} for argument {op.argnames[i]!r} of dtype {dtype}, and it cannot be cast: {exc}"
+        ) from exc
+
+
+def _check_versions(node):
+    epoch = node.epoch
+    bad = node.out_vc is not None and node.out_vc[0] > epoch
+    if not bad and node.args:
+        for a in node.args:
+            if type(a) is Tensor and a._vc is not None and a._vc[0] > epoch:
+                bad = True
+                break
+    if bad:
+        raise RuntimeError(
+            f"one of the Tensors that {type(node).__name__} saved for backward was modified "
+            "by an in-place operation (such as add_ or +=) after it was saved, so its "
+            "gradient would be wrong. Use the out-of-place op (x = x + 1), or clone the "
+            "Tensor before changing it in place."
+        )
+
+
+def _run_hooks(node, g, create):
+    from .tensor import _RetainGrad
+
+    dev = node.dev
+    t = g if create else Tensor(g, dev)
+    retains = []
+    for hook in list(node.hooks):
+        if isinstance(hook, _RetainGrad):
+            retains.append(hook)
+            continue
+        new = hook(t)
+        if new is not None:
+            if not isinstance(new, Tensor) or tuple(new.shape) != tuple(t.shape):
+                raise RuntimeError(
+                    f"hook {hook!r} returned {new!r}: a hook must return None or a Tensor of "
+                    f"the gradient's shape {tuple(t.shape)}"
+                )
+            t = new
+    for hook in retains:
+        hook(t)
+    return t if create else t._data
+
+
+def _accumulate(node, g, create):
+    var = node._var()
+    if var is None:
+        return
+    dev = var._dev
+    old = var._grad
+    if create:
+        var._grad = g if old is None else old + g
+    elif old is None:
+        if dev.backend.may_alias(g):
+            g = dev.xp.asarray(g, copy=True)
+        var._grad = Tensor(g, dev)
+    elif old._grad_fn is not None:
+        var._grad = Tensor(old._data + g, dev)
+    else:
+        dev.backend.accumulate(old._data, g)

@@ -1,0 +1,153 @@
+"""Gradient checks against central finite differences, first and second order.
+
+The analytic Jacobian comes from one backward pass per output element; the numerical
+one from perturbing each input element by ``eps`` both ways. Everything runs on the
+inputs' own backend, so the same check proves a rule on every backend in the matrix.
+"""
+from .engine import grad
+from .tensor import Tensor
+
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
+
+
+class GradcheckError(AssertionError):
+    """The analytic and numerical derivatives of a function disagree."""
+
+
+def _as_tuple(x):
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def _indices(shape):
+    """Every multi-index of ``shape``, in C order, as tuples of ints."""
+    idx = [()]
+    for s in shape:
+        idx = [i + (k,) for i in idx for k in range(s)]
+    return idx
+
+
+def _values(t):
+    return [float(t._data[i]) for i in _indices(t.shape)]
+
+
+def _numerical(fn, inputs, k, eps):
+    """Columns d outputs / d inputs[k][j] by central differences, one per element j."""
+    x = inputs[k]
+    xp = x._dev.xp
+    columns = []
+    for j in _indices(x.shape):
+        outs = []
+        for step in (eps, -eps):
+            raw = xp.asarray(x._data, copy=True)
+            raw[j] = raw[j] + step
+            args = list(inputs)
+            # The perturbed copy requires grad as the original does: fn may itself
+            # differentiate (gradgradcheck's VJP), so it cannot run under no_grad.
+            args[k] = Tensor(raw, x._dev).requires_grad_(x.requires_grad)
+            outs.append([_values(o) for o in _as_tuple(fn(*args))])
+        plus, minus = outs
+        columns.append([[(p - m) / (2 * eps) for p, m in zip(po, mo)] for po, mo in zip(plus, minus)])
+    return columns
+
+
+def _analytic(outputs, diff_inputs):
+    """rows[o][i] = gradient of outputs[o][i] w.r.t. each input, as flat lists."""
+    rows = []
+    for out in outputs:
+        per_out = []
+        for i in _indices(out.shape):
+            if not out.requires_grad:
+                per_out.append([[0.0] * x.numel() for x in diff_inputs])
+                continue
+            g = out._dev.xp.zeros_like(out._data)
+            g[i] = 1
+            grads = grad(out, diff_inputs, Tensor(g, out._dev), retain_graph=True, allow_unused=True)
+            per_out.append([[0.0] * x.numel() if gx is None else _values(gx)
+                            for gx, x in zip(grads, diff_inputs)])
+        rows.append(per_out)
+    return rows
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+    """Check ``fn``'s gradients w.r.t. the ``inputs`` that require grad.
+
+    Parameters
+    ----------
+    fn : callable
+        Takes the inputs, returns a Tensor or a tuple of Tensors.
+    inputs : Tensor or tuple of Tensor
+        Points at which to check; those that require grad must be float64, since
+        finite differences in float32 are too coarse to prove anything.
+    eps, atol, rtol : float
+        Finite-difference step and tolerances: ``|analytic - numerical| <= atol +
+        rtol * |numerical|`` for every Jacobian entry.
+    raise_exception : bool
+        Raise :class:`GradcheckError` on a mismatch (default) or return False.
+
+    Returns
+    -------
+    bool
+        True if every entry agrees.
+    """
+    inputs = _as_tuple(inputs)
+    diff = [k for k, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not diff:
+        raise ValueError("gradcheck: no input requires grad, so there is nothing to check")
+    for k in diff:
+        x = inputs[k]
+        if str(getattr(x.dtype, "name", x.dtype)) != "float64":
+            raise ValueError(
+                f"gradcheck: input {k} has dtype {x.dtype}; finite differences need float64 "
+                "inputs (use xpgrad.tensor(..., dtype=xpgrad.float64))"
+            )
+    outputs = _as_tuple(fn(*inputs))
+    analytic = _analytic(outputs, [inputs[k] for k in diff])
+    for n, k in enumerate(diff):
+        numerical = _numerical(fn, inputs, k, eps)
+        for o, out in enumerate(outputs):
+            for i, idx in enumerate(_indices(out.shape)):
+                for j, jdx in enumerate(_indices(inputs[k].shape)):
+                    a = analytic[o][i][n][j]
+                    num = numerical[j][o][i]
+                    if not abs(a - num) <= atol + rtol * abs(num):
+                        if not raise_exception:
+                            return False
+                        raise GradcheckError(
+                            f"Jacobian mismatch for output {o}{list(idx)} w.r.t. input {k}"
+                            f"{list(jdx)}: analytic {a!r}, numerical {num!r} "
+                            f"(atol={atol}, rtol={rtol})"
+                        )
+    return True
+
+
+def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
+                  raise_exception=True):
+    """Check second derivatives: gradcheck of the vector-Jacobian product of ``fn``.
+
+    The VJP ``v -> v^T J(inputs)`` is computed with ``create_graph=True`` and checked
+    against finite differences in both the inputs and ``v`` (random when
+    ``grad_outputs`` is None), so every rule's own VJP is proven differentiable.
+    """
+    inputs = _as_tuple(inputs)
+    diff = [k for k, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    outputs = _as_tuple(fn(*inputs))
+    if grad_outputs is None:
+        from .creation import randn_like
+
+        grad_outputs = tuple(randn_like(o, requires_grad=True) for o in outputs)
+    else:
+        grad_outputs = tuple(g.detach().requires_grad_(True) for g in _as_tuple(grad_outputs))
+    n_in = len(inputs)
+    from .creation import zeros_like as xpgrad_zeros_like
+
+    def vjp(*args):
+        xs, vs = args[:n_in], args[n_in:]
+        outs = _as_tuple(fn(*xs))
+        used = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
+        if not used:  # fn does not depend on its inputs at all
+            return tuple(xpgrad_zeros_like(xs[k]) for k in diff)
+        grads = grad([o for o, _ in used], [xs[k] for k in diff], [v for _, v in used],
+                     create_graph=True, allow_unused=True, materialize_grads=True)
+        return grads
+
+    return gradcheck(vjp, inputs + grad_outputs, eps, atol, rtol, raise_exception)

@@ -1,0 +1,129 @@
+"""Graph nodes: one per recorded op call, plus one AccumulateGrad per leaf.
+
+A node points at the nodes of its inputs (``next``), never at its own output Tensor:
+output -> node -> output would be a reference cycle, and every graph would then wait for
+the cyclic garbage collector. What the VJP rules need is kept as raw arrays (``raw``) and,
+for ``create_graph``, as the input Tensors themselves (``args``); the output is kept as a
+raw array and rebuilt into a Tensor only when a double backward asks for it.
+"""
+import weakref
+
+__all__ = ["Node", "AccumulateGrad", "RemovableHandle"]
+
+_FREED = object()  # marks saved values released after a backward without retain_graph
+
+
+class RemovableHandle:
+    """What ``register_hook`` returns: ``handle.remove()`` takes the hook away again."""
+
+    __slots__ = ("_hooks", "_fn")
+
+    def __init__(self, hooks, fn):
+        self._hooks = hooks
+        self._fn = fn
+
+    def remove(self):
+        try:
+            self._hooks.remove(self._fn)
+        except ValueError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class Node:
+    """The backward of one op call. Subclassed per op as ``<Op>Backward``.
+
+    ``next_functions`` is the PyTorch view of the graph: one ``(node, 0)`` pair per
+    argument, ``(None, 0)`` for an argument that needs no gradient, and an
+    ``AccumulateGrad`` node for a leaf that requires grad.
+    """
+
+    __slots__ = ("next", "raw", "args", "out", "shapes", "dtypes", "params", "plan",
+                 "dev", "epoch", "out_vc", "hooks", "__weakref__")
+    _op = None  # the Op, set on each per-op subclass
+
+    def __init__(self, nxt, raw, args, out, shapes, dtypes, params, plan, dev, epoch, out_vc):
+        self.next = nxt
+        self.raw = raw
+        self.args = args
+        self.out = out
+        self.shapes = shapes
+        self.dtypes = dtypes
+        self.params = params
+        self.plan = plan
+        self.dev = dev
+        self.epoch = epoch
+        self.out_vc = out_vc
+        self.hooks = None
+
+    def name(self):
+        return type(self).__name__
+
+    @property
+    def op(self):
+        return self._op
+
+    @property
+    def next_functions(self):
+        return tuple((n, 0) for n in self.next)
+
+    @property
+    def previous_functions(self):
+        """The pre-0.4 PyTorch view: a leaf appears as the Tensor itself."""
+        return tuple(
+            (n.variable if type(n) is AccumulateGrad else n, 0) for n in self.next
+        )
+
+    @property
+    def metadata(self):
+        return {}
+
+    def register_prehook(self, fn):
+        """Call ``fn(grad)`` on the gradient flowing into this node; see Tensor.register_hook."""
+        if self.hooks is None:
+            self.hooks = []
+        self.hooks.append(fn)
+        return RemovableHandle(self.hooks, fn)
+
+    def release(self):
+        """Free what was saved for backward (after a backward without retain_graph)."""
+        if self.raw is not None or self.out is not None:
+            self.raw = self.args = self.out = _FREED
+
+    @property
+    def freed(self):
+        return self.raw is _FREED
+
+    def __repr__(self):
+        return f"<{type(self).__name__} object at {id(self):#x}>"
+
+
+class AccumulateGrad(Node):
+    """The node of a leaf Tensor that requires grad: adds incoming gradients to ``.grad``.
+
+    The leaf holds its AccumulateGrad strongly; the node holds the leaf weakly, so no
+    cycle forms and a leaf the user dropped simply receives nothing.
+    """
+
+    __slots__ = ("_var",)
+
+    def __init__(self, tensor):
+        self.next = ()
+        self.raw = self.args = self.out = None
+        self.hooks = None
+        self._var = weakref.ref(tensor)
+        self.dev = tensor._dev
+        self.shapes = (tensor._data.shape,)
+        self.dtypes = (tensor._data.dtype,)
+
+    @property
+    def variable(self):
+        return self._var()
+
+    def release(self):
+        pass

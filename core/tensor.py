@@ -1,0 +1,681 @@
+"""The Tensor: a backend array, where it lives, and its place in the graph.
+
+Tensor is both faces of xpgrad at once: a conforming array API array object (operators,
+``shape``, ``dtype``, ``device``, ``mT``, ``__array_namespace__``) and the PyTorch-style
+autograd tensor the tutorials use (``backward``, ``grad``, ``grad_fn``, ``data``,
+``requires_grad_``, ``sum(dim=...)``). Every computation goes through the dispatcher, so
+built-in ops and third-party plugins are reached the same way.
+"""
+import weakref
+
+from .grad_mode import GRAD_ENABLED
+from .node import AccumulateGrad, RemovableHandle
+
+__all__ = ["Tensor"]
+
+# Bumped by every in-place op on any Tensor. A node remembers the value it saw when it was
+# recorded; if nothing was modified in place since (the common case) backward skips the
+# per-Tensor version checks entirely.
+INPLACE_EPOCH = [0]
+
+
+def _accumulate_node(t):
+    node = t._accum
+    if node is None:
+        node = t._accum = AccumulateGrad(t)
+    return node
+
+
+class _RetainGrad:
+    """The hook ``retain_grad()`` installs; the engine runs it after the user's hooks."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, t):
+        self.ref = weakref.ref(t)
+
+    def __call__(self, g):
+        t = self.ref()
+        if t is not None:
+            if t._grad is None:
+                t._grad = g if g._grad_fn is not None else Tensor(
+                    t._dev.xp.asarray(g._data, copy=True), t._dev)
+            else:
+                t._grad = t._grad + g
+
+
+def _dims(args, what):
+    """Accept both f(2, 3) and f((2, 3)), as PyTorch does."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])
+    for a in args:
+        if not isinstance(a, int) or isinstance(a, bool):
+            raise TypeError(f"{what} takes integer sizes, got {a!r}")
+    return tuple(args)
+
+
+class Tensor:
+    """An array from any array API backend, with reverse-mode automatic differentiation.
+
+    Make one with :func:`xpgrad.tensor` (or ``ones``, ``randn``, ...). ``Tensor(data)``
+    also works, as ``torch.Tensor(data)`` does, and gives float32 for Python data.
+    """
+
+    __slots__ = ("_data", "_dev", "_grad_fn", "_rg", "_grad", "_vc", "_accum", "__weakref__")
+    __array_priority__ = 1000  # numpy defers to Tensor's reflected operators
+
+    def __init__(self, data, dev=None, grad_fn=None):
+        if dev is None:
+            from .creation import _from_data
+
+            data, dev = _from_data(data, None, None, default_float=True)
+        self._data = data
+        self._dev = dev
+        self._grad_fn = grad_fn
+        self._rg = grad_fn is not None
+        self._grad = None
+        self._vc = None
+        self._accum = None
+
+    # ------------------------------------------------------------------ the graph
+
+    @property
+    def requires_grad(self):
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad=True):
+        """Set whether autograd records ops on this leaf; returns self."""
+        requires_grad = bool(requires_grad)
+        if self._grad_fn is not None:
+            if not requires_grad:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables: this Tensor "
+                    f"was computed by {type(self._grad_fn).__name__}. If you want to use it "
+                    "without gradients, use t.detach()."
+                )
+            return self
+        if requires_grad and not self._is_floating():
+            raise RuntimeError(
+                f"only Tensors of floating point or complex dtype can require gradients; this "
+                f"one is {self._data.dtype}. Convert it first, e.g. t.to(xpgrad.float32)."
+            )
+        self._rg = requires_grad
+        return self
+
+    def _is_floating(self):
+        return self._dev.xp.isdtype(self._data.dtype, ("real floating", "complex floating"))
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad must be a Tensor or None, got {type(value).__name__}")
+            if tuple(value.shape) != tuple(self.shape):
+                raise RuntimeError(
+                    f"assigned grad has shape {tuple(value.shape)}, but the Tensor has shape {tuple(self.shape)}"
+                )
+            if value._dev is not self._dev:
+                raise RuntimeError(f"assigned grad is on {value._dev}, but the Tensor is on {self._dev}")
+        self._grad = value
+
+    @property
+    def grad_fn(self):
+        return self._grad_fn
+
+    creator = grad_fn  # the pre-0.4 PyTorch name, for old code
+
+    @property
+    def is_leaf(self):
+        return self._grad_fn is None
+
+    @property
+    def retains_grad(self):
+        fn = self._grad_fn
+        return fn is not None and bool(fn.hooks) and any(isinstance(h, _RetainGrad) for h in fn.hooks)
+
+    def retain_grad(self):
+        """Keep this non-leaf's gradient in ``.grad`` after backward (leaves always do)."""
+        if not self._rg:
+            raise RuntimeError("can't retain_grad on a Tensor that has requires_grad=False")
+        if self._grad_fn is not None and not self.retains_grad:
+            self._grad_fn.register_prehook(_RetainGrad(self))
+        return None
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this Tensor's gradient is computed.
+
+        Hooks run in registration order; one that returns a Tensor replaces the gradient
+        for the rest of backward (and for ``.grad`` on a leaf). Returns a handle whose
+        ``remove()`` takes the hook away.
+        """
+        if not self._rg:
+            raise RuntimeError(
+                "cannot register a hook on a Tensor that doesn't require gradient; call "
+                ".requires_grad_() on it (a leaf) first"
+            )
+        node = self._grad_fn if self._grad_fn is not None else _accumulate_node(self)
+        return node.register_prehook(hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Compute the gradient of this Tensor with respect to the graph's leaves.
+
+        Parameters
+        ----------
+        gradient : Tensor, optional
+            The gradient with respect to this Tensor (a weight per element); needed
+            unless the Tensor has a single element.
+        retain_graph : bool, optional
+            Keep the saved values so the graph can be walked again (default:
+            ``create_graph``).
+        create_graph : bool, optional
+            Record the backward pass, for higher-order derivatives.
+        """
+        from . import engine
+
+        if inputs is not None:
+            raise NotImplementedError("backward(inputs=...) is not supported; use xpgrad.autograd.grad")
+        engine.backward(self, gradient, retain_graph, create_graph)
+
+    def detach(self):
+        """A Tensor sharing this one's storage, cut from the graph (requires_grad False)."""
+        t = Tensor(self._data, self._dev)
+        if self._vc is None:
+            self._vc = [0]
+        t._vc = self._vc  # an in-place change through either shows up in both
+        return t
+
+    def detach_(self):
+        if self._grad_fn is not None and self._grad_fn.hooks:
+            pass
+        self._grad_fn = None
+        self._rg = False
+        return self
+
+    @property
+    def data(self):
+        """A Tensor sharing this one's storage, outside the graph, as PyTorch's ``.data``.
+
+        Unlike ``detach()``, in-place changes through ``.data`` are not tracked.
+        """
+        return Tensor(self._data, self._dev)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be set to a Tensor, got {type(value).__name__}")
+        self._data = value._data
+        self._dev = value._dev
+
+    # ------------------------------------------------------------------ array object
+
+    @property
+    def shape(self):
+        return tuple(self._data.shape)
+
+    def size(self, dim=None):
+        """The shape (PyTorch's ``size()``), or one dimension of it."""
+        shape = tuple(self._data.shape)
+        return shape if dim is None else shape[dim]
+
+    @property
+    def dtype(self):
+        return self._data.dtype
+
+    @property
+    def device(self):
+        return self._dev
+
+    @property
+    def ndim(self):
+        return len(self._data.shape)
+
+    def dim(self):
+        return len(self._data.shape)
+
+    def numel(self):
+        n = 1
+        for s in self._data.shape:
+            n *= s
+        return n
+
+    def __len__(self):
+        shape = self._data.shape
+        if not shape:
+            raise TypeError("len() of a 0-d Tensor")
+        return shape[0]
+
+    def __array_namespace__(self, api_version=None):
+        from . import xp
+
+        return xp
+
+    @property
+    def T(self):
+        return apply("permute_dims", (self,), {"axes": tuple(range(self.ndim))[::-1]})
+
+    @property
+    def mT(self):
+        return unary("matrix_transpose", self)
+
+    def item(self):
+        """The value of a one-element Tensor as a Python number."""
+        if self.numel() != 1:
+            raise ValueError(
+                f"only one element tensors can be converted to Python scalars; this one has shape {self.shape}"
+            )
+        return self._numpy().reshape(()).item()
+
+    def tolist(self):
+        return self._numpy().tolist()
+
+    def _numpy(self):
+        return self._dev.backend.to_numpy(self._data)
+
+    def numpy(self):
+        """The values as a NumPy array (shared with the Tensor on the CPU)."""
+        if self._rg:
+            raise RuntimeError("Can't call numpy() on a Tensor that requires grad. Use t.detach().numpy() instead.")
+        return self._numpy()
+
+    def __array__(self, dtype=None, copy=None):
+        if self._rg:
+            raise RuntimeError(
+                "Can't convert a Tensor that requires grad to a NumPy array (the graph would be "
+                "lost). Use t.detach().numpy() instead."
+            )
+        a = self._numpy()
+        return a if dtype is None else a.astype(dtype)
+
+    def _scalar(self, kind):
+        if self.numel() != 1:
+            raise TypeError(f"only one-element Tensors can be converted to Python {kind.__name__}s")
+        return kind(self._numpy().reshape(()).item())
+
+    def __float__(self):
+        return self._scalar(float)
+
+    def __int__(self):
+        return self._scalar(int)
+
+    def __bool__(self):
+        return self._scalar(bool)
+
+    def __complex__(self):
+        return self._scalar(complex)
+
+    def __index__(self):
+        if self._dev.xp.isdtype(self._data.dtype, "integral"):
+            return self._scalar(int)
+        raise TypeError(f"only integer Tensors can be used as an index, this one is {self._data.dtype}")
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        from .printing import tensor_repr
+
+        return tensor_repr(self)
+
+    __str__ = __repr__
+
+    # ------------------------------------------------------------------ operators
+
+    def __add__(self, other):
+        return binary("add", self, other)
+
+    def __radd__(self, other):
+        return rbinary("add", self, other)
+
+    def __sub__(self, other):
+        return binary("subtract", self, other)
+
+    def __rsub__(self, other):
+        return rbinary("subtract", self, other)
+
+    def __mul__(self, other):
+        return binary("multiply", self, other)
+
+    def __rmul__(self, other):
+        return rbinary("multiply", self, other)
+
+    def __truediv__(self, other):
+        return binary("divide", self, other)
+
+    def __rtruediv__(self, other):
+        return rbinary("divide", self, other)
+
+    def __pow__(self, other):
+        return binary("pow", self, other)
+
+    def __rpow__(self, other):
+        return rbinary("pow", self, other)
+
+    def __matmul__(self, other):
+        return binary("matmul", self, other)
+
+    def __rmatmul__(self, other):
+        return rbinary("matmul", self, other)
+
+    def __neg__(self):
+        return unary("negative", self)
+
+    def __pos__(self):
+        return unary("positive", self)
+
+    def __abs__(self):
+        return unary("abs", self)
+
+    def __eq__(self, other):
+        return binary("equal", self, other)
+
+    def __ne__(self, other):
+        return binary("not_equal", self, other)
+
+    def __lt__(self, other):
+        return binary("less", self, other)
+
+    def __le__(self, other):
+        return binary("less_equal", self, other)
+
+    def __gt__(self, other):
+        return binary("greater", self, other)
+
+    def __ge__(self, other):
+        return binary("greater_equal", self, other)
+
+    def __getitem__(self, key):
+        return apply("getitem", (self,), {"key": _raw_key(key, self)})
+
+    # ------------------------------------------------------------------ in place
+
+    def _inplace(self, name, other):
+        if self._grad_fn is None and self._rg and GRAD_ENABLED.get():
+            raise RuntimeError(
+                f"a leaf Tensor that requires grad is being used in an in-place operation "
+                f"({name}). Change its values under `with xpgrad.no_grad():` (as an optimizer "
+                "step does), or work on a copy (t.clone())."
+            )
+        result = binary(name, self, other) if other is not None else unary(name, self)
+        xp = self._dev.xp
+        if result._data.dtype != self._data.dtype:
+            if not xp.can_cast(result._data.dtype, self._data.dtype):
+                raise TypeError(
+                    f"in-place {name}: the result has dtype {result._data.dtype}, which can't be "
+                    f"stored in this Tensor of dtype {self._data.dtype}; use the out-of-place op"
+                )
+        self._dev.backend.write(self._data, result._data)
+        self._bump_version()
+        if result._grad_fn is not None:
+            self._grad_fn = result._grad_fn
+            self._rg = True
+        return self
+
+    def _bump_version(self):
+        INPLACE_EPOCH[0] += 1
+        if self._vc is None:
+            self._vc = [INPLACE_EPOCH[0]]
+        else:
+            self._vc[0] = INPLACE_EPOCH[0]
+
+    @property
+    def _version(self):
+        return 0 if self._vc is None else self._vc[0]
+
+    def add_(self, other, alpha=1):
+        return self._inplace("add", other if alpha == 1 else other * alpha)
+
+    def sub_(self, other, alpha=1):
+        return self._inplace("subtract", other if alpha == 1 else other * alpha)
+
+    def mul_(self, other):
+        return self._inplace("multiply", other)
+
+    def div_(self, other):
+        return self._inplace("divide", other)
+
+    def pow_(self, other):
+        return self._inplace("pow", other)
+
+    def zero_(self):
+        """Set every element to zero, in place; returns self."""
+        if self._grad_fn is not None:
+            return self._inplace("multiply", 0)
+        return self.fill_(0)
+
+    def fill_(self, value):
+        if self._grad_fn is None and self._rg and GRAD_ENABLED.get():
+            raise RuntimeError(
+                "a leaf Tensor that requires grad is being used in an in-place operation "
+                "(fill_). Change its values under `with xpgrad.no_grad():`."
+            )
+        self._dev.backend.write(self._data, value)
+        self._bump_version()
+        return self
+
+    def copy_(self, src):
+        if not isinstance(src, Tensor):
+            raise TypeError(f"copy_ takes a Tensor, got {type(src).__name__}")
+        if src._dev is not self._dev:
+            raise RuntimeError(f"copy_ from {src._dev} to {self._dev}: move it explicitly with .to()")
+        with _no_grad():
+            self._dev.backend.write(self._data, src._data)
+        self._bump_version()
+        return self
+
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+    __ipow__ = pow_
+
+    def __setitem__(self, key, value):
+        if self._grad_fn is None and self._rg and GRAD_ENABLED.get():
+            raise RuntimeError(
+                "a leaf Tensor that requires grad is being used in an in-place operation "
+                "(item assignment). Assign under `with xpgrad.no_grad():`, or clone it first."
+            )
+        if isinstance(value, Tensor) and value._rg or self._rg:
+            raise NotImplementedError(
+                "differentiable item assignment is not supported yet: build the result "
+                "out of place (e.g. with xpgrad.xp.where)"
+            )
+        raw = value._data if isinstance(value, Tensor) else value
+        self._data[_raw_key(key, self)] = raw
+        self._bump_version()
+
+    # ------------------------------------------------------------------ PyTorch methods
+
+    def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
+        """Sum over ``dim`` (all dimensions if None)."""
+        return apply("sum", (self,), _reduce_params(dim, keepdim, axis, keepdims, dtype))
+
+    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
+        """Mean over ``dim`` (all dimensions if None)."""
+        return apply("mean", (self,), _reduce_params(dim, keepdim, axis, keepdims, dtype))
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        """The vector p-norm over ``dim`` (all elements if None)."""
+        params = {"ord": p, "keepdims": keepdim}
+        if dim is not None:
+            params["axis"] = dim
+        return apply("vector_norm", (self,), params)
+
+    def t(self):
+        """Transpose a 2-D Tensor (a 0-D or 1-D one is returned as is)."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a Tensor with <= 2 dimensions, got {self.ndim}; use .mT or permute")
+        if self.ndim < 2:
+            return self
+        return unary("matrix_transpose", self)
+
+    def transpose(self, dim0, dim1):
+        axes = list(range(self.ndim))
+        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        return apply("permute_dims", (self,), {"axes": tuple(axes)})
+
+    def permute(self, *dims):
+        return apply("permute_dims", (self,), {"axes": _dims(dims, "permute")})
+
+    def mm(self, other):
+        """Matrix product of two 2-D Tensors."""
+        if not isinstance(other, Tensor):
+            raise TypeError(f"mm() takes a Tensor, got {type(other).__name__}")
+        if self.ndim != 2 or other.ndim != 2:
+            raise RuntimeError(
+                f"mm() multiplies 2-D Tensors, got shapes {self.shape} and {other.shape}; "
+                "use matmul() for 1-D or batched operands"
+            )
+        return binary("matmul", self, other)
+
+    def matmul(self, other):
+        return binary("matmul", self, other)
+
+    def pow(self, exponent):
+        return binary("pow", self, exponent)
+
+    def exp(self):
+        return unary("exp", self)
+
+    def log(self):
+        return unary("log", self)
+
+    def sqrt(self):
+        return unary("sqrt", self)
+
+    def sin(self):
+        return unary("sin", self)
+
+    def cos(self):
+        return unary("cos", self)
+
+    def tanh(self):
+        return unary("tanh", self)
+
+    def abs(self):
+        return unary("abs", self)
+
+    def neg(self):
+        return unary("negative", self)
+
+    def add(self, other):
+        return binary("add", self, other)
+
+    def sub(self, other):
+        return binary("subtract", self, other)
+
+    def mul(self, other):
+        return binary("multiply", self, other)
+
+    def div(self, other):
+        return binary("divide", self, other)
+
+    def maximum(self, other):
+        return binary("maximum", self, other)
+
+    def minimum(self, other):
+        return binary("minimum", self, other)
+
+    def trace(self):
+        return unary("trace", self)
+
+    def inverse(self):
+        return unary("inv", self)
+
+    def reshape(self, *shape):
+        return apply("reshape", (self,), {"shape": _dims(shape, "reshape")})
+
+    view = reshape
+
+    def clone(self):
+        return unary("clone", self)
+
+    def to(self, *args, dtype=None, device=None):
+        """Convert dtype (``t.to(xpgrad.float64)``); moving devices arrives with more backends."""
+        for a in args:
+            if isinstance(a, str) and not _is_dtype_name(a) or hasattr(a, "backend"):
+                device = a
+            else:
+                dtype = a
+        t = self
+        if device is not None:
+            from .device import get_device
+
+            if get_device(device) is not t._dev:
+                raise NotImplementedError(
+                    f"moving a Tensor from {t._dev} to {device} is not supported by this version"
+                )
+        if dtype is not None:
+            from .creation import resolve_dtype
+
+            dt = resolve_dtype(dtype, t._dev)
+            if dt != t._data.dtype:
+                t = apply("astype", (t,), {"dtype": dt})
+        return t
+
+    def float(self):
+        return self.to("float32")
+
+    def double(self):
+        return self.to("float64")
+
+    def cpu(self):
+        return self.to(device="cpu")
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return str(self._data.dtype)
+        return self.to(dtype)
+
+
+def _is_dtype_name(s):
+    return s in ("float32", "float64", "float16", "complex64", "complex128", "int8", "int16",
+                 "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool")
+
+
+def _reduce_params(dim, keepdim, axis, keepdims, dtype):
+    if axis is None:
+        axis = dim
+    if keepdims is None:
+        keepdims = keepdim
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    params = {"axis": axis, "keepdims": bool(keepdims)}
+    if dtype is not None:
+        params["dtype"] = dtype
+    return params
+
+
+def _raw_key(key, t):
+    """An indexing key with Tensors replaced by their raw (integer or bool) arrays."""
+    if isinstance(key, tuple):
+        return tuple(_raw_key_item(k, t) for k in key)
+    return _raw_key_item(key, t)
+
+
+def _raw_key_item(k, t):
+    if isinstance(k, Tensor):
+        if k._dev is not t._dev:
+            raise RuntimeError(f"index Tensor is on {k._dev} but the indexed Tensor is on {t._dev}")
+        return k._data
+    if isinstance(k, list):
+        from .creation import _from_data
+
+        return _from_data(k, None, t._dev)[0]
+    return k
+
+
+def _no_grad():
+    from .grad_mode import no_grad
+
+    return no_grad()
+
+
+from .dispatch import apply, binary, rbinary, unary  # noqa: E402  (they need Tensor)

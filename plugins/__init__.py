@@ -1,0 +1,32 @@
+"""xpgrad's plugin system: the hook specifications, the op and backend contracts,
+the plugin manager and the registry it compiles.
+
+Writing an op plugin::
+
+    from xpgrad.plugins import Op, hookimpl
+
+    @hookimpl
+    def xpgrad_ops():
+        return [Op("softplus", lambda xp, x: xp.logaddexp(x, 0.0),
+                   vjp={"x": lambda xp, g, x: g / (1 + xp.exp(-x))})]
+
+and advertise the module under the entry-point group ``xpgrad``, or call
+``xpgrad.plugins.register(module)`` at run time.
+"""
+from .backend import Backend, BackendUnavailable
+from .hookspecs import hookimpl, hookspec
+from .op import Op, OpDefinitionError
+from .registry import PluginConflictError
+from .manager import (
+    XpgradPluginWarning,
+    get_plugin_manager,
+    list_plugins,
+    register,
+    unregister,
+)
+
+__all__ = [
+    "Backend", "BackendUnavailable", "Op", "OpDefinitionError", "PluginConflictError",
+    "XpgradPluginWarning", "get_plugin_manager", "hookimpl", "hookspec", "list_plugins",
+    "register", "unregister",
+]

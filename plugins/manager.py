@@ -1,0 +1,134 @@
+"""The plugin manager: pluggy at the edges.
+
+Built-in ops and backends are plugins registered exactly as third-party ones are.
+Packages advertise plugins under the entry-point group ``xpgrad``; setting the
+environment variable ``XPGRAD_DISABLE_PLUGIN_AUTOLOAD`` turns that discovery off.
+Whenever the set of plugins changes, every plugin's hooks are asked once and the answers
+are compiled into the registry; op calls never touch pluggy.
+"""
+import importlib
+import os
+import warnings
+
+import pluggy
+
+from . import hookspecs, registry
+
+__all__ = ["register", "unregister", "get_plugin_manager", "list_plugins", "XpgradPluginWarning",
+           "BUILTIN_PLUGINS", "ENTRY_POINT_GROUP", "DISABLE_AUTOLOAD_ENV"]
+
+ENTRY_POINT_GROUP = "xpgrad"
+DISABLE_AUTOLOAD_ENV = "XPGRAD_DISABLE_PLUGIN_AUTOLOAD"
+BUILTIN_PLUGINS = (
+    "xpgrad.backends.numpy",
+    "xpgrad.ops.elementwise",
+    "xpgrad.ops.statistical",
+    "xpgrad.ops.linalg",
+    "xpgrad.ops.manipulation",
+    "xpgrad.ops.indexing",
+)
+
+
+class XpgradPluginWarning(UserWarning):
+    """A plugin could not be loaded or answered its hooks with an error; it is skipped."""
+
+
+_pm = None
+
+
+def get_plugin_manager():
+    """The pluggy PluginManager for project ``"xpgrad"``, created on first use."""
+    global _pm
+    if _pm is None:
+        _pm = pluggy.PluginManager("xpgrad")
+        _pm.add_hookspecs(hookspecs)
+        for modname in BUILTIN_PLUGINS:
+            _pm.register(importlib.import_module(modname), name=modname)
+        _pm.check_pending()
+        _rebuild(strict=True)
+        if not os.environ.get(DISABLE_AUTOLOAD_ENV):
+            _load_entry_points()
+    return _pm
+
+
+def register(plugin, name=None):
+    """Register a plugin (a module or any object with ``@hookimpl`` functions) at run time.
+
+    Returns the name it was registered under. Raises ``PluginConflictError`` (and leaves
+    the plugin unregistered) if it defines an op another plugin already defines for the
+    same backends without ``overrides=True``; ``pluggy.PluginValidationError`` if it
+    implements a hook that xpgrad does not specify.
+    """
+    pm = get_plugin_manager()
+    if isinstance(plugin, str):
+        plugin = importlib.import_module(plugin)
+    name = pm.register(plugin, name=name)
+    if name is None:
+        raise ValueError(f"plugin {plugin!r} is already registered")
+    try:
+        pm.check_pending()
+        _rebuild(strict=True)
+    except Exception:
+        pm.unregister(plugin)
+        _rebuild(strict=True)
+        raise
+    return name
+
+
+def unregister(plugin=None, name=None):
+    """Unregister a plugin, given the object or the name it was registered under."""
+    pm = get_plugin_manager()
+    if plugin is None and name is None:
+        raise TypeError("unregister() needs the plugin or its name")
+    removed = pm.unregister(plugin=plugin, name=name)
+    if removed is None:
+        raise ValueError(f"no plugin {name or plugin!r} is registered")
+    _rebuild(strict=True)
+    return removed
+
+
+def list_plugins():
+    """Names of the registered plugins, in registration order."""
+    pm = get_plugin_manager()
+    return [pm.get_name(p) for p in pm.get_plugins()]
+
+
+def _answers(hook, strict):
+    out = []
+    for impl in reversed(hook.get_hookimpls()):  # pluggy lists them last-registered first
+        try:
+            out.append((impl.plugin_name, list(impl.function() or ())))
+        except Exception as exc:
+            if strict and impl.plugin_name in BUILTIN_PLUGINS:
+                raise
+            reason = f"{hook.name} raised {type(exc).__name__}: {exc}"
+            registry.record_broken(impl.plugin_name, reason)
+            warnings.warn(f"xpgrad plugin {impl.plugin_name!r} skipped: {reason}",
+                          XpgradPluginWarning, stacklevel=3)
+            _pm.unregister(name=impl.plugin_name)
+    return out
+
+
+def _rebuild(strict):
+    registry.rebuild(_answers(_pm.hook.xpgrad_ops, strict), _answers(_pm.hook.xpgrad_backends, strict))
+
+
+def _load_entry_points():
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if _pm.has_plugin(ep.name):
+            continue
+        try:
+            plugin = ep.load()
+            _pm.register(plugin, name=ep.name)
+            _pm.check_pending()
+            _rebuild(strict=False)
+        except Exception as exc:
+            if _pm.has_plugin(ep.name):
+                _pm.unregister(name=ep.name)
+                _rebuild(strict=False)
+            reason = f"{type(exc).__name__}: {exc}"
+            registry.record_broken(ep.name, reason)
+            warnings.warn(f"xpgrad plugin {ep.name!r} (entry point {ep.value}) skipped: {reason}",
+                          XpgradPluginWarning, stacklevel=2)

@@ -1,0 +1,209 @@
+"""The op definition: what a plugin declares, once, against the array API standard.
+
+An op is a forward function and one VJP rule per differentiable argument::
+
+    Op("multiply", lambda xp, x1, x2: xp.multiply(x1, x2),
+       vjp={"x1": lambda xp, g, x2: g * x2,
+            "x2": lambda xp, g, x1: g * x1})
+
+The forward's positional parameters after ``xp`` are the op's array arguments (Tensors
+or Python scalars at the call site); its keyword-only parameters are the op's params.
+A VJP rule takes ``xp`` and the cotangent ``g``, then asks by name for what it needs,
+in any order, as pytest fixtures do:
+
+- an argument's name (``x1``): that argument's value, saved for backward;
+- ``out``: the forward's result, saved for backward;
+- ``<arg>_shape`` / ``<arg>_dtype``: that argument's shape or dtype (nothing saved);
+- a param's name (``axis``): that param's value.
+
+The engine saves exactly what the rules of the arguments that require grad ask for, and
+nothing else, so a graph keeps no array alive that its backward does not read. The same
+rule runs on raw backend arrays with the backend's namespace in plain ``backward()``,
+and on Tensors with ``xpgrad.xp`` under ``create_graph=True``.
+"""
+import inspect
+import re
+
+__all__ = ["Op", "OpDefinitionError"]
+
+
+class OpDefinitionError(TypeError):
+    """An op was declared in a way the engine cannot use."""
+
+
+_SUFFIXES = ("_shape", "_dtype")
+
+
+def _node_name(name):
+    return "".join(part.capitalize() for part in name.split("_")) + "Backward"
+
+
+class Rule:
+    """One compiled VJP rule: the function and a caller that feeds it what it names."""
+
+    __slots__ = ("fn", "call", "needs_args", "needs_out", "names")
+
+    def __init__(self, op_name, argnames, params, fn):
+        try:
+            sig = inspect.signature(fn)
+        except (TypeError, ValueError) as exc:
+            raise OpDefinitionError(f"op {op_name!r}: cannot read the VJP rule's signature: {exc}")
+        names = list(sig.parameters)
+        if len(names) < 2:
+            raise OpDefinitionError(
+                f"op {op_name!r}: a VJP rule takes (xp, g, ...) and then the names it needs; "
+                f"got {fn!r} with parameters {names}"
+            )
+        exprs, needs_args, needs_out = [], set(), False
+        for name in names[2:]:
+            if name in argnames:
+                i = argnames.index(name)
+                needs_args.add(i)
+                exprs.append(f"args[{i}]")
+            elif name == "out":
+                needs_out = True
+                exprs.append("out")
+            elif name.endswith(_SUFFIXES) and name[:-6] in argnames:
+                i = argnames.index(name[:-6])
+                exprs.append(f"{'shapes' if name.endswith('_shape') else 'dtypes'}[{i}]")
+            elif name in params:
+                exprs.append(f"params[{name!r}]")
+            else:
+                raise OpDefinitionError(
+                    f"op {op_name!r}: the VJP rule asks for {name!r}, which is none of the "
+                    f"op's arguments {list(argnames)}, 'out', '<arg>_shape', '<arg>_dtype' "
+                    f"or its params {sorted(params)}"
+                )
+        # A generated caller costs one Python call per rule; building the argument list
+        # from a plan at every backward step would cost several.
+        src = (
+            "def call(xp, g, args, out, shapes, dtypes, params):\n"
+            f"    return fn(xp, g{''.join(', ' + e for e in exprs)})\n"
+        )
+        scope = {"fn": fn}
+        exec(src, scope)
+        self.fn = fn
+        self.call = scope["call"]
+        self.needs_args = frozenset(needs_args)
+        self.needs_out = needs_out
+        self.names = tuple(names[2:])
+
+
+class SavePlan:
+    """What a node keeps for a given set of arguments that require grad."""
+
+    __slots__ = ("keep", "out", "rules")
+
+    def __init__(self, keep, out, rules):
+        self.keep = keep  # tuple of bools, one per argument
+        self.out = out  # whether the forward's result is kept
+        self.rules = rules  # per argument: the Rule to run, or None
+
+
+class Op:
+    """A differentiable function, declared once against the array API standard.
+
+    Parameters
+    ----------
+    name : str
+        The op's name in the registry (``"multiply"``). Tensor methods, operators and
+        ``xpgrad.xp`` functions dispatch on it.
+    forward : callable
+        ``forward(xp, *arrays, **params)`` returning one array of the backend. ``xp`` is
+        the backend's array API namespace.
+    vjp : dict or tuple or None
+        One rule per differentiable argument, keyed by argument name or listed in order
+        (``None`` for an argument with no gradient). ``vjp=None`` declares the op not
+        differentiable: its outputs never require grad (comparisons, ``argmax``).
+    backends : iterable of str, optional
+        Backend names this definition is specialised for (``{"numpy"}``); it then
+        overrides the generic definition on those backends only.
+    overrides : bool
+        Declares that this definition deliberately replaces another plugin's op of the
+        same name and backends. Without it, a clash is an error naming both plugins.
+    node_name : str, optional
+        The graph node's class name (``"MulBackward"``). Derived from ``name`` if absent.
+    doc : str, optional
+        One line shown by ``python -m xpgrad`` and the generated docs.
+    """
+
+    __slots__ = (
+        "name", "forward", "argnames", "params", "defaults", "rules", "backends",
+        "overrides", "node_name", "node_type", "doc", "plugin", "_plans",
+        "differentiable",
+    )
+
+    def __init__(self, name, forward, vjp=None, *, backends=None, overrides=False,
+                 node_name=None, doc=None):
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise OpDefinitionError(f"an op's name must be an identifier, got {name!r}")
+        if not callable(forward):
+            raise OpDefinitionError(f"op {name!r}: forward must be callable, got {forward!r}")
+        sig = inspect.signature(forward)
+        params = list(sig.parameters.values())
+        if not params or params[0].kind not in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD):
+            raise OpDefinitionError(f"op {name!r}: forward takes xp first, then the arrays")
+        argnames, kw = [], {}
+        for p in params[1:]:
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+                argnames.append(p.name)
+            elif p.kind is p.KEYWORD_ONLY:
+                kw[p.name] = None if p.default is p.empty else p.default
+            else:
+                raise OpDefinitionError(
+                    f"op {name!r}: forward may not take *args or **kwargs; "
+                    "list the arrays positionally and the params keyword-only"
+                )
+        self.name = name
+        self.forward = forward
+        self.argnames = tuple(argnames)
+        self.params = frozenset(kw)
+        self.defaults = kw
+        self.backends = frozenset(backends) if backends else None
+        self.overrides = bool(overrides)
+        self.node_name = node_name or _node_name(name)
+        self.doc = doc
+        self.plugin = None  # set by the registry: the plugin's name
+        self.node_type = None  # set by the registry: a Node subclass named node_name
+        self.differentiable = vjp is not None
+        self.rules = self._compile_rules(vjp)
+        self._plans = {}
+
+    def _compile_rules(self, vjp):
+        n = len(self.argnames)
+        if vjp is None:
+            return (None,) * n
+        if isinstance(vjp, dict):
+            unknown = set(vjp) - set(self.argnames)
+            if unknown:
+                raise OpDefinitionError(
+                    f"op {self.name!r}: VJP rules for {sorted(unknown)}, which are not "
+                    f"arguments of its forward {list(self.argnames)}"
+                )
+            fns = [vjp.get(a) for a in self.argnames]
+        else:
+            fns = list(vjp)
+            if len(fns) != n:
+                raise OpDefinitionError(
+                    f"op {self.name!r}: {len(fns)} VJP rules for {n} arguments {list(self.argnames)}"
+                )
+        return tuple(None if f is None else Rule(self.name, self.argnames, self.params, f) for f in fns)
+
+    def plan(self, needs):
+        """The SavePlan for ``needs``, a tuple of bools: which arguments require grad."""
+        plan = self._plans.get(needs)
+        if plan is None:
+            rules = tuple(r if need else None for r, need in zip(self.rules, needs))
+            keep = [False] * len(self.argnames)
+            out = False
+            for r in rules:
+                if r is not None:
+                    for i in r.needs_args:
+                        keep[i] = True
+                    out = out or r.needs_out
+            plan = self._plans[needs] = SavePlan(tuple(keep), out, rules)
+        return plan
+
+    def __repr__(self):
+        where = f" from {self.plugin}" if self.plugin else ""
+        return f"<Op {self.name}({', '.join(self.argnames)}){where}>"
