@@ -264,6 +264,8 @@ def _root_node(t, i):
 def _root_grads(tensors, grads, create, what):
     if grads is None or isinstance(grads, Tensor):
         grads = [grads] * len(tensors) if grads is None else [grads]
+    elif not isinstance(grads, (list, tuple)):
+        grads = [grads]  # a lone non-Tensor (1.0, an array): reported below as such
     grads = list(grads)
     if len(grads) != len(tensors):
         raise RuntimeError(f"{what} has {len(grads)} entries for {len(tensors)} outputs: give one per output")

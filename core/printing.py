@@ -24,17 +24,27 @@ def _format(arr):
     # mirrors PyTorch's: "1." for whole numbers, four decimals otherwise.
     np = _numpy()
     kind = arr.dtype.kind
-    opts = dict(separator=", ", prefix="tensor(", threshold=1000, edgeitems=3, max_line_width=80)
+    # NumPy keeps room for every enclosing "]" on each line; PyTorch fits
+    # floor((80 - indent) / (width + 2)) elements a line. ndim - 1 more columns match it.
+    opts = dict(separator=", ", prefix="tensor(", threshold=1000, edgeitems=3,
+                max_line_width=80 + max(arr.ndim - 1, 0))
     if kind == "f" and arr.size:
         finite = arr[np.isfinite(arr)]
         whole = finite.size == 0 or bool(np.all(finite == np.round(finite)))
-        big = finite.size and (np.max(np.abs(finite)) >= 1e8 or
-                               (np.min(np.abs(finite[finite != 0])) < 1e-4 if np.any(finite != 0) else False))
-        if whole and not big:
+        # PyTorch's rule, on the nonzero finite values compared in float64: scientific
+        # notation when max/min > 1000 or max > 1e8, or (not all whole) min < 1e-4.
+        nonzero = finite[finite != 0]
+        sci = False
+        if nonzero.size:
+            mag = np.abs(nonzero).astype(np.float64)
+            lo, hi = float(np.min(mag)), float(np.max(mag))
+            sci = hi / lo > 1000.0 or hi > 1e8 or (not whole and lo < 1e-4)
+        if sci:
+            width = max(len(f"{float(v):.4e}") for v in nonzero)
+            return np.array2string(arr, formatter={"float_kind": lambda v: f"{float(v):{width}.4e}"}, **opts)
+        if whole:
             opts.update(precision=0, floatmode="fixed")
             return np.array2string(arr, **opts).replace(".,", ".,")
-        if big:
-            return np.array2string(arr, formatter={"float_kind": lambda v: f"{v:.4e}"}, **opts)
         opts.update(precision=4, floatmode="fixed", suppress_small=True)
     return np.array2string(arr, **opts)
 

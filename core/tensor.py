@@ -58,17 +58,18 @@ class Tensor:
     """An array from any array API backend, with reverse-mode automatic differentiation.
 
     Make one with :func:`xpgrad.tensor` (or ``ones``, ``randn``, ...). ``Tensor(data)``
-    also works, as ``torch.Tensor(data)`` does, and gives float32 for Python data.
+    also works, as ``torch.Tensor(data)`` does, and gives float32 for Python data
+    (on ``device=`` if given).
     """
 
     __slots__ = ("_data", "_dev", "_grad_fn", "_rg", "_grad", "_vc", "_accum", "__weakref__")
     __array_priority__ = 1000  # numpy defers to Tensor's reflected operators
 
-    def __init__(self, data, dev=None, grad_fn=None):
+    def __init__(self, data, dev=None, grad_fn=None, *, device=None):
         if dev is None:
             from .creation import _from_data
 
-            data, dev = _from_data(data, None, None, default_float=True)
+            data, dev = _from_data(data, None, device, default_float=True)
         self._data = data
         self._dev = dev
         self._grad_fn = grad_fn
@@ -182,7 +183,9 @@ class Tensor:
 
         if inputs is not None:
             raise NotImplementedError("backward(inputs=...) is not supported; use xpgrad.autograd.grad")
-        engine.backward(self, gradient, retain_graph, create_graph)
+        # One output, so ``gradient`` is its one gradient, whatever its type (a list is
+        # not a sequence of gradients here; the engine says to wrap it).
+        engine.backward(self, None if gradient is None else (gradient,), retain_graph, create_graph)
 
     def detach(self):
         """A Tensor sharing this one's storage, cut from the graph (requires_grad False)."""
@@ -632,6 +635,8 @@ class Tensor:
     def type(self, dtype=None):
         if dtype is None:
             return str(self._data.dtype)
+        if dtype is Tensor:  # t.type(xpgrad.FloatTensor), as old PyTorch code casts
+            dtype = "float32"
         return self.to(dtype)
 
 

@@ -21,6 +21,7 @@ ENTRY_POINT_GROUP = "xpgrad"
 DISABLE_AUTOLOAD_ENV = "XPGRAD_DISABLE_PLUGIN_AUTOLOAD"
 BUILTIN_PLUGINS = (
     "xpgrad.backends.numpy",
+    "xpgrad.backends.generic",
     "xpgrad.ops.elementwise",
     "xpgrad.ops.statistical",
     "xpgrad.ops.linalg",
@@ -89,8 +90,7 @@ def unregister(plugin=None, name=None):
 
 def list_plugins():
     """Names of the registered plugins, in registration order."""
-    pm = get_plugin_manager()
-    return [pm.get_name(p) for p in pm.get_plugins()]
+    return [name for name, plugin in get_plugin_manager().list_name_plugin() if plugin is not None]
 
 
 def _answers(hook, strict):

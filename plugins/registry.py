@@ -84,6 +84,12 @@ def rebuild(op_answers, backend_answers):
                     f"backend {b.name!r} is defined by two plugins: {backends_[b.name]._plugin!r} "
                     f"and {plugin!r}"
                 )
+            old = _BACKENDS.get(b.name)
+            if old is not None and type(old) is type(b) and getattr(old, "_plugin", None) == plugin:
+                # The hook answers a fresh object at every rebuild, but the Devices made so
+                # far hold the old one (its random generator, its caches): keep that one, so
+                # that manual_seed, which seeds the registered backends, reaches them.
+                b = old
             b._plugin = plugin
             backends_[b.name] = b
     from xpgrad.node import Node
