@@ -1,0 +1,414 @@
+"""The plugin system: registering and unregistering op plugins at run time, conflicts
+and overrides, backend-specialised ops, VJP shape checks, and a dispatcher that never
+calls pluggy per op."""
+import os
+import re
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pluggy
+import pytest
+from array_api_compat import numpy as np_compat
+
+import xpgrad
+from xpgrad.dispatch import DispatchError, apply
+from xpgrad.plugins import (
+    Backend, Op, OpDefinitionError, PluginConflictError, hookimpl, list_plugins, manager,
+    registry,
+)
+
+
+def values(t):
+    return np.asarray(t.detach().numpy())
+
+
+def assert_close(t, expected, rtol=1e-6, atol=1e-6):
+    np.testing.assert_allclose(values(t), np.asarray(expected, dtype=np.float64), rtol=rtol, atol=atol)
+
+
+@pytest.fixture
+def register(request):
+    """``register(plugin, name=None)``, undone when the test ends (even if it fails)."""
+    pm = manager.get_plugin_manager()
+
+    def _register(plugin, name=None):
+        registered_name = xpgrad.plugins.register(plugin, name=name)
+
+        def undo():
+            if pm.is_registered(plugin):
+                xpgrad.plugins.unregister(plugin)
+
+        request.addfinalizer(undo)
+        return registered_name
+
+    return _register
+
+
+def _ops_plugin(*ops):
+    """A plugin object (a class instance) whose xpgrad_ops hook answers ``ops``."""
+
+    class OpsPlugin:
+        @hookimpl
+        def xpgrad_ops(self):
+            return list(ops)
+
+    return OpsPlugin()
+
+
+def _cube_op(**kw):
+    return Op("xpgrad_test_cube", lambda xp, x: x * x * x,
+              vjp={"x": lambda xp, g, x: g * (3 * x * x)}, **kw)
+
+
+# ---------------------------------------------------------------------- register / unregister
+
+
+def test_register_class_instance_plugin(register, device):
+    name = register(_ops_plugin(_cube_op()), name="xpgrad_test_cube_plugin")
+    assert name == "xpgrad_test_cube_plugin"
+    assert "xpgrad_test_cube_plugin" in list_plugins()
+    x = xpgrad.tensor([1.0, -2.0, 0.5], device=device, requires_grad=True)
+    y = apply("xpgrad_test_cube", (x,))
+    assert isinstance(y, xpgrad.Tensor)
+    assert_close(y, [1.0, -8.0, 0.125])
+    assert type(y.grad_fn).__name__ == "XpgradTestCubeBackward"
+    assert y.grad_fn.op.plugin == "xpgrad_test_cube_plugin"
+    y.sum().backward()
+    assert_close(x.grad, 3 * np.array([1.0, -2.0, 0.5]) ** 2)
+
+
+def test_registered_op_is_twice_differentiable(register, device):
+    register(_ops_plugin(_cube_op()), name="xpgrad_test_cube_plugin")
+    x = xpgrad.tensor([1.0, -2.0], device=device, requires_grad=True)
+    (d1,) = xpgrad.autograd.grad(apply("xpgrad_test_cube", (x,)).sum(), x, create_graph=True)
+    (d2,) = xpgrad.autograd.grad(d1.sum(), x)
+    assert_close(d2, 6 * np.array([1.0, -2.0]))
+
+
+def test_register_module_like_namespace(register, device):
+    @hookimpl
+    def xpgrad_ops():
+        return [Op("xpgrad_test_scale", lambda xp, x, *, factor=2.0: x * factor,
+                   vjp={"x": lambda xp, g, factor: g * factor}, node_name="ScaleBackward")]
+
+    module = types.ModuleType("xpgrad_test_scale_module")
+    module.xpgrad_ops = xpgrad_ops
+    name = register(module)
+    assert name == "xpgrad_test_scale_module"
+    x = xpgrad.tensor([1.0, 2.0], device=device, requires_grad=True)
+    y = apply("xpgrad_test_scale", (x,), {"factor": 3.0})
+    assert_close(y, [3.0, 6.0])
+    assert type(y.grad_fn).__name__ == "ScaleBackward"
+    y.sum().backward()
+    assert_close(x.grad, [3.0, 3.0])
+    assert_close(apply("xpgrad_test_scale", (x,)), [2.0, 4.0])  # the default param
+    with pytest.raises(DispatchError, match=r"unexpected parameter\(s\) \['scale'\]"):
+        apply("xpgrad_test_scale", (x,), {"scale": 3.0})
+
+    ns = types.SimpleNamespace(xpgrad_ops=hookimpl(
+        lambda: [Op("xpgrad_test_twice", lambda xp, x: x + x, vjp={"x": lambda xp, g: 2 * g})]))
+    register(ns, name="xpgrad_test_namespace")
+    x.grad = None
+    apply("xpgrad_test_twice", (x,)).sum().backward()
+    assert_close(x.grad, [2.0, 2.0])
+
+
+def test_unregister_removes_op(register, device):
+    plugin = _ops_plugin(_cube_op())
+    register(plugin, name="xpgrad_test_cube_plugin")
+    x = xpgrad.tensor([2.0], device=device)
+    assert apply("xpgrad_test_cube", (x,)).item() == 8.0
+    assert xpgrad.plugins.unregister(plugin) is plugin
+    assert "xpgrad_test_cube_plugin" not in list_plugins()
+    with pytest.raises(DispatchError, match="no op 'xpgrad_test_cube'"):
+        apply("xpgrad_test_cube", (x,))
+    # and by name
+    register(plugin, name="xpgrad_test_cube_plugin")
+    assert apply("xpgrad_test_cube", (x,)).item() == 8.0
+    xpgrad.plugins.unregister(name="xpgrad_test_cube_plugin")
+    with pytest.raises(DispatchError, match="no op 'xpgrad_test_cube'"):
+        apply("xpgrad_test_cube", (x,))
+    with pytest.raises(ValueError, match="no plugin"):
+        xpgrad.plugins.unregister(name="xpgrad_test_cube_plugin")
+
+
+def test_builtin_ops_survive_register_and_unregister(register, device):
+    plugin = _ops_plugin(_cube_op())
+    register(plugin, name="xpgrad_test_cube_plugin")
+    xpgrad.plugins.unregister(plugin)
+    x = xpgrad.tensor([1.0, 2.0], device=device, requires_grad=True)
+    (x * x).exp().sum().backward()
+    assert_close(x.grad, 2 * np.array([1.0, 2.0]) * np.exp([1.0, 4.0]), rtol=1e-5)
+
+
+# ---------------------------------------------------------------------- conflicts and overrides
+
+
+def test_same_op_in_two_plugins_conflicts(register, device):
+    register(_ops_plugin(_cube_op()), name="xpgrad_test_plugin_a")
+    second = _ops_plugin(Op("xpgrad_test_cube", lambda xp, x: x, vjp={"x": lambda xp, g: g}))
+    with pytest.raises(PluginConflictError, match="'xpgrad_test_cube'") as info:
+        register(second, name="xpgrad_test_plugin_b")
+    message = str(info.value)
+    assert "'xpgrad_test_plugin_a'" in message and "'xpgrad_test_plugin_b'" in message
+    assert "overrides=True" in message
+    assert "xpgrad_test_plugin_b" not in list_plugins()  # left unregistered
+    assert apply("xpgrad_test_cube", (xpgrad.tensor([2.0], device=device),)).item() == 8.0
+
+
+def test_conflict_with_builtin_op(register):
+    plugin = _ops_plugin(Op("exp", lambda xp, x: xp.exp(x), vjp={"x": lambda xp, g, out: g * out}))
+    with pytest.raises(PluginConflictError, match=r"op 'exp' .*defined by two plugins") as info:
+        register(plugin, name="xpgrad_test_exp_plugin")
+    assert "'xpgrad.ops.elementwise'" in str(info.value)
+    assert "'xpgrad_test_exp_plugin'" in str(info.value)
+    assert "xpgrad_test_exp_plugin" not in list_plugins()
+
+
+def test_overrides_wins(register, device):
+    register(_ops_plugin(_cube_op()), name="xpgrad_test_plugin_a")
+    calls = []
+
+    def cube_again(xp, x):
+        calls.append(1)
+        return x * x * x
+
+    register(_ops_plugin(Op("xpgrad_test_cube", cube_again, vjp={"x": lambda xp, g, x: g * (3 * x * x)},
+                            overrides=True)), name="xpgrad_test_plugin_b")
+    x = xpgrad.tensor([2.0], device=device, requires_grad=True)
+    y = apply("xpgrad_test_cube", (x,))
+    assert calls == [1]
+    assert y.grad_fn.op.plugin == "xpgrad_test_plugin_b"
+    y.backward()
+    assert_close(x.grad, [12.0])
+
+
+def test_override_registered_first_still_wins(register, device):
+    register(_ops_plugin(Op("xpgrad_test_cube", lambda xp, x: x * x * x - 1,
+                            vjp={"x": lambda xp, g, x: g * (3 * x * x)}, overrides=True)),
+             name="xpgrad_test_plugin_b")
+    register(_ops_plugin(_cube_op()), name="xpgrad_test_plugin_a")
+    assert apply("xpgrad_test_cube", (xpgrad.tensor([2.0], device=device),)).item() == 7.0
+
+
+def test_override_builtin_op_and_restore(register, device):
+    calls = []
+
+    def sin(xp, x):
+        calls.append(1)
+        return xp.sin(x)
+
+    plugin = _ops_plugin(Op("sin", sin, vjp={"x": lambda xp, g, x: g * xp.cos(x)}, overrides=True))
+    register(plugin, name="xpgrad_test_sin_plugin")
+    x = xpgrad.tensor([0.5], device=device, requires_grad=True)
+    x.sin().backward()
+    assert calls == [1]
+    assert_close(x.grad, [np.cos(0.5)], rtol=1e-6)
+    xpgrad.plugins.unregister(plugin)
+    x.sin()
+    assert calls == [1]  # the built-in is back
+    assert registry.ops()["sin"].plugin == "xpgrad.ops.elementwise"
+
+
+# ---------------------------------------------------------------------- backend-specialised ops
+
+
+class _FakeArray:
+    """Arrays of the fake backend never exist: its Tensors hold NumPy arrays."""
+
+
+class _FakeBackend(Backend):
+    """A second CPU backend (NumPy underneath), to see what a NumPy-only op reaches."""
+
+    name = "xpgrad_test_fake"
+    library = "numpy"
+    device_prefix = "xpgradtestfake"
+
+    def array_types(self):
+        return (_FakeArray,)
+
+    def namespace(self):
+        return np_compat
+
+    def to_numpy(self, array):
+        return np.asarray(array)
+
+
+class _FakeBackendPlugin:
+    @hookimpl
+    def xpgrad_backends(self):
+        return [_FakeBackend()]
+
+
+def test_backend_specialised_op_replaces_generic_on_that_backend_only(register):
+    calls = []
+
+    def numpy_exp(xp, x):
+        calls.append(type(x))
+        return np.exp(x)
+
+    register(_FakeBackendPlugin(), name="xpgrad_test_fake_backend")
+    register(_ops_plugin(Op("exp", numpy_exp, vjp={"x": lambda xp, g, out: g * out},
+                            backends={"numpy"}, overrides=True)), name="xpgrad_test_numpy_exp")
+    assert registry.table("numpy")["exp"].plugin == "xpgrad_test_numpy_exp"
+    assert registry.table("xpgrad_test_fake")["exp"].plugin == "xpgrad.ops.elementwise"
+    assert registry.ops()["exp"].plugin == "xpgrad.ops.elementwise"
+
+    x = xpgrad.tensor([0.0, 1.0], device="cpu", requires_grad=True)
+    y = x.exp()
+    assert calls == [np.ndarray]
+    assert y.grad_fn.op.plugin == "xpgrad_test_numpy_exp"
+    y.sum().backward()
+    assert_close(x.grad, np.exp([0.0, 1.0]), rtol=1e-6)
+
+    f = xpgrad.tensor([0.0, 1.0], device="xpgradtestfake", requires_grad=True)
+    assert str(f.device) == "xpgradtestfake"
+    z = f.exp()
+    assert len(calls) == 1  # the generic exp ran on the other backend
+    assert z.grad_fn.op.plugin == "xpgrad.ops.elementwise"
+    z.sum().backward()
+    assert_close(f.grad, np.exp([0.0, 1.0]), rtol=1e-6)
+
+
+def test_backend_specialised_op_removed_with_its_plugin(register):
+    calls = []
+
+    def numpy_exp(xp, x):
+        calls.append(1)
+        return np.exp(x)
+
+    plugin = _ops_plugin(Op("exp", numpy_exp, vjp={"x": lambda xp, g, out: g * out},
+                            backends={"numpy"}, overrides=True))
+    register(plugin, name="xpgrad_test_numpy_exp")
+    xpgrad.tensor([1.0], device="cpu").exp()
+    assert calls == [1]
+    xpgrad.plugins.unregister(plugin)
+    assert xpgrad.tensor([1.0], device="cpu").exp().item() == pytest.approx(np.e)
+    assert calls == [1]
+    assert registry.table("numpy")["exp"].plugin == "xpgrad.ops.elementwise"
+
+
+# ---------------------------------------------------------------------- VJP contract
+
+
+def test_wrong_shape_vjp_names_op_and_plugin(register, device):
+    bad = Op("xpgrad_test_bad_vjp", lambda xp, x: x * 2,
+             vjp={"x": lambda xp, g: xp.ones((4,), dtype=g.dtype)})
+    register(_ops_plugin(bad), name="xpgrad_test_bad_plugin")
+    x = xpgrad.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    y = apply("xpgrad_test_bad_vjp", (x,))
+    assert_close(y, [2.0, 4.0, 6.0])  # the forward is fine
+    with pytest.raises(RuntimeError, match=re.escape(
+            "the VJP of op 'xpgrad_test_bad_vjp' (plugin 'xpgrad_test_bad_plugin') returned a "
+            "gradient of shape (4,) for argument 'x', whose shape is (3,)")):
+        y.sum().backward()
+
+
+def test_vjp_asking_for_unknown_name_is_rejected_at_definition():
+    with pytest.raises(OpDefinitionError, match=r"'xpgrad_test_op'.*asks for 'y'"):
+        Op("xpgrad_test_op", lambda xp, x: x, vjp={"x": lambda xp, g, y: g})
+    with pytest.raises(OpDefinitionError, match=r"VJP rules for \['y'\]"):
+        Op("xpgrad_test_op", lambda xp, x: x, vjp={"y": lambda xp, g: g})
+    with pytest.raises(OpDefinitionError, match=r"may not take \*args"):
+        Op("xpgrad_test_op", lambda xp, *xs: xs[0])
+
+
+def test_plugin_returning_non_op_is_rejected(register):
+    with pytest.raises(TypeError, match=r"'xpgrad_test_junk'.*must return xpgrad.plugins.Op"):
+        register(_ops_plugin("not an op"), name="xpgrad_test_junk")
+    assert "xpgrad_test_junk" not in list_plugins()
+
+
+def test_plugin_with_unknown_hook_is_rejected(register):
+    class Typo:
+        @hookimpl
+        def xpgrad_opz(self):
+            return []
+
+    with pytest.raises(pluggy.PluginValidationError, match="xpgrad_opz"):
+        register(Typo(), name="xpgrad_test_typo")
+    assert "xpgrad_test_typo" not in list_plugins()
+
+
+# ---------------------------------------------------------------------- no pluggy per op
+
+
+def test_ops_run_without_any_hook_call(register, device, monkeypatch):
+    register(_ops_plugin(_cube_op()), name="xpgrad_test_cube_plugin")
+    pm = manager.get_plugin_manager()
+
+    class NoHooks:
+        def __getattr__(self, name):
+            raise AssertionError(f"pluggy hook {name} called on the hot path")
+
+    original_call = pluggy.HookCaller.__call__
+    xpgrad_calls = []
+
+    def watched_call(self, *args, **kwargs):  # pytest itself runs on pluggy: only watch ours
+        if self.name.startswith("xpgrad_"):
+            xpgrad_calls.append(self.name)
+        return original_call(self, *args, **kwargs)
+
+    x = xpgrad.tensor([[1.0, 2.0], [3.0, 4.0]], device=device, requires_grad=True)
+    with monkeypatch.context() as patch:
+        patch.setattr(pm, "hook", NoHooks())
+        patch.setattr(pluggy.HookCaller, "__call__", watched_call)
+        y = apply("xpgrad_test_cube", ((x @ x.T).exp() / 100.0,)).sum() + x[0, :].norm()
+        y.backward()
+        (d,) = xpgrad.autograd.grad((x**3).sum(), x, create_graph=True)
+    assert xpgrad_calls == []
+    assert x.grad is not None and x.grad.shape == (2, 2)
+    assert_close(d, 3 * np.array([[1.0, 2.0], [3.0, 4.0]]) ** 2)
+    assert type(x.device.ops) is dict
+    assert x.device.ops["xpgrad_test_cube"].name == "xpgrad_test_cube"
+
+
+# ---------------------------------------------------------------------- entry points
+
+
+def test_disable_autoload_env_var_name():
+    assert manager.DISABLE_AUTOLOAD_ENV == "XPGRAD_DISABLE_PLUGIN_AUTOLOAD"
+    assert "XPGRAD_DISABLE_PLUGIN_AUTOLOAD" in manager.__doc__
+
+
+_PROBE = """
+import importlib.metadata as md
+
+def entry_points(**kw):
+    raise SystemExit("entry points were loaded")
+
+md.entry_points = entry_points
+import xpgrad.plugins.manager as m
+m.get_plugin_manager()
+import xpgrad
+print((xpgrad.tensor([2.0]) * 3.0).item())
+"""
+
+
+@pytest.mark.parametrize("disabled", [True, False])
+def test_disable_autoload_env_var_turns_off_discovery(disabled):
+    env = {k: v for k, v in os.environ.items() if k != "XPGRAD_DISABLE_PLUGIN_AUTOLOAD"}
+    if disabled:
+        env["XPGRAD_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    proc = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True,
+                          timeout=120)
+    if disabled:
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == "6.0"
+    else:
+        assert proc.returncode != 0
+        assert "entry points were loaded" in proc.stderr
+
+
+def test_manual_seed_still_reaches_devices_after_plugins_change(register, device):
+    xpgrad.randn(2, device=device)  # the device exists before the plugins change
+    plugin = _ops_plugin(_cube_op())
+    register(plugin, name="xpgrad_test_cube_plugin")
+    xpgrad.plugins.unregister(plugin)
+    xpgrad.manual_seed(99)
+    a = xpgrad.randn(4, device=device).tolist()
+    xpgrad.manual_seed(99)
+    assert xpgrad.randn(4, device=device).tolist() == a
+    assert xpgrad.device(device).backend is registry.backends()[xpgrad.device(device).backend.name]

@@ -1,0 +1,603 @@
+"""The Tensor's PyTorch face: attributes, methods, operators, indexing, creation
+helpers, dtypes, reprs, graph nodes and in-place ops with their version counter."""
+import math
+
+import numpy as np
+import pytest
+
+import xpgrad
+
+
+def values(t):
+    return np.asarray(t.detach().numpy())
+
+
+def assert_close(t, expected, rtol=1e-6, atol=1e-6):
+    np.testing.assert_allclose(values(t), np.asarray(expected, dtype=np.float64), rtol=rtol, atol=atol)
+
+
+def dtype_name(dt):
+    """``float32`` for any backend's float32 (``array_api_strict.float32`` too)."""
+    return str(dt).rsplit(".", 1)[-1]
+
+
+M = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+
+
+# ---------------------------------------------------------------------- attributes
+
+
+def test_attributes(device):
+    x = xpgrad.tensor(M, device=device, requires_grad=True)
+    assert isinstance(x, xpgrad.Tensor)
+    assert x.shape == (2, 3) and isinstance(x.shape, tuple)
+    assert x.ndim == 2 and x.dim() == 2 and x.numel() == 6 and len(x) == 2
+    assert x.size() == (2, 3) and x.size(1) == 3
+    assert dtype_name(x.dtype) == "float32"
+    assert x.device == device and str(x.device) == device
+    assert x.requires_grad and x.is_leaf and x.grad is None and x.grad_fn is None
+    y = x * 2.0
+    assert y.requires_grad and not y.is_leaf and y.grad_fn is not None
+    c = xpgrad.tensor(M, device=device)
+    assert not c.requires_grad and c.is_leaf and c.grad_fn is None
+
+
+def test_transposes(device):
+    x = xpgrad.tensor(M, device=device, requires_grad=True)
+    assert x.T.shape == (3, 2) and x.mT.shape == (3, 2) and x.t().shape == (3, 2)
+    assert_close(x.T, np.array(M).T)
+    assert_close(x.mT, np.array(M).T)
+    assert_close(x.t(), np.array(M).T)
+    w = xpgrad.tensor([[1.0, 0.0], [2.0, 1.0], [0.0, 3.0]], device=device)
+    (x.T * w).sum().backward()
+    assert_close(x.grad, np.array([[1.0, 0.0], [2.0, 1.0], [0.0, 3.0]]).T)
+    b = xpgrad.ones(4, 2, 3, device=device)
+    assert b.mT.shape == (4, 3, 2) and b.T.shape == (3, 2, 4)
+    v = xpgrad.tensor([1.0, 2.0], device=device)
+    assert v.t().shape == (2,)
+
+
+def test_data_shares_storage_but_is_detached(device):
+    x = xpgrad.tensor([1.0, 2.0], device=device, requires_grad=True)
+    d = x.data
+    assert not d.requires_grad and d.grad_fn is None and d.is_leaf
+    version = x._version
+    d.mul_(3.0)  # allowed: d does not require grad
+    assert_close(x, [3.0, 6.0])  # the change shows through x
+    assert x._version == version  # changes through .data are not tracked
+    (x * x).sum().backward()
+    assert_close(x.grad, [6.0, 12.0])
+
+
+def test_detach_shares_storage_and_cuts_graph(device):
+    x = xpgrad.tensor([1.0, 2.0], device=device, requires_grad=True)
+    y = x * 2.0
+    d = y.detach()
+    assert not d.requires_grad and d.grad_fn is None and d.is_leaf
+    assert_close(d, [2.0, 4.0])
+    d.add_(1.0)
+    assert_close(y, [3.0, 5.0])
+    z = (d * x).sum()
+    z.backward()
+    assert_close(x.grad, [3.0, 5.0])  # d is a constant
+
+
+def test_requires_grad_and_setter(device):
+    x = xpgrad.tensor([1.0], device=device)
+    assert x.requires_grad_() is x and x.requires_grad
+    x.requires_grad_(False)
+    assert not x.requires_grad
+    x.requires_grad = True
+    assert x.requires_grad
+    (x * 3.0).backward()
+    assert_close(x.grad, [3.0])
+
+
+def test_grad_zero_(device):
+    x = xpgrad.tensor([1.0, 2.0], device=device, requires_grad=True)
+    (x * 5.0).sum().backward()
+    g = x.grad
+    assert x.grad.zero_() is g
+    assert_close(x.grad, [0.0, 0.0])
+    (x * 2.0).sum().backward()
+    assert_close(x.grad, [2.0, 2.0])
+
+
+def test_item_tolist_numpy(device):
+    assert xpgrad.tensor([2.5], device=device).item() == 2.5
+    assert isinstance(xpgrad.tensor(3, device=device).item(), int)
+    assert xpgrad.tensor([[7.0]], device=device).item() == 7.0
+    assert xpgrad.tensor(M, device=device).tolist() == M
+    x = xpgrad.tensor(M, device=device, requires_grad=True)
+    assert (x * 1.0).sum().item() == 21.0  # item() works on Tensors that require grad
+    a = x.detach().numpy()
+    assert isinstance(a, np.ndarray) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, np.array(M, dtype=np.float32))
+    with pytest.raises(RuntimeError, match=r"requires grad.*detach\(\)\.numpy\(\)"):
+        x.numpy()
+
+
+def test_numpy_shares_memory_on_cpu():
+    t = xpgrad.tensor([1.0, 2.0], device="cpu")
+    a = t.numpy()
+    a[0] = 10.0
+    assert t.tolist() == [10.0, 2.0]
+
+
+# ---------------------------------------------------------------------- methods
+
+
+def test_sum_and_mean_with_dim_keepdim(device):
+    x = xpgrad.tensor(M, device=device, requires_grad=True)
+    a = np.array(M)
+    assert_close(x.sum(), a.sum())
+    assert x.sum().shape == ()
+    assert_close(x.sum(0), a.sum(0))
+    assert x.sum(dim=1, keepdim=True).shape == (2, 1)
+    assert_close(x.sum(dim=1, keepdim=True), a.sum(1, keepdims=True))
+    assert_close(x.mean(), a.mean())
+    assert_close(x.mean(1), a.mean(1))
+    assert x.mean(dim=0, keepdim=True).shape == (1, 3)
+    assert_close(x.sum(dim=(0, 1)), a.sum())
+    w = xpgrad.tensor([[1.0], [2.0]], device=device)
+    (x.sum(dim=1, keepdim=True) * w).sum().backward()
+    assert_close(x.grad, [[1.0] * 3, [2.0] * 3])
+    x.grad = None
+    (x.mean(0) * xpgrad.tensor([1.0, 2.0, 3.0], device=device)).sum().backward()
+    assert_close(x.grad, [[0.5, 1.0, 1.5]] * 2)
+    x.grad = None
+    x.mean().backward()
+    assert_close(x.grad, np.full((2, 3), 1 / 6))
+
+
+def test_mm_matmul_and_at(device):
+    a_np = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    b_np = np.array([[1.0, -1.0, 0.5], [2.0, 0.0, 1.0]])
+    for how in ("mm", "matmul", "@"):
+        a = xpgrad.tensor(a_np.tolist(), device=device, requires_grad=True)
+        b = xpgrad.tensor(b_np.tolist(), device=device, requires_grad=True)
+        c = a.mm(b) if how == "mm" else a.matmul(b) if how == "matmul" else a @ b
+        assert c.shape == (3, 3)
+        assert_close(c, a_np @ b_np)
+        c.sum().backward()
+        assert_close(a.grad, np.ones((3, 3)) @ b_np.T)
+        assert_close(b.grad, a_np.T @ np.ones((3, 3)))
+    v = xpgrad.tensor([1.0, 2.0], device=device, requires_grad=True)
+    w = xpgrad.tensor([3.0, 4.0], device=device, requires_grad=True)
+    d = v @ w
+    assert d.shape == ()
+    assert_close(d, 11.0)
+    d.backward()
+    assert_close(v.grad, [3.0, 4.0])
+    assert_close(w.grad, [1.0, 2.0])
+
+
+def test_pow_exp_log_sqrt_abs_norm(device):
+    xs = np.array([0.5, 1.5, 4.0])
+    x = xpgrad.tensor(xs.tolist(), device=device, requires_grad=True)
+    cases = [
+        (lambda t: t.pow(3), lambda v: v**3, lambda v: 3 * v**2),
+        (lambda t: t ** 2.5, lambda v: v**2.5, lambda v: 2.5 * v**1.5),
+        (lambda t: t.exp(), np.exp, np.exp),
+        (lambda t: t.log(), np.log, lambda v: 1 / v),
+        (lambda t: t.sqrt(), np.sqrt, lambda v: 0.5 / np.sqrt(v)),
+        (lambda t: (t - 1.0).abs(), lambda v: np.abs(v - 1), lambda v: np.sign(v - 1)),
+        (lambda t: abs(t - 1.0), lambda v: np.abs(v - 1), lambda v: np.sign(v - 1)),
+    ]
+    for f, fv, df in cases:
+        x.grad = None
+        y = f(x)
+        assert_close(y, fv(xs), rtol=1e-5)
+        y.sum().backward()
+        assert_close(x.grad, df(xs), rtol=1e-5)
+    x.grad = None
+    n = x.norm()
+    assert n.shape == ()
+    assert_close(n, np.linalg.norm(xs), rtol=1e-6)
+    n.backward()
+    assert_close(x.grad, xs / np.linalg.norm(xs), rtol=1e-6)
+    m = xpgrad.tensor(M, device=device, requires_grad=True)
+    rows = m.norm(dim=1)
+    assert_close(rows, np.linalg.norm(np.array(M), axis=1), rtol=1e-6)
+    rows.sum().backward()
+    assert_close(m.grad, np.array(M) / np.linalg.norm(np.array(M), axis=1, keepdims=True), rtol=1e-6)
+
+
+def test_reshape_accepts_ints_and_tuple(device):
+    x = xpgrad.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], device=device, requires_grad=True)
+    a = x.reshape(2, 3)
+    b = x.reshape((2, 3))
+    c = x.reshape([3, 2])
+    assert a.shape == (2, 3) and b.shape == (2, 3) and c.shape == (3, 2)
+    assert a.tolist() == M == b.tolist()
+    assert x.reshape(-1, 2).shape == (3, 2)
+    (a * xpgrad.tensor(M, device=device)).sum().backward()
+    assert_close(x.grad, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+
+
+# ---------------------------------------------------------------------- operators
+
+
+def test_arithmetic_operators_and_gradients(device):
+    av, bv = np.array([1.0, 2.0, 4.0]), np.array([3.0, -1.0, 0.5])
+    cases = [
+        (lambda a, b: a + b, av + bv, (np.ones(3), np.ones(3))),
+        (lambda a, b: a - b, av - bv, (np.ones(3), -np.ones(3))),
+        (lambda a, b: a * b, av * bv, (bv, av)),
+        (lambda a, b: a / b, av / bv, (1 / bv, -av / bv**2)),
+        (lambda a, b: a ** b, av**bv, (bv * av ** (bv - 1), av**bv * np.log(av))),
+    ]
+    for f, expected, (da, db) in cases:
+        a = xpgrad.tensor(av.tolist(), device=device, requires_grad=True)
+        b = xpgrad.tensor(bv.tolist(), device=device, requires_grad=True)
+        y = f(a, b)
+        assert_close(y, expected, rtol=1e-5)
+        y.sum().backward()
+        assert_close(a.grad, da, rtol=1e-5)
+        assert_close(b.grad, db, rtol=1e-5)
+
+
+def test_scalar_and_reflected_operators(device):
+    xs = np.array([1.0, 2.0, 4.0])
+    cases = [
+        (lambda t: t + 2, xs + 2, np.ones(3)),
+        (lambda t: 2 + t, 2 + xs, np.ones(3)),
+        (lambda t: t - 2, xs - 2, np.ones(3)),
+        (lambda t: 2 - t, 2 - xs, -np.ones(3)),
+        (lambda t: t * 3, xs * 3, np.full(3, 3.0)),
+        (lambda t: 3 * t, 3 * xs, np.full(3, 3.0)),
+        (lambda t: t / 4, xs / 4, np.full(3, 0.25)),
+        (lambda t: 4 / t, 4 / xs, -4 / xs**2),
+        (lambda t: t ** 2, xs**2, 2 * xs),
+        (lambda t: 2 ** t, 2**xs, 2**xs * math.log(2)),
+        (lambda t: -t, -xs, -np.ones(3)),
+        (lambda t: +t, xs, np.ones(3)),
+        (lambda t: 1.5 * t - 0.5 / t + 1, 1.5 * xs - 0.5 / xs + 1, 1.5 + 0.5 / xs**2),
+    ]
+    for f, expected, grad in cases:
+        x = xpgrad.tensor(xs.tolist(), device=device, requires_grad=True)
+        y = f(x)
+        assert isinstance(y, xpgrad.Tensor)
+        assert_close(y, expected, rtol=1e-5)
+        y.sum().backward()
+        assert_close(x.grad, grad, rtol=1e-5)
+
+
+def test_comparison_operators(device):
+    x = xpgrad.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    y = xpgrad.tensor([2.0, 2.0, 2.0], device=device)
+    cases = [
+        (x == y, [False, True, False]),
+        (x != y, [True, False, True]),
+        (x < y, [True, False, False]),
+        (x <= y, [True, True, False]),
+        (x > y, [False, False, True]),
+        (x >= y, [False, True, True]),
+        (x == 2, [False, True, False]),
+        (x > 1.5, [False, True, True]),
+        (2 < x, [False, False, True]),  # reflected: x > 2
+        (2 >= x, [True, True, False]),  # reflected: x <= 2
+    ]
+    for result, expected in cases:
+        assert dtype_name(result.dtype) == "bool"
+        assert not result.requires_grad and result.grad_fn is None
+        assert result.tolist() == expected
+
+
+# ---------------------------------------------------------------------- indexing
+
+
+def test_basic_indexing(device):
+    x = xpgrad.tensor(M, device=device, requires_grad=True)
+    assert x[1].tolist() == [4.0, 5.0, 6.0]
+    assert x[0, 2].item() == 3.0
+    assert x[:, 1:].tolist() == [[2.0, 3.0], [5.0, 6.0]]
+    assert x[-1, ::2].tolist() == [4.0, 6.0]
+    (x[0, 1:] * 2.0).sum().backward()
+    assert_close(x.grad, [[0.0, 2.0, 2.0], [0.0, 0.0, 0.0]])
+    x.grad = None
+    x[..., -1].sum().backward()
+    assert_close(x.grad, [[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+
+
+def test_integer_array_indexing(device):
+    x = xpgrad.tensor([10.0, 20.0, 30.0], device=device, requires_grad=True)
+    y = x[[0, 0, 2]]
+    assert y.tolist() == [10.0, 10.0, 30.0]
+    (y * xpgrad.tensor([1.0, 2.0, 3.0], device=device)).sum().backward()
+    assert_close(x.grad, [3.0, 0.0, 3.0])  # repeated indices accumulate
+    m = xpgrad.tensor(M, device=device, requires_grad=True)
+    idx = xpgrad.tensor([1, 1, 0], device=device)
+    rows = m[idx]
+    assert rows.shape == (3, 3)
+    assert rows.tolist() == [M[1], M[1], M[0]]
+    rows.sum().backward()
+    assert_close(m.grad, [[1.0] * 3, [2.0] * 3])
+    m.grad = None
+    m[:, [2, 0]].sum().backward()
+    assert_close(m.grad, [[1.0, 0.0, 1.0]] * 2)
+
+
+# ---------------------------------------------------------------------- creation
+
+
+def test_creation_helpers_accept_ints_and_tuples(device):
+    for fn in (xpgrad.ones, xpgrad.zeros, xpgrad.rand, xpgrad.randn, xpgrad.empty):
+        a = fn(2, 3, device=device)
+        b = fn((2, 3), device=device)
+        assert a.shape == (2, 3) == b.shape, fn.__name__
+        assert dtype_name(a.dtype) == "float32" and a.device == device
+        assert not a.requires_grad
+    assert xpgrad.ones(2, 2, device=device).tolist() == [[1.0, 1.0], [1.0, 1.0]]
+    assert xpgrad.zeros(3, device=device).tolist() == [0.0, 0.0, 0.0]
+    assert xpgrad.ones(device=device).shape == ()
+
+
+def test_creation_values(device):
+    assert xpgrad.full((2, 2), 3.5, device=device).tolist() == [[3.5, 3.5], [3.5, 3.5]]
+    assert dtype_name(xpgrad.full((2,), 1.0, device=device).dtype) == "float32"
+    a = xpgrad.arange(5, device=device)
+    assert a.tolist() == [0, 1, 2, 3, 4] and dtype_name(a.dtype) == "int64"
+    f = xpgrad.arange(0.0, 1.0, 0.25, device=device)
+    assert f.tolist() == [0.0, 0.25, 0.5, 0.75] and dtype_name(f.dtype) == "float32"
+    assert xpgrad.arange(2, 8, 3, device=device).tolist() == [2, 5]
+    assert xpgrad.eye(3, device=device).tolist() == np.eye(3).tolist()
+    assert xpgrad.eye(2, 3, device=device).tolist() == np.eye(2, 3).tolist()
+    assert dtype_name(xpgrad.eye(2, device=device).dtype) == "float32"
+    r = values(xpgrad.rand(1000, device=device))
+    assert r.min() >= 0.0 and r.max() < 1.0 and 0.4 < r.mean() < 0.6
+    n = values(xpgrad.randn(4000, device=device))
+    assert abs(n.mean()) < 0.1 and 0.9 < n.std() < 1.1
+
+
+def test_creation_requires_grad_and_dtype(device):
+    for t in (
+        xpgrad.ones(2, device=device, requires_grad=True),
+        xpgrad.zeros((2,), device=device, requires_grad=True),
+        xpgrad.full((2,), 1.0, device=device, requires_grad=True),
+        xpgrad.eye(2, device=device, requires_grad=True),
+        xpgrad.rand(2, device=device, requires_grad=True),
+        xpgrad.randn(2, device=device, requires_grad=True),
+        xpgrad.arange(0.0, 2.0, device=device, requires_grad=True),
+        xpgrad.tensor([1.0], device=device, requires_grad=True),
+    ):
+        assert t.requires_grad and t.is_leaf
+    for fn in (xpgrad.ones, xpgrad.zeros, xpgrad.rand, xpgrad.randn):
+        assert dtype_name(fn(2, dtype=xpgrad.float64, device=device).dtype) == "float64", fn.__name__
+    assert dtype_name(xpgrad.ones(2, dtype=xpgrad.int64, device=device).dtype) == "int64"
+    assert dtype_name(xpgrad.full((2,), 3, dtype=xpgrad.float64, device=device).dtype) == "float64"
+    assert dtype_name(xpgrad.arange(3, dtype=xpgrad.float32, device=device).dtype) == "float32"
+    assert dtype_name(xpgrad.eye(2, dtype=xpgrad.float64, device=device).dtype) == "float64"
+    assert dtype_name(xpgrad.tensor([1, 2], dtype=xpgrad.float32, device=device).dtype) == "float32"
+
+
+def test_like_helpers(device):
+    x = xpgrad.tensor(M, dtype=xpgrad.float64, device=device, requires_grad=True)
+    for fn in (xpgrad.ones_like, xpgrad.zeros_like, xpgrad.rand_like, xpgrad.randn_like,
+               xpgrad.empty_like):
+        t = fn(x)
+        assert t.shape == (2, 3) and dtype_name(t.dtype) == "float64" and t.device == device
+        assert not t.requires_grad, fn.__name__
+    assert xpgrad.ones_like(x).tolist() == [[1.0] * 3] * 2
+    assert xpgrad.zeros_like(x).tolist() == [[0.0] * 3] * 2
+    assert xpgrad.full_like(x, 7.0).tolist() == [[7.0] * 3] * 2
+    assert dtype_name(xpgrad.ones_like(x, dtype=xpgrad.float32).dtype) == "float32"
+    assert xpgrad.zeros_like(x, requires_grad=True).requires_grad
+
+
+def test_manual_seed_reproducible(device):
+    xpgrad.manual_seed(1234)
+    a, b = xpgrad.randn(5, device=device), xpgrad.rand(5, device=device)
+    xpgrad.manual_seed(1234)
+    c, d = xpgrad.randn(5, device=device), xpgrad.rand(5, device=device)
+    assert a.tolist() == c.tolist() and b.tolist() == d.tolist()
+    assert xpgrad.randn(5, device=device).tolist() != a.tolist()
+    xpgrad.manual_seed(4321)
+    assert xpgrad.randn(5, device=device).tolist() != a.tolist()
+
+
+# ---------------------------------------------------------------------- dtypes
+
+
+def test_default_dtypes(device):
+    assert dtype_name(xpgrad.tensor(1.5, device=device).dtype) == "float32"
+    assert dtype_name(xpgrad.tensor([1.0, 2.0], device=device).dtype) == "float32"
+    assert dtype_name(xpgrad.tensor([1, 2.5], device=device).dtype) == "float32"
+    assert dtype_name(xpgrad.tensor([[1.0], [2.0]], device=device).dtype) == "float32"
+    assert dtype_name(xpgrad.tensor(3, device=device).dtype) == "int64"
+    assert dtype_name(xpgrad.tensor([1, 2], device=device).dtype) == "int64"
+    assert dtype_name(xpgrad.tensor([True, False], device=device).dtype) == "bool"
+
+
+def test_numpy_array_keeps_its_dtype():
+    t = xpgrad.tensor(np.array([1.0, 2.0]))
+    assert dtype_name(t.dtype) == "float64"
+    assert dtype_name(xpgrad.tensor(np.array([1, 2], dtype=np.int32)).dtype) == "int32"
+    assert dtype_name(xpgrad.tensor(np.array([1.0], dtype=np.float32)).dtype) == "float32"
+    assert dtype_name(xpgrad.tensor(np.array([1.0]), dtype=xpgrad.float32).dtype) == "float32"
+    x = xpgrad.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (x * x).sum().backward()
+    assert dtype_name(x.grad.dtype) == "float64"
+    assert_close(x.grad, [2.0, 4.0])
+
+
+# ---------------------------------------------------------------------- repr and nodes
+
+
+def test_repr_like_pytorch():
+    x = xpgrad.tensor([2.0], requires_grad=True)
+    z = (x + 2) ** 2 + 3
+    assert repr(z) == "tensor([19.], grad_fn=<AddBackward>)"
+    assert repr(x) == "tensor([2.], requires_grad=True)"
+    assert str(x) == repr(x)
+    assert repr(xpgrad.tensor([1.0, 2.0])) == "tensor([1., 2.])"
+    assert repr(xpgrad.tensor([1, 2])) == "tensor([1, 2])"
+    assert repr(xpgrad.tensor([0.5, 1.25])) == "tensor([0.5000, 1.2500])"
+    assert repr(xpgrad.tensor([1.0], dtype=xpgrad.float64)) == "tensor([1.], dtype=xpgrad.float64)"
+    assert repr((x * 3.0).sum()) == "tensor(6., grad_fn=<SumBackward0>)"
+    z.backward()
+    assert repr(x.grad) == "tensor([8.])"
+
+
+def test_node_names(device):
+    x = xpgrad.tensor(M, device=device, requires_grad=True)
+    names = {
+        "AddBackward": x + 1,
+        "SubBackward": x - 1,
+        "MulBackward": x * 2,
+        "DivBackward": x / 2,
+        "NegBackward": -x,
+        "PowBackward": x ** 2,
+        "ExpBackward": x.exp(),
+        "LogBackward": x.log(),
+        "SqrtBackward": x.sqrt(),
+        "AbsBackward": x.abs(),
+        "SumBackward0": x.sum(),
+        "MeanBackward1": x.mean(),
+        "MmBackward": x @ x.T,
+        "ViewBackward": x.reshape(3, 2),
+        "IndexBackward": x[0, :],
+        "NormBackward": x.norm(),
+    }
+    for name, t in names.items():
+        assert type(t.grad_fn).__name__ == name
+        assert t.grad_fn.name() == name
+        assert name in repr(t.grad_fn)
+        assert isinstance(t.grad_fn, xpgrad.Node)
+
+
+def test_next_functions_and_accumulate_grad(device):
+    x = xpgrad.tensor([1.0], device=device, requires_grad=True)
+    w = xpgrad.tensor([2.0], device=device, requires_grad=True)
+    c = xpgrad.tensor([3.0], device=device)
+    h = x * w
+    (acc_x, ix), (acc_w, iw) = h.grad_fn.next_functions
+    assert ix == 0 and iw == 0
+    assert isinstance(acc_x, xpgrad.AccumulateGrad) and type(acc_x).__name__ == "AccumulateGrad"
+    assert acc_x.variable is x and acc_w.variable is w
+    assert acc_x.next_functions == ()
+    y = h + c
+    assert y.grad_fn.next_functions == ((h.grad_fn, 0), (None, 0))
+    z = y * 2.0
+    assert z.grad_fn.next_functions[0] == (y.grad_fn, 0)
+    assert z.grad_fn.next_functions[1] == (None, 0)
+    # the same leaf always has the same AccumulateGrad node
+    assert (x * 3.0).grad_fn.next_functions[0][0] is acc_x
+
+
+def test_variable_returns_tensor(device):
+    t = xpgrad.tensor([1.0, 2.0], device=device)
+    v = xpgrad.autograd.Variable(t, requires_grad=True)
+    assert isinstance(v, xpgrad.Tensor)
+    assert type(v) is xpgrad.Tensor
+    assert v.requires_grad and v.is_leaf and v.tolist() == [1.0, 2.0]
+    (v * v).sum().backward()
+    assert_close(v.grad, [2.0, 4.0])
+    assert not xpgrad.autograd.Variable(t).requires_grad
+
+
+# ---------------------------------------------------------------------- in place
+
+
+@pytest.mark.parametrize(
+    "op, expected",
+    [
+        (lambda t: t.add_(2.0), [3.0, 4.0]),
+        (lambda t: t.sub_(0.5), [0.5, 1.5]),
+        (lambda t: t.mul_(3.0), [3.0, 6.0]),
+        (lambda t: t.div_(2.0), [0.5, 1.0]),
+        (lambda t: t.zero_(), [0.0, 0.0]),
+        (lambda t: t.fill_(7.0), [7.0, 7.0]),
+        (lambda t: t.add_(xpgrad.tensor([1.0, 1.0], device=t.device)), [2.0, 3.0]),
+        (lambda t: t.copy_(xpgrad.tensor([9.0, 8.0], device=t.device)), [9.0, 8.0]),
+    ],
+    ids=["add_", "sub_", "mul_", "div_", "zero_", "fill_", "add_tensor", "copy_"],
+)
+def test_inplace_methods_bump_version(device, op, expected):
+    t = xpgrad.tensor([1.0, 2.0], device=device)
+    before = t._version
+    storage = t.numpy() if device == "cpu" else None
+    result = op(t)
+    assert result is t
+    assert t._version > before
+    assert t.tolist() == expected
+    if storage is not None:
+        assert storage.tolist() == expected  # written into the same storage
+
+
+def test_augmented_assignment_bumps_version(device):
+    t = xpgrad.tensor([1.0, 2.0], device=device)
+    same = t
+    versions = [t._version]
+    t += 1.0
+    versions.append(t._version)
+    t -= 0.5
+    versions.append(t._version)
+    t *= 4.0
+    versions.append(t._version)
+    t /= 2.0
+    versions.append(t._version)
+    t **= 2
+    versions.append(t._version)
+    assert t is same
+    assert versions == sorted(set(versions)), versions  # strictly increasing
+    assert t.tolist() == [9.0, 25.0]
+
+
+def test_detach_shares_version_counter(device):
+    x = xpgrad.tensor([1.0, 2.0], device=device, requires_grad=True)
+    y = x * 2.0
+    d = y.detach()
+    before = y._version
+    d.add_(1.0)
+    assert y._version > before and d._version == y._version
+
+
+def test_backward_through_modified_saved_tensor_raises(device):
+    x = xpgrad.tensor([1.0, 2.0], device=device, requires_grad=True)
+    h = x * 2.0
+    y = h * h  # saves h
+    h.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.sum().backward()
+
+
+def test_backward_through_modified_saved_output_raises(device):
+    x = xpgrad.tensor([1.0, 2.0], device=device, requires_grad=True)
+    y = x.exp()  # saves its output
+    z = y * 1.0
+    y.mul_(2.0)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        z.sum().backward()
+
+
+def test_inplace_on_non_leaf_is_differentiable(device):
+    x = xpgrad.tensor([1.0, 2.0], device=device, requires_grad=True)
+    y = x * 2.0  # multiply by a scalar saves nothing of y
+    y.add_(1.0)
+    y.mul_(3.0)
+    assert not y.is_leaf and type(y.grad_fn).__name__ == "MulBackward"
+    assert_close(y, [9.0, 15.0])
+    y.sum().backward()
+    assert_close(x.grad, [6.0, 6.0])
+
+
+def test_inplace_on_leaf_requiring_grad(device):
+    w = xpgrad.tensor([1.0, 2.0], device=device, requires_grad=True)
+    for op in (lambda: w.add_(1.0), lambda: w.mul_(2.0), lambda: w.sub_(1.0),
+               lambda: w.div_(2.0), lambda: w.zero_()):
+        with pytest.raises(RuntimeError, match=r"leaf Tensor that requires grad.*in-place.*no_grad"):
+            op()
+    with pytest.raises(RuntimeError, match="leaf Tensor that requires grad"):
+        w += 1.0
+    assert w.tolist() == [1.0, 2.0]
+    (w * w).sum().backward()
+    with xpgrad.no_grad():  # an optimizer step
+        w -= 0.25 * w.grad
+    assert_close(w, [0.5, 1.0])
+    assert w.is_leaf and w.requires_grad and w.grad_fn is None
+    with xpgrad.no_grad():
+        w.grad.zero_()
+        w.mul_(2.0)
+    (w * w).sum().backward()
+    assert_close(w.grad, [2.0, 4.0])
