@@ -17,7 +17,13 @@ class NumpyBackend(Backend):
         self._rng = np.random.default_rng()
 
     def array_types(self):
-        return (np.ndarray,)
+        return (np.ndarray, np.generic)
+
+    def array_type(self):
+        return np.ndarray
+
+    def coerce(self, value):
+        return np.asarray(value)
 
     def namespace(self):
         return np_compat

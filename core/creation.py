@@ -52,8 +52,9 @@ def resolve_dtype(dt, dev):
     return dt
 
 
-def _from_data(data, dtype_, device, default_float=False):
-    """Raw array and Device for user data: an existing array keeps its library and dtype."""
+def _from_data(data, dtype_, device, default_float=False, copy=False):
+    """Raw array and Device for user data: an existing array keeps its library and dtype
+    (and its memory, unless ``copy``)."""
     if isinstance(data, Tensor):
         dev = data._dev if device is None else get_device(device)
         if dev is not data._dev:
@@ -68,7 +69,10 @@ def _from_data(data, dtype_, device, default_float=False):
             raise NotImplementedError(
                 f"this array lives on {dev_of}; moving it to {device} is not supported yet"
             )
-        raw = data if dtype_ is None else dev_of.xp.astype(data, resolve_dtype(dtype_, dev_of))
+        if dtype_ is not None:
+            raw = dev_of.xp.astype(data, resolve_dtype(dtype_, dev_of))
+        else:
+            raw = dev_of.xp.asarray(data, copy=True) if copy else data
         return raw, dev_of
     dev = get_device(device)
     if not isinstance(data, (list, tuple, int, float, bool, complex)) and not hasattr(data, "__array__") \
@@ -111,7 +115,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
 
     Python floats become float32 (as in PyTorch), Python ints int64; an existing array
     (NumPy, or any backend's) keeps its library, device and dtype unless ``dtype`` is
-    given.
+    given. The data is always copied; :func:`as_tensor` shares it where it can.
 
     Examples
     --------
@@ -121,7 +125,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     >>> x.grad
     tensor([8.])
     """
-    raw, dev = _from_data(data, dtype, device)
+    raw, dev = _from_data(data, dtype, device, copy=True)
     return _finish(raw, dev, requires_grad)
 
 

@@ -25,7 +25,7 @@ class Device:
     ``xpgrad.xp`` creation functions accept as ``device=``.
     """
 
-    __slots__ = ("backend", "name", "native", "xp", "ops")
+    __slots__ = ("backend", "name", "native", "xp", "ops", "array_type")
 
     def __init__(self, backend, name):
         self.backend = backend
@@ -33,6 +33,9 @@ class Device:
         self.native = backend.native_device(name)
         self.xp = backend.namespace()
         self.ops = registry.table(backend.name)
+        # What a Tensor on this device holds; anything else an op returns (NumPy's
+        # scalars, from arithmetic on 0-d arrays) is coerced to it when wrapped.
+        self.array_type = backend.array_type()
 
     @property
     def type(self):

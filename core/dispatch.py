@@ -5,12 +5,25 @@ and, when grad mode is on and an argument requires grad, one Node. No hook, no
 ``array_namespace`` call, no ``inspect`` per op: everything per-op was compiled when the
 plugins were registered.
 """
+import numbers
+
 from .grad_mode import GRAD_ENABLED
 from .tensor import INPLACE_EPOCH, Tensor, _accumulate_node
 
 __all__ = ["apply", "binary", "unary", "call", "DispatchError"]
 
 _SCALARS = (int, float, bool, complex)
+
+
+def _python_scalar(value):
+    """A scalar of another library (``numpy.float32(2)``) as the Python number it holds,
+    so that it is a constant like any Python scalar; None if ``value`` is no scalar."""
+    if isinstance(value, numbers.Number):
+        item = getattr(value, "item", None)
+        value = item() if item is not None else value
+        if type(value) in _SCALARS:
+            return value
+    return None
 
 
 class DispatchError(TypeError):
@@ -64,6 +77,9 @@ def rbinary(name, a, b):
     """``name(b, a)``: reflected operators (``2 - t``)."""
     if type(b) in _SCALARS:
         return apply(name, (b, a))
+    scalar = _python_scalar(b)
+    if scalar is not None:
+        return apply(name, (scalar, a))
     return NotImplemented
 
 
@@ -96,6 +112,9 @@ def apply(name, args, params=None):
             rg.append(a._rg)
         elif type(a) in _SCALARS:
             raw.append(a)
+            rg.append(False)
+        elif _python_scalar(a) is not None:
+            raw.append(_python_scalar(a))
             rg.append(False)
         else:
             raise DispatchError(

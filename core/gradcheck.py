@@ -95,7 +95,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
         raise ValueError("gradcheck: no input requires grad, so there is nothing to check")
     for k in diff:
         x = inputs[k]
-        if str(getattr(x.dtype, "name", x.dtype)) != "float64":
+        if x.dtype != x.device.xp.float64:
             raise ValueError(
                 f"gradcheck: input {k} has dtype {x.dtype}; finite differences need float64 "
                 "inputs (use xpgrad.tensor(..., dtype=xpgrad.float64))"

@@ -63,13 +63,19 @@ class Tensor:
     """
 
     __slots__ = ("_data", "_dev", "_grad_fn", "_rg", "_grad", "_vc", "_accum", "__weakref__")
-    __array_priority__ = 1000  # numpy defers to Tensor's reflected operators
+    __array_priority__ = 1000
+    # NumPy's operators and ufuncs give way to Tensor's (reflected) operators, so that
+    # ``numpy.float64(2) * t`` is a Tensor, and ``ndarray * t`` is an error, not an object
+    # array of Tensors or a silent conversion that loses the graph.
+    __array_ufunc__ = None
 
     def __init__(self, data, dev=None, grad_fn=None, *, device=None):
         if dev is None:
             from .creation import _from_data
 
             data, dev = _from_data(data, None, device, default_float=True)
+        elif type(data) is not dev.array_type:
+            data = dev.backend.coerce(data)
         self._data = data
         self._dev = dev
         self._grad_fn = grad_fn
@@ -659,10 +665,21 @@ def _reduce_params(dim, keepdim, axis, keepdims, dtype):
 
 
 def _raw_key(key, t):
-    """An indexing key with Tensors replaced by their raw (integer or bool) arrays."""
-    if isinstance(key, tuple):
-        return tuple(_raw_key_item(k, t) for k in key)
-    return _raw_key_item(key, t)
+    """An indexing key with Tensors and lists replaced by raw (integer or bool) arrays.
+
+    A key of integers and slices gets a trailing Ellipsis unless it has one: the
+    standard leaves indexing fewer axes than the array has unspecified (NumPy fills in
+    slices, array-api-strict refuses), and with it NumPy returns a 0-d array rather than
+    a scalar. Keys with arrays are left as written (the standard allows a mask only as
+    the sole index, and integer arrays only beside integers).
+    """
+    items = key if isinstance(key, tuple) else (key,)
+    raw = tuple(_raw_key_item(k, t) for k in items)
+    if any(hasattr(k, "shape") for k in raw):
+        return raw if isinstance(key, tuple) else raw[0]
+    if not any(k is Ellipsis for k in raw):
+        raw = raw + (Ellipsis,)
+    return raw
 
 
 def _raw_key_item(k, t):

@@ -20,6 +20,62 @@ def has_integer_array(xp, key):
     return any(hasattr(k, "dtype") and not xp.isdtype(k.dtype, "bool") for k in _key_items(key))
 
 
+def getitem(xp, x, *, key):
+    """``x[key]``, with the integer-array keys the standard leaves out made portable.
+
+    The standard specifies integer-array indexing only with one integer or integer
+    array per axis. Two common keys beyond that are rewritten with ``take``, which every
+    conforming library has: integer arrays over the leading axes only (``x[idx]`` on a
+    matrix), and one integer array among full slices (``x[:, idx]``, ``x[idx, 1:]``).
+    """
+    items = _key_items(key)
+    if len(items) < x.ndim or len(items) > 1 and has_integer_array(xp, key):
+        if not has_integer_array(xp, key):
+            return x[key]
+        if all(isinstance(k, int) or hasattr(k, "dtype") for k in items):
+            return _take_leading(xp, x, items)
+        arrays = [i for i, k in enumerate(items) if hasattr(k, "dtype")]
+        if len(arrays) == 1 and all(type(k) is slice or k is Ellipsis
+                                    for i, k in enumerate(items) if i != arrays[0]):
+            return _take_among_slices(xp, x, items, arrays[0])
+    return x[key]
+
+
+def _take_among_slices(xp, x, items, p):
+    if any(k is Ellipsis for k in items):  # spell the Ellipsis out as full slices
+        e = items.index(Ellipsis)
+        fill = (slice(None),) * (x.ndim - len(items) + 1)
+        items = items[:e] + fill + items[e + 1:]
+        p = p if p < e else p + len(fill) - 1
+    idx = items[p]
+    sliced = x[items[:p] + (slice(None),) + items[p + 1:] + (Ellipsis,)]
+    size = sliced.shape[p]
+    flat = xp.reshape(xp.where(idx < 0, idx + size, idx), (-1,))
+    out = xp.take(sliced, flat, axis=p)
+    shape = tuple(out.shape)
+    return xp.reshape(out, shape[:p] + tuple(idx.shape) + shape[p + 1:])
+
+
+def _take_leading(xp, x, items):
+    lead = x.shape[:len(items)]
+    rest = tuple(x.shape[len(items):])
+    linear, stride = 0, 1
+    for k, size in zip(reversed(items), reversed(lead)):
+        if isinstance(k, int):
+            k = k % size if -size <= k < size else _out_of_range(k, size)
+        else:
+            k = xp.where(k < 0, k + size, k)
+        linear = linear + k * stride
+        stride *= size
+    flat = xp.reshape(x, (stride,) + rest)
+    out = xp.take(flat, xp.reshape(linear, (-1,)), axis=0)
+    return xp.reshape(out, tuple(linear.shape) + rest)
+
+
+def _out_of_range(k, size):
+    raise IndexError(f"index {k} is out of bounds for an axis of size {size}")
+
+
 def _scatter_add_flat(xp, positions, values, size):
     """Add ``values`` into a zero vector of length ``size`` at ``positions`` (may repeat)."""
     order = xp.argsort(positions, stable=True)
@@ -34,14 +90,18 @@ def _scatter_add_flat(xp, positions, values, size):
 def scatter_add(xp, g, *, shape, key):
     """Zeros of ``shape`` with ``g`` added at ``key``, repeated indices accumulating."""
     dev = device_of(g)
-    if not has_integer_array(xp, key):
+    if not any(hasattr(k, "dtype") for k in _key_items(key)):
+        # Integers and slices select each element at most once. None (a new axis) has
+        # no place in an assignment, so it is dropped and g reshaped to match.
         out = xp.zeros(shape, dtype=g.dtype, device=dev)
-        out[key] = g  # basic and boolean keys select each element at most once
+        target = tuple(k for k in _key_items(key) if k is not None)
+        out[target] = xp.reshape(g, tuple(out[target].shape))
         return out
+    # Array keys: find which flat positions the key selected, then add g there.
     size = 1
     for s in shape:
         size *= s
-    positions = xp.reshape(xp.arange(size, device=dev), shape)[key]
+    positions = getitem(xp, xp.reshape(xp.arange(size, device=dev), shape), key=key)
     flat = _scatter_add_flat(xp, xp.reshape(positions, (-1,)), xp.reshape(g, (-1,)), size)
     return xp.reshape(flat, shape)
 
@@ -67,7 +127,7 @@ def scatter_add_op(forward, **kw):
 @hookimpl
 def xpgrad_ops():
     return [
-        Op("getitem", lambda xp, x, *, key: x[key], vjp={"x": _getitem_vjp},
+        Op("getitem", getitem, vjp={"x": _getitem_vjp},
            node_name="IndexBackward", doc="x[key]: basic slicing and integer or boolean arrays"),
         scatter_add_op(scatter_add),
     ]

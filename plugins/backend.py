@@ -59,6 +59,18 @@ class Backend:
         """The array API namespace that computes on this backend's arrays."""
         raise NotImplementedError
 
+    def array_type(self):
+        """The one array class a Tensor of this backend holds (see :meth:`coerce`)."""
+        return type(self.namespace().asarray(0))
+
+    def coerce(self, value):
+        """``value``, an op's result that is not of :meth:`array_type`, as one that is.
+
+        NumPy returns scalars, not 0-d arrays, from arithmetic on 0-d arrays; a Tensor
+        must hold an array (something in-place ops can write into).
+        """
+        return value
+
     # ---------------------------------------------------------------- devices
 
     def devices(self):

@@ -26,7 +26,7 @@ def _is_float32(t):
 # ---------------------------------------------------------------------- Variable
 
 
-def test_variable_wraps_a_tensor(device):
+def test_variable_wraps_a_tensor(device, shown):
     # In [2]-[4]
     x = torch.randn(3, 3, device=device)
     v = Variable(x, requires_grad=True)
@@ -40,8 +40,8 @@ def test_variable_wraps_a_tensor(device):
     assert v.grad is None
     assert v.grad_fn is None
     assert v.creator is None
-    assert repr(v).endswith(", requires_grad=True)")
-    assert repr(v).startswith("tensor([[")
+    assert shown(v).endswith(", requires_grad=True)")
+    assert shown(v).startswith("tensor([[")
 
 
 def test_variable_shares_storage_with_its_tensor(device):
@@ -53,7 +53,7 @@ def test_variable_shares_storage_with_its_tensor(device):
     np.testing.assert_allclose(_np(v), before + 1, rtol=RTOL, atol=ATOL)
 
 
-def test_data(device):
+def test_data(device, shown):
     # In [5]: v.data -- the same values, outside the graph.
     x = torch.randn(3, 3, device=device)
     v = Variable(x, requires_grad=True)
@@ -67,13 +67,13 @@ def test_data(device):
     v.data.mul_(2)
     np.testing.assert_allclose(_np(v), 2 * before, rtol=RTOL, atol=ATOL)
     # ... and printing it shows the values without requires_grad.
-    assert repr(v.data) == repr(v).replace(", requires_grad=True)", ")")
+    assert shown(v.data) == shown(v).replace(", requires_grad=True)", ")")
 
 
 # ---------------------------------------------------------------------- creator
 
 
-def test_creator(device):
+def test_creator(device, shown):
     # In [6]-[8]
     x = torch.randn(3, 3, device=device)
     v = Variable(x, requires_grad=True)
@@ -82,8 +82,8 @@ def test_creator(device):
     assert y.creator is y.grad_fn
     assert y.creator is not None
     assert type(y.creator).__name__ == "PowBackward"
-    assert repr(y.creator).startswith("<PowBackward object at 0x")
-    assert repr(y).endswith(", grad_fn=<PowBackward>)")
+    assert shown(y.creator).startswith("<PowBackward object at 0x")
+    assert shown(y).endswith(", grad_fn=<PowBackward>)")
     assert y.requires_grad and not y.is_leaf
 
 
@@ -114,7 +114,7 @@ def test_walking_the_graph_back(device):
 # ---------------------------------------------------------------------- gradient
 
 
-def test_mean_gradient(device):
+def test_mean_gradient(device, shown):
     # In [12]-[15]: f = mean(v**2 + 3), df/dv = 2v/9.
     x = torch.randn(3, 3, device=device)
     v = Variable(x, requires_grad=True)
@@ -125,7 +125,7 @@ def test_mean_gradient(device):
     f = z.mean()
     assert f.shape == ()
     assert type(f.grad_fn).__name__ == "MeanBackward1"
-    assert repr(f).endswith(", grad_fn=<MeanBackward1>)")
+    assert shown(f).endswith(", grad_fn=<MeanBackward1>)")
     np.testing.assert_allclose(f.item(), np.mean(vn ** 2 + 3), rtol=RTOL)
     f.backward()
     assert v.grad is not None
@@ -152,7 +152,7 @@ def test_non_scalar_backward_with_ones(device):
     np.testing.assert_array_equal(_np(x.grad), 2 * xn)
 
 
-def test_non_scalar_backward_check_gradients(device):
+def test_non_scalar_backward_check_gradients(device, shown):
     # The tutorial's hand check: -3.5450 = 2*-1.7725, 1.3747 = 2*0.6873, ...
     x = Variable(torch.tensor([[-1.7725, 0.6873], [-0.9166, 0.3835]], device=device),
                  requires_grad=True)
@@ -160,10 +160,10 @@ def test_non_scalar_backward_check_gradients(device):
     y.backward(torch.ones(2, 2, device=device))
     np.testing.assert_allclose(_np(x.grad), [[-3.5450, 1.3746], [-1.8332, 0.7670]],
                                rtol=0, atol=1e-4)
-    assert repr(x.grad) == "tensor([[-3.5450,  1.3746],\n        [-1.8332,  0.7670]])"
+    assert shown(x.grad) == "tensor([[-3.5450,  1.3746],\n        [-1.8332,  0.7670]])"
 
 
-def test_non_scalar_backward_needs_a_gradient(device):
+def test_non_scalar_backward_needs_a_gradient(device, shown):
     x = Variable(torch.randn(2, 2, device=device), requires_grad=True)
     y = x ** 2
     try:
@@ -187,7 +187,7 @@ def _doubling(x):
     return y, k
 
 
-def test_dynamic_graph(device):
+def test_dynamic_graph(device, shown):
     # In [20]-[22]
     x = torch.randn(3, device=device)
     x = Variable(x, requires_grad=True)
@@ -197,7 +197,7 @@ def test_dynamic_graph(device):
     assert k == 1 or np.linalg.norm(xn * 2 ** (k - 1)) < 1000
     np.testing.assert_array_equal(_np(y), xn * 2 ** k)
     assert type(y.grad_fn).__name__ == "MulBackward"
-    assert repr(y).endswith(", grad_fn=<MulBackward>)")
+    assert shown(y).endswith(", grad_fn=<MulBackward>)")
     # The graph has exactly k multiplications between y and x.
     node, steps = y.grad_fn, 0
     while not isinstance(node, torch.AccumulateGrad):
@@ -208,7 +208,7 @@ def test_dynamic_graph(device):
 
     weights = torch.Tensor([1, 0.1, 0.01], device=device)
     assert _is_float32(weights)
-    assert repr(weights) == "tensor([1.0000, 0.1000, 0.0100])"
+    assert shown(weights) == "tensor([1.0000, 0.1000, 0.0100])"
     y.backward(weights)
     assert _is_float32(x.grad)
     # dy/dx is 2**k on the diagonal: exact in float32.
@@ -216,7 +216,7 @@ def test_dynamic_graph(device):
     np.testing.assert_array_equal(_np(x.grad), 2 ** k * w32)
 
 
-def test_dynamic_graph_tutorial_values(device):
+def test_dynamic_graph_tutorial_values(device, shown):
     # With the inputs that give the tutorial's 10 doublings, x.grad is 1024 * weights,
     # printed as in the tutorial.
     x = Variable(torch.tensor([0.4628, -0.3619, 1.6416], device=device), requires_grad=True)
@@ -225,4 +225,4 @@ def test_dynamic_graph_tutorial_values(device):
     np.testing.assert_allclose(_np(y), [473.9072, -370.5856, 1680.9984], rtol=1e-6)
     y.backward(torch.Tensor([1, 0.1, 0.01], device=device))
     np.testing.assert_allclose(_np(x.grad), [1024.0, 102.4, 10.24], rtol=1e-6)
-    assert repr(x.grad) == "tensor([1024.0000,  102.4000,   10.2400])"
+    assert shown(x.grad) == "tensor([1024.0000,  102.4000,   10.2400])"

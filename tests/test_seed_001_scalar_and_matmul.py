@@ -25,22 +25,22 @@ def _is_float32(t):
 # ---------------------------------------------------------------------- scalar
 
 
-def test_scalar_forward(device):
+def test_scalar_forward(device, shown):
     # In [4]
     x = Variable(torch.Tensor([2], device=device), requires_grad=True)
     y = x + 2
     z = y ** 2 + 3
     assert _is_float32(x) and _is_float32(z)
     assert z.tolist() == [19.0]
-    assert repr(z) == "tensor([19.], grad_fn=<AddBackward>)"
-    assert str(z) == "tensor([19.], grad_fn=<AddBackward>)"
+    assert shown(z) == "tensor([19.], grad_fn=<AddBackward>)"
+    assert shown(z) == "tensor([19.], grad_fn=<AddBackward>)"
     assert type(z.grad_fn).__name__ == "AddBackward"
     assert type(z.grad_fn.next_functions[0][0]).__name__ == "PowBackward"
     assert type(y.grad_fn).__name__ == "AddBackward"
-    assert repr(x) == "tensor([2.], requires_grad=True)"
+    assert shown(x) == "tensor([2.], requires_grad=True)"
 
 
-def test_scalar_backward(device):
+def test_scalar_backward(device, shown):
     # In [5]: dz/dx = 2 (x + 2) = 8
     x = Variable(torch.Tensor([2], device=device), requires_grad=True)
     y = x + 2
@@ -48,8 +48,8 @@ def test_scalar_backward(device):
     z.backward()
     assert x.grad.tolist() == [8.0]
     assert _is_float32(x.grad)
-    assert repr(x.grad) == "tensor([8.])"
-    assert str(x.grad) == "tensor([8.])"
+    assert shown(x.grad) == "tensor([8.])"
+    assert shown(x.grad) == "tensor([8.])"
 
 
 def test_scalar_backward_float_list(device):
@@ -92,15 +92,15 @@ def test_matmul_grad_x(device):
     np.testing.assert_allclose(g, np.broadcast_to(g[0], g.shape), rtol=0, atol=1e-7)
 
 
-def test_matmul_grad_y(device):
+def test_matmul_grad_y(device, shown):
     # In [8]
     x, y, w, out = _matmul_example(device)
     out.backward()
     assert _is_float32(y.grad)
     np.testing.assert_allclose(_np(y.grad), np.full((10, 5), 1 / 50), rtol=1e-6)
     row = "[0.0200, 0.0200, 0.0200, 0.0200, 0.0200]"
-    assert repr(y.grad) == "tensor([" + (",\n        ").join([row] * 10) + "])"
-    assert str(y.grad) == repr(y.grad)
+    assert shown(y.grad) == "tensor([" + (",\n        ").join([row] * 10) + "])"
+    assert shown(y.grad) == shown(y.grad)
 
 
 def test_matmul_grad_w(device):
@@ -160,12 +160,12 @@ tensor([[-0.0205, -0.0205, -0.0205, -0.0205, -0.0205],
         [-"""
 
 
-def test_printed_x_grad_layout(device):
+def test_printed_x_grad_layout(device, shown):
     t = torch.tensor([X_GRAD_ROW] * 10, device=device)
-    assert repr(t).startswith(X_GRAD_SHOWN)
+    assert shown(t).startswith(X_GRAD_SHOWN)
 
 
-def test_printed_w_grad_layout(device):
+def test_printed_w_grad_layout(device, shown):
     # The notebook cut off the last two rows; any negative value completes the shown text.
     t = torch.tensor([[v] * 5 for v in W_GRAD_COL + [-0.0100, -0.0100]], device=device)
-    assert repr(t).startswith(W_GRAD_SHOWN)
+    assert shown(t).startswith(W_GRAD_SHOWN)

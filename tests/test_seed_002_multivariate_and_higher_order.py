@@ -44,7 +44,7 @@ def test_type_float_tensor(device):
     assert x.device == th.randn(1, device=device).device
 
 
-def test_attributes_of_a_variable(device):
+def test_attributes_of_a_variable(device, shown):
     # In [12]
     x = _point(device)
     assert x.grad is None
@@ -54,10 +54,10 @@ def test_attributes_of_a_variable(device):
     assert d.shape == (10,)
     assert _is_float32(d)
     np.testing.assert_array_equal(_np(d), _np(x))
-    assert str(x.grad) == "None" and str(x.grad_fn) == "None"
+    assert shown(x.grad) == "None" and shown(x.grad_fn) == "None"
 
 
-def test_f_forward(device):
+def test_f_forward(device, shown):
     # In [33]
     x = _point(device)
     out = f(x)
@@ -65,7 +65,7 @@ def test_f_forward(device):
     assert _is_float32(out)
     np.testing.assert_allclose(out.item(), np.linalg.norm(_np(x)), rtol=RTOL)
     assert type(out.grad_fn).__name__ == "SqrtBackward"
-    assert repr(out).endswith(", grad_fn=<SqrtBackward>)")
+    assert shown(out).endswith(", grad_fn=<SqrtBackward>)")
     # the graph below: sqrt <- sum <- pow <- x
     s = out.grad_fn.next_functions[0][0]
     assert type(s).__name__ == "SumBackward0"
@@ -74,7 +74,7 @@ def test_f_forward(device):
     assert p.next_functions[0][0].variable is x
 
 
-def test_f_backward(device):
+def test_f_backward(device, shown):
     # In [0], [35]: out.backward(create_graph=True); df/dx = x / ||x||
     x = _point(device)
     out = f(x)
@@ -86,17 +86,17 @@ def test_f_backward(device):
     assert x.grad.requires_grad
     assert x.grad.grad_fn is not None
     assert type(out.grad_fn).__name__ == "SqrtBackward"
-    assert repr(out.grad_fn).startswith("<SqrtBackward object at 0x")
+    assert shown(out.grad_fn).startswith("<SqrtBackward object at 0x")
 
 
-def test_reset_grad_to_zero(device):
+def test_reset_grad_to_zero(device, shown):
     # In [36]: x.grad.data.zero_()
     x = _point(device)
     out = f(x)
     out.backward(create_graph=True)
     grad = x.grad
     zeroed = x.grad.data.zero_()
-    assert repr(zeroed) == "tensor([0., 0., 0., 0., 0., 0., 0., 0., 0., 0.])"
+    assert shown(zeroed) == "tensor([0., 0., 0., 0., 0., 0., 0., 0., 0., 0.])"
     assert not zeroed.requires_grad
     # .data shares x.grad's values, so x.grad itself is now zero
     assert x.grad is grad
@@ -148,19 +148,19 @@ def test_multivariate(device):
 # ---------------------------------------------------------------------- y = x M
 
 
-def test_non_scalar_mm(device):
+def test_non_scalar_mm(device, shown):
     # In [74]
     x = Variable(th.FloatTensor([[2, 1]], device=device), requires_grad=True)
     M = Variable(th.FloatTensor([[1, 2], [3, 4]], device=device))
     y = th.mm(x, M)
     assert _is_float32(x) and _is_float32(M) and _is_float32(y)
     assert y.tolist() == [[5.0, 8.0]]
-    assert repr(M) == "tensor([[1., 2.],\n        [3., 4.]])"
+    assert shown(M) == "tensor([[1., 2.],\n        [3., 4.]])"
     assert not M.requires_grad
     assert y.requires_grad
 
 
-def test_non_scalar_mm_backward_per_row(device):
+def test_non_scalar_mm_backward_per_row(device, shown):
     # In [76]
     x = Variable(th.FloatTensor([[2, 1]], device=device), requires_grad=True)
     M = Variable(th.FloatTensor([[1, 2], [3, 4]], device=device))
@@ -169,7 +169,7 @@ def test_non_scalar_mm_backward_per_row(device):
     # dy1/dx
     y.backward(th.FloatTensor([[1, 0]], device=device), create_graph=True)
     assert x.grad.data.tolist() == [[1.0, 3.0]]
-    assert repr(x.grad.data) == "tensor([[1., 3.]])"
+    assert shown(x.grad.data) == "tensor([[1., 3.]])"
     assert _is_float32(x.grad)
     x.grad.data.zero_()  # remove gradient in x.grad, or it will be accumulated
     assert x.grad.tolist() == [[0.0, 0.0]]
@@ -177,9 +177,9 @@ def test_non_scalar_mm_backward_per_row(device):
     # dy2/dx
     y.backward(th.FloatTensor([[0, 1]], device=device), create_graph=True)
     assert x.grad.data.tolist() == [[2.0, 4.0]]
-    assert repr(x.grad.data) == "tensor([[2., 4.]])"
+    assert shown(x.grad.data) == "tensor([[2., 4.]])"
     zeroed = x.grad.data.zero_()
-    assert repr(zeroed) == "tensor([[0., 0.]])"
+    assert shown(zeroed) == "tensor([[0., 0.]])"
     assert x.grad.tolist() == [[0.0, 0.0]]
 
 
@@ -196,7 +196,7 @@ def test_non_scalar_mm_accumulates_without_zero(device):
 # ---------------------------------------------------------------------- higher order
 
 
-def test_higher_order(device):
+def test_higher_order(device, shown):
     # In [34]-[38]
     x = Variable(th.randn(2, 2, device=device), requires_grad=True)
     y = Variable(th.randn(2, 2, device=device), requires_grad=True)
@@ -215,7 +215,7 @@ def test_higher_order(device):
     x.grad.data.zero_()  # If we don't use this, we will accumulate values
     x_grad.backward(th.ones(2, 2, device=device))
     assert x.grad.tolist() == [[2.0, 2.0], [2.0, 2.0]]
-    assert repr(x.grad) == "tensor([[2., 2.],\n        [2., 2.]])"
+    assert shown(x.grad) == "tensor([[2., 2.],\n        [2., 2.]])"
     assert _is_float32(x.grad)
 
 

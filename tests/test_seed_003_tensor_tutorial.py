@@ -25,47 +25,47 @@ def _is_float32(t):
 # ---------------------------------------------------------------------- Tensor
 
 
-def test_ones_requires_grad(device):
+def test_ones_requires_grad(device, shown):
     # In [46]
     x = torch.ones(2, 2, requires_grad=True, device=device)
-    assert repr(x) == "tensor([[1., 1.],\n        [1., 1.]], requires_grad=True)"
-    assert str(x) == repr(x)
+    assert shown(x) == "tensor([[1., 1.],\n        [1., 1.]], requires_grad=True)"
+    assert shown(x) == shown(x)
     assert x.requires_grad and x.is_leaf
     assert x.grad is None and x.grad_fn is None
     assert _is_float32(x)
 
 
-def test_add(device):
+def test_add(device, shown):
     # In [47]-[48]
     x = torch.ones(2, 2, requires_grad=True, device=device)
     y = x + 2
-    assert repr(y) == "tensor([[3., 3.],\n        [3., 3.]], grad_fn=<AddBackward>)"
+    assert shown(y) == "tensor([[3., 3.],\n        [3., 3.]], grad_fn=<AddBackward>)"
     assert type(y.grad_fn).__name__ == "AddBackward"
-    assert repr(y.grad_fn).startswith("<AddBackward object at 0x")
-    assert str(y.grad_fn) == repr(y.grad_fn)
+    assert shown(y.grad_fn).startswith("<AddBackward object at 0x")
+    assert shown(y.grad_fn) == shown(y.grad_fn)
     assert not y.is_leaf
 
 
-def test_mul_and_mean(device):
+def test_mul_and_mean(device, shown):
     # In [49]-[50]
     x = torch.ones(2, 2, requires_grad=True, device=device)
     y = x + 2
     z = y * y * 3
-    assert repr(z) == "tensor([[27., 27.],\n        [27., 27.]], grad_fn=<MulBackward>)"
+    assert shown(z) == "tensor([[27., 27.],\n        [27., 27.]], grad_fn=<MulBackward>)"
     assert type(z.grad_fn).__name__ == "MulBackward"
     out = z.mean()
-    assert repr(out) == "tensor(27., grad_fn=<MeanBackward1>)"
+    assert shown(out) == "tensor(27., grad_fn=<MeanBackward1>)"
     assert type(out.grad_fn).__name__ == "MeanBackward1"
     assert out.shape == ()
     assert out.item() == 27.0
     # print(z, out)
-    assert f"{z} {out}" == (
+    assert f"{shown(z)} {shown(out)}" == (
         "tensor([[27., 27.],\n        [27., 27.]], grad_fn=<MulBackward>) "
         "tensor(27., grad_fn=<MeanBackward1>)"
     )
 
 
-def test_requires_grad_(device):
+def test_requires_grad_(device, shown):
     # In [51]-[53]
     a = torch.randn(2, 2, device=device)
     a = ((a * 3) / (a - 1))
@@ -77,8 +77,8 @@ def test_requires_grad_(device):
     assert a.is_leaf
     b = (a * a).sum()
     assert type(b.grad_fn).__name__ == "SumBackward0"
-    assert repr(b.grad_fn).startswith("<SumBackward0 object at 0x")
-    assert repr(b).endswith(", grad_fn=<SumBackward0>)")
+    assert shown(b.grad_fn).startswith("<SumBackward0 object at 0x")
+    assert shown(b).endswith(", grad_fn=<SumBackward0>)")
     b.backward()
     np.testing.assert_allclose(_np(a.grad), 2 * _np(a), rtol=RTOL, atol=ATOL)
 
@@ -99,14 +99,14 @@ def _out(device):
     return x, z.mean()
 
 
-def test_backward(device):
+def test_backward(device, shown):
     # In [54]-[56]: do/dx = 3/2 (x + 2) = 4.5 at x = 1
     x, out = _out(device)
-    assert repr(out) == "tensor(27., grad_fn=<MeanBackward1>)"
+    assert shown(out) == "tensor(27., grad_fn=<MeanBackward1>)"
     out.backward()
-    assert repr(out) == "tensor(27., grad_fn=<MeanBackward1>)"
+    assert shown(out) == "tensor(27., grad_fn=<MeanBackward1>)"
     assert x.grad.tolist() == [[4.5, 4.5], [4.5, 4.5]]
-    assert repr(x.grad) == "tensor([[4.5000, 4.5000],\n        [4.5000, 4.5000]])"
+    assert shown(x.grad) == "tensor([[4.5000, 4.5000],\n        [4.5000, 4.5000]])"
     assert _is_float32(x.grad)
     assert not x.grad.requires_grad
 
@@ -123,27 +123,27 @@ def test_backward_with_explicit_one(device, one):
 # ---------------------------------------------------------------------- the doubling loop
 
 
-def _doubling(x):
+def _doubling(x, shown=repr):
     """In [71]: the tutorial's loop; returns y, the Tensors printed, and the doublings."""
     y = x * 2
-    printed = [repr(y)]
+    printed = [shown(y)]
     k = 1
     while y.data.norm() < 1000:
         y = y * 2
-        printed.append(repr(y))
+        printed.append(shown(y))
         k += 1
     return y, printed, k
 
 
-def test_random_start(device):
+def test_random_start(device, shown):
     # In [65]
     x = torch.randn(3, requires_grad=True, device=device)
     assert x.shape == (3,)
-    assert repr(x).startswith("tensor([") and repr(x).endswith("], requires_grad=True)")
+    assert shown(x).startswith("tensor([") and shown(x).endswith("], requires_grad=True)")
     assert x.grad is None
 
 
-def test_doubling_loop(device):
+def test_doubling_loop(device, shown):
     # In [65], [71]-[73]
     x = torch.randn(3, requires_grad=True, device=device)
     y, printed, k = _doubling(x)
@@ -156,9 +156,9 @@ def test_doubling_loop(device):
 
     gradients = torch.tensor([0.1, 1.0, 0.0001], dtype=torch.float, device=device)
     assert _is_float32(gradients)
-    assert repr(gradients) == "tensor([1.0000e-01, 1.0000e+00, 1.0000e-04])"
+    assert shown(gradients) == "tensor([1.0000e-01, 1.0000e+00, 1.0000e-04])"
     y.backward(gradients)
-    assert repr(y).endswith(", grad_fn=<MulBackward>)")
+    assert shown(y).endswith(", grad_fn=<MulBackward>)")
     assert x.requires_grad
     assert _is_float32(x.grad)
     # 2**k times a float32 value is exact
@@ -166,19 +166,19 @@ def test_doubling_loop(device):
     np.testing.assert_array_equal(_np(x.grad), 2 ** k * w32)
 
 
-def test_doubling_loop_tutorial_values(device):
+def test_doubling_loop_tutorial_values(device, shown):
     # The tutorial's x: ten doublings, then x.grad = 1024 * gradients.
     x = torch.tensor([-1.0617, 1.1143, 0.9000], requires_grad=True, device=device)
-    assert repr(x) == "tensor([-1.0617,  1.1143,  0.9000], requires_grad=True)"
+    assert shown(x) == "tensor([-1.0617,  1.1143,  0.9000], requires_grad=True)"
     assert x.grad is None
-    y, printed, k = _doubling(x)
+    y, printed, k = _doubling(x, shown)
     assert k == 10
     assert printed[0] == "tensor([-2.1234,  2.2286,  1.8000], grad_fn=<MulBackward>)"
     y.backward(torch.tensor([0.1, 1.0, 0.0001], dtype=torch.float, device=device))
     np.testing.assert_allclose(_np(x.grad), [102.4, 1024.0, 0.1024], rtol=1e-6)
     # PyTorch's current rule (max / min > 1000) prints these in scientific notation; the
     # notebook, made with PyTorch 0.4, shows "tensor([ 204.8000, 2048.0000,    0.2048])".
-    assert repr(x.grad) == "tensor([1.0240e+02, 1.0240e+03, 1.0240e-01])"
+    assert shown(x.grad) == "tensor([1.0240e+02, 1.0240e+03, 1.0240e-01])"
 
 
 # The tensors the tutorial prints in its loop, re-made from the printed values: xpgrad
@@ -198,16 +198,16 @@ LOOP_PRINTED = [
 
 
 @pytest.mark.parametrize("line", LOOP_PRINTED)
-def test_loop_printing(device, line):
+def test_loop_printing(device, line, shown):
     values = [float(v) for v in line[len("tensor(["):line.index("]")].split(",")]
     t = torch.tensor(values, requires_grad=True, device=device) * 1
-    assert repr(t) == line
+    assert shown(t) == line
 
 
 # ---------------------------------------------------------------------- printing rule
 
 
-@pytest.mark.parametrize("values, shown", [
+@pytest.mark.parametrize("values, printed", [
     ([0.1, 1.0, 0.0001], "tensor([1.0000e-01, 1.0000e+00, 1.0000e-04])"),  # min < 1e-4
     ([1.0, 0.1, 0.01], "tensor([1.0000, 0.1000, 0.0100])"),
     ([1.0, 1000.0], "tensor([   1., 1000.])"),  # max / min == 1000: not scientific
@@ -218,14 +218,14 @@ def test_loop_printing(device, line):
     ([0.0, 0.0], "tensor([0., 0.])"),
     ([1e-4, 0.05], "tensor([1.0000e-04, 5.0000e-02])"),  # float32 1e-4 is below 1e-4
 ])
-def test_scientific_notation_rule(device, values, shown):
-    assert repr(torch.tensor(values, device=device)) == shown
+def test_scientific_notation_rule(device, values, printed, shown):
+    assert shown(torch.tensor(values, device=device)) == printed
 
 
-def test_scientific_notation_scalar_and_matrix(device):
-    assert repr(torch.tensor(1e-5, device=device)) == "tensor(1.0000e-05)"
+def test_scientific_notation_scalar_and_matrix(device, shown):
+    assert shown(torch.tensor(1e-5, device=device)) == "tensor(1.0000e-05)"
     t = torch.tensor([[1e-5, 1.0], [-2.0, 3.0]], device=device)
-    assert repr(t) == "tensor([[ 1.0000e-05,  1.0000e+00],\n        [-2.0000e+00,  3.0000e+00]])"
+    assert shown(t) == "tensor([[ 1.0000e-05,  1.0000e+00],\n        [-2.0000e+00,  3.0000e+00]])"
 
 
 # ---------------------------------------------------------------------- no_grad

@@ -31,7 +31,7 @@ def _close(got, expected, rtol=1e-4):
 # ---------------------------------------------------------------------- Example 1
 
 
-def test_example_1_a_transpose_x(device):
+def test_example_1_a_transpose_x(device, shown):
     # In [2]-[3]
     a = Variable(torch.rand(3, 1, device=device), requires_grad=True)
     x = Variable(torch.rand(3, 1, device=device), requires_grad=True)
@@ -48,8 +48,8 @@ def test_example_1_a_transpose_x(device):
     assert _is_float32(a.grad) and _is_float32(x.grad)
     assert a.grad.tolist() == x.tolist()  # a.grad = x, exactly
     assert x.grad.tolist() == a.tolist()  # x.grad = a, exactly
-    assert repr(a.grad) == repr(x.data)
-    assert repr(x.grad) == repr(a.data)
+    assert shown(a.grad) == shown(x.data)
+    assert shown(x.grad) == shown(a.data)
 
 
 def test_example_1_graph(device):

@@ -601,3 +601,47 @@ def test_inplace_on_leaf_requiring_grad(device):
         w.mul_(2.0)
     (w * w).sum().backward()
     assert_close(w.grad, [2.0, 4.0])
+
+
+# ---------------------------------------------------------------------- NumPy interop
+
+
+def test_numpy_scalars_are_constants_like_python_scalars():
+    x = xpgrad.tensor([1.0, 2.0], requires_grad=True)
+    y = np.float64(2) * x + x * np.float32(3) - np.int64(1)
+    assert y.tolist() == [4.0, 9.0]
+    y.sum().backward()
+    assert x.grad.tolist() == [5.0, 5.0]
+
+
+def test_ndarray_operand_is_an_error_not_a_silent_conversion():
+    x = xpgrad.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match="unsupported operand"):
+        np.ones(2) * x
+    with pytest.raises(TypeError, match="wrap"):
+        x * np.ones(2)
+
+
+def test_tensor_copies_an_array_and_as_tensor_shares_it():
+    a = np.ones(3)
+    copied, shared = xpgrad.tensor(a), xpgrad.as_tensor(a)
+    a[0] = 5.0
+    assert copied.tolist() == [1.0, 1.0, 1.0]
+    assert shared.tolist() == [5.0, 1.0, 1.0]
+
+
+def test_zero_dimensional_results_hold_arrays_and_take_in_place_ops():
+    # NumPy returns scalars from arithmetic on 0-d arrays; a Tensor must hold an array.
+    x = xpgrad.tensor(3.0, dtype=xpgrad.float64, requires_grad=True)
+    y = x * 2
+    assert isinstance(y.detach().numpy(), np.ndarray) and y.shape == ()
+    w = x.detach() * 2
+    w.add_(1)
+    assert w.item() == 7.0
+    y.backward()
+    g = x.grad
+    g.data.zero_()  # shares storage with x.grad, as in the tutorials
+    assert x.grad.item() == 0.0
+    a = xpgrad.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (a.sum() * a[0]).backward()
+    assert a.grad.tolist() == [7.0, 1.0, 1.0]

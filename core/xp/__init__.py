@@ -121,6 +121,9 @@ def squeeze(x, /, axis):
 def astype(x, dtype, /, *, copy=True, device=None):
     if device is not None and get_device(device) is not x.device:
         raise NotImplementedError("astype(device=...) across devices is not supported yet")
+    from xpgrad.creation import resolve_dtype
+
+    dtype = resolve_dtype(dtype, x._dev)
     if dtype == x.dtype and not copy:
         return x
     return apply("astype", (x,), {"dtype": dtype})
