@@ -1,0 +1,690 @@
+"""Per-op overhead and small-network step time of xpgrad, against hand-written NumPy.
+
+Run ``python benchmarks/overhead.py`` (``--quick`` for a short run, ``--json PATH`` to
+also write the results). Every system runs every workload once per round, the systems
+interleaved round by round after warm-ups, so that a drift of the machine (frequency
+scaling, a neighbour's load) touches all of them alike; the table gives the median and
+the range over the rounds and each system's ratio to hand-written NumPy (and to PyTorch,
+when it is installed).
+
+Workloads
+---------
+A1. mul-add chain
+    ``y = y * 1.0001 + 0.0001`` repeated 1000 times (2000 recorded ops) on a float64
+    vector of 16 elements, starting from a leaf ``x`` that requires grad, then
+    ``y.sum().backward()``. With so little data per op, the time is the library's
+    per-op overhead; it is reported in microseconds per op (forward + backward time
+    divided by 2000). The NumPy reference runs the same forward loop and a backward loop
+    of 1000 multiplies by 1.0001 (the analytic gradient).
+A2. sin/cos chain
+    ``y = sin(y)`` then ``y = cos(y)``, alternately, 1000 ops in all, on the same kind of
+    vector. The NumPy reference saves each op's input in the forward and applies the
+    chain rule by hand in the backward (``g * cos(x)``, ``g * -sin(x)``).
+B. MLP step
+    Batch 256, 784 -> 512 -> 512 -> 10 with tanh activations and a cross-entropy loss on
+    integer labels: the batch mean of ``logsumexp(logits) - logits[label]``, the
+    log-sum-exp taken stably as ``m + log(sum(exp(logits - m)))`` with ``m`` the row
+    maximum held constant (detached), the label picked with a one-hot product
+    ``(logits * onehot).sum(1)``. One step is the forward and the backward with respect
+    to the three weight matrices and the three bias vectors, in float32 and in float64,
+    reported in milliseconds per step. The NumPy reference writes the backward out
+    (``softmax - onehot``, ``tanh' = 1 - t ** 2``, ...).
+
+Before any timing, every system's gradients are compared with the hand-written NumPy
+ones (``np.allclose`` with a tolerance for the dtype, the absolute part scaled by the
+gradient's magnitude); a mismatch aborts the run. The NumPy references are themselves
+checked against central finite differences on small float64 instances. In B, the dtype
+of every float32 gradient is checked and reported.
+
+Systems: ``numpy`` (the reference) and ``xpgrad`` always; ``torch`` (PyTorch),
+``autograd`` (HIPS autograd) and ``mygrad`` (MyGrad) when they can be imported. Each
+system has one function per workload, which sets the problem up (leaves, parameters)
+and returns a ``step()`` closure: the timed part, returning the gradients.
+
+The cyclic garbage collector stays on (its cost is part of a library's cost), but what
+the imports and the set-up left on the heap is frozen out of its reach (``gc.freeze``)
+before timing, so that a large library in the process (PyTorch) does not slow the
+others' collections. ``--profile`` prints a cProfile of xpgrad on workload A instead.
+
+Run as a script, it sets ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and
+``MKL_NUM_THREADS`` to 1 unless they are already set, so that every system computes on
+one core (set them to compare multithreaded BLAS). The header prints the machine, the
+versions and these settings.
+"""
+import argparse
+import gc
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+
+# One BLAS / OpenMP thread per library unless the caller says otherwise: this measures
+# overhead, not parallel BLAS, and NumPy's and PyTorch's spinning thread pools, interleaved
+# in one process, slow each other down by large and erratic amounts on a small machine.
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+if __name__ == "__main__":  # before NumPy loads its BLAS
+    for _var in THREAD_VARS:
+        os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+
+# ---------------------------------------------------------------------- workloads
+
+N_CHAIN = 1000  # loop iterations of A1 (two ops each) and ops of A2
+VEC = 16  # elements of the chains' vector
+MUL, ADD = 1.0001, 0.0001
+BATCH, SIZES = 256, (784, 512, 512, 10)
+PARAM_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
+
+# Per dtype: rtol, and atol as a fraction of the reference gradient's largest magnitude.
+TOLERANCES = {np.dtype(np.float32): (1e-4, 1e-5), np.dtype(np.float64): (1e-9, 1e-11)}
+
+
+@dataclass
+class Case:
+    """One workload instance: its data, what one call counts as, and how to report it."""
+
+    key: str  # "A1", "A2", "B-float32", "B-float64"
+    title: str
+    kind: str  # "muladd", "sincos" or "mlp": picks each system's function
+    data: dict
+    grad_names: tuple
+    per: int  # the time of one call is divided by this (ops per call, or 1 step)
+    unit: str  # "us/op" or "ms/step"
+    scale: float  # seconds -> unit
+    dtype: np.dtype = field(default=np.dtype(np.float64))
+
+
+def make_cases(seed=0):
+    rng = np.random.default_rng(seed)
+    cases = [
+        Case("A1", f"mul-add chain ({2 * N_CHAIN} ops)", "muladd",
+             {"x": rng.standard_normal(VEC), "n": N_CHAIN}, ("x",), 2 * N_CHAIN, "us/op", 1e6),
+        Case("A2", f"sin/cos chain ({N_CHAIN} ops)", "sincos",
+             {"x": rng.uniform(-1.0, 1.0, VEC), "n": N_CHAIN}, ("x",), N_CHAIN, "us/op", 1e6),
+    ]
+    for dtype in (np.float32, np.float64):
+        cases.append(Case(f"B-{np.dtype(dtype).name}", f"MLP step {np.dtype(dtype).name}", "mlp",
+                          mlp_data(rng, dtype), PARAM_NAMES, 1, "ms/step", 1e3, np.dtype(dtype)))
+    return cases
+
+
+def mlp_data(rng, dtype, batch=BATCH, sizes=SIZES):
+    """Inputs, one-hot labels and parameters (W as (fan_in, fan_out), scaled by 1/sqrt(fan_in))."""
+    params = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        params.append((rng.standard_normal((fan_in, fan_out)) / math.sqrt(fan_in)).astype(dtype))
+        params.append((0.1 * rng.standard_normal(fan_out)).astype(dtype))
+    labels = rng.integers(0, sizes[-1], batch)
+    onehot = np.zeros((batch, sizes[-1]), dtype=dtype)
+    onehot[np.arange(batch), labels] = 1
+    return {"X": rng.standard_normal((batch, sizes[0])).astype(dtype), "labels": labels,
+            "onehot": onehot, "params": params}
+
+
+# ---------------------------------------------------------------------- NumPy, by hand
+
+
+def _np_muladd(x, n):
+    y = x
+    for _ in range(n):
+        y = y * MUL + ADD
+    loss = y.sum()
+    g = np.ones_like(y)
+    for _ in range(n):
+        g = g * MUL
+    return loss, g
+
+
+def _np_sincos(x, n):
+    y, saved = x, []
+    for i in range(n):
+        saved.append(y)
+        y = np.sin(y) if i % 2 == 0 else np.cos(y)
+    loss = y.sum()
+    g = np.ones_like(y)
+    for i in reversed(range(n)):
+        g = g * np.cos(saved[i]) if i % 2 == 0 else g * -np.sin(saved[i])
+    return loss, g
+
+
+def _np_mlp(X, onehot, params):
+    W1, b1, W2, b2, W3, b3 = params
+    h1 = np.tanh(X @ W1 + b1)
+    h2 = np.tanh(h1 @ W2 + b2)
+    logits = h2 @ W3 + b3
+    m = logits.max(axis=1, keepdims=True)
+    e = np.exp(logits - m)
+    s = e.sum(axis=1, keepdims=True)
+    lse = m + np.log(s)
+    loss = (lse - (logits * onehot).sum(axis=1, keepdims=True)).mean()
+    dlogits = (e / s - onehot) / X.shape[0]
+    dW3, db3 = h2.T @ dlogits, dlogits.sum(axis=0)
+    dz2 = (dlogits @ W3.T) * (1 - h2 * h2)
+    dW2, db2 = h1.T @ dz2, dz2.sum(axis=0)
+    dz1 = (dz2 @ W2.T) * (1 - h1 * h1)
+    dW1, db1 = X.T @ dz1, dz1.sum(axis=0)
+    return loss, [dW1, db1, dW2, db2, dW3, db3]
+
+
+def numpy_muladd(data):
+    x, n = data["x"], data["n"]
+    return lambda: [_np_muladd(x, n)[1]]
+
+
+def numpy_sincos(data):
+    x, n = data["x"], data["n"]
+    return lambda: [_np_sincos(x, n)[1]]
+
+
+def numpy_mlp(data):
+    X, onehot, params = data["X"], data["onehot"], data["params"]
+    return lambda: _np_mlp(X, onehot, params)[1]
+
+
+def check_references(seed=1):
+    """Compare the hand-written gradients with central differences along a random direction."""
+    rng = np.random.default_rng(seed)
+
+    def directional(loss_fn, grads, args, eps=1e-6):
+        dirs = [rng.standard_normal(a.shape) for a in args]
+        plus = loss_fn([a + eps * d for a, d in zip(args, dirs)])
+        minus = loss_fn([a - eps * d for a, d in zip(args, dirs)])
+        numeric = (plus - minus) / (2 * eps)
+        analytic = sum(float(np.sum(g * d)) for g, d in zip(grads, dirs))
+        return math.isclose(numeric, analytic, rel_tol=1e-5, abs_tol=1e-8)
+
+    x = rng.uniform(-1, 1, VEC)
+    data = mlp_data(rng, np.float64, batch=8, sizes=(6, 5, 4, 3))
+    checks = {
+        "muladd": directional(lambda a: _np_muladd(a[0], 7)[0], [_np_muladd(x, 7)[1]], [x]),
+        "sincos": directional(lambda a: _np_sincos(a[0], 6)[0], [_np_sincos(x, 6)[1]], [x]),
+        "mlp": directional(lambda p: _np_mlp(data["X"], data["onehot"], p)[0],
+                           _np_mlp(data["X"], data["onehot"], data["params"])[1], data["params"]),
+    }
+    bad = [k for k, ok in checks.items() if not ok]
+    if bad:
+        sys.exit(f"error: the hand-written NumPy gradients of {bad} disagree with finite differences")
+
+
+# ---------------------------------------------------------------------- xpgrad
+
+
+def xpgrad_muladd(data):
+    import xpgrad
+
+    x, n = xpgrad.tensor(data["x"], requires_grad=True), data["n"]
+
+    def step():
+        x.grad = None
+        y = x
+        for _ in range(n):
+            y = y * MUL + ADD
+        y.sum().backward()
+        return [x.grad]
+    return step
+
+
+def xpgrad_sincos(data):
+    import xpgrad
+
+    x, n = xpgrad.tensor(data["x"], requires_grad=True), data["n"]
+
+    def step():
+        x.grad = None
+        y = x
+        for i in range(n):
+            y = y.sin() if i % 2 == 0 else y.cos()
+        y.sum().backward()
+        return [x.grad]
+    return step
+
+
+def xpgrad_mlp(data):
+    import xpgrad
+
+    X, onehot = xpgrad.as_tensor(data["X"]), xpgrad.as_tensor(data["onehot"])
+    params = [xpgrad.tensor(p, requires_grad=True) for p in data["params"]]
+    W1, b1, W2, b2, W3, b3 = params
+
+    def step():
+        for p in params:
+            p.grad = None
+        h1 = (X @ W1 + b1).tanh()
+        h2 = (h1 @ W2 + b2).tanh()
+        logits = h2 @ W3 + b3
+        with xpgrad.no_grad():  # xpgrad has no max op yet: the row max, as a constant
+            m = xpgrad.as_tensor(np.max(logits.detach().numpy(), axis=1, keepdims=True))
+        lse = m + (logits - m).exp().sum(dim=1, keepdim=True).log()
+        loss = (lse - (logits * onehot).sum(dim=1, keepdim=True)).mean()
+        loss.backward()
+        return [p.grad for p in params]
+    return step
+
+
+# ---------------------------------------------------------------------- PyTorch
+
+
+def torch_muladd(data):
+    import torch
+
+    x, n = torch.tensor(data["x"], requires_grad=True), data["n"]
+
+    def step():
+        x.grad = None
+        y = x
+        for _ in range(n):
+            y = y * MUL + ADD
+        y.sum().backward()
+        return [x.grad]
+    return step
+
+
+def torch_sincos(data):
+    import torch
+
+    x, n = torch.tensor(data["x"], requires_grad=True), data["n"]
+
+    def step():
+        x.grad = None
+        y = x
+        for i in range(n):
+            y = torch.sin(y) if i % 2 == 0 else torch.cos(y)
+        y.sum().backward()
+        return [x.grad]
+    return step
+
+
+def torch_mlp(data):
+    import torch
+
+    X, onehot = torch.from_numpy(data["X"]), torch.from_numpy(data["onehot"])
+    params = [torch.tensor(p, requires_grad=True) for p in data["params"]]
+    W1, b1, W2, b2, W3, b3 = params
+
+    def step():
+        for p in params:
+            p.grad = None
+        h1 = torch.tanh(X @ W1 + b1)
+        h2 = torch.tanh(h1 @ W2 + b2)
+        logits = h2 @ W3 + b3
+        m = logits.detach().amax(dim=1, keepdim=True)
+        lse = m + torch.log(torch.exp(logits - m).sum(dim=1, keepdim=True))
+        loss = (lse - (logits * onehot).sum(dim=1, keepdim=True)).mean()
+        loss.backward()
+        return [p.grad for p in params]
+    return step
+
+
+# ---------------------------------------------------------------------- HIPS autograd
+
+
+def autograd_muladd(data):
+    import autograd
+
+    x, n = data["x"], data["n"]
+
+    def loss(y):
+        for _ in range(n):
+            y = y * MUL + ADD
+        return y.sum()
+    grad = autograd.grad(loss)
+    return lambda: [grad(x)]
+
+
+def autograd_sincos(data):
+    import autograd
+    import autograd.numpy as anp
+
+    x, n = data["x"], data["n"]
+
+    def loss(y):
+        for i in range(n):
+            y = anp.sin(y) if i % 2 == 0 else anp.cos(y)
+        return anp.sum(y)
+    grad = autograd.grad(loss)
+    return lambda: [grad(x)]
+
+
+def autograd_mlp(data):
+    import autograd
+    import autograd.numpy as anp
+    from autograd.tracer import getval
+
+    X, onehot = data["X"], data["onehot"]
+
+    def loss(params):
+        W1, b1, W2, b2, W3, b3 = params
+        h1 = anp.tanh(anp.dot(X, W1) + b1)
+        h2 = anp.tanh(anp.dot(h1, W2) + b2)
+        logits = anp.dot(h2, W3) + b3
+        m = np.max(getval(logits), axis=1, keepdims=True)  # a constant: no gradient path
+        lse = m + anp.log(anp.sum(anp.exp(logits - m), axis=1, keepdims=True))
+        return anp.mean(lse - anp.sum(logits * onehot, axis=1, keepdims=True))
+    grad, params = autograd.grad(loss), tuple(data["params"])
+    return lambda: list(grad(params))
+
+
+# ---------------------------------------------------------------------- MyGrad
+
+
+def mygrad_muladd(data):
+    import mygrad as mg
+
+    x, n = mg.Tensor(data["x"]), data["n"]
+
+    def step():
+        x.null_grad()
+        y = x
+        for _ in range(n):
+            y = y * MUL + ADD
+        y.sum().backward()
+        return [x.grad]
+    return step
+
+
+def mygrad_sincos(data):
+    import mygrad as mg
+
+    x, n = mg.Tensor(data["x"]), data["n"]
+
+    def step():
+        x.null_grad()
+        y = x
+        for i in range(n):
+            y = mg.sin(y) if i % 2 == 0 else mg.cos(y)
+        y.sum().backward()
+        return [x.grad]
+    return step
+
+
+def mygrad_mlp(data):
+    import mygrad as mg
+
+    X, onehot = data["X"], data["onehot"]  # plain arrays are constants to MyGrad
+    params = [mg.Tensor(p) for p in data["params"]]
+    W1, b1, W2, b2, W3, b3 = params
+
+    def step():
+        for p in params:
+            p.null_grad()
+        h1 = mg.tanh(mg.matmul(X, W1) + b1)
+        h2 = mg.tanh(mg.matmul(h1, W2) + b2)
+        logits = mg.matmul(h2, W3) + b3
+        m = logits.data.max(axis=1, keepdims=True)
+        lse = m + mg.log(mg.exp(logits - m).sum(axis=1, keepdims=True))
+        loss = (lse - (logits * onehot).sum(axis=1, keepdims=True)).mean()
+        loss.backward()
+        return [p.grad for p in params]
+    return step
+
+
+# ---------------------------------------------------------------------- systems
+
+# name -> (module to import, label); the functions are found as f"{name}_{case.kind}".
+SYSTEMS = {
+    "numpy": ("numpy", "NumPy (by hand)"),
+    "xpgrad": ("xpgrad", "xpgrad"),
+    "torch": ("torch", "PyTorch"),
+    "autograd": ("autograd", "HIPS autograd"),
+    "mygrad": ("mygrad", "MyGrad"),
+}
+
+
+def available_systems():
+    """The importable systems, with their versions, and a note on the missing ones."""
+    found, missing = {}, []
+    for name, (module, _) in SYSTEMS.items():
+        try:
+            mod = __import__(module)
+        except ImportError:
+            missing.append(name)
+            continue
+        try:
+            found[name] = importlib.metadata.version(module)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = getattr(mod, "__version__", "?")
+    return found, missing
+
+
+def build(case, system):
+    return globals()[f"{system}_{case.kind}"](case.data)
+
+
+# ---------------------------------------------------------------------- checking
+
+
+def check_gradients(case, system, grads, reference):
+    """Abort unless ``grads`` match the NumPy reference; return (max scaled error, dtypes)."""
+    rtol, atol = TOLERANCES[case.dtype]
+    worst, dtypes = 0.0, []
+    if len(grads) != len(reference):
+        sys.exit(f"error: {system} returned {len(grads)} gradients for {case.key}, expected {len(reference)}")
+    for name, g, ref in zip(case.grad_names, grads, reference):
+        g = np.asarray(g)
+        dtypes.append(g.dtype.name)
+        scale = float(np.max(np.abs(ref)))
+        if g.shape != ref.shape or not np.allclose(g, ref, rtol=rtol, atol=atol * scale):
+            err = (float(np.max(np.abs(g.astype(np.float64) - ref))) / scale
+                   if g.shape == ref.shape else float("nan"))
+            sys.exit(
+                f"error: {system} gradient of {name} in {case.key} ({case.title}) does not match the "
+                f"hand-written NumPy gradient: shape {g.shape} vs {ref.shape}, max |diff| / max |ref| "
+                f"= {err:.3g} (rtol={rtol}, atol={atol} * max |ref|)"
+            )
+        worst = max(worst, float(np.max(np.abs(g.astype(np.float64) - ref))) / scale)
+    return worst, dtypes
+
+
+# ---------------------------------------------------------------------- timing
+
+
+def _time(step, number):
+    t0 = time.perf_counter()
+    for _ in range(number):
+        step()
+    return (time.perf_counter() - t0) / number
+
+
+def run_benchmark(cases, systems, rounds, warmup, min_sample):
+    """Check, warm up, then time every (case, system) once per round, interleaved.
+
+    Each sample repeats the step ``number`` times, ``number`` chosen in the warm-up so
+    that a sample lasts at least ``min_sample`` seconds. The order of the systems rotates
+    from round to round.
+
+    Returns
+    -------
+    dict
+        ``{case.key: {system: {"samples": [...], "number": n, "max_err": e, "dtypes": [...]}}}``
+        with the samples in seconds per step.
+    """
+    steps, results = {}, {}
+    for case in cases:
+        reference = build(case, "numpy")()
+        results[case.key] = {}
+        for system in systems:
+            step = build(case, system)
+            err, dtypes = check_gradients(case, system, step(), reference)
+            results[case.key][system] = {"samples": [], "max_err": err, "dtypes": dtypes}
+            steps[case.key, system] = step
+    # Whatever the imports and the set-up left on the heap (PyTorch alone leaves hundreds
+    # of thousands of objects) moves out of the cyclic collector's reach: otherwise each
+    # full collection a workload triggers walks it all, and the systems timed alongside
+    # a large library look slower than when timed alone.
+    gc.collect()
+    gc.freeze()
+    try:
+        for (key, system), step in steps.items():
+            best = min(_time(step, 1) for _ in range(warmup))
+            results[key][system]["number"] = max(1, math.ceil(min_sample / best)) if best else 1
+        for r in range(rounds):
+            gc.collect()
+            order = systems[r % len(systems):] + systems[:r % len(systems)]
+            for case in cases:
+                for system in order:
+                    res = results[case.key][system]
+                    res["samples"].append(_time(steps[case.key, system], res["number"]))
+    finally:
+        gc.unfreeze()
+    return results
+
+
+# ---------------------------------------------------------------------- reporting
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info(versions):
+    return {
+        "platform": platform.platform(),
+        "processor": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "threads": {v: os.environ.get(v, "unset") for v in THREAD_VARS},
+        "versions": versions,
+    }
+
+
+def summarize(cases, results, systems):
+    """Median, min and max per (case, system) in the case's unit, and the ratios."""
+    rows = []
+    for case in cases:
+        conv = {s: [t * case.scale / case.per for t in results[case.key][s]["samples"]]
+                for s in systems}
+        med = {s: statistics.median(v) for s, v in conv.items()}
+        for s in systems:
+            rows.append({
+                "case": case.key, "title": case.title, "system": s, "unit": case.unit,
+                "median": med[s], "min": min(conv[s]), "max": max(conv[s]),
+                "ratio_numpy": med[s] / med["numpy"],
+                "ratio_torch": med[s] / med["torch"] if "torch" in med else None,
+                "number": results[case.key][s]["number"],
+                "max_err": results[case.key][s]["max_err"],
+                "grad_dtypes": results[case.key][s]["dtypes"], "samples": conv[s],
+            })
+    return rows
+
+
+def _fmt(v):
+    return f"{v:#.3g}" if v < 100 else f"{v:.0f}"
+
+
+def print_table(rows, with_torch):
+    head = ["workload", "system", "unit", "median", "min-max", "x NumPy"]
+    if with_torch:
+        head.append("x PyTorch")
+    lines, last = [], None
+    for r in rows:
+        cells = [f"{r['case']} {r['title']}" if r["case"] != last else "",
+                 SYSTEMS[r["system"]][1], r["unit"], _fmt(r["median"]),
+                 f"{_fmt(r['min'])}-{_fmt(r['max'])}", f"{r['ratio_numpy']:.2f}"]
+        if with_torch:
+            cells.append(f"{r['ratio_torch']:.2f}")
+        lines.append(cells)
+        last = r["case"]
+    widths = [max(len(c) for c in col) for col in zip(head, *lines)]
+    numeric = set(range(3, len(head)))
+
+    def fmt(cells):
+        return "  ".join(c.rjust(w) if i in numeric else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    print(fmt(head))
+    print("  ".join("-" * w for w in widths))
+    for i, cells in enumerate(lines):
+        if i and cells[0]:
+            print()
+        print(fmt(cells))
+
+
+def profile_xpgrad(calls=20, top=25):
+    """Print cProfile's ``top`` functions by own time for xpgrad's ``calls`` steps of A1, A2."""
+    import cProfile
+    import pstats
+
+    for case in (c for c in make_cases() if c.kind in ("muladd", "sincos")):
+        step = build(case, "xpgrad")
+        step()
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(calls):
+            step()
+        prof.disable()
+        print(f"cProfile, xpgrad, {case.key} {case.title}: {calls} steps = {calls * case.per} ops")
+        pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(top)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="3 rounds, short samples (for tests)")
+    p.add_argument("--rounds", type=int, help="timed rounds (default 7, 3 with --quick)")
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    p.add_argument("--profile", action="store_true",
+                   help="instead of timing, print a cProfile of xpgrad on workload A")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.profile:
+        profile_xpgrad()
+        return None
+    rounds = args.rounds or (3 if args.quick else 7)
+    warmup, min_sample = (1, 0.0) if args.quick else (3, 0.1)
+
+    versions, missing = available_systems()
+    systems = list(versions)
+    info = machine_info(versions)
+    print(f"machine: {info['platform']}, {info['processor']}, {info['cpu_count']} CPUs")
+    print("versions: python " + info["python"] + ", "
+          + ", ".join(f"{s} {v}" for s, v in versions.items()))
+    print("threads: " + ", ".join(f"{v}={n}" for v, n in info["threads"].items()))
+    if missing:
+        print(f"not installed, skipped: {', '.join(missing)}")
+    print(f"rounds: {rounds} (interleaved, after {warmup} warm-up call(s) each); "
+          f"samples of >= {min_sample * 1e3:.0f} ms\n")
+
+    check_references()
+    cases = make_cases()
+    results = run_benchmark(cases, systems, rounds, warmup, min_sample)
+    rows = summarize(cases, results, systems)
+
+    print("gradients checked against hand-written NumPy (max |diff| / max |grad|):")
+    for case in cases:
+        errs = ", ".join(f"{s} {results[case.key][s]['max_err']:.1e}" for s in systems if s != "numpy")
+        print(f"  {case.key}: {errs}")
+    f32 = next(c for c in cases if c.dtype == np.float32)
+    print("float32 MLP gradients come out float32:")
+    for s in systems:
+        dtypes = results[f32.key][s]["dtypes"]
+        ok = all(d == "float32" for d in dtypes)
+        print(f"  {s}: {'yes' if ok else 'NO: ' + ', '.join(f'{n} {d}' for n, d in zip(f32.grad_names, dtypes))}")
+    print()
+    print_table(rows, "torch" in systems)
+
+    if args.json:
+        out = {"machine": info, "rounds": rounds, "warmup": warmup, "min_sample_s": min_sample,
+               "skipped": missing, "results": rows}
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as fh:
+            json.dump(out, fh, indent=1)
+        print(f"\nwrote {args.json}")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
