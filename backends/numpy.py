@@ -45,10 +45,10 @@ class NumpyBackend(Backend):
     def accumulate(self, dst, src):
         np.add(dst, src, out=dst)
 
-    def may_alias(self, array):
+    def may_alias(self, array, held=0):
         # A fresh result of a computation owns its memory and is referenced only by the
-        # engine's locals: the caller's variable, the argument, getrefcount's own.
-        return array.base is not None or not array.flags.owndata or sys.getrefcount(array) > 3
+        # caller's own variables (``held``), this argument and getrefcount's argument.
+        return array.base is not None or not array.flags.owndata or sys.getrefcount(array) > held + 2
 
     def seed(self, seed):
         self._rng = np.random.default_rng(seed)

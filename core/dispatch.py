@@ -10,7 +10,8 @@ import numbers
 from .grad_mode import GRAD_ENABLED
 from .tensor import INPLACE_EPOCH, Tensor, _accumulate_node
 
-__all__ = ["apply", "binary", "unary", "call", "DispatchError"]
+__all__ = ["apply", "binary", "unary", "call", "binary_method", "rbinary_method",
+           "unary_method", "DispatchError"]
 
 _SCALARS = (int, float, bool, complex)
 
@@ -42,35 +43,75 @@ def unary(name, a, params=None):
     except Exception as exc:
         raise _forward_error(op, (a,), params, exc) from exc
     if a._rg and GRAD_ENABLED.get():
-        return _record(op, dev, out, (a,), (raw,), (True,), params)
+        record = op.recorders.get(1) or _make_recorder(op, 1)
+        return record(dev, out, params, a, raw)
     return Tensor(out, dev)
+
+
+def unary_method(name):
+    """The Tensor method (``t.exp()``, ``-t``) that calls op ``name`` on ``self``."""
+
+    def method(self):
+        return unary(name, self)
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+def binary_method(name):
+    """The Tensor operator (``t * other``) for op ``name``: :func:`binary` with the name
+    bound, one call fewer per operator, which is most of what user code calls."""
+
+    def method(a, b):
+        dev = a._dev
+        tb = type(b)
+        if tb is Tensor:
+            if b._dev is not dev:
+                _mixed(name, (a, b))
+            rb = b._data
+            brg = b._rg
+        elif tb in _SCALARS:
+            rb = b
+            brg = False
+        else:
+            return apply(name, (a, b))
+        op = dev.ops.get(name)
+        if op is None:
+            _unknown(name, dev)
+        ra = a._data
+        try:
+            out = op.forward(dev.xp, ra, rb)
+        except Exception as exc:
+            raise _forward_error(op, (a, b), None, exc) from exc
+        if (a._rg or brg) and GRAD_ENABLED.get():
+            mask = a._rg | brg << 1
+            record = op.recorders.get(mask) or _make_recorder(op, mask)
+            return record(dev, out, None, a, b, ra, rb)
+        return Tensor(out, dev)
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+_BINARY = {}
 
 
 def binary(name, a, b):
-    """``name(a, b)`` for a Tensor ``a`` and a Tensor or Python scalar ``b`` (operators)."""
-    dev = a._dev
-    tb = type(b)
-    if tb is Tensor:
-        if b._dev is not dev:
-            _mixed(name, (a, b))
-        rb = b._data
-        brg = b._rg
-    elif tb in _SCALARS:
-        rb = b
-        brg = False
-    else:
-        return apply(name, (a, b))
-    op = dev.ops.get(name)
-    if op is None:
-        _unknown(name, dev)
-    ra = a._data
-    try:
-        out = op.forward(dev.xp, ra, rb)
-    except Exception as exc:
-        raise _forward_error(op, (a, b), None, exc) from exc
-    if (a._rg or brg) and GRAD_ENABLED.get():
-        return _record(op, dev, out, (a, b), (ra, rb), (a._rg, brg), None)
-    return Tensor(out, dev)
+    """``name(a, b)`` for a Tensor ``a`` and a Tensor or Python scalar ``b``."""
+    method = _BINARY.get(name)
+    if method is None:
+        method = _BINARY[name] = binary_method(name)
+    return method(a, b)
+
+
+def rbinary_method(name):
+    """The reflected operator (``2 - t``) for op ``name``."""
+
+    def method(a, b):
+        return rbinary(name, a, b)
+
+    method.__name__ = method.__qualname__ = name
+    return method
 
 
 def rbinary(name, a, b):
@@ -133,50 +174,69 @@ def apply(name, args, params=None):
     except Exception as exc:
         raise _forward_error(op, args, params, exc) from exc
     if GRAD_ENABLED.get() and True in rg:
-        return _record(op, dev, out, tuple(args), tuple(raw), tuple(rg), params)
+        mask = 0
+        for i, needs in enumerate(rg):
+            mask |= needs << i
+        record = op.recorders.get(mask) or _make_recorder(op, mask)
+        return record(dev, out, params, *args, *raw)
     return Tensor(out, dev)
 
 
-def _record(op, dev, out, args, raw, rg, params):
-    plan = op.plan(rg)
-    rules = plan.rules
-    nxt = []
-    shapes = []
-    dtypes = []
-    for a, rule in zip(args, rules):
-        if rule is None:
-            nxt.append(None)
-            shapes.append(None)
-            dtypes.append(None)
+def _make_recorder(op, mask):
+    """Generate the function that records a call of ``op`` whose arguments requiring grad
+    are the bits of ``mask``, and keep it in ``op.recorders``.
+
+    What to record is fixed per op and per mask (which arguments get a gradient, what
+    their rules read), so the recorder is straight-line code for exactly that case: no
+    loop over arguments, no generator, no tuple the node does not keep, no test whose
+    answer is known in advance. It runs once per recorded op call; it is made once.
+    """
+    n = len(op.argnames)
+    plan = op.plan(tuple(bool(mask >> i & 1) for i in range(n)))
+    diff = [i for i, rule in enumerate(plan.rules) if rule is not None]
+    names = ", ".join([f"a{i}" for i in range(n)] + [f"r{i}" for i in range(n)])
+    lines = [f"def record(dev, out, params, {names}):",
+             "    if type(out) is not dev.array_type:",
+             "        out = dev.backend.coerce(out)",
+             "    t = new(Tensor)",
+             "    t._data = out",
+             "    t._dev = dev",
+             "    t._grad = t._accum = None"]
+    if not diff:  # no argument of this op is differentiable: a constant result
+        lines += ["    t._grad_fn = t._vc = None", "    t._rg = False", "    return t"]
+    else:
+        def tup(items):
+            return "(" + "".join(f"{x}, " for x in items) + ")"
+
+        for i in diff:
+            lines += [f"    f{i} = a{i}._grad_fn",
+                      f"    if f{i} is None:",
+                      f"        f{i} = a{i}._accum or accumulate_node(a{i})"]
+        nxt = tup(f"f{i}" if i in diff else "None" for i in range(n))
+        shapes = tup(f"r{i}.shape" if i in diff else "None" for i in range(n))
+        dtypes = tup(f"r{i}.dtype" if i in diff else "None" for i in range(n))
+        if True in plan.keep:
+            saved_raw = tup(f"r{i}" if k else "None" for i, k in enumerate(plan.keep))
+            saved_args = tup(f"a{i}" if k else "None" for i, k in enumerate(plan.keep))
         else:
-            fn = a._grad_fn
-            nxt.append(fn if fn is not None else (a._accum or _accumulate_node(a)))
-            d = a._data
-            shapes.append(d.shape)
-            dtypes.append(d.dtype)
-    if not any(nxt):
-        return Tensor(out, dev)
-    keep = plan.keep
-    if True in keep:
-        saved_raw = tuple(r if k else None for r, k in zip(raw, keep))
-        saved_args = tuple(a if k else None for a, k in zip(args, keep))
-    else:
-        saved_raw = saved_args = None
-    if params and op.defaults:
-        params = {**op.defaults, **params}
-    elif not params:
-        params = op.defaults
-    t = Tensor(out, dev)
-    if plan.out:
-        vc = t._vc = [INPLACE_EPOCH[0]]
-        node = op.node_type(tuple(nxt), saved_raw, saved_args, out, tuple(shapes), tuple(dtypes),
-                            params, plan, dev, INPLACE_EPOCH[0], vc)
-    else:
-        node = op.node_type(tuple(nxt), saved_raw, saved_args, None, tuple(shapes), tuple(dtypes),
-                            params, plan, dev, INPLACE_EPOCH[0], None)
-    t._grad_fn = node
-    t._rg = True
-    return t
+            saved_raw = saved_args = "None"
+        if op.defaults:
+            lines.append("    params = {**defaults, **params} if params else defaults")
+        lines.append("    epoch = EPOCH[0]")
+        if plan.out:
+            lines += ["    vc = t._vc = [epoch]",
+                      f"    node = Node({nxt}, {saved_raw}, {saved_args}, out, {shapes}, "
+                      f"{dtypes}, params, plan, dev, epoch, vc)"]
+        else:
+            lines += ["    t._vc = None",
+                      f"    node = Node({nxt}, {saved_raw}, {saved_args}, None, {shapes}, "
+                      f"{dtypes}, params, plan, dev, epoch, None)"]
+        lines += ["    t._grad_fn = node", "    t._rg = True", "    return t"]
+    scope = {"Tensor": Tensor, "new": object.__new__, "Node": op.node_type, "EPOCH": INPLACE_EPOCH,
+             "plan": plan, "defaults": op.defaults, "accumulate_node": _accumulate_node}
+    exec("\n".join(lines), scope)
+    record = op.recorders[mask] = scope["record"]
+    return record
 
 
 def call(xp, name, *args, **params):

@@ -117,31 +117,15 @@ def _execute(roots, root_grads, retain, create, targets):
         deps[node] = 0
         prev = buffers.get(node)
         buffers[node] = g if prev is None else prev + g
-    stack = list(deps)
-    parents = {} if targets is not None else None
-    while stack:
-        node = stack.pop()
-        for nxt in node.next:
-            if nxt is not None:
-                if parents is not None:
-                    parents.setdefault(nxt, []).append(node)
-                count = deps.get(nxt)
-                if count is None:
-                    deps[nxt] = 1
-                    stack.append(nxt)
-                else:
-                    deps[nxt] = count + 1
-    useful = None
-    if targets is not None:
-        useful = _useful(targets, deps, parents)
-        deps = {n: 0 for n in useful}
-        for n in useful:
-            for nxt in n.next:
-                if nxt in useful:
-                    deps[nxt] += 1
-        buffers = {n: g for n, g in buffers.items() if n in useful}
+    if targets is None:
+        _count_dependencies(deps)
+        useful = None
+    else:
+        deps, buffers, useful = _restrict_to_targets(deps, buffers, targets)
     found = {}
     ready = [n for n, c in deps.items() if c == 0 and n in buffers]
+    epoch = INPLACE_EPOCH
+    accumulate_into_leaves = targets is None
     token = GRAD_ENABLED.set(create)
     try:
         while ready:
@@ -152,41 +136,40 @@ def _execute(roots, root_grads, retain, create, targets):
             if targets is not None and node in targets:
                 found[node] = g
             if type(node) is AccumulateGrad:
-                if targets is None:
+                if accumulate_into_leaves:
                     _accumulate(node, g, create)
                 continue
-            if node.raw is _FREED:
+            args = node.raw
+            if args is _FREED:
                 raise RuntimeError(
                     f"Trying to backward through the graph a second time: {type(node).__name__} "
                     "already freed the values it saved for backward. Pass retain_graph=True "
                     "to the first backward() or grad() call if you need to walk the graph again."
                 )
-            if node.epoch != INPLACE_EPOCH[0]:
+            if node.epoch != epoch[0]:
                 _check_versions(node)
+            out = node.out
             if create:
                 xp = _differentiable_xp()
                 args = node.args
-                out = node.out
                 if out is not None:
                     out = Tensor(out, node.dev, node)
             else:
                 xp = node.dev.xp
-                args = node.raw
-                out = node.out
             shapes = node.shapes
             dtypes = node.dtypes
-            params = node.params
             rules = node.plan.rules
             i = -1
             for nxt in node.next:
                 i += 1
-                if nxt is None or (useful is not None and nxt not in useful):
+                if nxt is None or useful is not None and nxt not in useful:
                     continue
-                gi = rules[i].call(xp, g, args, out, shapes, dtypes, params)
+                gi = rules[i].call(xp, g, args, out, node)
                 if gi is not None:
                     if gi.shape != shapes[i]:
                         gi = _sum_to(xp, gi, shapes[i], node, i)
-                    if gi.dtype != dtypes[i]:
+                    dt = gi.dtype
+                    if dt is not dtypes[i] and dt != dtypes[i]:
                         gi = _cast(xp, gi, dtypes[i], node, i)
                     prev = buffers.get(nxt)
                     buffers[nxt] = gi if prev is None else prev + gi
@@ -199,11 +182,47 @@ def _execute(roots, root_grads, retain, create, targets):
                         # every consumer sent None: nothing flows further down this edge,
                         # but its own inputs may still be waiting on it.
                         ready.extend(_drain(nxt, deps, buffers, useful))
-            if not retain:
-                node.release()
+            if not retain and (args is not None or out is not None):
+                node.raw = node.args = node.out = _FREED
     finally:
         GRAD_ENABLED.reset(token)
     return found
+
+
+def _count_dependencies(deps):
+    """Count, for every node reachable from the roots in ``deps``, its consumers."""
+    stack = list(deps)
+    get = deps.get
+    while stack:
+        for nxt in stack.pop().next:
+            if nxt is not None:
+                count = get(nxt)
+                if count is None:
+                    deps[nxt] = 1
+                    stack.append(nxt)
+                else:
+                    deps[nxt] = count + 1
+
+
+def _restrict_to_targets(deps, buffers, targets):
+    """For grad(): only the nodes on a path from the roots to a target take part."""
+    parents = {}
+    stack = list(deps)
+    while stack:
+        node = stack.pop()
+        for nxt in node.next:
+            if nxt is not None:
+                parents.setdefault(nxt, []).append(node)
+                if nxt not in deps:
+                    deps[nxt] = 0
+                    stack.append(nxt)
+    useful = _useful(targets, deps, parents)
+    deps = {n: 0 for n in useful}
+    for n in useful:
+        for nxt in n.next:
+            if nxt in useful:
+                deps[nxt] += 1
+    return deps, {n: g for n, g in buffers.items() if n in useful}, useful
 
 
 def _drain(node, deps, buffers, useful):
@@ -389,7 +408,8 @@ def _accumulate(node, g, create):
     if create:
         var._grad = g if old is None else old + g
     elif old is None:
-        if dev.backend.may_alias(g):
+        # References to g held here: _execute's local and this function's parameter.
+        if dev.backend.may_alias(g, held=2):
             g = dev.xp.asarray(g, copy=True)
         var._grad = Tensor(g, dev)
     elif old._grad_fn is not None:

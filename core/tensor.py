@@ -337,68 +337,8 @@ class Tensor:
 
     # ------------------------------------------------------------------ operators
 
-    def __add__(self, other):
-        return binary("add", self, other)
-
-    def __radd__(self, other):
-        return rbinary("add", self, other)
-
-    def __sub__(self, other):
-        return binary("subtract", self, other)
-
-    def __rsub__(self, other):
-        return rbinary("subtract", self, other)
-
-    def __mul__(self, other):
-        return binary("multiply", self, other)
-
-    def __rmul__(self, other):
-        return rbinary("multiply", self, other)
-
-    def __truediv__(self, other):
-        return binary("divide", self, other)
-
-    def __rtruediv__(self, other):
-        return rbinary("divide", self, other)
-
-    def __pow__(self, other):
-        return binary("pow", self, other)
-
-    def __rpow__(self, other):
-        return rbinary("pow", self, other)
-
-    def __matmul__(self, other):
-        return binary("matmul", self, other)
-
-    def __rmatmul__(self, other):
-        return rbinary("matmul", self, other)
-
-    def __neg__(self):
-        return unary("negative", self)
-
-    def __pos__(self):
-        return unary("positive", self)
-
-    def __abs__(self):
-        return unary("abs", self)
-
-    def __eq__(self, other):
-        return binary("equal", self, other)
-
-    def __ne__(self, other):
-        return binary("not_equal", self, other)
-
-    def __lt__(self, other):
-        return binary("less", self, other)
-
-    def __le__(self, other):
-        return binary("less_equal", self, other)
-
-    def __gt__(self, other):
-        return binary("greater", self, other)
-
-    def __ge__(self, other):
-        return binary("greater_equal", self, other)
+    # The arithmetic, comparison and unary operators are installed below, from the
+    # table _OPERATORS, as functions made by the dispatcher.
 
     def __getitem__(self, key):
         return apply("getitem", (self,), {"key": _raw_key(key, self)})
@@ -700,4 +640,32 @@ def _no_grad():
     return no_grad()
 
 
-from .dispatch import apply, binary, rbinary, unary  # noqa: E402  (they need Tensor)
+from .dispatch import (  # noqa: E402  (they need Tensor)
+    apply, binary, binary_method, rbinary_method, unary, unary_method,
+)
+
+_OPERATORS = {
+    "__add__": (binary_method, "add"),
+    "__radd__": (rbinary_method, "add"),
+    "__sub__": (binary_method, "subtract"),
+    "__rsub__": (rbinary_method, "subtract"),
+    "__mul__": (binary_method, "multiply"),
+    "__rmul__": (rbinary_method, "multiply"),
+    "__truediv__": (binary_method, "divide"),
+    "__rtruediv__": (rbinary_method, "divide"),
+    "__pow__": (binary_method, "pow"),
+    "__rpow__": (rbinary_method, "pow"),
+    "__matmul__": (binary_method, "matmul"),
+    "__rmatmul__": (rbinary_method, "matmul"),
+    "__neg__": (unary_method, "negative"),
+    "__pos__": (unary_method, "positive"),
+    "__abs__": (unary_method, "abs"),
+    "__eq__": (binary_method, "equal"),
+    "__ne__": (binary_method, "not_equal"),
+    "__lt__": (binary_method, "less"),
+    "__le__": (binary_method, "less_equal"),
+    "__gt__": (binary_method, "greater"),
+    "__ge__": (binary_method, "greater_equal"),
+}
+for _dunder, (_make, _op_name) in _OPERATORS.items():
+    setattr(Tensor, _dunder, _make(_op_name))

@@ -108,12 +108,14 @@ class Backend:
         """Add ``src`` into ``dst`` in place (a second backward adding to ``.grad``)."""
         dst[...] = dst + src
 
-    def may_alias(self, array):
+    def may_alias(self, array, held=0):
         """Whether ``array`` may share memory with an array someone else holds.
 
         The engine copies such a gradient before it becomes a leaf's ``.grad``, so that
         an in-place change to one ``.grad`` never shows up in another. Backends that can
         tell a fresh array from a view or a shared one say so here and save the copy.
+        ``held`` is how many references to ``array`` the caller itself holds (besides
+        the argument): those do not count as someone else's.
         """
         return True
 

@@ -65,9 +65,9 @@ class Rule:
                 exprs.append("out")
             elif name.endswith(_SUFFIXES) and name[:-6] in argnames:
                 i = argnames.index(name[:-6])
-                exprs.append(f"{'shapes' if name.endswith('_shape') else 'dtypes'}[{i}]")
+                exprs.append(f"node.{'shapes' if name.endswith('_shape') else 'dtypes'}[{i}]")
             elif name in params:
-                exprs.append(f"params[{name!r}]")
+                exprs.append(f"node.params[{name!r}]")
             else:
                 raise OpDefinitionError(
                     f"op {op_name!r}: the VJP rule asks for {name!r}, which is none of the "
@@ -75,9 +75,10 @@ class Rule:
                     f"or its params {sorted(params)}"
                 )
         # A generated caller costs one Python call per rule; building the argument list
-        # from a plan at every backward step would cost several.
+        # from a plan at every backward step would cost several. It reads shapes, dtypes
+        # and params from the node itself, only where the rule names them.
         src = (
-            "def call(xp, g, args, out, shapes, dtypes, params):\n"
+            "def call(xp, g, args, out, node):\n"
             f"    return fn(xp, g{''.join(', ' + e for e in exprs)})\n"
         )
         scope = {"fn": fn}
@@ -129,7 +130,7 @@ class Op:
 
     __slots__ = (
         "name", "forward", "argnames", "params", "defaults", "rules", "backends",
-        "overrides", "node_name", "node_type", "doc", "plugin", "_plans",
+        "overrides", "node_name", "node_type", "doc", "plugin", "_plans", "recorders",
         "differentiable",
     )
 
@@ -168,6 +169,7 @@ class Op:
         self.differentiable = vjp is not None
         self.rules = self._compile_rules(vjp)
         self._plans = {}
+        self.recorders = {}  # the dispatcher's, by bit mask of the arguments requiring grad
 
     def _compile_rules(self, vjp):
         n = len(self.argnames)

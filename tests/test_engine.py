@@ -444,3 +444,25 @@ def test_node_that_needs_its_output_does_not_keep_output_tensor(device, no_gc):
     z.backward()
     assert_close(x.grad, [2.0 * math.e], rtol=1e-6)
     assert node.freed
+
+
+# ---------------------------------------------------------------------- no aliasing
+
+
+def test_leaf_gradients_never_share_memory(device):
+    # add's rule hands the same cotangent to both inputs, and the root gradient is the
+    # user's own Tensor: each .grad must still be its own array.
+    a = xpgrad.tensor([1.0, 2.0], device=device, requires_grad=True)
+    b = xpgrad.tensor([3.0, 4.0], device=device, requires_grad=True)
+    weights = xpgrad.tensor([1.0, 1.0], device=device)
+    (a + b).backward(weights)
+    with xpgrad.no_grad():
+        a.grad += 1
+    assert a.grad.tolist() == [2.0, 2.0]
+    assert b.grad.tolist() == [1.0, 1.0]
+    assert weights.tolist() == [1.0, 1.0]
+    leaf = xpgrad.tensor([5.0, 6.0], device=device, requires_grad=True)
+    leaf.backward(weights)
+    with xpgrad.no_grad():
+        leaf.grad *= 3
+    assert weights.tolist() == [1.0, 1.0]
