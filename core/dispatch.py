@@ -215,21 +215,18 @@ def _make_recorder(op, mask):
         nxt = tup(f"f{i}" if i in diff else "None" for i in range(n))
         shapes = tup(f"r{i}.shape" if i in diff else "None" for i in range(n))
         dtypes = tup(f"r{i}.dtype" if i in diff else "None" for i in range(n))
-        if True in plan.keep:
-            saved_raw = tup(f"r{i}" if k else "None" for i, k in enumerate(plan.keep))
-            saved_args = tup(f"a{i}" if k else "None" for i, k in enumerate(plan.keep))
-        else:
-            saved_raw = saved_args = "None"
+        saved = tup(f"a{i}" if k else "None" for i, k in enumerate(plan.keep)) \
+            if True in plan.keep else "None"
         if op.defaults:
             lines.append("    params = {**defaults, **params} if params else defaults")
         lines.append("    epoch = EPOCH[0]")
         if plan.out:
             lines += ["    vc = t._vc = [epoch]",
-                      f"    node = Node({nxt}, {saved_raw}, {saved_args}, out, {shapes}, "
+                      f"    node = Node({nxt}, {saved}, out, {shapes}, "
                       f"{dtypes}, params, plan, dev, epoch, vc)"]
         else:
             lines += ["    t._vc = None",
-                      f"    node = Node({nxt}, {saved_raw}, {saved_args}, None, {shapes}, "
+                      f"    node = Node({nxt}, {saved}, None, {shapes}, "
                       f"{dtypes}, params, plan, dev, epoch, None)"]
         lines += ["    t._grad_fn = node", "    t._rg = True", "    return t"]
     scope = {"Tensor": Tensor, "new": object.__new__, "Node": op.node_type, "EPOCH": INPLACE_EPOCH,

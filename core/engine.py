@@ -139,8 +139,8 @@ def _execute(roots, root_grads, retain, create, targets):
                 if accumulate_into_leaves:
                     _accumulate(node, g, create)
                 continue
-            args = node.raw
-            if args is _FREED:
+            saved = node.saved
+            if saved is _FREED:
                 raise RuntimeError(
                     f"Trying to backward through the graph a second time: {type(node).__name__} "
                     "already freed the values it saved for backward. Pass retain_graph=True "
@@ -151,7 +151,6 @@ def _execute(roots, root_grads, retain, create, targets):
             out = node.out
             if create:
                 xp = _differentiable_xp()
-                args = node.args
                 if out is not None:
                     out = Tensor(out, node.dev, node)
             else:
@@ -164,7 +163,8 @@ def _execute(roots, root_grads, retain, create, targets):
                 i += 1
                 if nxt is None or useful is not None and nxt not in useful:
                     continue
-                gi = rules[i].call(xp, g, args, out, node)
+                rule = rules[i]
+                gi = (rule.call_graph if create else rule.call)(xp, g, saved, out, node)
                 if gi is not None:
                     if gi.shape != shapes[i]:
                         gi = _sum_to(xp, gi, shapes[i], node, i)
@@ -182,8 +182,8 @@ def _execute(roots, root_grads, retain, create, targets):
                         # every consumer sent None: nothing flows further down this edge,
                         # but its own inputs may still be waiting on it.
                         ready.extend(_drain(nxt, deps, buffers, useful))
-            if not retain and (args is not None or out is not None):
-                node.raw = node.args = node.out = _FREED
+            if not retain and (saved is not None or out is not None):
+                node.saved = node.out = _FREED
     finally:
         GRAD_ENABLED.reset(token)
     return found
@@ -362,8 +362,8 @@ def _cast(xp, g, dtype, node, i):
 def _check_versions(node):
     epoch = node.epoch
     bad = node.out_vc is not None and node.out_vc[0] > epoch
-    if not bad and node.args:
-        for a in node.args:
+    if not bad and node.saved:
+        for a in node.saved:
             if type(a) is Tensor and a._vc is not None and a._vc[0] > epoch:
                 bad = True
                 break

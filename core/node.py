@@ -2,9 +2,9 @@
 
 A node points at the nodes of its inputs (``next``), never at its own output Tensor:
 output -> node -> output would be a reference cycle, and every graph would then wait for
-the cyclic garbage collector. What the VJP rules need is kept as raw arrays (``raw``) and,
-for ``create_graph``, as the input Tensors themselves (``args``); the output is kept as a
-raw array and rebuilt into a Tensor only when a double backward asks for it.
+the cyclic garbage collector. The inputs the VJP rules name are kept as they were passed
+(``saved``: Tensors, whose arrays plain backward reads, or Python scalars); the output is
+kept as a raw array and rebuilt into a Tensor only when a double backward asks for it.
 """
 import weakref
 
@@ -43,14 +43,13 @@ class Node:
     ``AccumulateGrad`` node for a leaf that requires grad.
     """
 
-    __slots__ = ("next", "raw", "args", "out", "shapes", "dtypes", "params", "plan",
+    __slots__ = ("next", "saved", "out", "shapes", "dtypes", "params", "plan",
                  "dev", "epoch", "out_vc", "hooks", "__weakref__")
     _op = None  # the Op, set on each per-op subclass
 
-    def __init__(self, nxt, raw, args, out, shapes, dtypes, params, plan, dev, epoch, out_vc):
+    def __init__(self, nxt, saved, out, shapes, dtypes, params, plan, dev, epoch, out_vc):
         self.next = nxt
-        self.raw = raw
-        self.args = args
+        self.saved = saved
         self.out = out
         self.shapes = shapes
         self.dtypes = dtypes
@@ -92,12 +91,12 @@ class Node:
 
     def release(self):
         """Free what was saved for backward (after a backward without retain_graph)."""
-        if self.raw is not None or self.out is not None:
-            self.raw = self.args = self.out = _FREED
+        if self.saved is not None or self.out is not None:
+            self.saved = self.out = _FREED
 
     @property
     def freed(self):
-        return self.raw is _FREED
+        return self.saved is _FREED
 
     def __repr__(self):
         return f"<{type(self).__name__} object at {id(self):#x}>"
@@ -114,7 +113,7 @@ class AccumulateGrad(Node):
 
     def __init__(self, tensor):
         self.next = ()
-        self.raw = self.args = self.out = None
+        self.saved = self.out = None
         self.hooks = None
         self._var = weakref.ref(tensor)
         self.dev = tensor._dev

@@ -39,9 +39,15 @@ def _node_name(name):
 
 
 class Rule:
-    """One compiled VJP rule: the function and a caller that feeds it what it names."""
+    """One compiled VJP rule: the function and two callers that feed it what it names.
 
-    __slots__ = ("fn", "call", "needs_args", "needs_out", "names")
+    ``call`` serves plain backward: the saved arguments are unwrapped to raw arrays.
+    ``call_graph`` serves ``create_graph``: the saved Tensors are passed as they are.
+    Both read shapes, dtypes and params from the node, and only where the rule names
+    them.
+    """
+
+    __slots__ = ("fn", "call", "call_graph", "needs_args", "needs_out", "names")
 
     def __init__(self, op_name, argnames, params, fn):
         try:
@@ -59,7 +65,7 @@ class Rule:
             if name in argnames:
                 i = argnames.index(name)
                 needs_args.add(i)
-                exprs.append(f"args[{i}]")
+                exprs.append(f"a{i}")
             elif name == "out":
                 needs_out = True
                 exprs.append("out")
@@ -75,16 +81,21 @@ class Rule:
                     f"or its params {sorted(params)}"
                 )
         # A generated caller costs one Python call per rule; building the argument list
-        # from a plan at every backward step would cost several. It reads shapes, dtypes
-        # and params from the node itself, only where the rule names them.
-        src = (
-            "def call(xp, g, args, out, node):\n"
-            f"    return fn(xp, g{''.join(', ' + e for e in exprs)})\n"
-        )
-        scope = {"fn": fn}
-        exec(src, scope)
+        # from a plan at every backward step would cost several. A saved argument is a
+        # Tensor or a Python scalar; plain backward hands the rule the Tensor's array.
+        call = ["def call(xp, g, saved, out, node):"]
+        graph = ["def call_graph(xp, g, saved, out, node):"]
+        for i in sorted(needs_args):
+            call += [f"    a{i} = saved[{i}]", f"    if type(a{i}) is Tensor:", f"        a{i} = a{i}._data"]
+            graph.append(f"    a{i} = saved[{i}]")
+        ret = f"    return fn(xp, g{''.join(', ' + e for e in exprs)})"
+        from xpgrad.tensor import Tensor
+
+        scope = {"fn": fn, "Tensor": Tensor}
+        exec("\n".join(call + [ret] + graph + [ret]), scope)
         self.fn = fn
         self.call = scope["call"]
+        self.call_graph = scope["call_graph"]
         self.needs_args = frozenset(needs_args)
         self.needs_out = needs_out
         self.names = tuple(names[2:])
