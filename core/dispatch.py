@@ -219,15 +219,21 @@ def _make_recorder(op, mask):
             if True in plan.keep else "None"
         if op.defaults:
             lines.append("    params = {**defaults, **params} if params else defaults")
-        lines.append("    epoch = EPOCH[0]")
+        # The node's slots are filled here rather than by Node.__init__: one call fewer.
+        lines += ["    node = new(Node)",
+                  f"    node.next = {nxt}",
+                  f"    node.saved = {saved}",
+                  f"    node.shapes = {shapes}",
+                  f"    node.dtypes = {dtypes}",
+                  "    node.params = params",
+                  "    node.plan = plan",
+                  "    node.dev = dev",
+                  "    node.hooks = None",
+                  "    node.epoch = epoch = EPOCH[0]"]
         if plan.out:
-            lines += ["    vc = t._vc = [epoch]",
-                      f"    node = Node({nxt}, {saved}, out, {shapes}, "
-                      f"{dtypes}, params, plan, dev, epoch, vc)"]
+            lines += ["    node.out = out", "    node.out_vc = t._vc = [epoch]"]
         else:
-            lines += ["    t._vc = None",
-                      f"    node = Node({nxt}, {saved}, None, {shapes}, "
-                      f"{dtypes}, params, plan, dev, epoch, None)"]
+            lines += ["    node.out = node.out_vc = t._vc = None"]
         lines += ["    t._grad_fn = node", "    t._rg = True", "    return t"]
     scope = {"Tensor": Tensor, "new": object.__new__, "Node": op.node_type, "EPOCH": INPLACE_EPOCH,
              "plan": plan, "defaults": op.defaults, "accumulate_node": _accumulate_node}

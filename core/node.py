@@ -47,18 +47,9 @@ class Node:
                  "dev", "epoch", "out_vc", "hooks", "__weakref__")
     _op = None  # the Op, set on each per-op subclass
 
-    def __init__(self, nxt, saved, out, shapes, dtypes, params, plan, dev, epoch, out_vc):
-        self.next = nxt
-        self.saved = saved
-        self.out = out
-        self.shapes = shapes
-        self.dtypes = dtypes
-        self.params = params
-        self.plan = plan
-        self.dev = dev
-        self.epoch = epoch
-        self.out_vc = out_vc
-        self.hooks = None
+    # Nodes are made by the dispatcher's generated recorders, which fill these slots
+    # directly (xpgrad.dispatch._make_recorder): next, saved, out, shapes, dtypes,
+    # params, plan, dev, epoch (the in-place epoch at recording), out_vc, hooks.
 
     def name(self):
         return type(self).__name__
