@@ -19,7 +19,10 @@ def _backends(out):
     usable = []
     for name, backend in registry.backends().items():
         ok, why = backend.is_available()
-        version = backend.version() or "not installed"
+        version = backend.version()
+        if version is None:
+            out(f"  {name:<18} not installed (pip install {backend.library.replace('_', '-')})")
+            continue
         if ok:
             devices = backend.devices()
             usable.extend(devices)

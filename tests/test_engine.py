@@ -10,19 +10,7 @@ import pytest
 
 import xpgrad
 
-
-def values(t):
-    """The values of a Tensor as a NumPy array (any backend)."""
-    return np.asarray(t.detach().numpy())
-
-
-def assert_close(t, expected, rtol=1e-6, atol=1e-6):
-    np.testing.assert_allclose(values(t), np.asarray(expected, dtype=np.float64), rtol=rtol, atol=atol)
-
-
-def dtype_name(dt):
-    """``float32`` for any backend's float32 (``array_api_strict.float32`` too)."""
-    return str(dt).rsplit(".", 1)[-1]
+from helpers import assert_close, dtype_name, values
 
 
 @pytest.fixture

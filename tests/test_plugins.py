@@ -19,13 +19,7 @@ from xpgrad.plugins import (
     registry,
 )
 
-
-def values(t):
-    return np.asarray(t.detach().numpy())
-
-
-def assert_close(t, expected, rtol=1e-6, atol=1e-6):
-    np.testing.assert_allclose(values(t), np.asarray(expected, dtype=np.float64), rtol=rtol, atol=atol)
+from helpers import assert_close, values
 
 
 @pytest.fixture

@@ -11,16 +11,7 @@ import numpy as np
 import xpgrad as torch
 from xpgrad.autograd import Variable
 
-RTOL, ATOL = 1e-5, 1e-6  # float32
-
-
-def _np(t):
-    """The values of a Tensor as a float64 NumPy array, by way of Python lists."""
-    return np.array(t.detach().tolist(), dtype=np.float64)
-
-
-def _is_float32(t):
-    return t.dtype == t.device.xp.float32
+from helpers import ATOL, RTOL, is_float32, values
 
 
 # ---------------------------------------------------------------------- Variable
@@ -34,8 +25,8 @@ def test_variable_wraps_a_tensor(device, shown):
     assert not x.requires_grad
     assert v.is_leaf
     assert v.shape == (3, 3) == x.shape
-    assert _is_float32(v)
-    np.testing.assert_array_equal(_np(v), _np(x))
+    assert is_float32(v)
+    np.testing.assert_array_equal(values(v), values(x))
     # A fresh leaf has no gradient and was made by no function.
     assert v.grad is None
     assert v.grad_fn is None
@@ -48,9 +39,9 @@ def test_variable_shares_storage_with_its_tensor(device):
     # Variable(x) was a view of x in old PyTorch: a change to x shows up in v.
     x = torch.randn(3, 3, device=device)
     v = Variable(x, requires_grad=True)
-    before = _np(v)
+    before = values(v)
     x.add_(1)
-    np.testing.assert_allclose(_np(v), before + 1, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(values(v), before + 1, rtol=RTOL, atol=ATOL)
 
 
 def test_data(device, shown):
@@ -60,12 +51,12 @@ def test_data(device, shown):
     d = v.data
     assert not d.requires_grad
     assert d.grad_fn is None
-    assert _is_float32(d)
-    np.testing.assert_array_equal(_np(d), _np(v))
+    assert is_float32(d)
+    np.testing.assert_array_equal(values(d), values(v))
     # .data shares values with v: writing through it changes v.
-    before = _np(v)
+    before = values(v)
     v.data.mul_(2)
-    np.testing.assert_allclose(_np(v), 2 * before, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(values(v), 2 * before, rtol=RTOL, atol=ATOL)
     # ... and printing it shows the values without requires_grad.
     assert shown(v.data) == shown(v).replace(", requires_grad=True)", ")")
 
@@ -78,7 +69,7 @@ def test_creator(device, shown):
     x = torch.randn(3, 3, device=device)
     v = Variable(x, requires_grad=True)
     y = v ** 2
-    np.testing.assert_allclose(_np(y), _np(v) ** 2, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(values(y), values(v) ** 2, rtol=RTOL, atol=ATOL)
     assert y.creator is y.grad_fn
     assert y.creator is not None
     assert type(y.creator).__name__ == "PowBackward"
@@ -99,7 +90,7 @@ def test_walking_the_graph_back(device):
     # ... and one step further back the old API shows the leaf Variable itself.
     leaf = z.creator.previous_functions[0][0].previous_functions[0][0]
     assert leaf is v
-    np.testing.assert_array_equal(_np(leaf), _np(x))
+    np.testing.assert_array_equal(values(leaf), values(x))
     # The constant 3 needs no gradient.
     assert z.creator.previous_functions[1][0] is None
     # The current API (next_functions) ends at an AccumulateGrad holding the leaf.
@@ -120,8 +111,8 @@ def test_mean_gradient(device, shown):
     v = Variable(x, requires_grad=True)
     y = v ** 2
     z = y + 3
-    vn = _np(v)
-    np.testing.assert_allclose(_np(z), vn ** 2 + 3, rtol=RTOL, atol=ATOL)
+    vn = values(v)
+    np.testing.assert_allclose(values(z), vn ** 2 + 3, rtol=RTOL, atol=ATOL)
     f = z.mean()
     assert f.shape == ()
     assert type(f.grad_fn).__name__ == "MeanBackward1"
@@ -130,9 +121,9 @@ def test_mean_gradient(device, shown):
     f.backward()
     assert v.grad is not None
     assert v.grad.shape == (3, 3)
-    assert _is_float32(v.grad)
+    assert is_float32(v.grad)
     assert not v.grad.requires_grad
-    np.testing.assert_allclose(_np(v.grad), 2 * vn / 9, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(values(v.grad), 2 * vn / 9, rtol=RTOL, atol=ATOL)
     # Only the leaf keeps a gradient.
     assert y.grad is None and z.grad is None
 
@@ -144,12 +135,12 @@ def test_non_scalar_backward_with_ones(device):
     # In [16]-[19]: y = x**2, y.backward(ones) gives 2x.
     x = Variable(torch.randn(2, 2, device=device), requires_grad=True)
     y = x ** 2
-    xn = _np(x)
-    np.testing.assert_allclose(_np(y), xn ** 2, rtol=RTOL, atol=ATOL)
+    xn = values(x)
+    np.testing.assert_allclose(values(y), xn ** 2, rtol=RTOL, atol=ATOL)
     y.backward(torch.ones(2, 2, device=device))
-    assert _is_float32(x.grad)
+    assert is_float32(x.grad)
     # 2 * x exactly: a power of two times a float32 value.
-    np.testing.assert_array_equal(_np(x.grad), 2 * xn)
+    np.testing.assert_array_equal(values(x.grad), 2 * xn)
 
 
 def test_non_scalar_backward_check_gradients(device, shown):
@@ -158,7 +149,7 @@ def test_non_scalar_backward_check_gradients(device, shown):
                  requires_grad=True)
     y = x ** 2
     y.backward(torch.ones(2, 2, device=device))
-    np.testing.assert_allclose(_np(x.grad), [[-3.5450, 1.3746], [-1.8332, 0.7670]],
+    np.testing.assert_allclose(values(x.grad), [[-3.5450, 1.3746], [-1.8332, 0.7670]],
                                rtol=0, atol=1e-4)
     assert shown(x.grad) == "tensor([[-3.5450,  1.3746],\n        [-1.8332,  0.7670]])"
 
@@ -192,10 +183,10 @@ def test_dynamic_graph(device, shown):
     x = torch.randn(3, device=device)
     x = Variable(x, requires_grad=True)
     y, k = _doubling(x)
-    xn = _np(x)
+    xn = values(x)
     assert np.linalg.norm(xn * 2 ** k) >= 1000
     assert k == 1 or np.linalg.norm(xn * 2 ** (k - 1)) < 1000
-    np.testing.assert_array_equal(_np(y), xn * 2 ** k)
+    np.testing.assert_array_equal(values(y), xn * 2 ** k)
     assert type(y.grad_fn).__name__ == "MulBackward"
     assert shown(y).endswith(", grad_fn=<MulBackward>)")
     # The graph has exactly k multiplications between y and x.
@@ -207,13 +198,13 @@ def test_dynamic_graph(device, shown):
     assert steps == k and node.variable is x
 
     weights = torch.Tensor([1, 0.1, 0.01], device=device)
-    assert _is_float32(weights)
+    assert is_float32(weights)
     assert shown(weights) == "tensor([1.0000, 0.1000, 0.0100])"
     y.backward(weights)
-    assert _is_float32(x.grad)
+    assert is_float32(x.grad)
     # dy/dx is 2**k on the diagonal: exact in float32.
     w32 = np.array([1, 0.1, 0.01], dtype=np.float32).astype(np.float64)
-    np.testing.assert_array_equal(_np(x.grad), 2 ** k * w32)
+    np.testing.assert_array_equal(values(x.grad), 2 ** k * w32)
 
 
 def test_dynamic_graph_tutorial_values(device, shown):
@@ -222,7 +213,7 @@ def test_dynamic_graph_tutorial_values(device, shown):
     x = Variable(torch.tensor([0.4628, -0.3619, 1.6416], device=device), requires_grad=True)
     y, k = _doubling(x)
     assert k == 10
-    np.testing.assert_allclose(_np(y), [473.9072, -370.5856, 1680.9984], rtol=1e-6)
+    np.testing.assert_allclose(values(y), [473.9072, -370.5856, 1680.9984], rtol=1e-6)
     y.backward(torch.Tensor([1, 0.1, 0.01], device=device))
-    np.testing.assert_allclose(_np(x.grad), [1024.0, 102.4, 10.24], rtol=1e-6)
+    np.testing.assert_allclose(values(x.grad), [1024.0, 102.4, 10.24], rtol=1e-6)
     assert shown(x.grad) == "tensor([1024.0000,  102.4000,   10.2400])"

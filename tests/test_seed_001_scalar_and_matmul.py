@@ -10,16 +10,7 @@ import numpy as np
 import xpgrad as torch
 from xpgrad.autograd import Variable
 
-RTOL, ATOL = 1e-5, 1e-6  # float32
-
-
-def _np(t):
-    """The values of a Tensor as a float64 NumPy array, by way of Python lists."""
-    return np.array(t.detach().tolist(), dtype=np.float64)
-
-
-def _is_float32(t):
-    return t.dtype == t.device.xp.float32
+from helpers import is_float32, values
 
 
 # ---------------------------------------------------------------------- scalar
@@ -30,7 +21,7 @@ def test_scalar_forward(device, shown):
     x = Variable(torch.Tensor([2], device=device), requires_grad=True)
     y = x + 2
     z = y ** 2 + 3
-    assert _is_float32(x) and _is_float32(z)
+    assert is_float32(x) and is_float32(z)
     assert z.tolist() == [19.0]
     assert shown(z) == "tensor([19.], grad_fn=<AddBackward>)"
     assert shown(z) == "tensor([19.], grad_fn=<AddBackward>)"
@@ -47,7 +38,7 @@ def test_scalar_backward(device, shown):
     z = y ** 2 + 3
     z.backward()
     assert x.grad.tolist() == [8.0]
-    assert _is_float32(x.grad)
+    assert is_float32(x.grad)
     assert shown(x.grad) == "tensor([8.])"
     assert shown(x.grad) == "tensor([8.])"
 
@@ -76,7 +67,7 @@ def test_matmul_forward(device):
     x, y, w, out = _matmul_example(device)
     assert out.shape == ()
     assert type(out.grad_fn).__name__ == "MeanBackward1"
-    np.testing.assert_allclose(out.item(), np.mean(_np(y) - _np(x) @ _np(w)), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(out.item(), np.mean(values(y) - values(x) @ values(w)), rtol=1e-4, atol=1e-5)
 
 
 def test_matmul_grad_x(device):
@@ -84,11 +75,11 @@ def test_matmul_grad_x(device):
     x, y, w, out = _matmul_example(device)
     out.backward()
     assert x.grad.shape == (10, 20)
-    assert _is_float32(x.grad)
-    expected = -(1 / 50) * np.ones((10, 5)) @ _np(w).T
-    np.testing.assert_allclose(_np(x.grad), expected, rtol=1e-5, atol=1e-6)
+    assert is_float32(x.grad)
+    expected = -(1 / 50) * np.ones((10, 5)) @ values(w).T
+    np.testing.assert_allclose(values(x.grad), expected, rtol=1e-5, atol=1e-6)
     # Every row is the same, as the tutorial shows.
-    g = _np(x.grad)
+    g = values(x.grad)
     np.testing.assert_allclose(g, np.broadcast_to(g[0], g.shape), rtol=0, atol=1e-7)
 
 
@@ -96,8 +87,8 @@ def test_matmul_grad_y(device, shown):
     # In [8]
     x, y, w, out = _matmul_example(device)
     out.backward()
-    assert _is_float32(y.grad)
-    np.testing.assert_allclose(_np(y.grad), np.full((10, 5), 1 / 50), rtol=1e-6)
+    assert is_float32(y.grad)
+    np.testing.assert_allclose(values(y.grad), np.full((10, 5), 1 / 50), rtol=1e-6)
     row = "[0.0200, 0.0200, 0.0200, 0.0200, 0.0200]"
     assert shown(y.grad) == "tensor([" + (",\n        ").join([row] * 10) + "])"
     assert shown(y.grad) == shown(y.grad)
@@ -108,9 +99,9 @@ def test_matmul_grad_w(device):
     x, y, w, out = _matmul_example(device)
     out.backward()
     assert w.grad.shape == (20, 5)
-    assert _is_float32(w.grad)
-    expected = -(1 / 50) * _np(x).T @ np.ones((10, 5))
-    np.testing.assert_allclose(_np(w.grad), expected, rtol=1e-5, atol=1e-6)
+    assert is_float32(w.grad)
+    expected = -(1 / 50) * values(x).T @ np.ones((10, 5))
+    np.testing.assert_allclose(values(w.grad), expected, rtol=1e-5, atol=1e-6)
 
 
 # ---------------------------------------------------------------------- printing

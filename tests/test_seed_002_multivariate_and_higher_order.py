@@ -12,16 +12,7 @@ import numpy as np
 import xpgrad as th
 from xpgrad.autograd import Variable
 
-RTOL, ATOL = 1e-5, 1e-6  # float32
-
-
-def _np(t):
-    """The values of a Tensor as a float64 NumPy array, by way of Python lists."""
-    return np.array(t.detach().tolist(), dtype=np.float64)
-
-
-def _is_float32(t):
-    return t.dtype == t.device.xp.float32
+from helpers import ATOL, RTOL, is_float32, values
 
 
 # ---------------------------------------------------------------------- f(x) = ||x||
@@ -40,7 +31,7 @@ def _point(device, n=10):
 
 def test_type_float_tensor(device):
     x = th.randn(10, device=device, dtype=th.float64).type(th.FloatTensor)
-    assert _is_float32(x)
+    assert is_float32(x)
     assert x.device == th.randn(1, device=device).device
 
 
@@ -52,8 +43,8 @@ def test_attributes_of_a_variable(device, shown):
     d = x.data
     assert not d.requires_grad
     assert d.shape == (10,)
-    assert _is_float32(d)
-    np.testing.assert_array_equal(_np(d), _np(x))
+    assert is_float32(d)
+    np.testing.assert_array_equal(values(d), values(x))
     assert shown(x.grad) == "None" and shown(x.grad_fn) == "None"
 
 
@@ -62,8 +53,8 @@ def test_f_forward(device, shown):
     x = _point(device)
     out = f(x)
     assert out.shape == ()
-    assert _is_float32(out)
-    np.testing.assert_allclose(out.item(), np.linalg.norm(_np(x)), rtol=RTOL)
+    assert is_float32(out)
+    np.testing.assert_allclose(out.item(), np.linalg.norm(values(x)), rtol=RTOL)
     assert type(out.grad_fn).__name__ == "SqrtBackward"
     assert shown(out).endswith(", grad_fn=<SqrtBackward>)")
     # the graph below: sqrt <- sum <- pow <- x
@@ -79,9 +70,9 @@ def test_f_backward(device, shown):
     x = _point(device)
     out = f(x)
     out.backward(create_graph=True)
-    xn = _np(x)
-    assert _is_float32(x.grad)
-    np.testing.assert_allclose(_np(x.grad), xn / np.linalg.norm(xn), rtol=RTOL, atol=ATOL)
+    xn = values(x)
+    assert is_float32(x.grad)
+    np.testing.assert_allclose(values(x.grad), xn / np.linalg.norm(xn), rtol=RTOL, atol=ATOL)
     # create_graph=True records the gradient's own graph
     assert x.grad.requires_grad
     assert x.grad.grad_fn is not None
@@ -101,7 +92,7 @@ def test_reset_grad_to_zero(device, shown):
     # .data shares x.grad's values, so x.grad itself is now zero
     assert x.grad is grad
     assert x.grad.tolist() == [0.0] * 10
-    assert _is_float32(x.grad)
+    assert is_float32(x.grad)
 
 
 def test_reset_grad_to_zero_after_plain_backward(device):
@@ -112,8 +103,8 @@ def test_reset_grad_to_zero_after_plain_backward(device):
     assert x.grad.tolist() == [0.0] * 10
     # and the next backward accumulates from zero
     f(x).backward()
-    xn = _np(x)
-    np.testing.assert_allclose(_np(x.grad), xn / np.linalg.norm(xn), rtol=RTOL, atol=ATOL)
+    xn = values(x)
+    np.testing.assert_allclose(values(x.grad), xn / np.linalg.norm(xn), rtol=RTOL, atol=ATOL)
 
 
 # ---------------------------------------------------------------------- g(x, y, z)
@@ -131,7 +122,7 @@ def test_multivariate(device):
     z = Variable(th.randn(n, device=device), requires_grad=False)
     assert x.requires_grad and y.requires_grad and not z.requires_grad
     out = g(x, y, z)
-    xn, yn, zn = _np(x), _np(y), _np(z)
+    xn, yn, zn = values(x), values(y), values(z)
     assert out.shape == ()
     assert type(out.grad_fn).__name__ == "MeanBackward1"
     np.testing.assert_allclose(out.item(), np.mean(np.log(xn ** 2 + yn ** 2) + zn * xn * yn),
@@ -139,10 +130,10 @@ def test_multivariate(device):
     out.backward()
     r2 = xn ** 2 + yn ** 2
     # dg/dx = (2x / (x^2 + y^2) + z y) / n, and symmetrically for y
-    np.testing.assert_allclose(_np(x.grad), (2 * xn / r2 + zn * yn) / n, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(_np(y.grad), (2 * yn / r2 + zn * xn) / n, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(values(x.grad), (2 * xn / r2 + zn * yn) / n, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(values(y.grad), (2 * yn / r2 + zn * xn) / n, rtol=1e-4, atol=1e-5)
     assert z.grad is None
-    assert _is_float32(x.grad) and _is_float32(y.grad)
+    assert is_float32(x.grad) and is_float32(y.grad)
 
 
 # ---------------------------------------------------------------------- y = x M
@@ -153,7 +144,7 @@ def test_non_scalar_mm(device, shown):
     x = Variable(th.FloatTensor([[2, 1]], device=device), requires_grad=True)
     M = Variable(th.FloatTensor([[1, 2], [3, 4]], device=device))
     y = th.mm(x, M)
-    assert _is_float32(x) and _is_float32(M) and _is_float32(y)
+    assert is_float32(x) and is_float32(M) and is_float32(y)
     assert y.tolist() == [[5.0, 8.0]]
     assert shown(M) == "tensor([[1., 2.],\n        [3., 4.]])"
     assert not M.requires_grad
@@ -170,7 +161,7 @@ def test_non_scalar_mm_backward_per_row(device, shown):
     y.backward(th.FloatTensor([[1, 0]], device=device), create_graph=True)
     assert x.grad.data.tolist() == [[1.0, 3.0]]
     assert shown(x.grad.data) == "tensor([[1., 3.]])"
-    assert _is_float32(x.grad)
+    assert is_float32(x.grad)
     x.grad.data.zero_()  # remove gradient in x.grad, or it will be accumulated
     assert x.grad.tolist() == [[0.0, 0.0]]
 
@@ -201,22 +192,22 @@ def test_higher_order(device, shown):
     x = Variable(th.randn(2, 2, device=device), requires_grad=True)
     y = Variable(th.randn(2, 2, device=device), requires_grad=True)
     out = x ** 2 + x * y + y ** 2
-    xn, yn = _np(x), _np(y)
-    np.testing.assert_allclose(_np(out), xn ** 2 + xn * yn + yn ** 2, rtol=RTOL, atol=ATOL)
+    xn, yn = values(x), values(y)
+    np.testing.assert_allclose(values(out), xn ** 2 + xn * yn + yn ** 2, rtol=RTOL, atol=ATOL)
 
     out.backward(th.ones(2, 2, device=device), create_graph=True)
     x_grad = x.grad  # = 2*x+y
     assert x_grad.requires_grad and x_grad.grad_fn is not None
-    assert _is_float32(x_grad)
-    np.testing.assert_allclose(_np(x_grad), 2 * xn + yn, rtol=RTOL, atol=ATOL)
-    np.testing.assert_allclose(_np(x_grad), _np(2 * x + y), rtol=RTOL, atol=ATOL)
-    np.testing.assert_allclose(_np(y.grad), xn + 2 * yn, rtol=RTOL, atol=ATOL)
+    assert is_float32(x_grad)
+    np.testing.assert_allclose(values(x_grad), 2 * xn + yn, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(values(x_grad), values(2 * x + y), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(values(y.grad), xn + 2 * yn, rtol=RTOL, atol=ATOL)
 
     x.grad.data.zero_()  # If we don't use this, we will accumulate values
     x_grad.backward(th.ones(2, 2, device=device))
     assert x.grad.tolist() == [[2.0, 2.0], [2.0, 2.0]]
     assert shown(x.grad) == "tensor([[2., 2.],\n        [2., 2.]])"
-    assert _is_float32(x.grad)
+    assert is_float32(x.grad)
 
 
 def test_higher_order_with_autograd_grad(device):
@@ -225,7 +216,7 @@ def test_higher_order_with_autograd_grad(device):
     y = Variable(th.randn(2, 2, device=device), requires_grad=True)
     out = x ** 2 + x * y + y ** 2
     (dx,) = th.autograd.grad(out, x, th.ones(2, 2, device=device), create_graph=True)
-    np.testing.assert_allclose(_np(dx), 2 * _np(x) + _np(y), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(values(dx), 2 * values(x) + values(y), rtol=RTOL, atol=ATOL)
     ddx, ddy = th.autograd.grad(dx, (x, y), th.ones(2, 2, device=device))
     assert ddx.tolist() == [[2.0, 2.0], [2.0, 2.0]]
     assert ddy.tolist() == [[1.0, 1.0], [1.0, 1.0]]

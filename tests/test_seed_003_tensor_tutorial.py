@@ -10,16 +10,7 @@ import pytest
 
 import xpgrad as torch
 
-RTOL, ATOL = 1e-5, 1e-6  # float32
-
-
-def _np(t):
-    """The values of a Tensor as a float64 NumPy array, by way of Python lists."""
-    return np.array(t.detach().tolist(), dtype=np.float64)
-
-
-def _is_float32(t):
-    return t.dtype == t.device.xp.float32
+from helpers import ATOL, RTOL, is_float32, values
 
 
 # ---------------------------------------------------------------------- Tensor
@@ -32,7 +23,7 @@ def test_ones_requires_grad(device, shown):
     assert shown(x) == shown(x)
     assert x.requires_grad and x.is_leaf
     assert x.grad is None and x.grad_fn is None
-    assert _is_float32(x)
+    assert is_float32(x)
 
 
 def test_add(device, shown):
@@ -80,7 +71,7 @@ def test_requires_grad_(device, shown):
     assert shown(b.grad_fn).startswith("<SumBackward0 object at 0x")
     assert shown(b).endswith(", grad_fn=<SumBackward0>)")
     b.backward()
-    np.testing.assert_allclose(_np(a.grad), 2 * _np(a), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(values(a.grad), 2 * values(a), rtol=RTOL, atol=ATOL)
 
 
 def test_requires_grad_default_is_true(device):
@@ -107,7 +98,7 @@ def test_backward(device, shown):
     assert shown(out) == "tensor(27., grad_fn=<MeanBackward1>)"
     assert x.grad.tolist() == [[4.5, 4.5], [4.5, 4.5]]
     assert shown(x.grad) == "tensor([[4.5000, 4.5000],\n        [4.5000, 4.5000]])"
-    assert _is_float32(x.grad)
+    assert is_float32(x.grad)
     assert not x.grad.requires_grad
 
 
@@ -117,7 +108,7 @@ def test_backward_with_explicit_one(device, one):
     x, out = _out(device)
     out.backward(torch.tensor(one, device=device))
     assert x.grad.tolist() == [[4.5, 4.5], [4.5, 4.5]]
-    assert _is_float32(x.grad)
+    assert is_float32(x.grad)
 
 
 # ---------------------------------------------------------------------- the doubling loop
@@ -147,23 +138,23 @@ def test_doubling_loop(device, shown):
     # In [65], [71]-[73]
     x = torch.randn(3, requires_grad=True, device=device)
     y, printed, k = _doubling(x)
-    xn = _np(x)
+    xn = values(x)
     assert len(printed) == k
     assert all(p.endswith(", grad_fn=<MulBackward>)") for p in printed)
     assert np.linalg.norm(xn * 2 ** k) >= 1000
     assert k == 1 or np.linalg.norm(xn * 2 ** (k - 1)) < 1000
-    np.testing.assert_array_equal(_np(y), xn * 2 ** k)
+    np.testing.assert_array_equal(values(y), xn * 2 ** k)
 
     gradients = torch.tensor([0.1, 1.0, 0.0001], dtype=torch.float, device=device)
-    assert _is_float32(gradients)
+    assert is_float32(gradients)
     assert shown(gradients) == "tensor([1.0000e-01, 1.0000e+00, 1.0000e-04])"
     y.backward(gradients)
     assert shown(y).endswith(", grad_fn=<MulBackward>)")
     assert x.requires_grad
-    assert _is_float32(x.grad)
+    assert is_float32(x.grad)
     # 2**k times a float32 value is exact
     w32 = np.array([0.1, 1.0, 0.0001], dtype=np.float32).astype(np.float64)
-    np.testing.assert_array_equal(_np(x.grad), 2 ** k * w32)
+    np.testing.assert_array_equal(values(x.grad), 2 ** k * w32)
 
 
 def test_doubling_loop_tutorial_values(device, shown):
@@ -175,7 +166,7 @@ def test_doubling_loop_tutorial_values(device, shown):
     assert k == 10
     assert printed[0] == "tensor([-2.1234,  2.2286,  1.8000], grad_fn=<MulBackward>)"
     y.backward(torch.tensor([0.1, 1.0, 0.0001], dtype=torch.float, device=device))
-    np.testing.assert_allclose(_np(x.grad), [102.4, 1024.0, 0.1024], rtol=1e-6)
+    np.testing.assert_allclose(values(x.grad), [102.4, 1024.0, 0.1024], rtol=1e-6)
     # PyTorch's current rule (max / min > 1000) prints these in scientific notation; the
     # notebook, made with PyTorch 0.4, shows "tensor([ 204.8000, 2048.0000,    0.2048])".
     assert shown(x.grad) == "tensor([1.0240e+02, 1.0240e+03, 1.0240e-01])"
@@ -240,6 +231,6 @@ def test_no_grad(device):
         r = x ** 2
         assert r.requires_grad is False
         assert r.grad_fn is None
-    np.testing.assert_allclose(_np(r), _np(x) ** 2, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(values(r), values(x) ** 2, rtol=RTOL, atol=ATOL)
     # grad mode comes back after the block
     assert (x ** 2).requires_grad

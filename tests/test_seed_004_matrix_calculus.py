@@ -11,14 +11,7 @@ import numpy as np
 import xpgrad as torch
 from xpgrad.autograd import Variable
 
-
-def _np(t):
-    """The values of a Tensor as a float64 NumPy array, by way of Python lists."""
-    return np.array(t.detach().tolist(), dtype=np.float64)
-
-
-def _is_float32(t):
-    return t.dtype == t.device.xp.float32
+from helpers import is_float32, values
 
 
 def _close(got, expected, rtol=1e-4):
@@ -35,17 +28,17 @@ def test_example_1_a_transpose_x(device, shown):
     # In [2]-[3]
     a = Variable(torch.rand(3, 1, device=device), requires_grad=True)
     x = Variable(torch.rand(3, 1, device=device), requires_grad=True)
-    an, xn = _np(a), _np(x)
+    an, xn = values(a), values(x)
     assert ((an >= 0) & (an < 1)).all() and ((xn >= 0) & (xn < 1)).all()
     assert a.shape == (3, 1) and x.shape == (3, 1)
     assert a.t().shape == (1, 3)
     y = torch.mm(a.t(), x)
     assert y.shape == (1, 1)
-    _close(_np(y), an.T @ xn, rtol=1e-5)
+    _close(values(y), an.T @ xn, rtol=1e-5)
     y.backward()
     # gradients of a and x
     assert a.grad.shape == (3, 1) and x.grad.shape == (3, 1)
-    assert _is_float32(a.grad) and _is_float32(x.grad)
+    assert is_float32(a.grad) and is_float32(x.grad)
     assert a.grad.tolist() == x.tolist()  # a.grad = x, exactly
     assert x.grad.tolist() == a.tolist()  # x.grad = a, exactly
     assert shown(a.grad) == shown(x.data)
@@ -84,20 +77,20 @@ def test_example_2_quadratic_form(device):
     assert z.shape == (1, 1)
     z.backward()
     assert x.grad.shape == (5, 1)
-    assert _is_float32(x.grad)
+    assert is_float32(x.grad)
     for t in (A, b, C, D, e):
         assert t.grad is None and not t.requires_grad
 
     # the tutorial's check, in xpgrad
     ggg = torch.mm(torch.mm(D.t(), C.t()), torch.mm(A, x) + b) + torch.mm(torch.mm(A.t(), C), torch.mm(D, x) + e)
     assert ggg.shape == (5, 1)
-    _close(_np(x.grad), _np(ggg))
+    _close(values(x.grad), values(ggg))
 
     # and independently, in NumPy
-    An, bn, Cn, Dn, en, xn = (_np(t) for t in (A, b, C, D, e, x))
-    _close(_np(z), (An @ xn + bn).T @ Cn @ (Dn @ xn + en))
+    An, bn, Cn, Dn, en, xn = (values(t) for t in (A, b, C, D, e, x))
+    _close(values(z), (An @ xn + bn).T @ Cn @ (Dn @ xn + en))
     expected = Dn.T @ Cn.T @ (An @ xn + bn) + An.T @ Cn @ (Dn @ xn + en)
-    _close(_np(x.grad), expected)
+    _close(values(x.grad), expected)
 
 
 # ---------------------------------------------------------------------- Example 3
@@ -111,20 +104,20 @@ def test_example_3_trace_of_inverse(device):
     assert y.shape == ()
     y.backward()
     assert X.grad.shape == (5, 5)
-    assert _is_float32(X.grad)
+    assert is_float32(X.grad)
     assert A.grad is None
 
-    Xn, An = _np(X), _np(A)
+    Xn, An = values(X), values(A)
     Xi = np.linalg.inv(Xn)
     _close(y.item(), np.trace(Xi @ An), rtol=1e-3)
 
     # the tutorial's check, in xpgrad
     ggg = -torch.mm(torch.mm(torch.inverse(X).t(), A.t()), torch.inverse(X).t())
     assert type(ggg.grad_fn).__name__ == "NegBackward"
-    _close(_np(X.grad), _np(ggg), rtol=1e-3)
+    _close(values(X.grad), values(ggg), rtol=1e-3)
 
     # and independently, in NumPy
-    _close(_np(X.grad), -Xi.T @ An.T @ Xi.T, rtol=1e-3)
+    _close(values(X.grad), -Xi.T @ An.T @ Xi.T, rtol=1e-3)
 
 
 def test_example_3_well_conditioned(device):
@@ -134,7 +127,7 @@ def test_example_3_well_conditioned(device):
     A = Variable(torch.tensor([[1.0, 2.0, 0.0], [0.5, 1.0, 3.0], [2.0, 0.0, 1.0]], device=device))
     y = torch.trace(torch.mm(torch.inverse(X), A))
     y.backward()
-    Xi = np.linalg.inv(_np(X))
-    _close(y.item(), np.trace(Xi @ _np(A)), rtol=1e-6)
-    _close(_np(X.grad), -Xi.T @ _np(A).T @ Xi.T, rtol=1e-5)
-    assert _is_float32(X.grad)
+    Xi = np.linalg.inv(values(X))
+    _close(y.item(), np.trace(Xi @ values(A)), rtol=1e-6)
+    _close(values(X.grad), -Xi.T @ values(A).T @ Xi.T, rtol=1e-5)
+    assert is_float32(X.grad)
