@@ -42,6 +42,12 @@ class NumpyBackend(Backend):
     def to_numpy(self, array):
         return array
 
+    def from_foreign(self, array, device, source):
+        # The source's own way to the host (DLPack for most, .get() for CuPy); copied
+        # unless that already made a fresh array no one else holds.
+        host = np.asarray(source.to_numpy(array))
+        return np.array(host, copy=True) if self.may_alias(host, held=1) else host
+
     def accumulate(self, dst, src):
         np.add(dst, src, out=dst)
 

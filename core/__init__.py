@@ -15,7 +15,9 @@ from ._version import __version__
 from .tensor import Tensor
 from .node import Node, AccumulateGrad, RemovableHandle
 from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
-from .device import Device, DeviceError, device, get_default_device, set_default_device
+from .device import (
+    Device, DeviceError, device, default_device, get_default_device, set_default_device,
+)
 from .dispatch import DispatchError
 from .creation import (
     tensor, as_tensor, ones, zeros, full, empty, arange, eye, rand, randn, ones_like,
@@ -39,14 +41,15 @@ FloatTensor = Tensor  # old code: xpgrad.FloatTensor([1, 2]) is a float32 Tensor
 
 __all__ = [
     "__version__", "Tensor", "Node", "AccumulateGrad", "RemovableHandle", "no_grad",
-    "enable_grad", "set_grad_enabled", "is_grad_enabled", "Device", "DeviceError", "device",
-    "get_default_device", "set_default_device", "DispatchError", "tensor", "as_tensor", "ones",
-    "zeros", "full", "empty", "arange", "eye", "rand", "randn", "ones_like", "zeros_like",
-    "full_like", "empty_like", "rand_like", "randn_like", "manual_seed", "dtype", "float16",
-    "float32", "float64", "int32", "int64", "bool_", "complex64", "complex128", "add", "sub",
-    "subtract", "mul", "multiply", "div", "divide", "neg", "negative", "pow", "exp", "log",
-    "sqrt", "sin", "cos", "tanh", "abs", "sign", "maximum", "minimum", "where", "sum", "mean",
+    "enable_grad", "set_grad_enabled", "is_grad_enabled", "Device", "DeviceError",
+    "device", "default_device", "get_default_device", "set_default_device",
+    "DispatchError", "tensor", "as_tensor", "ones", "zeros", "full", "empty", "arange",
+    "eye", "rand", "randn", "ones_like", "zeros_like", "full_like", "empty_like",
+    "rand_like", "randn_like", "manual_seed", "dtype", "float16", "float32", "float64",
+    "int32", "int64", "bool_", "complex64", "complex128", "add", "sub", "subtract",
+    "mul", "multiply", "div", "divide", "neg", "negative", "pow", "exp", "log", "sqrt",
+    "sin", "cos", "tanh", "abs", "sign", "maximum", "minimum", "where", "sum", "mean",
     "matmul", "mm", "t", "transpose", "reshape", "trace", "inverse", "norm", "clone",
-    "detach", "numel", "gradcheck", "gradgradcheck", "GradcheckError", "autograd", "linalg",
-    "xp", "grad",
+    "detach", "numel", "gradcheck", "gradgradcheck", "GradcheckError", "autograd",
+    "linalg", "xp", "grad",
 ]

@@ -21,7 +21,8 @@ def _backends(out):
         ok, why = backend.is_available()
         version = backend.version()
         if version is None:
-            out(f"  {name:<18} not installed (pip install {backend.library.replace('_', '-')})")
+            install = backend.install or f"pip install {backend.library.replace('_', '-')}"
+            out(f"  {name:<18} not installed ({install})")
             continue
         if ok:
             devices = backend.devices()

@@ -54,25 +54,32 @@ def resolve_dtype(dt, dev):
 
 def _from_data(data, dtype_, device, default_float=False, copy=False):
     """Raw array and Device for user data: an existing array keeps its library and dtype
-    (and its memory, unless ``copy``)."""
+    (and its memory, unless ``copy``). Given ``device`` elsewhere, an existing Tensor or
+    array is copied there: the only place creation moves data, and only when asked."""
     if isinstance(data, Tensor):
-        dev = data._dev if device is None else get_device(device)
-        if dev is not data._dev:
-            raise NotImplementedError(f"copying a Tensor from {data._dev} to {dev} is not supported yet")
+        src = data._dev
+        dev = src if device is None else get_device(device)
         raw = data._data
+        if dev is not src:
+            from .transfer import move_array
+
+            raw = move_array(raw, src, dev)
         if dtype_ is not None:
             raw = dev.xp.astype(raw, resolve_dtype(dtype_, dev))
-        return dev.xp.asarray(raw, copy=True), dev
+        # Already fresh memory if it was moved or cast (astype copies), else copied here.
+        return (dev.xp.asarray(raw, copy=True) if raw is data._data else raw), dev
     dev_of = device_of_array(data) if not isinstance(data, (list, tuple, int, float, bool, complex)) else None
     if dev_of is not None:
+        raw = data
         if device is not None and get_device(device) is not dev_of:
-            raise NotImplementedError(
-                f"this array lives on {dev_of}; moving it to {device} is not supported yet"
-            )
+            from .transfer import move_array
+
+            raw = move_array(raw, dev_of, get_device(device))  # a copy, on the device asked for
+            dev_of = get_device(device)
+        elif copy and dtype_ is None:
+            raw = dev_of.xp.asarray(raw, copy=True)
         if dtype_ is not None:
-            raw = dev_of.xp.astype(data, resolve_dtype(dtype_, dev_of))
-        else:
-            raw = dev_of.xp.asarray(data, copy=True) if copy else data
+            raw = dev_of.xp.astype(raw, resolve_dtype(dtype_, dev_of))
         return raw, dev_of
     dev = get_device(device)
     if not isinstance(data, (list, tuple, int, float, bool, complex)) and not hasattr(data, "__array__") \
@@ -114,8 +121,11 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     """A new Tensor from Python data or an array.
 
     Python floats become float32 (as in PyTorch), Python ints int64; an existing array
-    (NumPy, or any backend's) keeps its library, device and dtype unless ``dtype`` is
-    given. The data is always copied; :func:`as_tensor` shares it where it can.
+    or Tensor (NumPy, or any backend's) keeps its library, device and dtype unless
+    ``device`` or ``dtype`` is given: ``tensor(t, device="array_api_strict")`` is a copy
+    of ``t`` there (outside the graph, as ``t.detach()`` is). Python data goes to the
+    default device (:func:`xpgrad.default_device`). The data is always copied;
+    :func:`as_tensor` shares it where it can.
 
     Examples
     --------
@@ -131,8 +141,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
 
 def as_tensor(data, dtype=None, device=None):
     """Like :func:`tensor`, but shares memory with ``data`` where it can."""
-    if isinstance(data, Tensor):
-        return data if dtype is None else data.to(dtype)
+    if isinstance(data, Tensor):  # keeps its place in the graph, as PyTorch's does
+        return data.to(device=device, dtype=dtype)
     raw, dev = _from_data(data, dtype, device)
     return Tensor(raw, dev)
 

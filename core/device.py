@@ -5,13 +5,14 @@ per op: the backend's namespace and its compiled op table. Two Tensors are on th
 device exactly when their Device objects are the same object, so the dispatcher checks
 placement with one identity test.
 """
+import contextlib
 import contextvars
 
 from xpgrad.plugins import registry
 from xpgrad.plugins.manager import get_plugin_manager
 
 __all__ = ["Device", "device", "get_device", "device_of_array", "set_default_device",
-           "get_default_device", "DeviceError"]
+           "get_default_device", "default_device", "DeviceError"]
 
 
 class DeviceError(RuntimeError):
@@ -138,9 +139,37 @@ def device_of_array(raw):
 
 
 def set_default_device(spec):
-    """Make ``spec`` the device that creation functions use when none is given."""
+    """Make ``spec`` the device that creation functions use when none is given.
+
+    The setting is a context variable: it holds for the current thread (and asyncio
+    tasks started from it afterwards), never for other threads. :func:`default_device`
+    sets it for a ``with`` block only.
+    """
     _DEFAULT.set(get_device(spec))
 
 
 def get_default_device():
+    """The Device that creation functions use when none is given (``"cpu"`` unless set)."""
     return get_device(None)
+
+
+@contextlib.contextmanager
+def default_device(spec):
+    """Within the ``with`` block, creation functions without ``device=`` use ``spec``.
+
+    >>> with xpgrad.default_device("array_api_strict"):
+    ...     w = xpgrad.randn(3, 3)       # on array_api_strict
+    >>> xpgrad.ones(2).device            # the previous default again
+    device('cpu')
+
+    Thread- and task-local (a context variable), nestable, and restored on the way out
+    even when the block raises. It applies to Python data and creation functions
+    (``ones``, ``randn``, ``tensor([...])``, ``arange``); a Tensor made from an existing
+    array keeps that array's device, and ops compute wherever their inputs live.
+    """
+    dev = get_device(spec)
+    token = _DEFAULT.set(dev)
+    try:
+        yield dev
+    finally:
+        _DEFAULT.reset(token)

@@ -412,10 +412,13 @@ class Tensor:
     def copy_(self, src):
         if not isinstance(src, Tensor):
             raise TypeError(f"copy_ takes a Tensor, got {type(src).__name__}")
-        if src._dev is not self._dev:
-            raise RuntimeError(f"copy_ from {src._dev} to {self._dev}: move it explicitly with .to()")
+        raw = src._data
+        if src._dev is not self._dev:  # asked for by name, so an explicit move
+            from .transfer import move_array
+
+            raw = move_array(raw, src._dev, self._dev)
         with _no_grad():
-            self._dev.backend.write(self._data, src._data)
+            self._dev.backend.write(self._data, raw)
         self._bump_version()
         return self
 
@@ -546,37 +549,71 @@ class Tensor:
     def clone(self):
         return unary("clone", self)
 
-    def to(self, *args, dtype=None, device=None):
-        """Convert dtype (``t.to(xpgrad.float64)``); moving devices arrives with more backends."""
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
+        """This Tensor on another device and/or with another dtype.
+
+        ``t.to("array_api_strict")``, ``t.to(xpgrad.float64)``, ``t.to("cpu",
+        xpgrad.float64)``, ``t.to(device=..., dtype=...)``, or ``t.to(other)`` for
+        ``other``'s device and dtype. Returns ``t`` itself when nothing changes (unless
+        ``copy=True``). A move is a copy recorded in the graph (``ToCopyBackward``):
+        gradients flow back to ``t``'s own device. ``non_blocking`` is accepted for
+        PyTorch code and ignored.
+        """
         for a in args:
-            if isinstance(a, str) and not _is_dtype_name(a) or hasattr(a, "backend"):
+            if isinstance(a, Tensor):
+                device, dtype = a._dev, a._data.dtype
+            elif isinstance(a, str) and not _is_dtype_name(a) or hasattr(a, "backend"):
                 device = a
             else:
                 dtype = a
         t = self
         if device is not None:
-            from .device import get_device
+            from .transfer import to_device
 
-            if get_device(device) is not t._dev:
-                raise NotImplementedError(
-                    f"moving a Tensor from {t._dev} to {device} is not supported by this version"
-                )
+            t = to_device(t, device)
         if dtype is not None:
             from .creation import resolve_dtype
 
             dt = resolve_dtype(dtype, t._dev)
             if dt != t._data.dtype:
                 t = apply("astype", (t,), {"dtype": dt})
+        if copy and t is self:
+            t = unary("clone", self)
         return t
+
+    def to_device(self, device, /, *, stream=None):
+        """This Tensor on ``device`` (the array API's name for ``to(device)``); recorded
+        in the graph, as :meth:`to` is."""
+        if stream is not None:
+            raise ValueError("to_device(stream=...) is not supported; leave stream as None")
+        from .transfer import to_device
+
+        return to_device(self, device)
+
+    def cpu(self):
+        """This Tensor on the CPU (NumPy); ``self`` if it is there already."""
+        return self.to_device("cpu")
+
+    def cuda(self, index=None, non_blocking=False):
+        """This Tensor on a CUDA GPU (CuPy): ``"cuda"`` (the current GPU) or, given an
+        index, ``"cuda:<index>"``. Needs CuPy (``pip install "xpgrad[cuda]"``)."""
+        if index is None:
+            device = "cuda"
+        elif isinstance(index, int) and not isinstance(index, bool):
+            device = f"cuda:{index}"
+        else:
+            device = index  # a device string or Device, as PyTorch also accepts
+        return self.to_device(device)
+
+    @property
+    def is_cuda(self):
+        return self._dev.type == "cuda"
 
     def float(self):
         return self.to("float32")
 
     def double(self):
         return self.to("float64")
-
-    def cpu(self):
-        return self.to(device="cpu")
 
     def type(self, dtype=None):
         if dtype is None:
@@ -588,7 +625,8 @@ class Tensor:
 
 def _is_dtype_name(s):
     return s in ("float32", "float64", "float16", "complex64", "complex128", "int8", "int16",
-                 "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool")
+                 "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool", "float",
+                 "double", "half", "long", "int")
 
 
 def _reduce_params(dim, keepdim, axis, keepdims, dtype):

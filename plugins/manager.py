@@ -22,6 +22,7 @@ DISABLE_AUTOLOAD_ENV = "XPGRAD_DISABLE_PLUGIN_AUTOLOAD"
 BUILTIN_PLUGINS = (
     "xpgrad.backends.numpy",
     "xpgrad.backends.generic",
+    "xpgrad.backends.cupy",
     "xpgrad.ops.elementwise",
     "xpgrad.ops.statistical",
     "xpgrad.ops.linalg",
