@@ -1,93 +1,210 @@
 """The generic backend: any array library that array-api-compat knows, by its namespace.
 
 Everything it needs comes from the array API standard itself (creation, ``to_device``,
-``__dlpack__``) plus array-api-compat's namespace lookup, so one class serves every
-conforming library. A library is imported only when one of its devices is asked for;
-until then its arrays cannot exist, so nothing needs it.
+``__dlpack__``) plus array-api-compat's helpers, so one class serves every conforming
+library; the quirks of a library (dask is lazy, JAX arrays are immutable, PyTorch
+refuses negative slice steps) live in a small subclass or a backend-specialised op below.
 
-Device strings are ``"<library>"`` for the library's default device and
-``"<library>:<name>"`` for another (``"array_api_strict:device1"``).
+A library is imported only when one of its devices is asked for (or when
+``python -m xpgrad`` lists the backends): until then its arrays cannot exist, so looking
+up an array's device never needs it. Registered here, each usable once its library is
+installed (backend name = device prefix):
+
+- ``array_api_strict`` (namespace ``array_api_strict``): ``"array_api_strict"``,
+  ``"array_api_strict:device1"``, ...
+- ``dask`` (``array_api_compat.dask.array``): ``"dask"``, lazy; computed by dask's
+  scheduler or a ``dask.distributed`` cluster when asked.
+- ``torch`` (``array_api_compat.torch``): ``"torch"`` (the CPU), ``"torch:cuda:0"``, ...
+- ``jax`` (``jax.numpy``): ``"jax"`` (JAX's default device), ``"jax:cuda:0"``,
+  ``"jax:cpu:0"``, ...
+
+Device strings are ``"<backend>"`` for the library's default device and
+``"<backend>:<name>"`` for another.
+
+In-place ops (``add_``, ``zero_``, ``fill_``, ``copy_``, accumulating a second backward
+into ``.grad``) write with ``dst[...] = src``. Dask implements that by rebinding the
+dask Array object to a new lazy graph: every Tensor holding that object (``t.data``,
+``t.detach()``) sees the change, but a Tensor sliced from it earlier does not (dask has
+no views). JAX arrays cannot be written at all: in-place ops on ``"jax"`` Tensors raise
+a RuntimeError saying so, and a second backward replaces ``.grad`` by a new Tensor
+holding the sum (as PyTorch does whenever it cannot accumulate in place).
 """
 import importlib
+import importlib.util
 import re
 import sys
 
-from xpgrad.plugins import Backend, hookimpl
+from xpgrad.plugins import Backend, Op, hookimpl
 
 
 class GenericBackend(Backend):
-    """A backend for one array API library, reached through its namespace."""
+    """A backend for one array API library, reached through its namespace.
 
-    def __init__(self, library, hidden_devices=()):
-        self.name = self.library = self.device_prefix = library
+    Parameters
+    ----------
+    library : str
+        The import name of the array library (``"dask"``); also the backend's name and
+        device prefix unless ``name`` is given.
+    hidden_devices : iterable of str
+        Devices of the library left out of :meth:`devices` (by their short name).
+    name : str, optional
+        The backend's name and device prefix, if not ``library``.
+    namespace : str, optional
+        The module that is the library's array API namespace
+        (``"array_api_compat.dask.array"``); by default, what array-api-compat finds
+        for ``library.asarray(0)``.
+    requires : str, optional
+        The module whose import makes the library's arrays exist (``"dask.array"``);
+        default ``library``. Until it is imported the backend owns no array type, so
+        looking up an array's device never imports a library.
+    distribution : str, optional
+        The name ``pip`` installs it by and its metadata is kept under; default
+        ``library``.
+    """
+
+    def __init__(self, library, hidden_devices=(), *, name=None, namespace=None, requires=None,
+                 distribution=None):
+        self.library = library
+        self.name = self.device_prefix = name or library
+        self._namespace_module = namespace
+        self._requires = requires or library
+        self._distribution = distribution or library
         self._hidden = frozenset(hidden_devices)
         self._xp = None
+        self._types = None
         self._rng = None
 
     # ---------------------------------------------------------------- discovery
 
+    def _installed(self):
+        module = sys.modules.get(self.library, False)
+        if module is not False:  # imported already (or blocked: sys.modules[name] = None)
+            return module is not None
+        try:
+            return importlib.util.find_spec(self.library) is not None
+        except (ImportError, ValueError):
+            return False
+
+    def is_available(self):
+        if not self._installed():
+            install = self.install or f"pip install {self._distribution.replace('_', '-')}"
+            return False, f"{self.library} is not installed; install it with {install}"
+        return super().is_available()
+
     def namespace(self):
         if self._xp is None:
-            from array_api_compat import array_namespace
+            if self._namespace_module is not None:
+                self._xp = importlib.import_module(self._namespace_module)
+            else:
+                from array_api_compat import array_namespace
 
-            module = importlib.import_module(self.library)
-            self._xp = array_namespace(module.asarray(0))
+                module = importlib.import_module(self.library)
+                self._xp = array_namespace(module.asarray(0))
         return self._xp
 
+    def version(self):
+        # From the package metadata when there is some: listing a backend's version
+        # does not import the library.
+        if not self._installed():
+            return None
+        from importlib import metadata
+
+        try:
+            return metadata.version(self._distribution)
+        except Exception:
+            return super().version()
+
     def array_types(self):
-        if self.library not in sys.modules:  # its arrays cannot exist yet: don't import it
-            return ()
-        return (type(self.namespace().asarray(0)),)
+        if self._types is None:
+            if sys.modules.get(self._requires) is None:  # its arrays cannot exist yet: don't import it
+                return ()
+            self._types = (type(self.namespace().asarray(0)),)
+        return self._types
 
     # ---------------------------------------------------------------- devices
 
+    def _all_native_devices(self):
+        return self.namespace().__array_namespace_info__().devices()
+
     def _native_devices(self):
-        devices = self.namespace().__array_namespace_info__().devices()
-        return [d for d in devices if _short_name(d) not in self._hidden]
+        return [d for d in self._all_native_devices() if self._short_name(d) not in self._hidden]
 
     def _default_native(self):
         return self.namespace().__array_namespace_info__().default_device()
 
+    def _short_name(self, native):
+        return _short_name(native)
+
     def _device_name(self, native):
         if native == self._default_native():
-            return self.library
-        return f"{self.library}:{_short_name(native)}"
+            return self.name
+        return f"{self.name}:{self._short_name(native)}"
 
     def devices(self):
         default = self._default_native()
-        return [self.library] + [self._device_name(d) for d in self._native_devices() if d != default]
+        return [self.name] + [self._device_name(d) for d in self._native_devices() if d != default]
 
     def device_of(self, array):
-        return self._device_name(array.device)
+        from array_api_compat import device
+
+        return self._device_name(device(array))
 
     def native_device(self, device):
+        if device == self.name:
+            return self._default_native()
         for d in self._native_devices():
             if self._device_name(d) == device:
                 return d
         raise ValueError(f"{self.library} has no device {device!r}")
 
     def to_device(self, array, device):
-        return array.to_device(self.native_device(device))
+        from array_api_compat import to_device
+
+        return to_device(array, self.native_device(device))
 
     # ---------------------------------------------------------------- data
 
     def to_numpy(self, array):
         import numpy as np
 
+        from array_api_compat import device, to_device
+
         default = self._default_native()
-        if array.device != default:
-            array = array.to_device(default)
+        if device(array) != default:
+            array = to_device(array, default)
         return np.from_dlpack(array)
 
+    #: Whether the namespace's ``asarray`` takes NumPy arrays (copying them); if not,
+    #: NumPy data goes through a Python list.
+    _takes_numpy = False
+
     def asarray(self, data, dtype, device):
+        xp = self.namespace()
         if hasattr(data, "__array__") and not hasattr(data, "__array_namespace__"):
-            import numpy as np  # NumPy arrays and scalars: go through a plain copy
+            import numpy as np  # NumPy arrays and scalars
 
             data = np.asarray(data)
             if dtype is None:
-                dtype = getattr(self.namespace(), data.dtype.name)
+                dtype = getattr(xp, data.dtype.name)
+            if self._takes_numpy:
+                return xp.asarray(data, dtype=dtype, device=self.native_device(device), copy=True)
             data = data.tolist()
-        return self.namespace().asarray(data, dtype=dtype, device=self.native_device(device))
+        return xp.asarray(data, dtype=dtype, device=self.native_device(device))
+
+    def write(self, dst, src):
+        if not self.mutable:
+            raise RuntimeError(
+                f"{self.library} arrays are immutable: in-place ops (add_, zero_, fill_, copy_, "
+                "item assignment...) cannot run on the "
+                f"{self.name!r} device. Use the out-of-place op and rebind, e.g. "
+                "w = (w - lr * w.grad).detach().requires_grad_()"
+            )
+        dst[...] = src
+
+    def accumulate(self, dst, src):
+        if not self.mutable:
+            return dst + src  # the engine replaces .grad by a Tensor holding this
+        dst[...] = dst + src
 
     def seed(self, seed):
         import numpy as np
@@ -99,7 +216,7 @@ class GenericBackend(Backend):
 
         if self._rng is None:
             self._rng = np.random.default_rng()
-        values = fill(self._rng, shape).astype(str(dtype).rsplit(".", 1)[-1])
+        values = fill(self._rng, shape).astype(_numpy_dtype_name(dtype))
         return self.asarray(values, dtype, device)
 
     def random_normal(self, shape, dtype, device):
@@ -109,6 +226,252 @@ class GenericBackend(Backend):
         return self._random(lambda rng, s: rng.random(s), shape, dtype, device)
 
 
+class DaskBackend(GenericBackend):
+    """dask.array: lazy, chunked arrays; forward and backward build a dask graph.
+
+    Nothing here calls ``compute()`` except :meth:`to_numpy` (printing, ``item()``,
+    ``tolist()``, ``numpy()``): a gradient stays a dask array until its user computes it,
+    with dask's scheduler or a ``dask.distributed`` cluster. Random numbers are drawn
+    with NumPy and wrapped as one chunk; to spread work, make the Tensor from a chunked
+    dask array (``xpgrad.tensor(dask.array.from_array(x, chunks=...))`` keeps its chunks).
+    Boolean-mask indexing raises (its shape depends on the values); ``inv`` inverts each
+    matrix in one block with NumPy (dask's own needs SciPy).
+    """
+
+    _takes_numpy = True
+    install = 'pip install "dask[array]"'
+
+    def __init__(self):
+        # array-api-compat's DASK_DEVICE is a placeholder device for meta arrays.
+        super().__init__("dask", hidden_devices=("DASK_DEVICE",),
+                         namespace="array_api_compat.dask.array", requires="dask.array")
+
+    def namespace(self):
+        if self._xp is None:
+            self._xp = _dask_namespace()
+        return self._xp
+
+    def _default_native(self):
+        return "cpu"
+
+    def devices(self):
+        return [self.name]
+
+    def device_of(self, array):
+        return self.name
+
+    def native_device(self, device):
+        if device != self.name:
+            raise ValueError(f"dask has no device {device!r}; its one device is 'dask'")
+        return "cpu"
+
+    def to_device(self, array, device):
+        self.native_device(device)
+        return array
+
+    def coerce(self, value):
+        # An op that returned something other than a dask array (a NumPy scalar, say).
+        return self.namespace().asarray(value)
+
+    def to_numpy(self, array):
+        import numpy as np
+
+        return np.asarray(array.compute())
+
+    # write and accumulate: ``dst[...] = src`` rebinds the dask Array object to a new
+    # graph (dask's __setitem__), lazily; may_alias stays True, so a gradient is a fresh
+    # Array object before it becomes a .grad that such a rebinding may change.
+
+
+class TorchBackend(GenericBackend):
+    """PyTorch tensors through array-api-compat: ``"torch"`` is the CPU, ``"torch:cuda:N"``
+    the GPUs (and ``"torch:mps:0"`` on Apple silicon). Slices with a negative step, which
+    PyTorch refuses, are taken as positive-step slices and flipped."""
+
+    _takes_numpy = True
+
+    def __init__(self):
+        super().__init__("torch", namespace="array_api_compat.torch")
+
+    def _all_native_devices(self):
+        # Not __array_namespace_info__().devices(): it probes every device type torch
+        # knows (meta, mkldnn, ...), warning as it goes.
+        import torch
+
+        found = [torch.device("cpu")]
+        if torch.cuda.is_available():
+            found += [torch.device("cuda", i) for i in range(torch.cuda.device_count())]
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            found.append(torch.device("mps", 0))
+        return found
+
+    def _default_native(self):
+        import torch
+
+        return torch.device("cpu")  # "torch" is the CPU, whatever torch's default device
+
+    def device_of(self, array):
+        dev = array.device
+        return self.name if dev.type == "cpu" else f"{self.name}:{dev}"
+
+    def to_numpy(self, array):
+        return array.detach().cpu().numpy()
+
+    def accumulate(self, dst, src):
+        dst.add_(src)
+
+
+class JaxBackend(GenericBackend):
+    """JAX arrays through ``jax.numpy`` (itself an array API namespace). ``"jax"`` is JAX's
+    default device; others are ``"jax:<platform>:<id>"`` (``"jax:cuda:0"``, ``"jax:cpu:0"``).
+
+    JAX arrays are immutable: see the module docstring. float64 needs JAX's x64 mode
+    (``JAX_ENABLE_X64=1`` or ``jax.config.update("jax_enable_x64", True)``), which
+    xpgrad leaves to the user.
+    """
+
+    mutable = False
+    _takes_numpy = True
+
+    def __init__(self):
+        super().__init__("jax", namespace="jax.numpy")
+
+    def _all_native_devices(self):
+        import jax
+
+        return jax.devices()
+
+    def _default_native(self):
+        import jax
+
+        return jax.devices()[0]
+
+    def _short_name(self, native):
+        platform = "cuda" if native.platform == "gpu" else native.platform
+        return f"{platform}:{native.id}"
+
+    def to_numpy(self, array):
+        import numpy as np
+
+        return np.asarray(array)
+
+    def may_alias(self, array, held=0):
+        return False  # arrays that nothing can write may be shared freely
+
+
+def _dask_namespace():
+    """array_api_compat.dask.array with dask's quirks worked around (same functions else).
+
+    ``dask.array.eye(n, m)`` with fewer rows than columns builds an array whose chunks
+    do not match its tasks ("Missing dependency" when computed); its first ``n`` rows
+    of ``eye(m, m)`` are the same matrix and compute.
+    """
+    import types
+
+    from array_api_compat.dask import array as base
+
+    ns = types.ModuleType(base.__name__, base.__doc__)
+    ns.__dict__.update(vars(base))
+
+    def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None, **kwargs):
+        if n_cols is not None and n_rows < n_cols:
+            return base.eye(n_cols, n_cols, k=k, dtype=dtype, device=device, **kwargs)[:n_rows, :]
+        return base.eye(n_rows, n_cols, k=k, dtype=dtype, device=device, **kwargs)
+
+    ns.eye = eye
+    return ns
+
+
+def _dask_inv(xp, x):
+    # dask.array.linalg.inv solves by LU with SciPy; without needing SciPy, invert each
+    # matrix with NumPy inside one block: the last two axes become one chunk, the batch
+    # axes keep theirs. Still lazy; a singular matrix raises when it is computed.
+    import numpy as np
+
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"inv takes square matrices (..., n, n), got shape {tuple(x.shape)}")
+    x = x.rechunk({x.ndim - 2: -1, x.ndim - 1: -1})
+    return x.map_blocks(np.linalg.inv, dtype=x.dtype)
+
+
+def _dask_getitem(xp, x, *, key):
+    from xpgrad.ops.indexing import _key_items, getitem
+
+    for k in _key_items(key):
+        if hasattr(k, "dtype") and xp.isdtype(k.dtype, "bool"):
+            raise NotImplementedError(
+                "boolean-mask indexing is not supported on the 'dask' device: its result's "
+                "shape depends on the mask's values, which a lazy graph does not know until "
+                "computed (the array API lets lazy libraries leave it out). Use "
+                "xpgrad.xp.where(mask, x, 0) instead, or compute the mask and index with "
+                "integer positions"
+            )
+    return getitem(xp, x, key=key)
+
+
+def _positive_steps(key, shape):
+    """A basic key for an array of ``shape`` without negative slice steps, and the axes
+    of the result to flip after indexing with it.
+
+    PyTorch refuses slices with a negative step; the same elements in the opposite order
+    are a positive-step slice, flipped. Keys holding arrays are returned as they are.
+    """
+    items = key if isinstance(key, tuple) else (key,)
+    if not any(type(k) is slice and k.step is not None and k.step < 0 for k in items) \
+            or any(hasattr(k, "shape") or isinstance(k, list) for k in items):
+        return key, ()
+    ndim = len(shape)
+    indexed = sum(1 for k in items if k is not None and k is not Ellipsis)
+    out, flips, axis, result_axis = [], [], 0, 0
+    for k in items:
+        if k is Ellipsis:
+            axis += ndim - indexed
+            result_axis += ndim - indexed
+        elif k is None:
+            result_axis += 1
+        elif type(k) is slice:
+            if k.step is not None and k.step < 0:
+                picked = range(*k.indices(shape[axis]))
+                k = slice(picked[-1], picked[0] + 1, -k.step) if picked else slice(0, 0)
+                flips.append(result_axis)
+            axis += 1
+            result_axis += 1
+        else:  # an integer
+            axis += 1
+        out.append(k)
+    return tuple(out), tuple(flips)
+
+
+def _torch_getitem(xp, x, *, key):
+    from xpgrad.ops.indexing import getitem
+
+    key, flips = _positive_steps(key, tuple(x.shape))
+    out = getitem(xp, x, key=key)
+    return xp.flip(out, axis=flips) if flips else out
+
+
+def _torch_scatter_add(xp, g, *, shape, key):
+    from xpgrad.ops.indexing import scatter_add
+
+    key, flips = _positive_steps(key, shape)
+    return scatter_add(xp, xp.flip(g, axis=flips) if flips else g, shape=shape, key=key)
+
+
+def _jax_scatter_add(xp, g, *, shape, key):
+    # JAX's functional update, out.at[key].add(g), accumulates repeated indices in one
+    # pass (as NumPy's add.at), where the generic rule would write into zeros.
+    from array_api_compat import device
+
+    from xpgrad.ops.indexing import _key_items
+
+    out = xp.zeros(shape, dtype=g.dtype, device=device(g))
+    if not any(hasattr(k, "dtype") for k in _key_items(key)):
+        key = tuple(k for k in _key_items(key) if k is not None)  # None: no place in an update
+        g = xp.reshape(g, tuple(out[key].shape))
+    return out.at[key].add(g)
+
+
 def _short_name(native):
     """``Device('device1')`` -> ``device1``; other device objects by their str()."""
     text = str(native)
@@ -116,8 +479,40 @@ def _short_name(native):
     return quoted.group(1) if quoted else text
 
 
+def _numpy_dtype_name(dtype):
+    """NumPy's name for a backend dtype: ``torch.float32``, ``<class 'jax.numpy.float32'>``
+    and ``dtype('float32')`` all give ``float32``."""
+    found = re.search(r"(bool|u?int\d+|float\d+|complex\d+)", str(dtype))
+    if found is None:
+        raise TypeError(f"no NumPy dtype for {dtype!r}")
+    return found.group(1)
+
+
 @hookimpl
 def xpgrad_backends():
     # array-api-strict's devices without float64 or int64 exist to test dtype support,
     # not to compute on; they are left out of the device list.
-    return [GenericBackend("array_api_strict", hidden_devices=("no_float64", "no_x64"))]
+    return [
+        GenericBackend("array_api_strict", hidden_devices=("no_float64", "no_x64"),
+                       namespace="array_api_strict"),
+        DaskBackend(),
+        TorchBackend(),
+        JaxBackend(),
+    ]
+
+
+@hookimpl
+def xpgrad_ops():
+    from xpgrad.ops.indexing import _getitem_vjp, scatter_add_op
+    from xpgrad.ops.linalg import _inv_vjp
+
+    return [
+        Op("inv", _dask_inv, vjp={"x": _inv_vjp}, backends={"dask"}, node_name="InverseBackward",
+           doc="matrix inverse, each matrix in one dask block (no SciPy needed)"),
+        Op("getitem", _dask_getitem, vjp={"x": _getitem_vjp}, backends={"dask"},
+           node_name="IndexBackward", doc="x[key], without boolean masks (data-dependent shapes)"),
+        Op("getitem", _torch_getitem, vjp={"x": _getitem_vjp}, backends={"torch"},
+           node_name="IndexBackward", doc="x[key], negative slice steps as flipped slices"),
+        scatter_add_op(_torch_scatter_add, backends={"torch"}),
+        scatter_add_op(_jax_scatter_add, backends={"jax"}),
+    ]

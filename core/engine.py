@@ -182,6 +182,9 @@ def _execute(roots, root_grads, retain, create, targets):
                         # every consumer sent None: nothing flows further down this edge,
                         # but its own inputs may still be waiting on it.
                         ready.extend(_drain(nxt, deps, buffers, useful))
+            # Drop this frame's last reference to a cotangent now in buffers: a leaf's
+            # gradient is taken without a copy only if the engine holds it just once.
+            gi = None
             if not retain and (saved is not None or out is not None):
                 node.saved = node.out = _FREED
     finally:
@@ -415,4 +418,6 @@ def _accumulate(node, g, create):
     elif old._grad_fn is not None:
         var._grad = Tensor(old._data + g, dev)
     else:
-        dev.backend.accumulate(old._data, g)
+        summed = dev.backend.accumulate(old._data, g)
+        if summed is not None:  # a backend whose arrays cannot be written (JAX)
+            var._grad = Tensor(summed, dev)

@@ -27,7 +27,24 @@ def _indices(shape):
 
 
 def _values(t):
-    return [float(t._data[i]) for i in _indices(t.shape)]
+    # One transfer to NumPy per Tensor, not one per element: an element read is a device
+    # sync on a GPU and a whole graph computation on a lazy backend (dask).
+    arr = t._dev.backend.to_numpy(t._data)
+    return [float(arr[i]) for i in _indices(t.shape)]
+
+
+def _basis(xp, like, index):
+    """Zeros like ``like`` with a one at ``index``, built without writing into an array
+    (JAX's arrays cannot be written; a write on dask is one more graph layer)."""
+    from array_api_compat import device
+
+    shape = tuple(like.shape)
+    flat, size = 0, 1
+    for i, n in zip(index, shape):
+        flat = flat * n + i
+        size *= n
+    positions = xp.reshape(xp.arange(size, device=device(like)), shape)
+    return xp.astype(positions == flat, like.dtype)
 
 
 def _numerical(fn, inputs, k, eps):
@@ -38,8 +55,7 @@ def _numerical(fn, inputs, k, eps):
     for j in _indices(x.shape):
         outs = []
         for step in (eps, -eps):
-            raw = xp.asarray(x._data, copy=True)
-            raw[j] = raw[j] + step
+            raw = x._data + step * _basis(xp, x._data, j)
             args = list(inputs)
             # The perturbed copy requires grad as the original does: fn may itself
             # differentiate (gradgradcheck's VJP), so it cannot run under no_grad.
@@ -59,8 +75,7 @@ def _analytic(outputs, diff_inputs):
             if not out.requires_grad:
                 per_out.append([[0.0] * x.numel() for x in diff_inputs])
                 continue
-            g = out._dev.xp.zeros_like(out._data)
-            g[i] = 1
+            g = _basis(out._dev.xp, out._data, i)
             grads = grad(out, diff_inputs, Tensor(g, out._dev), retain_graph=True, allow_unused=True)
             per_out.append([[0.0] * x.numel() if gx is None else _values(gx)
                             for gx, x in zip(grads, diff_inputs)])

@@ -27,9 +27,12 @@ def getitem(xp, x, *, key):
     array per axis. Two common keys beyond that are rewritten with ``take``, which every
     conforming library has: integer arrays over the leading axes only (``x[idx]`` on a
     matrix), and one integer array among full slices (``x[:, idx]``, ``x[idx, 1:]``).
+    Integer arrays of more than one dimension take the same route (dask indexes with
+    0-d and 1-d integer arrays only).
     """
     items = _key_items(key)
-    if len(items) < x.ndim or len(items) > 1 and has_integer_array(xp, key):
+    if len(items) < x.ndim or len(items) > 1 and has_integer_array(xp, key) or any(
+            hasattr(k, "dtype") and k.ndim > 1 and not xp.isdtype(k.dtype, "bool") for k in items):
         if not has_integer_array(xp, key):
             return x[key]
         if all(isinstance(k, int) or hasattr(k, "dtype") for k in items):

@@ -26,11 +26,19 @@ class Backend:
     device_prefix : str
         The device strings it serves: ``"cpu"``, or ``"cuda"`` for ``"cuda"`` and
         ``"cuda:N"``.
+    install : str or None
+        The command that installs the library (``'pip install "xpgrad[cuda]"'``), shown
+        by ``python -m xpgrad`` when it is missing; ``pip install <library>`` if None.
+    mutable : bool
+        Whether its arrays can be written in place. JAX's cannot: its :meth:`write`
+        raises, and :meth:`accumulate` returns the sum instead.
     """
 
     name = None
     library = None
     device_prefix = None
+    install = None
+    mutable = True
 
     # ---------------------------------------------------------------- discovery
 
@@ -86,8 +94,31 @@ class Backend:
         return None
 
     def to_device(self, array, device):
-        """Copy ``array`` to ``device`` (a device string of this backend)."""
+        """Copy ``array`` to ``device``, another device string of this backend.
+
+        Called only to move between two different devices of this backend, so a
+        backend with a single device never sees it. The result must not share memory
+        with ``array``.
+        """
         return array
+
+    def from_foreign(self, array, device, source):
+        """A copy of ``array``, an array of another backend (``source``), on ``device``.
+
+        This is the one way data crosses from one array library to another, and only
+        when asked (``Tensor.to``, ``xpgrad.tensor(..., device=)``). The default tries
+        DLPack first (the standard's ``from_dlpack(array, device=, copy=True)``), then
+        goes through the host: ``source.to_numpy(array)``, copied, then :meth:`asarray`.
+        The result must not share memory with ``array``.
+        """
+        try:
+            return self.namespace().from_dlpack(array, device=self.native_device(device), copy=True)
+        except Exception:  # no DLPack path between these two (device, version): via NumPy
+            pass
+        import numpy as np
+
+        host = np.array(source.to_numpy(array), copy=True)
+        return self.asarray(host, None, device)
 
     # ---------------------------------------------------------------- data
 
@@ -101,11 +132,18 @@ class Backend:
         raise NotImplementedError
 
     def write(self, dst, src):
-        """Write ``src`` into ``dst``'s storage, in place (``Tensor.add_`` and friends)."""
+        """Write ``src`` into ``dst``'s storage, in place (``Tensor.add_`` and friends).
+
+        A backend whose arrays cannot be written (JAX) raises an error saying so.
+        """
         dst[...] = src
 
     def accumulate(self, dst, src):
-        """Add ``src`` into ``dst`` in place (a second backward adding to ``.grad``)."""
+        """Add ``src`` into ``dst`` in place (a second backward adding to ``.grad``).
+
+        Returns None; a backend whose arrays cannot be written returns ``dst + src``
+        instead, and the engine makes ``.grad`` a new Tensor holding it.
+        """
         dst[...] = dst + src
 
     def may_alias(self, array, held=0):

@@ -12,7 +12,28 @@ DEVICES = [
     pytest.param("cpu", id="numpy"),
     pytest.param("array_api_strict", id="array_api_strict"),
     pytest.param("array_api_strict:device1", id="array_api_strict:device1"),
+    pytest.param("dask", id="dask"),
 ]
+
+# The finite-difference checks (gradcheck, gradgradcheck) compute a graph once per
+# perturbed input element: cheap on an eager backend, a dask computation each on dask,
+# minutes for the whole op-gradient matrix. These tests' dask cases are marked slow
+# (``pytest -m slow`` runs them); test_dask.py instead checks every one of their cases'
+# first and second derivatives on dask against NumPy's, in seconds.
+SLOW_ON_DASK = {
+    "test_op_gradients.py": {"test_elementwise", "test_binary_broadcasting", "test_reduction",
+                             "test_reduction_variants", "test_matmul", "test_linalg",
+                             "test_vector_norm", "test_layout", "test_getitem"},
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m 'not slow' deselects
+def pytest_collection_modifyitems(items):
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("device") == "dask" \
+                and item.originalname in SLOW_ON_DASK.get(item.path.name, ()):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(params=DEVICES)

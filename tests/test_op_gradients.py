@@ -487,9 +487,21 @@ def resolve_key(key, device):
     return key
 
 
+LAZY_MASK = ("boolean-mask indexing has a data-dependent shape, which a lazy dask graph cannot "
+             "know before it is computed; the dask backend raises instead (test_dask.py)")
+
+
+def is_mask(k):
+    if isinstance(k, xpgrad.Tensor):
+        return k.device.xp.isdtype(k.dtype, "bool")
+    return isinstance(k, list) and all(isinstance(v, bool) for v in k)
+
+
 @pytest.mark.parametrize("key, shape", INDEXING.values(), ids=INDEXING.keys())
 def test_getitem(key, shape, device):
     key = resolve_key(key, device)
+    if device == "dask" and any(is_mask(k) for k in (key if isinstance(key, tuple) else (key,))):
+        pytest.skip(LAZY_MASK)
     x = normal(*shape)(device)
     check(lambda t: t[key], (x,))
 
@@ -525,6 +537,8 @@ def test_getitem_repeated_pairs_accumulate(device):
 
 
 def test_getitem_bool_mask_gradient(device):
+    if device == "dask":
+        pytest.skip(LAZY_MASK)
     x = xpgrad.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=F64, device=device, requires_grad=True)
     mask = x.detach() > 1.5
     (x[mask] * 2).sum().backward()
