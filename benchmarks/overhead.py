@@ -1,5 +1,7 @@
 """Per-op overhead and small-network step time of xpgrad, against hand-written NumPy.
 
+Workloads A and B of the suite (``run.py`` runs them with the others); the timing,
+checking and reporting code is shared with it (``harness.py``, ``report.py``).
 Run ``python benchmarks/overhead.py`` (``--quick`` for a short run, ``--json PATH`` to
 also write the results). Every system runs every workload once per round, the systems
 interleaved round by round after warm-ups, so that a drift of the machine (frequency
@@ -52,26 +54,23 @@ one core (set them to compare multithreaded BLAS). The header prints the machine
 versions and these settings.
 """
 import argparse
-import gc
-import importlib.metadata
-import json
 import math
 import os
-import platform
-import statistics
 import sys
-import time
-from dataclasses import dataclass, field
 
-# One BLAS / OpenMP thread per library unless the caller says otherwise: this measures
-# overhead, not parallel BLAS, and NumPy's and PyTorch's spinning thread pools, interleaved
-# in one process, slow each other down by large and erratic amounts on a small machine.
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-if __name__ == "__main__":  # before NumPy loads its BLAS
-    for _var in THREAD_VARS:
+# The modules of the suite import each other by their plain names (``import harness``),
+# whether this file runs as a script or is loaded by path (tests/test_benchmarks.py).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+if __name__ == "__main__":  # before NumPy loads its BLAS (harness.THREAD_VARS)
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
+
+import report  # noqa: E402
+from harness import Case, available_systems, build, machine_info, print_machine  # noqa: E402
+from harness import run_benchmark  # noqa: E402
 
 # ---------------------------------------------------------------------- workloads
 
@@ -81,36 +80,20 @@ MUL, ADD = 1.0001, 0.0001
 BATCH, SIZES = 256, (784, 512, 512, 10)
 PARAM_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
 
-# Per dtype: rtol, and atol as a fraction of the reference gradient's largest magnitude.
-TOLERANCES = {np.dtype(np.float32): (1e-4, 1e-5), np.dtype(np.float64): (1e-9, 1e-11)}
-
-
-@dataclass
-class Case:
-    """One workload instance: its data, what one call counts as, and how to report it."""
-
-    key: str  # "A1", "A2", "B-float32", "B-float64"
-    title: str
-    kind: str  # "muladd", "sincos" or "mlp": picks each system's function
-    data: dict
-    grad_names: tuple
-    per: int  # the time of one call is divided by this (ops per call, or 1 step)
-    unit: str  # "us/op" or "ms/step"
-    scale: float  # seconds -> unit
-    dtype: np.dtype = field(default=np.dtype(np.float64))
-
-
 def make_cases(seed=0):
+    """A1, A2, B-float32, B-float64."""
     rng = np.random.default_rng(seed)
+    me = globals()
     cases = [
         Case("A1", f"mul-add chain ({2 * N_CHAIN} ops)", "muladd",
-             {"x": rng.standard_normal(VEC), "n": N_CHAIN}, ("x",), 2 * N_CHAIN, "us/op", 1e6),
+             {"x": rng.standard_normal(VEC), "n": N_CHAIN}, ("x",), 2 * N_CHAIN, "us/op", 1e6, module=me),
         Case("A2", f"sin/cos chain ({N_CHAIN} ops)", "sincos",
-             {"x": rng.uniform(-1.0, 1.0, VEC), "n": N_CHAIN}, ("x",), N_CHAIN, "us/op", 1e6),
+             {"x": rng.uniform(-1.0, 1.0, VEC), "n": N_CHAIN}, ("x",), N_CHAIN, "us/op", 1e6, module=me),
     ]
     for dtype in (np.float32, np.float64):
         cases.append(Case(f"B-{np.dtype(dtype).name}", f"MLP step {np.dtype(dtype).name}", "mlp",
-                          mlp_data(rng, dtype), PARAM_NAMES, 1, "ms/step", 1e3, np.dtype(dtype)))
+                          mlp_data(rng, dtype), PARAM_NAMES, 1, "ms/step", 1e3, np.dtype(dtype),
+                          module=me))
     return cases
 
 
@@ -424,191 +407,7 @@ def mygrad_mlp(data):
     return step
 
 
-# ---------------------------------------------------------------------- systems
-
-# name -> (module to import, label); the functions are found as f"{name}_{case.kind}".
-SYSTEMS = {
-    "numpy": ("numpy", "NumPy (by hand)"),
-    "xpgrad": ("xpgrad", "xpgrad"),
-    "torch": ("torch", "PyTorch"),
-    "autograd": ("autograd", "HIPS autograd"),
-    "mygrad": ("mygrad", "MyGrad"),
-}
-
-
-def available_systems():
-    """The importable systems, with their versions, and a note on the missing ones."""
-    found, missing = {}, []
-    for name, (module, _) in SYSTEMS.items():
-        try:
-            mod = __import__(module)
-        except ImportError:
-            missing.append(name)
-            continue
-        try:
-            found[name] = importlib.metadata.version(module)
-        except importlib.metadata.PackageNotFoundError:
-            found[name] = getattr(mod, "__version__", "?")
-    return found, missing
-
-
-def build(case, system):
-    return globals()[f"{system}_{case.kind}"](case.data)
-
-
-# ---------------------------------------------------------------------- checking
-
-
-def check_gradients(case, system, grads, reference):
-    """Abort unless ``grads`` match the NumPy reference; return (max scaled error, dtypes)."""
-    rtol, atol = TOLERANCES[case.dtype]
-    worst, dtypes = 0.0, []
-    if len(grads) != len(reference):
-        sys.exit(f"error: {system} returned {len(grads)} gradients for {case.key}, expected {len(reference)}")
-    for name, g, ref in zip(case.grad_names, grads, reference):
-        g = np.asarray(g)
-        dtypes.append(g.dtype.name)
-        scale = float(np.max(np.abs(ref)))
-        if g.shape != ref.shape or not np.allclose(g, ref, rtol=rtol, atol=atol * scale):
-            err = (float(np.max(np.abs(g.astype(np.float64) - ref))) / scale
-                   if g.shape == ref.shape else float("nan"))
-            sys.exit(
-                f"error: {system} gradient of {name} in {case.key} ({case.title}) does not match the "
-                f"hand-written NumPy gradient: shape {g.shape} vs {ref.shape}, max |diff| / max |ref| "
-                f"= {err:.3g} (rtol={rtol}, atol={atol} * max |ref|)"
-            )
-        worst = max(worst, float(np.max(np.abs(g.astype(np.float64) - ref))) / scale)
-    return worst, dtypes
-
-
-# ---------------------------------------------------------------------- timing
-
-
-def _time(step, number):
-    t0 = time.perf_counter()
-    for _ in range(number):
-        step()
-    return (time.perf_counter() - t0) / number
-
-
-def run_benchmark(cases, systems, rounds, warmup, min_sample):
-    """Check, warm up, then time every (case, system) once per round, interleaved.
-
-    Each sample repeats the step ``number`` times, ``number`` chosen in the warm-up so
-    that a sample lasts at least ``min_sample`` seconds. The order of the systems rotates
-    from round to round.
-
-    Returns
-    -------
-    dict
-        ``{case.key: {system: {"samples": [...], "number": n, "max_err": e, "dtypes": [...]}}}``
-        with the samples in seconds per step.
-    """
-    steps, results = {}, {}
-    for case in cases:
-        reference = build(case, "numpy")()
-        results[case.key] = {}
-        for system in systems:
-            step = build(case, system)
-            err, dtypes = check_gradients(case, system, step(), reference)
-            results[case.key][system] = {"samples": [], "max_err": err, "dtypes": dtypes}
-            steps[case.key, system] = step
-    # Whatever the imports and the set-up left on the heap (PyTorch alone leaves hundreds
-    # of thousands of objects) moves out of the cyclic collector's reach: otherwise each
-    # full collection a workload triggers walks it all, and the systems timed alongside
-    # a large library look slower than when timed alone.
-    gc.collect()
-    gc.freeze()
-    try:
-        for (key, system), step in steps.items():
-            best = min(_time(step, 1) for _ in range(warmup))
-            results[key][system]["number"] = max(1, math.ceil(min_sample / best)) if best else 1
-        for r in range(rounds):
-            gc.collect()
-            order = systems[r % len(systems):] + systems[:r % len(systems)]
-            for case in cases:
-                for system in order:
-                    res = results[case.key][system]
-                    res["samples"].append(_time(steps[case.key, system], res["number"]))
-    finally:
-        gc.unfreeze()
-    return results
-
-
-# ---------------------------------------------------------------------- reporting
-
-
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def machine_info(versions):
-    return {
-        "platform": platform.platform(),
-        "processor": _cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "threads": {v: os.environ.get(v, "unset") for v in THREAD_VARS},
-        "versions": versions,
-    }
-
-
-def summarize(cases, results, systems):
-    """Median, min and max per (case, system) in the case's unit, and the ratios."""
-    rows = []
-    for case in cases:
-        conv = {s: [t * case.scale / case.per for t in results[case.key][s]["samples"]]
-                for s in systems}
-        med = {s: statistics.median(v) for s, v in conv.items()}
-        for s in systems:
-            rows.append({
-                "case": case.key, "title": case.title, "system": s, "unit": case.unit,
-                "median": med[s], "min": min(conv[s]), "max": max(conv[s]),
-                "ratio_numpy": med[s] / med["numpy"],
-                "ratio_torch": med[s] / med["torch"] if "torch" in med else None,
-                "number": results[case.key][s]["number"],
-                "max_err": results[case.key][s]["max_err"],
-                "grad_dtypes": results[case.key][s]["dtypes"], "samples": conv[s],
-            })
-    return rows
-
-
-def _fmt(v):
-    return f"{v:#.3g}" if v < 100 else f"{v:.0f}"
-
-
-def print_table(rows, with_torch):
-    head = ["workload", "system", "unit", "median", "min-max", "x NumPy"]
-    if with_torch:
-        head.append("x PyTorch")
-    lines, last = [], None
-    for r in rows:
-        cells = [f"{r['case']} {r['title']}" if r["case"] != last else "",
-                 SYSTEMS[r["system"]][1], r["unit"], _fmt(r["median"]),
-                 f"{_fmt(r['min'])}-{_fmt(r['max'])}", f"{r['ratio_numpy']:.2f}"]
-        if with_torch:
-            cells.append(f"{r['ratio_torch']:.2f}")
-        lines.append(cells)
-        last = r["case"]
-    widths = [max(len(c) for c in col) for col in zip(head, *lines)]
-    numeric = set(range(3, len(head)))
-
-    def fmt(cells):
-        return "  ".join(c.rjust(w) if i in numeric else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-    print(fmt(head))
-    print("  ".join("-" * w for w in widths))
-    for i, cells in enumerate(lines):
-        if i and cells[0]:
-            print()
-        print(fmt(cells))
+# ---------------------------------------------------------------------- running
 
 
 def profile_xpgrad(calls=20, top=25):
@@ -649,39 +448,22 @@ def main(argv=None):
     versions, missing = available_systems()
     systems = list(versions)
     info = machine_info(versions)
-    print(f"machine: {info['platform']}, {info['processor']}, {info['cpu_count']} CPUs")
-    print("versions: python " + info["python"] + ", "
-          + ", ".join(f"{s} {v}" for s, v in versions.items()))
-    print("threads: " + ", ".join(f"{v}={n}" for v, n in info["threads"].items()))
-    if missing:
-        print(f"not installed, skipped: {', '.join(missing)}")
+    print_machine(info, missing)
     print(f"rounds: {rounds} (interleaved, after {warmup} warm-up call(s) each); "
           f"samples of >= {min_sample * 1e3:.0f} ms\n")
 
     check_references()
     cases = make_cases()
     results = run_benchmark(cases, systems, rounds, warmup, min_sample)
-    rows = summarize(cases, results, systems)
-
-    print("gradients checked against hand-written NumPy (max |diff| / max |grad|):")
-    for case in cases:
-        errs = ", ".join(f"{s} {results[case.key][s]['max_err']:.1e}" for s in systems if s != "numpy")
-        print(f"  {case.key}: {errs}")
-    f32 = next(c for c in cases if c.dtype == np.float32)
-    print("float32 MLP gradients come out float32:")
-    for s in systems:
-        dtypes = results[f32.key][s]["dtypes"]
-        ok = all(d == "float32" for d in dtypes)
-        print(f"  {s}: {'yes' if ok else 'NO: ' + ', '.join(f'{n} {d}' for n, d in zip(f32.grad_names, dtypes))}")
+    rows = report.summarize(cases, results, systems)
+    report.print_checks(cases, results, systems)
     print()
-    print_table(rows, "torch" in systems)
+    report.print_table(rows, "torch" in systems)
 
     if args.json:
-        out = {"machine": info, "rounds": rounds, "warmup": warmup, "min_sample_s": min_sample,
-               "skipped": missing, "results": rows}
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as fh:
-            json.dump(out, fh, indent=1)
+        report.write_json(args.json, {"machine": info, "rounds": rounds, "warmup": warmup,
+                                      "min_sample_s": min_sample, "skipped": missing,
+                                      "results": rows})
         print(f"\nwrote {args.json}")
     return rows
 

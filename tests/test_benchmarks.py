@@ -1,16 +1,19 @@
 """The benchmark suite runs, and checks every system's gradients before timing them.
 
-Timings are never asserted: only that the run completes and that its gradient checks
+Timings are never asserted: only that the runs complete and that their gradient checks
 (which abort the run on a mismatch) passed for xpgrad.
 """
 import importlib.util
 import pathlib
 
-SCRIPT = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "overhead.py"
+import pytest
+
+BENCHMARKS = pathlib.Path(__file__).resolve().parent.parent / "benchmarks"
+SCRIPT = BENCHMARKS / "overhead.py"
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("overhead", SCRIPT)
+def _load(path=SCRIPT, name="overhead"):
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -23,3 +26,23 @@ def test_quick_run_checks_and_reports_every_workload(capsys):
     assert "xpgrad: yes" in text  # float32 gradients stay float32
     workloads = {row["case"] for row in rows if row["system"] == "xpgrad"}
     assert len(workloads) == 4, rows
+
+
+def test_suite_runs_the_other_workloads_small(capsys):
+    """C, D, E and F through run.py, tiny: children, peak memory, double backward, imports."""
+    run = _load(BENCHMARKS / "run.py", "run")
+    rows = run.main(["--quick", "--rounds", "1", "--only", "CDEF", "--c-size", "20000",
+                     "--d-sizes", "1000"])
+    text = capsys.readouterr().out
+    assert "gradients checked against hand-written NumPy" in text
+    xp = {row["case"]: row for row in rows if row["system"] == "xpgrad"}
+    assert set(xp) == {"C", "C-mem", "D-1e3", "D-1e3-mem", "D-1e3-node", "E", "F", "F-first"}, rows
+    assert all(row["na"] is None and row["median"] is not None for row in xp.values()), xp
+    assert xp["C"]["ratio_numpy"] is not None and xp["D-1e3-mem"]["ratio_numpy"] is None
+
+
+@pytest.mark.slow
+def test_full_quick_suite(capsys):
+    rows = _load(BENCHMARKS / "run.py", "run").main(["--quick"])
+    assert "xpgrad's targets:" in capsys.readouterr().out
+    assert {row["case"][0] for row in rows if row["system"] == "xpgrad"} == set("ABCDEF")
