@@ -13,6 +13,7 @@ DEVICES = [
     pytest.param("array_api_strict", id="array_api_strict"),
     pytest.param("array_api_strict:device1", id="array_api_strict:device1"),
     pytest.param("dask", id="dask"),
+    pytest.param("cuda", id="cupy"),
 ]
 
 # The finite-difference checks (gradcheck, gradgradcheck) compute a graph once per
@@ -39,7 +40,14 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(params=DEVICES)
 def device(request):
     library = request.param.split(":")[0]
-    if library != "cpu" and importlib.util.find_spec(library) is None:
+    if library == "cuda":
+        if importlib.util.find_spec("cupy") is None:
+            pytest.skip("cupy is not installed (pip install '.[cuda]' on a machine with a GPU)")
+        try:
+            xpgrad.device(request.param)
+        except xpgrad.DeviceError as exc:
+            pytest.skip(f"no usable CUDA device: {exc}")
+    elif library != "cpu" and importlib.util.find_spec(library) is None:
         pytest.skip(f"{library} is not installed (pip install '.[test]')")
     return request.param
 
