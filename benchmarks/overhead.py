@@ -54,6 +54,7 @@ one core (set them to compare multithreaded BLAS). The header prints the machine
 versions and these settings.
 """
 import argparse
+import importlib
 import math
 import os
 import sys
@@ -198,10 +199,10 @@ def check_references(seed=1):
 # ---------------------------------------------------------------------- xpgrad
 
 
-def xpgrad_muladd(data):
-    import xpgrad
-
-    x, n = xpgrad.tensor(data["x"], requires_grad=True), data["n"]
+def _pytorch_style_muladd(library, data):
+    """The mul-add chain as PyTorch code; xpgrad runs the very same code."""
+    lib = importlib.import_module(library)
+    x, n = lib.tensor(data["x"], requires_grad=True), data["n"]
 
     def step():
         x.grad = None
@@ -213,19 +214,27 @@ def xpgrad_muladd(data):
     return step
 
 
-def xpgrad_sincos(data):
-    import xpgrad
-
-    x, n = xpgrad.tensor(data["x"], requires_grad=True), data["n"]
+def _pytorch_style_sincos(library, data):
+    """The sin/cos chain as PyTorch code; xpgrad runs the very same code."""
+    lib = importlib.import_module(library)
+    x, n = lib.tensor(data["x"], requires_grad=True), data["n"]
 
     def step():
         x.grad = None
         y = x
         for i in range(n):
-            y = y.sin() if i % 2 == 0 else y.cos()
+            y = lib.sin(y) if i % 2 == 0 else lib.cos(y)
         y.sum().backward()
         return [x.grad]
     return step
+
+
+def xpgrad_muladd(data):
+    return _pytorch_style_muladd("xpgrad", data)
+
+
+def xpgrad_sincos(data):
+    return _pytorch_style_sincos("xpgrad", data)
 
 
 def xpgrad_mlp(data):
@@ -254,33 +263,11 @@ def xpgrad_mlp(data):
 
 
 def torch_muladd(data):
-    import torch
-
-    x, n = torch.tensor(data["x"], requires_grad=True), data["n"]
-
-    def step():
-        x.grad = None
-        y = x
-        for _ in range(n):
-            y = y * MUL + ADD
-        y.sum().backward()
-        return [x.grad]
-    return step
+    return _pytorch_style_muladd("torch", data)
 
 
 def torch_sincos(data):
-    import torch
-
-    x, n = torch.tensor(data["x"], requires_grad=True), data["n"]
-
-    def step():
-        x.grad = None
-        y = x
-        for i in range(n):
-            y = torch.sin(y) if i % 2 == 0 else torch.cos(y)
-        y.sum().backward()
-        return [x.grad]
-    return step
+    return _pytorch_style_sincos("torch", data)
 
 
 def torch_mlp(data):
