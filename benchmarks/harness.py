@@ -122,6 +122,22 @@ def build(case, system):
     return factory(case, system)(case.data)
 
 
+def profile_xpgrad_case(case, calls, top, label):
+    """Print cProfile's ``top`` functions by own time for ``calls`` of xpgrad's step."""
+    import cProfile
+    import pstats
+
+    step = build(case, "xpgrad")
+    step()
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(calls):
+        step()
+    prof.disable()
+    print(f"cProfile, xpgrad, {case.key} {case.title}: {label}")
+    pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(top)
+
+
 # ---------------------------------------------------------------------- checking
 
 

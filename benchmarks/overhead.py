@@ -70,7 +70,8 @@ if __name__ == "__main__":  # before NumPy loads its BLAS (harness.THREAD_VARS)
 import numpy as np  # noqa: E402
 
 import report  # noqa: E402
-from harness import Case, available_systems, build, machine_info, print_machine  # noqa: E402
+from harness import Case, available_systems, machine_info, print_machine  # noqa: E402
+from harness import profile_xpgrad_case  # noqa: E402
 from harness import run_benchmark  # noqa: E402
 
 # ---------------------------------------------------------------------- workloads
@@ -399,19 +400,8 @@ def mygrad_mlp(data):
 
 def profile_xpgrad(calls=20, top=25):
     """Print cProfile's ``top`` functions by own time for xpgrad's ``calls`` steps of A1, A2."""
-    import cProfile
-    import pstats
-
     for case in (c for c in make_cases() if c.kind in ("muladd", "sincos")):
-        step = build(case, "xpgrad")
-        step()
-        prof = cProfile.Profile()
-        prof.enable()
-        for _ in range(calls):
-            step()
-        prof.disable()
-        print(f"cProfile, xpgrad, {case.key} {case.title}: {calls} steps = {calls * case.per} ops")
-        pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(top)
+        profile_xpgrad_case(case, calls, top, f"{calls} steps = {calls * case.per} ops")
 
 
 def parse_args(argv=None):

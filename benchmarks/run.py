@@ -59,7 +59,7 @@ import imports  # noqa: E402
 import overhead  # noqa: E402
 import report  # noqa: E402
 from harness import available_systems, load_average, machine_info, print_machine  # noqa: E402
-from harness import run_benchmark, run_children  # noqa: E402
+from harness import profile_xpgrad_case, run_benchmark, run_children  # noqa: E402
 
 WORKLOADS = "ABCDEF"
 
@@ -180,11 +180,6 @@ def run_all(cfg, systems, only):
 
 def profile_xpgrad(cfg, top=15):
     """cProfile of xpgrad on C, D (the first size) and E, top functions by own time."""
-    import cProfile
-    import pstats
-
-    from harness import build
-
     picks = []
     if "C" in cfg["only"]:
         picks.append((elementwise.make_cases(cfg["c_size"])[0], 3))
@@ -193,15 +188,7 @@ def profile_xpgrad(cfg, top=15):
     if "E" in cfg["only"]:
         picks.append((hvp.make_cases()[0], 200))
     for case, calls in picks:
-        step = build(case, "xpgrad")
-        step()
-        prof = cProfile.Profile()
-        prof.enable()
-        for _ in range(calls):
-            step()
-        prof.disable()
-        print(f"cProfile, xpgrad, {case.key} {case.title}: {calls} step(s)")
-        pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(top)
+        profile_xpgrad_case(case, calls, top, f"{calls} step(s)")
     if "F" in cfg["only"]:
         for label, source in (("import xpgrad", None),
                               ("import + first gradient", imports.FIRST_GRADIENT["xpgrad"])):

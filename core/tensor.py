@@ -9,7 +9,7 @@ built-in ops and third-party plugins are reached the same way.
 import weakref
 
 from .grad_mode import GRAD_ENABLED
-from .node import AccumulateGrad, RemovableHandle
+from .node import AccumulateGrad
 
 __all__ = ["Tensor"]
 
@@ -202,8 +202,7 @@ class Tensor:
         return t
 
     def detach_(self):
-        if self._grad_fn is not None and self._grad_fn.hooks:
-            pass
+        """Cut this Tensor from the graph in place (it becomes a leaf that needs no grad)."""
         self._grad_fn = None
         self._rg = False
         return self

@@ -7,7 +7,7 @@ sees the current one.
 """
 from .op import Op
 
-__all__ = ["PluginConflictError", "table", "ops", "backends", "providers", "broken"]
+__all__ = ["PluginConflictError", "table", "ops", "all_ops", "backends", "broken", "record_broken", "rebuild"]
 
 
 class PluginConflictError(RuntimeError):
