@@ -11,7 +11,13 @@ from .grad_mode import GRAD_ENABLED
 from .tensor import INPLACE_EPOCH, Tensor, _accumulate_node
 
 __all__ = ["apply", "binary", "unary", "call", "binary_method", "rbinary_method",
-           "unary_method", "DispatchError"]
+           "unary_method", "DispatchError", "RECORD_HOOKS"]
+
+# Callables ``hook(node, out_tensor, args)`` run after every node is recorded, while the
+# list is non-empty: forward mode (tangents), anomaly mode (call sites) and
+# saved_tensors_hooks (packing) use it. ``args`` are the op's arguments as passed
+# (Tensors or Python scalars). An empty list costs the recorder one truth test.
+RECORD_HOOKS = []
 
 _SCALARS = (int, float, bool, complex)
 
@@ -234,9 +240,13 @@ def _make_recorder(op, mask):
             lines += ["    node.out = out", "    node.out_vc = t._vc = [epoch]"]
         else:
             lines += ["    node.out = node.out_vc = t._vc = None"]
-        lines += ["    t._grad_fn = node", "    t._rg = True", "    return t"]
+        lines += ["    t._grad_fn = node", "    t._rg = True",
+                  "    if HOOKS:",
+                  f"        for hook in tuple(HOOKS): hook(node, t, {tup(f'a{i}' for i in range(n))})",
+                  "    return t"]
     scope = {"Tensor": Tensor, "new": object.__new__, "Node": op.node_type, "EPOCH": INPLACE_EPOCH,
-             "plan": plan, "defaults": op.defaults, "accumulate_node": _accumulate_node}
+             "plan": plan, "defaults": op.defaults, "accumulate_node": _accumulate_node,
+             "HOOKS": RECORD_HOOKS}
     exec("\n".join(lines), scope)
     record = op.recorders[mask] = scope["record"]
     return record

@@ -7,10 +7,14 @@ namespace; ``create_graph=True`` runs the very same rules on Tensors with ``xpgr
 so the backward pass is itself recorded and can be differentiated again.
 """
 from .grad_mode import GRAD_ENABLED
-from .node import _FREED, AccumulateGrad
+from .node import _FREED, AccumulateGrad, Packed
 from .tensor import INPLACE_EPOCH, Tensor, _accumulate_node
 
-__all__ = ["backward", "grad"]
+__all__ = ["backward", "grad", "ANOMALY_CHECK"]
+
+# ``[check]``: while anomaly mode is on, ``check(node, i, gradient)`` sees every gradient
+# a rule returns (xpgrad.autograd.detect_anomaly sets it); None otherwise.
+ANOMALY_CHECK = [None]
 
 
 # ---------------------------------------------------------------------- public entry
@@ -126,6 +130,7 @@ def _execute(roots, root_grads, retain, create, targets):
     ready = [n for n, c in deps.items() if c == 0 and n in buffers]
     epoch = INPLACE_EPOCH
     accumulate_into_leaves = targets is None
+    check = ANOMALY_CHECK[0]
     token = GRAD_ENABLED.set(create)
     try:
         while ready:
@@ -148,7 +153,10 @@ def _execute(roots, root_grads, retain, create, targets):
                 )
             if node.epoch != epoch[0]:
                 _check_versions(node)
-            out = node.out
+            if type(saved) is Packed:  # saved_tensors_hooks packed them at recording
+                saved, out = saved.unpack()
+            else:
+                out = node.out
             if create:
                 xp = _differentiable_xp()
                 if out is not None:
@@ -166,6 +174,8 @@ def _execute(roots, root_grads, retain, create, targets):
                 rule = rules[i]
                 gi = (rule.call_graph if create else rule.call)(xp, g, saved, out, node)
                 if gi is not None:
+                    if check is not None:
+                        check(node, i, gi)
                     if gi.shape != shapes[i]:
                         gi = _sum_to(xp, gi, shapes[i], node, i)
                     dt = gi.dtype
@@ -365,8 +375,11 @@ def _cast(xp, g, dtype, node, i):
 def _check_versions(node):
     epoch = node.epoch
     bad = node.out_vc is not None and node.out_vc[0] > epoch
-    if not bad and node.saved:
-        for a in node.saved:
+    saved = node.saved
+    if type(saved) is Packed:
+        saved = saved.saved  # what pack() returned is the hook's business
+    if not bad and saved:
+        for a in saved:
             if type(a) is Tensor and a._vc is not None and a._vc[0] > epoch:
                 bad = True
                 break

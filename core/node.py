@@ -8,9 +8,50 @@ kept as a raw array and rebuilt into a Tensor only when a double backward asks f
 """
 import weakref
 
-__all__ = ["Node", "AccumulateGrad", "RemovableHandle"]
+__all__ = ["Node", "AccumulateGrad", "RemovableHandle", "Packed"]
 
 _FREED = object()  # marks saved values released after a backward without retain_graph
+
+
+class Packed:
+    """A node's saved values as ``saved_tensors_hooks`` packed them.
+
+    ``saved`` is the node's tuple with each Tensor replaced by what ``pack`` returned
+    (other entries kept), ``out`` the packed output (or None); the engine calls
+    :meth:`unpack` just before the node's rules run.
+    """
+
+    __slots__ = ("saved", "out", "unpack_fn", "packed_mask", "dev")
+
+    def __init__(self, saved, out, unpack_fn, packed_mask, dev):
+        self.saved = saved
+        self.out = out
+        self.unpack_fn = unpack_fn
+        self.packed_mask = packed_mask  # per entry of saved: whether pack() made it
+        self.dev = dev
+
+    def unpack(self):
+        """``(saved, out)`` as the rules expect them: Tensors back in ``saved``, and the
+        output as a raw array."""
+        from .tensor import Tensor
+
+        fn = self.unpack_fn
+        saved = self.saved
+        if saved is not None:
+            saved = tuple(_unpacked(fn(v), Tensor) if p else v for v, p in zip(saved, self.packed_mask))
+        out = self.out
+        if out is not None:
+            out = _unpacked(fn(out), Tensor)._data
+        return saved, out
+
+
+def _unpacked(value, Tensor):
+    if not isinstance(value, Tensor):
+        raise TypeError(
+            f"a saved_tensors_hooks unpack hook returned {type(value).__name__}; it must "
+            "return a Tensor (the one pack received, or an equal one)"
+        )
+    return value
 
 
 class RemovableHandle:

@@ -28,6 +28,12 @@ BUILTIN_PLUGINS = (
     "xpgrad.ops.linalg",
     "xpgrad.ops.manipulation",
     "xpgrad.ops.indexing",
+    "xpgrad.ops.searching",
+    "xpgrad.ops.sorting",
+    "xpgrad.ops.sets",
+    "xpgrad.ops.utility",
+    "xpgrad.ops.decompositions",
+    "xpgrad.ops.bitwise",
 )
 
 

@@ -127,6 +127,13 @@ class Op:
         One rule per differentiable argument, keyed by argument name or listed in order
         (``None`` for an argument with no gradient). ``vjp=None`` declares the op not
         differentiable: its outputs never require grad (comparisons, ``argmax``).
+    jvp : dict or tuple or None, optional
+        Forward-mode rules, one per differentiable argument, in the same form as ``vjp``
+        but taking the argument's tangent ``t`` where a VJP rule takes ``g``:
+        ``{"x": lambda xp, t, x: t * xp.cos(x)}`` returns that argument's contribution
+        to the output's tangent (the contributions are summed, and broadcast to the
+        output's shape). An op without them still works in forward mode: the engine
+        derives the JVP from the VJP rules (the double-VJP trick), one op at a time.
     backends : iterable of str, optional
         Backend names this definition is specialised for (``{"numpy"}``); it then
         overrides the generic definition on those backends only.
@@ -140,12 +147,12 @@ class Op:
     """
 
     __slots__ = (
-        "name", "forward", "argnames", "params", "defaults", "rules", "backends",
+        "name", "forward", "argnames", "params", "defaults", "rules", "jvp_rules", "backends",
         "overrides", "node_name", "node_type", "doc", "plugin", "_plans", "recorders",
         "differentiable",
     )
 
-    def __init__(self, name, forward, vjp=None, *, backends=None, overrides=False,
+    def __init__(self, name, forward, vjp=None, *, jvp=None, backends=None, overrides=False,
                  node_name=None, doc=None):
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise OpDefinitionError(f"an op's name must be an identifier, got {name!r}")
@@ -179,10 +186,14 @@ class Op:
         self.node_type = None  # set by the registry: a Node subclass named node_name
         self.differentiable = vjp is not None
         self.rules = self._compile_rules(vjp)
+        self.jvp_rules = self._compile_rules(jvp) if jvp is not None else None
+        if self.jvp_rules is not None and not self.differentiable:
+            raise OpDefinitionError(f"op {name!r}: JVP rules given for an op declared not differentiable (vjp=None)")
         self._plans = {}
         self.recorders = {}  # the dispatcher's, by bit mask of the arguments requiring grad
 
     def _compile_rules(self, vjp):
+        """VJP rules and JVP rules alike: the function after ``(xp, g_or_t)`` names what it needs."""
         n = len(self.argnames)
         if vjp is None:
             return (None,) * n
