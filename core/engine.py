@@ -158,6 +158,8 @@ def _execute(roots, root_grads, retain, create, targets):
             else:
                 out = node.out
             if create:
+                if node._op is not None and node._op.first_order_only:
+                    _refuse_second_order(node)
                 xp = _differentiable_xp()
                 if out is not None:
                     out = Tensor(out, node.dev, node)
@@ -361,8 +363,20 @@ def _sum_to(xp, g, shape, node, i):
     )
 
 
+def _refuse_second_order(node):
+    op = node._op
+    raise RuntimeError(
+        f"op {op.name!r} (plugin {op.plugin!r}) has first-order gradients only: its VJP is "
+        "not differentiable, so backward with create_graph=True (a gradient of a gradient, "
+        "hessian, hvp) cannot go through it. Differentiate once, or use an op with "
+        "higher-order support."
+    )
+
+
 def _cast(xp, g, dtype, node, i):
     try:
+        if xp.isdtype(g.dtype, "complex floating") and not xp.isdtype(dtype, "complex floating"):
+            g = xp.real(g)  # a real argument's gradient is the real part (PyTorch's convention)
         return xp.astype(g, dtype)
     except Exception as exc:
         op = node._op

@@ -144,16 +144,20 @@ class Op:
         The graph node's class name (``"MulBackward"``). Derived from ``name`` if absent.
     doc : str, optional
         One line shown by ``python -m xpgrad`` and the generated docs.
+    first_order_only : bool
+        The VJP rules are not themselves differentiable (they leave the array API, or
+        their derivative is not implemented): a backward with ``create_graph=True``
+        through this op raises an error naming it instead of returning a wrong answer.
     """
 
     __slots__ = (
         "name", "forward", "argnames", "params", "defaults", "rules", "jvp_rules", "backends",
         "overrides", "node_name", "node_type", "doc", "plugin", "_plans", "recorders",
-        "differentiable",
+        "differentiable", "first_order_only",
     )
 
     def __init__(self, name, forward, vjp=None, *, jvp=None, backends=None, overrides=False,
-                 node_name=None, doc=None):
+                 node_name=None, doc=None, first_order_only=False):
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise OpDefinitionError(f"an op's name must be an identifier, got {name!r}")
         if not callable(forward):
@@ -185,6 +189,7 @@ class Op:
         self.plugin = None  # set by the registry: the plugin's name
         self.node_type = None  # set by the registry: a Node subclass named node_name
         self.differentiable = vjp is not None
+        self.first_order_only = bool(first_order_only)
         self.rules = self._compile_rules(vjp)
         self.jvp_rules = self._compile_rules(jvp) if jvp is not None else None
         if self.jvp_rules is not None and not self.differentiable:

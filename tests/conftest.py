@@ -20,7 +20,8 @@ DEVICES = [
 # perturbed input element: cheap on an eager backend, a dask computation each on dask,
 # minutes for the whole op-gradient matrix. These tests' dask cases are marked slow
 # (``pytest -m slow`` runs them); test_dask.py instead checks every one of their cases'
-# first and second derivatives on dask against NumPy's, in seconds.
+# first and second derivatives on dask against NumPy's, in seconds. A test module may
+# also name its own such tests in a module-level ``SLOW_ON_DASK`` set.
 SLOW_ON_DASK = {
     "test_op_gradients.py": {"test_elementwise", "test_binary_broadcasting", "test_reduction",
                              "test_reduction_variants", "test_matmul", "test_linalg",
@@ -32,8 +33,10 @@ SLOW_ON_DASK = {
 def pytest_collection_modifyitems(items):
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if callspec is not None and callspec.params.get("device") == "dask" \
-                and item.originalname in SLOW_ON_DASK.get(item.path.name, ()):
+        if callspec is None or callspec.params.get("device") != "dask":
+            continue
+        own = getattr(getattr(item, "module", None), "SLOW_ON_DASK", ())
+        if item.originalname in SLOW_ON_DASK.get(item.path.name, ()) or item.originalname in own:
             item.add_marker(pytest.mark.slow)
 
 
