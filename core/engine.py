@@ -375,7 +375,8 @@ def _refuse_second_order(node):
 
 def _cast(xp, g, dtype, node, i):
     try:
-        if xp.isdtype(g.dtype, "complex floating") and not xp.isdtype(dtype, "complex floating"):
+        isdtype = node.dev.xp.isdtype  # the backend's own: xpgrad.xp's asks the default device
+        if isdtype(g.dtype, "complex floating") and not isdtype(dtype, "complex floating"):
             g = xp.real(g)  # a real argument's gradient is the real part (PyTorch's convention)
         return xp.astype(g, dtype)
     except Exception as exc:
