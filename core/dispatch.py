@@ -147,6 +147,10 @@ def apply(name, args, params=None):
     op = dev.ops.get(name)
     if op is None:
         _unknown(name, dev)
+    if op.variadic:
+        if not args:
+            raise DispatchError(f"op {name!r} needs at least one array")
+        op = op.with_arity(len(args))
     if len(args) != len(op.argnames):
         raise DispatchError(
             f"op {name!r} takes {len(op.argnames)} array argument(s) "

@@ -153,7 +153,7 @@ class Op:
     __slots__ = (
         "name", "forward", "argnames", "params", "defaults", "rules", "jvp_rules", "backends",
         "overrides", "node_name", "node_type", "doc", "plugin", "_plans", "recorders",
-        "differentiable", "first_order_only",
+        "differentiable", "first_order_only", "variadic", "_rule_factories", "_arities",
     )
 
     def __init__(self, name, forward, vjp=None, *, jvp=None, backends=None, overrides=False,
@@ -166,16 +166,18 @@ class Op:
         params = list(sig.parameters.values())
         if not params or params[0].kind not in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD):
             raise OpDefinitionError(f"op {name!r}: forward takes xp first, then the arrays")
-        argnames, kw = [], {}
+        argnames, kw, variadic = [], {}, False
         for p in params[1:]:
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
                 argnames.append(p.name)
             elif p.kind is p.KEYWORD_ONLY:
                 kw[p.name] = None if p.default is p.empty else p.default
+            elif p.kind is p.VAR_POSITIONAL and not argnames:
+                variadic = True
             else:
                 raise OpDefinitionError(
-                    f"op {name!r}: forward may not take *args or **kwargs; "
-                    "list the arrays positionally and the params keyword-only"
+                    f"op {name!r}: forward may not take **kwargs, or *arrays after named arrays; "
+                    "list the arrays positionally (or all as *arrays) and the params keyword-only"
                 )
         self.name = name
         self.forward = forward
@@ -190,6 +192,18 @@ class Op:
         self.node_type = None  # set by the registry: a Node subclass named node_name
         self.differentiable = vjp is not None
         self.first_order_only = bool(first_order_only)
+        self.variadic = variadic
+        self._arities = {}
+        if variadic:
+            # Rules are made per argument count: see with_arity.
+            for what, factory in (("vjp", vjp), ("jvp", jvp)):
+                if factory is not None and not callable(factory):
+                    raise OpDefinitionError(
+                        f"op {name!r} takes *arrays: its {what} must be a function of the argument's "
+                        "index i returning that argument's rule (or None)"
+                    )
+            self._rule_factories = (vjp, jvp)
+            vjp = jvp = None
         self.rules = self._compile_rules(vjp)
         self.jvp_rules = self._compile_rules(jvp) if jvp is not None else None
         if self.jvp_rules is not None and not self.differentiable:
@@ -218,6 +232,31 @@ class Op:
                 )
         return tuple(None if f is None else Rule(self.name, self.argnames, self.params, f) for f in fns)
 
+    def with_arity(self, n):
+        """For an op declared with ``*arrays``: the op for exactly ``n`` arrays, named
+        ``x0 ... x{n-1}``, made once per ``n``. Its rules are the factories' rules for
+        each index; it shares this op's name, node type and plugin."""
+        op = self._arities.get(n)
+        if op is None:
+            argnames = [f"x{i}" for i in range(n)]
+            params = "".join(f", {p}={p}" for p in self.defaults)
+            kwonly = "".join(f", {p}=_d[{p!r}]" for p in self.defaults)
+            sig = ", ".join(argnames)
+            scope = {"fwd": self.forward, "_d": self.defaults}
+            exec(f"def forward(xp, {sig}{', *' if self.defaults else ''}{kwonly}):\n"
+                 f"    return fwd(xp, {sig}{params})", scope)
+            vjp_for, jvp_for = self._rule_factories
+            vjp = None if vjp_for is None else tuple(vjp_for(i) for i in range(n))
+            jvp = None if jvp_for is None else tuple(jvp_for(i) for i in range(n))
+            op = Op(self.name, scope["forward"], vjp, jvp=jvp, node_name=self.node_name,
+                    doc=self.doc, first_order_only=self.first_order_only)
+            op.backends, op.overrides = self.backends, self.overrides
+            op.plugin = self.plugin
+            if self.node_type is not None:  # the registry's type, specialised so node._op is this op
+                op.node_type = type(self.node_name, (self.node_type,), {"__slots__": (), "_op": op})
+            self._arities[n] = op
+        return op
+
     def plan(self, needs):
         """The SavePlan for ``needs``, a tuple of bools: which arguments require grad."""
         plan = self._plans.get(needs)
@@ -235,4 +274,5 @@ class Op:
 
     def __repr__(self):
         where = f" from {self.plugin}" if self.plugin else ""
-        return f"<Op {self.name}({', '.join(self.argnames)}){where}>"
+        args = "*arrays" if self.variadic else ", ".join(self.argnames)
+        return f"<Op {self.name}({args}){where}>"
