@@ -305,8 +305,38 @@ def test_vjp_asking_for_unknown_name_is_rejected_at_definition():
         Op("xpgrad_test_op", lambda xp, x: x, vjp={"x": lambda xp, g, y: g})
     with pytest.raises(OpDefinitionError, match=r"VJP rules for \['y'\]"):
         Op("xpgrad_test_op", lambda xp, x: x, vjp={"y": lambda xp, g: g})
-    with pytest.raises(OpDefinitionError, match=r"may not take \*args"):
-        Op("xpgrad_test_op", lambda xp, *xs: xs[0])
+    with pytest.raises(OpDefinitionError, match=r"may not take \*\*kwargs, or \*arrays after named arrays"):
+        Op("xpgrad_test_op", lambda xp, x, *xs: xs[0])
+    with pytest.raises(OpDefinitionError, match=r"may not take \*\*kwargs"):
+        Op("xpgrad_test_op", lambda xp, x, **kw: x)
+    with pytest.raises(OpDefinitionError, match=r"takes \*arrays: its vjp must be a function of the argument's index"):
+        Op("xpgrad_test_op", lambda xp, *xs: xs[0], vjp={"x": lambda xp, g: g})
+
+
+def test_an_op_over_any_number_of_arrays_gets_rules_per_index(register):
+    """A forward taking ``*arrays`` is made into one op per arity, with each argument's
+    rule from the factory; a rule reads what the wrapper passed as params."""
+
+    def piece(i):
+        def rule(xp, g, sizes):
+            start = sum(sizes[:i])
+            return g[start:start + sizes[i]]
+        return rule
+
+    op = Op("xpgrad_test_concat", lambda xp, *arrays, sizes=(): xp.concat(arrays), vjp=piece,
+            jvp=lambda i: (lambda xp, t: t))
+    assert repr(op) == "<Op xpgrad_test_concat(*arrays)>"
+
+    register(_ops_plugin(op), name="concat-plugin")
+    a = xpgrad.tensor([1.0, 2.0], dtype=xpgrad.float64, requires_grad=True)
+    b = xpgrad.tensor([3.0, 4.0, 5.0], dtype=xpgrad.float64, requires_grad=True)
+    y = apply("xpgrad_test_concat", (a, b), {"sizes": (2, 3)})
+    assert type(y.grad_fn).__name__ == "XpgradTestConcatBackward"
+    assert y.grad_fn.op.argnames == ("x0", "x1")
+    (y * xpgrad.arange(5.0, dtype=xpgrad.float64)).sum().backward()
+    assert a.grad.tolist() == [0.0, 1.0] and b.grad.tolist() == [2.0, 3.0, 4.0]
+    with pytest.raises(DispatchError, match="needs at least one Tensor argument"):
+        apply("xpgrad_test_concat", (), {"sizes": ()})
 
 
 def test_plugin_returning_non_op_is_rejected(register):
