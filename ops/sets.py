@@ -1,7 +1,43 @@
-"""(filled in by the ops of this group)."""
-from xpgrad.plugins import hookimpl
+"""Set functions: ``unique_values`` (differentiable in the values) and the index
+arrays of ``unique_all``/``unique_counts``/``unique_inverse`` (not differentiable).
+
+Each unique value stands for every element equal to it: the gradient of an element is
+the gradient of its unique value (a gather through the inverse indices), and in forward
+mode the tangent of a unique value is the sum of the tangents of the elements equal to
+it (a scatter-add through the same indices, the adjoint of that gather). Where
+every value occurs once this is the derivative; with repeats the function is not
+differentiable and this is the convention. Output shapes depend on the values, so the
+ops need a backend that knows them (not dask).
+"""
+from xpgrad.plugins import Op, hookimpl
+
+
+def _inverse(xp, x):
+    """The flat index of each element's unique value (the backend's, or ``xpgrad.xp``'s)."""
+    return xp.reshape(xp.unique_inverse(x).inverse_indices, (-1,))
+
+
+def _raw(a):
+    return getattr(a, "_data", a)
+
+
+def _unique_vjp(xp, g, x):
+    gathered = xp.take(g, _inverse(xp, x)) if hasattr(xp, "take") else g[_inverse(xp, x)]
+    return xp.reshape(gathered, tuple(x.shape))
+
+
+def _unique_jvp(xp, t, x, out):
+    from xpgrad.dispatch import call
+
+    # scatter_add takes its key as a parameter: the backend's array, never a Tensor.
+    key = _raw(_inverse(xp, x))
+    return call(xp, "scatter_add", xp.reshape(t, (-1,)), shape=tuple(out.shape), key=key)
 
 
 @hookimpl
 def xpgrad_ops():
-    return []
+    return [
+        Op("unique_values", lambda xp, x: xp.unique_values(x),
+           vjp={"x": _unique_vjp}, jvp={"x": _unique_jvp}, node_name="UniqueBackward0",
+           doc="the distinct values of x; each element gets its value's gradient"),
+    ]

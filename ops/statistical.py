@@ -1,16 +1,247 @@
-"""Reductions: sum and mean over any axes, with or without kept dimensions."""
+"""Statistical functions: reductions (sum, mean, prod, max, min, var, std) over any
+axes, with or without kept dimensions, and the cumulative sum and product.
+
+Conventions the finite differences cannot see:
+
+- ``max``/``min``: where several elements tie for the extremum, the gradient is split
+  evenly among them (PyTorch's ``amax``): ``max([1, 3, 3])`` gives ``[0, .5, .5]``. The
+  tangent of forward mode is likewise the mean of the tied elements' tangents.
+- ``prod`` and ``cumulative_prod``: the gradients never divide by ``x`` where ``x`` may
+  hold zeros, so they are exact there, to every order. ``prod`` uses the products of
+  the elements before and after each one (exclusive cumulative products from both
+  ends); ``cumulative_prod`` divides only when the input holds no zero and otherwise
+  forms, per slice along the axis, the ``n x n`` products leaving one element out.
+- ``std`` where the variance is exactly zero: the gradient is 0 (a subgradient; every
+  ``x - mean`` is then exactly 0), not the NaN of ``0 / 0`` that PyTorch returns.
+- ``var``/``std`` with ``correction`` >= the number of elements: NaN gradients, as the
+  value itself is not finite.
+"""
+import math
+
 from xpgrad.plugins import Op, hookimpl
 
-from ._shapes import count, restore_reduced
+from ._shapes import count, device_of, normalize_axes, restore_reduced
+from .sorting import permute
 
 
 def _sum_vjp(xp, g, x_shape, axis, keepdims):
     return xp.broadcast_to(restore_reduced(xp, g, x_shape, axis, keepdims), x_shape)
 
 
+def _sum_jvp(xp, t, axis, keepdims, dtype):
+    return xp.sum(t, axis=axis, keepdims=keepdims, dtype=dtype)
+
+
 def _mean_vjp(xp, g, x_shape, axis, keepdims):
     g = restore_reduced(xp, g, x_shape, axis, keepdims) / count(x_shape, axis)
     return xp.broadcast_to(g, x_shape)
+
+
+def _mean_jvp(xp, t, axis, keepdims):
+    return xp.mean(t, axis=axis, keepdims=keepdims)
+
+
+# ---------------------------------------------------------------------- max, min
+
+
+def _ties(xp, x, out, axis, keepdims, dtype):
+    """Where ``x`` attains its reduced extremum ``out``, as weights summing to 1 per slice."""
+    hit = xp.astype(x == restore_reduced(xp, out, tuple(x.shape), axis, keepdims), dtype)
+    return hit / xp.sum(hit, axis=axis, keepdims=True)
+
+
+def _extremum_vjp(xp, g, x, out, axis, keepdims):
+    return restore_reduced(xp, g, tuple(x.shape), axis, keepdims) * _ties(xp, x, out, axis, keepdims, g.dtype)
+
+
+def _extremum_jvp(xp, t, x, out, axis, keepdims):
+    return xp.sum(t * _ties(xp, x, out, axis, keepdims, t.dtype), axis=axis, keepdims=keepdims)
+
+
+# ---------------------------------------------------------------------- prod
+
+
+def _flatten_reduced(xp, x, axis):
+    """``x`` with the reduced axes moved last and merged into one; and the way back."""
+    shape = tuple(x.shape)
+    axes = normalize_axes(axis, len(shape))
+    keep = tuple(i for i in range(len(shape)) if i not in axes)
+    perm = keep + axes
+    n = count(shape, axis)
+    moved = tuple(shape[i] for i in perm)
+    flat = xp.reshape(xp.permute_dims(x, perm), tuple(shape[i] for i in keep) + (n,))
+    back = tuple(sorted(range(len(shape)), key=perm.__getitem__))
+
+    def unflatten(y):
+        return xp.permute_dims(xp.reshape(y, moved), back)
+
+    return flat, unflatten
+
+
+def _reverse_last(xp, x):
+    n = x.shape[-1]
+    rev = xp.arange(n - 1, -1, -1, device=device_of(x))
+    return permute(xp, x, xp.broadcast_to(rev, tuple(x.shape)), -1)
+
+
+def _exclusive_cumprod(xp, x):
+    """Along the last axis: the product of the elements before each one (1 for the first)."""
+    return xp.cumulative_prod(x, axis=-1, include_initial=True)[..., :-1]
+
+
+def _prod_partials(xp, x, axis):
+    """d prod(x, axis) / d x, elementwise: the product of all the other elements of the
+    slice, as (product before) * (product after). Exact with zeros; no division."""
+    flat, unflatten = _flatten_reduced(xp, x, axis)
+    before = _exclusive_cumprod(xp, flat)
+    after = _reverse_last(xp, _exclusive_cumprod(xp, _reverse_last(xp, flat)))
+    return unflatten(before * after)
+
+
+def _prod_vjp(xp, g, x, axis, keepdims):
+    return restore_reduced(xp, g, tuple(x.shape), axis, keepdims) * _prod_partials(xp, x, axis)
+
+
+def _prod_jvp(xp, t, x, axis, keepdims, dtype):
+    return xp.sum(t * _prod_partials(xp, x, axis), axis=axis, keepdims=keepdims, dtype=dtype)
+
+
+# ---------------------------------------------------------------------- var, std
+
+
+def _dof(x_shape, axis, correction):
+    """The divisor of the variance, or None where it is not positive."""
+    d = count(x_shape, axis) - correction
+    return d if d > 0 else None
+
+
+def _centered(xp, x, axis):
+    return x - xp.mean(x, axis=axis, keepdims=True)
+
+
+def _var_vjp(xp, g, x, axis, correction, keepdims):
+    d = _dof(tuple(x.shape), axis, correction)
+    scale = 2 / d if d else math.nan
+    return restore_reduced(xp, g, tuple(x.shape), axis, keepdims) * _centered(xp, x, axis) * scale
+
+
+def _var_jvp(xp, t, x, axis, correction, keepdims):
+    d = _dof(tuple(x.shape), axis, correction)
+    scale = 2 / d if d else math.nan
+    return xp.sum(t * _centered(xp, x, axis), axis=axis, keepdims=keepdims) * scale
+
+
+def _std_partials(xp, x, out, axis, correction, keepdims):
+    """d std / d x = (x - mean) / (d * std); 0 where std is 0 (x - mean is 0 there too)."""
+    d = _dof(tuple(x.shape), axis, correction) or math.nan
+    s = restore_reduced(xp, out, tuple(x.shape), axis, keepdims)
+    safe = xp.where(s == 0, xp.ones_like(s), s)
+    return _centered(xp, x, axis) / (safe * d)
+
+
+def _std_vjp(xp, g, x, out, axis, correction, keepdims):
+    return restore_reduced(xp, g, tuple(x.shape), axis, keepdims) * _std_partials(
+        xp, x, out, axis, correction, keepdims)
+
+
+def _std_jvp(xp, t, x, out, axis, correction, keepdims):
+    return xp.sum(t * _std_partials(xp, x, out, axis, correction, keepdims), axis=axis, keepdims=keepdims)
+
+
+# ---------------------------------------------------------------------- cumulative sum
+
+
+def _along(x, axis, index):
+    """The key selecting ``index`` (a slice) along ``axis`` of ``x``."""
+    axis %= x.ndim
+    return (slice(None),) * axis + (index, Ellipsis)
+
+
+def _cumsum_vjp(xp, g, x, axis, include_initial):
+    # The adjoint of a cumulative sum is the cumulative sum from the other end, written
+    # without reversing: sum_{j >= i} g_j = total - cumsum(g)_i + g_i.
+    total = xp.sum(g, axis=axis, keepdims=True)
+    if include_initial:  # out_j sums x_k for k < j: x_i reaches g_j for j > i
+        n = x.shape[axis]
+        return total - xp.cumulative_sum(g, axis=axis)[_along(g, axis, slice(0, n))]
+    return total - xp.cumulative_sum(g, axis=axis) + g
+
+
+def _cumsum_jvp(xp, t, axis, include_initial, dtype):
+    return xp.cumulative_sum(t, axis=axis, include_initial=include_initial, dtype=dtype)
+
+
+# ---------------------------------------------------------------------- cumulative product
+
+
+def _has_zero(xp, x):
+    return bool(xp.any(x == 0))
+
+
+def _leave_one_out(xp, x, include_initial):
+    """For ``x`` with ``axis`` moved last (length n): ``z[..., i, j]``, the cumulative
+    product up to output ``j`` with element ``i`` left out, and the mask of the ``(i, j)``
+    where element ``i`` enters output ``j``. O(n^2) per slice; used only with zeros."""
+    n = x.shape[-1]
+    dev = device_of(x)
+    rows = xp.broadcast_to(xp.expand_dims(x, axis=-2), tuple(x.shape[:-1]) + (n, n))
+    i = xp.reshape(xp.arange(n, device=dev), (n, 1))
+    j = xp.reshape(xp.arange(n + include_initial, device=dev), (1, n + include_initial))
+    eye = i == xp.reshape(xp.arange(n, device=dev), (1, n))
+    z = xp.cumulative_prod(xp.where(eye, xp.ones_like(rows), rows), axis=-1, include_initial=include_initial)
+    enters = i < j if include_initial else i <= j
+    return z, xp.astype(enters, x.dtype)
+
+
+def _move_last(xp, x, axis):
+    axis %= x.ndim
+    perm = tuple(i for i in range(x.ndim) if i != axis) + (axis,)
+    return xp.permute_dims(x, perm), tuple(sorted(range(x.ndim), key=perm.__getitem__))
+
+
+def _cumprod_vjp(xp, g, x, out, axis, include_initial):
+    if not _has_zero(xp, x):
+        # sum over the outputs x_i enters of g_j * out_j, divided by x_i (x has no zero)
+        h = g * out
+        total = xp.sum(h, axis=axis, keepdims=True)
+        if include_initial:
+            reach = total - xp.cumulative_sum(h, axis=axis)[_along(h, axis, slice(0, x.shape[axis]))]
+        else:
+            reach = total - xp.cumulative_sum(h, axis=axis) + h
+        return reach / x
+    xl, back = _move_last(xp, x, axis)
+    gl, _ = _move_last(xp, g, axis)
+    z, enters = _leave_one_out(xp, xl, include_initial)
+    return xp.permute_dims(xp.sum(z * enters * xp.expand_dims(gl, axis=-2), axis=-1), back)
+
+
+def _cumprod_jvp(xp, t, x, out, axis, include_initial):
+    if not _has_zero(xp, x):
+        return out * xp.cumulative_sum(t / x, axis=axis, include_initial=include_initial)
+    xl, back = _move_last(xp, x, axis)
+    tl, _ = _move_last(xp, t, axis)
+    z, enters = _leave_one_out(xp, xl, include_initial)
+    return xp.permute_dims(xp.sum(z * enters * xp.expand_dims(tl, axis=-1), axis=-2), back)
+
+
+def _cumulative(name):
+    def forward(xp, x, *, axis=None, dtype=None, include_initial=False):
+        if axis is None:  # the standard allows None for one-dimensional x only
+            if x.ndim != 1:
+                raise ValueError(f"{name} needs axis= for an array of {x.ndim} dimension(s); "
+                                 "axis may be left out for one-dimensional arrays only")
+            axis = 0
+        return getattr(xp, name)(x, axis=axis, dtype=dtype, include_initial=include_initial)
+
+    return forward
+
+
+def _axis_param(rule):
+    """A cumulative rule with ``axis=None`` (one-dimensional x) read as axis 0."""
+    def wrapped(xp, g, x, out, axis, include_initial):
+        return rule(xp, g, x, out, 0 if axis is None else axis, include_initial)
+
+    return wrapped
 
 
 @hookimpl
@@ -19,7 +250,36 @@ def xpgrad_ops():
         # The node names are the ones the PyTorch tutorials print for a full reduction.
         Op("sum", lambda xp, x, *, axis=None, keepdims=False, dtype=None:
            xp.sum(x, axis=axis, keepdims=keepdims, dtype=dtype),
-           vjp={"x": _sum_vjp}, node_name="SumBackward0", doc="sum over axis (all if None)"),
+           vjp={"x": _sum_vjp}, jvp={"x": _sum_jvp}, node_name="SumBackward0",
+           doc="sum over axis (all if None)"),
         Op("mean", lambda xp, x, *, axis=None, keepdims=False: xp.mean(x, axis=axis, keepdims=keepdims),
-           vjp={"x": _mean_vjp}, node_name="MeanBackward1", doc="mean over axis (all if None)"),
+           vjp={"x": _mean_vjp}, jvp={"x": _mean_jvp}, node_name="MeanBackward1",
+           doc="mean over axis (all if None)"),
+        Op("prod", lambda xp, x, *, axis=None, keepdims=False, dtype=None:
+           xp.prod(x, axis=axis, keepdims=keepdims, dtype=dtype),
+           vjp={"x": _prod_vjp}, jvp={"x": _prod_jvp}, node_name="ProdBackward0",
+           doc="product over axis; exact gradient with zeros"),
+        Op("max", lambda xp, x, *, axis=None, keepdims=False: xp.max(x, axis=axis, keepdims=keepdims),
+           vjp={"x": _extremum_vjp}, jvp={"x": _extremum_jvp}, node_name="AmaxBackward0",
+           doc="maximum over axis; ties share the gradient evenly"),
+        Op("min", lambda xp, x, *, axis=None, keepdims=False: xp.min(x, axis=axis, keepdims=keepdims),
+           vjp={"x": _extremum_vjp}, jvp={"x": _extremum_jvp}, node_name="AminBackward0",
+           doc="minimum over axis; ties share the gradient evenly"),
+        Op("var", lambda xp, x, *, axis=None, correction=0.0, keepdims=False:
+           xp.var(x, axis=axis, correction=correction, keepdims=keepdims),
+           vjp={"x": _var_vjp}, jvp={"x": _var_jvp}, node_name="VarBackward0",
+           doc="variance over axis, divided by N - correction"),
+        Op("std", lambda xp, x, *, axis=None, correction=0.0, keepdims=False:
+           xp.std(x, axis=axis, correction=correction, keepdims=keepdims),
+           vjp={"x": _std_vjp}, jvp={"x": _std_jvp}, node_name="StdBackward0",
+           doc="standard deviation over axis; gradient 0 where it is 0"),
+        Op("cumulative_sum", _cumulative("cumulative_sum"),
+           vjp={"x": lambda xp, g, x, axis, include_initial:
+                _cumsum_vjp(xp, g, x, 0 if axis is None else axis, include_initial)},
+           jvp={"x": lambda xp, t, axis, include_initial, dtype:
+                _cumsum_jvp(xp, t, 0 if axis is None else axis, include_initial, dtype)},
+           node_name="CumsumBackward0", doc="running sum along axis"),
+        Op("cumulative_prod", _cumulative("cumulative_prod"),
+           vjp={"x": _axis_param(_cumprod_vjp)}, jvp={"x": _axis_param(_cumprod_jvp)},
+           node_name="CumprodBackward0", doc="running product along axis; exact gradient with zeros"),
     ]

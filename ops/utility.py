@@ -1,7 +1,16 @@
-"""(filled in by the ops of this group)."""
-from xpgrad.plugins import hookimpl
+"""Utility functions: ``all`` and ``any``, boolean reductions, not differentiable.
+
+(``diff`` is composed in ``xpgrad.xp`` from slicing and ``subtract``, so its gradient
+and forward-mode tangent come from those ops.)
+"""
+from xpgrad.plugins import Op, hookimpl
 
 
 @hookimpl
 def xpgrad_ops():
-    return []
+    return [
+        Op("all", lambda xp, x, *, axis=None, keepdims=False: xp.all(x, axis=axis, keepdims=keepdims),
+           None, doc="whether every element over axis is true; not differentiable"),
+        Op("any", lambda xp, x, *, axis=None, keepdims=False: xp.any(x, axis=axis, keepdims=keepdims),
+           None, doc="whether some element over axis is true; not differentiable"),
+    ]

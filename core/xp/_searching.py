@@ -1,0 +1,173 @@
+"""Searching, sorting, set and utility functions of the standard.
+
+Differentiable: ``sort`` (the gradient follows each element to where it was sorted),
+the values of the ``unique_*`` functions (each element gets its unique value's
+gradient) and ``diff``. Not differentiable, returning Tensors that never require grad:
+``argmax``, ``argmin``, ``argsort``, ``count_nonzero``, ``nonzero``, ``searchsorted``,
+``all``, ``any`` and the index and count arrays of the ``unique_*`` functions.
+"""
+from collections import namedtuple
+
+from xpgrad.dispatch import apply
+from xpgrad.tensor import Tensor
+
+__all__ = ["all", "any", "argmax", "argmin", "argsort", "count_nonzero", "diff", "nonzero",
+           "searchsorted", "sort", "unique_all", "unique_counts", "unique_inverse", "unique_values"]
+
+UniqueAllResult = namedtuple("UniqueAllResult", ["values", "indices", "inverse_indices", "counts"])
+UniqueCountsResult = namedtuple("UniqueCountsResult", ["values", "counts"])
+UniqueInverseResult = namedtuple("UniqueInverseResult", ["values", "inverse_indices"])
+
+
+def _tensor(x, name):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}() takes a Tensor, got {type(x).__name__}; wrap the data with xpgrad.tensor(...)")
+    return x
+
+
+def _raw(a):
+    return a._data if isinstance(a, Tensor) else a
+
+
+# ---------------------------------------------------------------------- searching
+
+
+def argmax(x, /, *, axis=None, keepdims=False):
+    """Index of the first maximum along ``axis`` (of the flattened array if None)."""
+    return apply("argmax", (x,), {"axis": axis, "keepdims": keepdims})
+
+
+def argmin(x, /, *, axis=None, keepdims=False):
+    """Index of the first minimum along ``axis`` (of the flattened array if None)."""
+    return apply("argmin", (x,), {"axis": axis, "keepdims": keepdims})
+
+
+def count_nonzero(x, /, *, axis=None, keepdims=False):
+    """Number of nonzero elements over ``axis``."""
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    return apply("count_nonzero", (x,), {"axis": axis, "keepdims": keepdims})
+
+
+def nonzero(x, /):
+    """The indices of the nonzero elements, one index array per axis (a tuple)."""
+    x = _tensor(x, "nonzero")
+    if x.ndim == 0:
+        raise ValueError("nonzero() needs an array of at least one dimension; reshape a 0-d array to (1,)")
+    return tuple(Tensor(i, x._dev) for i in x._dev.xp.nonzero(x._data))
+
+
+def searchsorted(x1, x2, /, *, side="left", sorter=None):
+    """Where to insert ``x2``'s elements into the one-dimensional ``x1`` (sorted, or
+    sorted by the indices ``sorter``) to keep it sorted."""
+    if side not in ("left", "right"):
+        raise ValueError(f"searchsorted(side=...) must be 'left' or 'right', got {side!r}")
+    return apply("searchsorted", (x1, x2), {"side": side, "sorter": _raw(sorter)})
+
+
+# ---------------------------------------------------------------------- sorting
+
+
+def sort(x, /, *, axis=-1, descending=False, stable=True):
+    """``x`` sorted along ``axis``; differentiable (the gradient is permuted back)."""
+    return apply("sort", (x,), {"axis": axis, "descending": descending, "stable": stable})
+
+
+def argsort(x, /, *, axis=-1, descending=False, stable=True):
+    """The indices that sort ``x`` along ``axis``."""
+    return apply("argsort", (x,), {"axis": axis, "descending": descending, "stable": stable})
+
+
+# ---------------------------------------------------------------------- sets
+
+
+def _unique_parts(x, name, fields):
+    """The backend's ``unique_*`` result for ``x``, with differentiable values."""
+    x = _tensor(x, name)
+    result = getattr(x._dev.xp, name)(x._data)
+    parts = {f: Tensor(getattr(result, f), x._dev) for f in fields}
+    # The values come from the unique_values op (the same sorted values) so that they
+    # carry a gradient when x requires one.
+    parts["values"] = apply("unique_values", (x,)) if x.requires_grad else Tensor(result.values, x._dev)
+    return parts
+
+
+def unique_values(x, /):
+    """The distinct values of ``x`` (flattened); each element receives the gradient of
+    its value."""
+    return apply("unique_values", (x,))
+
+
+def unique_counts(x, /):
+    """``(values, counts)``: the distinct values and how often each occurs."""
+    return UniqueCountsResult(**_unique_parts(x, "unique_counts", ("counts",)))
+
+
+def unique_inverse(x, /):
+    """``(values, inverse_indices)``: ``values[inverse_indices]`` rebuilds ``x``."""
+    return UniqueInverseResult(**_unique_parts(x, "unique_inverse", ("inverse_indices",)))
+
+
+def unique_all(x, /):
+    """``(values, indices, inverse_indices, counts)``: the distinct values, the first
+    index of each in the flattened ``x``, the inverse indices and the counts."""
+    return UniqueAllResult(**_unique_parts(x, "unique_all", ("indices", "inverse_indices", "counts")))
+
+
+# ---------------------------------------------------------------------- utility
+
+
+def all(x, /, *, axis=None, keepdims=False):
+    """Whether every element over ``axis`` is true (nonzero)."""
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    return apply("all", (x,), {"axis": axis, "keepdims": keepdims})
+
+
+def any(x, /, *, axis=None, keepdims=False):
+    """Whether some element over ``axis`` is true (nonzero)."""
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    return apply("any", (x,), {"axis": axis, "keepdims": keepdims})
+
+
+def _concat(parts, axis):
+    """``parts`` joined along ``axis``, differentiable in each: every part is added into
+    zeros of the joined shape at its own slice (the ``scatter_add`` op)."""
+    shape = list(parts[0].shape)
+    shape[axis] = 0
+    for p in parts:
+        shape[axis] += p.shape[axis]
+    out, start = None, 0
+    for p in parts:
+        stop = start + p.shape[axis]
+        key = (slice(None),) * axis + (slice(start, stop), Ellipsis)
+        placed = apply("scatter_add", (p,), {"shape": tuple(shape), "key": key})
+        out = placed if out is None else out + placed
+        start = stop
+    return out
+
+
+def diff(x, /, *, axis=-1, n=1, prepend=None, append=None):
+    """The ``n``-th forward difference along ``axis``: ``x[i + 1] - x[i]``, applied ``n``
+    times, after joining ``prepend`` and ``append`` (same shape as ``x`` but along
+    ``axis``) to either end. Differentiable in ``x``, ``prepend`` and ``append``."""
+    x = _tensor(x, "diff")
+    if x.ndim == 0:
+        raise ValueError("diff() needs an array of at least one dimension")
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"diff(axis={axis}) is out of range for an array of {x.ndim} dimension(s)")
+    if not isinstance(n, int) or n < 0:
+        raise ValueError(f"diff(n=...) must be a non-negative int, got {n!r}")
+    axis %= x.ndim
+    parts = [p for p in (prepend, x, append) if p is not None]
+    for p in parts:
+        if not isinstance(p, Tensor) or p.ndim != x.ndim or _other_axes_differ(p, x, axis):
+            raise ValueError(f"diff(): prepend and append must be Tensors shaped like x {x.shape} "
+                             f"except along axis {axis}")
+    y = _concat(parts, axis) if len(parts) > 1 else x
+    lead = (slice(None),) * axis
+    for _ in range(n):
+        y = y[lead + (slice(1, None), Ellipsis)] - y[lead + (slice(None, -1), Ellipsis)]
+    return y
+
+
+def _other_axes_differ(p, x, axis):
+    return tuple(p.shape[:axis] + p.shape[axis + 1:]) != tuple(x.shape[:axis] + x.shape[axis + 1:])
