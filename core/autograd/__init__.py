@@ -4,8 +4,16 @@ from xpgrad.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from xpgrad.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from xpgrad.tensor import Tensor
 
+from . import anomaly, function, graph
+from .anomaly import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
+from .function import Function, FunctionCtx, once_differentiable
+from .graph import saved_tensors_hooks
+
 __all__ = ["backward", "grad", "Variable", "gradcheck", "gradgradcheck", "GradcheckError",
-           "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
+           "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "Function",
+           "FunctionCtx", "once_differentiable", "detect_anomaly", "set_detect_anomaly",
+           "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "saved_tensors_hooks", "graph",
+           "function", "anomaly"]
 
 
 def Variable(data, requires_grad=False, volatile=False):

@@ -1,0 +1,125 @@
+"""``xpgrad.autograd.graph``: hooks on what the graph saves for backward.
+
+``saved_tensors_hooks(pack, unpack)`` decides how the values a graph node keeps for its
+backward are stored: ``pack(t)`` runs when the node is recorded, for every Tensor it
+saves (and its output, if a rule reads it), and may return anything (a copy on another
+device, a compressed array, a file name); ``unpack(packed)`` runs when backward needs
+the value and must return a Tensor equal to the one pack received.
+"""
+import contextvars
+import threading
+
+from xpgrad import dispatch
+from xpgrad.node import _FREED, Packed
+from xpgrad.tensor import Tensor
+
+__all__ = ["saved_tensors_hooks", "save_on_device"]
+
+# The active (pack, unpack) pairs of this thread or task, innermost last. Only the
+# innermost pair applies, as in PyTorch: hooks do not compose.
+_HOOKS = contextvars.ContextVar("xpgrad_saved_tensors_hooks", default=())
+_ACTIVE = [0]  # contexts entered in any thread: the record hook is installed while > 0
+_LOCK = threading.Lock()
+
+
+def _pack_node(node, out, args):
+    """The record hook: replace the node's saved values by what pack() made of them."""
+    hooks = _HOOKS.get()
+    if not hooks:
+        return
+    saved = node.saved
+    if type(saved) is Packed or saved is _FREED:
+        return
+    pack, unpack = hooks[-1]
+    raw_out = node.out
+    if saved is None and raw_out is None:
+        return
+    mask = () if saved is None else tuple(type(v) is Tensor for v in saved)
+    if raw_out is None and True not in mask:
+        return  # only Python scalars saved: nothing for the hooks
+    # The ops pack itself runs (a move, a cast) are recorded as usual, so a saved input
+    # keeps its path to the graph for create_graph; their own saved values are not
+    # packed again, or a pack that saves would recurse forever.
+    token = _HOOKS.set(())
+    try:
+        packed = None if saved is None else tuple(pack(v) if m else v for v, m in zip(saved, mask))
+        packed_out = None if raw_out is None else pack(Tensor(raw_out, node.dev))
+    finally:
+        _HOOKS.reset(token)
+    node.saved = Packed(packed, packed_out, unpack, mask, node.dev)
+    node.out = None
+
+
+class saved_tensors_hooks:
+    """Context manager: pack the values graph nodes save for backward with
+    ``pack_hook`` and unpack them with ``unpack_hook`` when backward runs.
+
+    Parameters
+    ----------
+    pack_hook : callable
+        ``pack_hook(tensor) -> object``, called once per saved Tensor when the op is
+        recorded (inside the context).
+    unpack_hook : callable
+        ``unpack_hook(object) -> Tensor``, called when backward reads the value (even
+        after the context exited); it must return a Tensor with the original's shape,
+        dtype and device.
+
+    Contexts nest; the innermost one applies. The setting is local to the thread (or
+    asyncio task) that entered it. Nodes recorded inside keep their hooks for good.
+
+    Examples
+    --------
+    Keep float64 saved values in float32, halving a graph's memory:
+
+    >>> def pack(t):
+    ...     return t.to(xpgrad.float32)
+    >>> def unpack(t):
+    ...     return t.to(xpgrad.float64)
+    >>> with xpgrad.autograd.graph.saved_tensors_hooks(pack, unpack):
+    ...     y = (x * x).sum()
+    """
+
+    def __init__(self, pack_hook, unpack_hook):
+        if not callable(pack_hook) or not callable(unpack_hook):
+            raise TypeError("saved_tensors_hooks takes two callables: pack_hook(t) and unpack_hook(packed)")
+        self.pack_hook = pack_hook
+        self.unpack_hook = unpack_hook
+        self._tokens = []
+
+    def __enter__(self):
+        self._tokens.append(_HOOKS.set(_HOOKS.get() + ((self.pack_hook, self.unpack_hook),)))
+        with _LOCK:
+            _ACTIVE[0] += 1
+            if _pack_node not in dispatch.RECORD_HOOKS:
+                dispatch.RECORD_HOOKS.append(_pack_node)
+        return self
+
+    def __exit__(self, *exc):
+        _HOOKS.reset(self._tokens.pop())
+        with _LOCK:
+            _ACTIVE[0] -= 1
+            if not _ACTIVE[0] and _pack_node in dispatch.RECORD_HOOKS:
+                dispatch.RECORD_HOOKS.remove(_pack_node)
+        return False
+
+
+class save_on_device(saved_tensors_hooks):
+    """Keep the saved values on ``device`` (e.g. ``"cpu"``, host memory, for a graph
+    computed on a GPU) and move them back where they were when backward needs them.
+
+    Examples
+    --------
+    >>> with xpgrad.autograd.graph.save_on_device("cpu"):
+    ...     loss = model(x_on_gpu)
+    >>> loss.backward()      # saved values come back to the GPU one node at a time
+    """
+
+    def __init__(self, device="cpu"):
+        def pack(t):
+            return (t._dev, t.to(device))
+
+        def unpack(packed):
+            home, t = packed
+            return t.to(home)
+
+        super().__init__(pack, unpack)
