@@ -1,50 +1,160 @@
-"""Elementwise ops: arithmetic, powers, exponentials, trigonometry, comparisons.
+"""Elementwise ops: every elementwise function of the array API standard (2024.12).
 
 Rules are written with the array API's operators where the standard has one: an
 operator costs about half a namespace call on NumPy, and it works the same on raw
 arrays, on Python scalars and on Tensors (under ``create_graph``). Broadcasting is the
 engine's business: a rule returns the cotangent in the broadcast shape and the engine
 sums it down to each argument's shape.
+
+Complex numbers follow PyTorch's convention. For a real loss ``L`` of ``z = x + iy`` the
+gradient is ``dL/dx + i dL/dy``; for a holomorphic ``f`` the VJP is therefore
+``g * conj(f'(z))`` and the JVP ``t * f'(z)``. ``real``, ``imag``, ``conj`` and ``abs``
+are not holomorphic and have their own rules. ``conj`` of a real array is the identity
+but costs a pass over it, so the rules conjugate only complex values (:func:`_conj`).
+
+Integer- and bool-valued functions (comparisons, ``floor``, ``ceil``, ``trunc``,
+``round``, ``sign``, ``signbit``, ``isnan``, ``floor_divide``...) are declared not
+differentiable: their results never require grad. PyTorch instead gives ``floor``,
+``ceil``, ``round`` and ``trunc`` a zero gradient; here those results are constants, which
+has the same effect on any gradient that flows through other paths.
 """
+import cmath
 import math
 
 from xpgrad.plugins import Op, hookimpl
 
 _SCALARS = (int, float, complex)
+_REAL_SCALARS = (int, float, bool)
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
 
 
 def _zeros(xp, g):
     return xp.zeros_like(g)
 
 
+# ---------------------------------------------------------------------- complex values
+
+_COMPLEX_DTYPES = {}
+
+
+def _is_complex(a):
+    """Whether ``a`` (a backend array, a Tensor or a Python scalar) holds complex values.
+
+    Asked of the dtype's name rather than of ``xp.isdtype``: under ``create_graph`` the
+    rule's ``xp`` is ``xpgrad.xp``, whose dtype queries ask the default device, which
+    need not be the device of ``a``. Dtype names say ``complex`` on every backend.
+    """
+    kind = type(a)
+    if kind in _REAL_SCALARS:
+        return False
+    if kind is complex:
+        return True
+    dtype = a.dtype
+    # Keyed by (type, dtype): dtypes of different libraries are never compared (that
+    # warns on array-api-strict), since tuples compare their types first.
+    key = (type(dtype), dtype)
+    try:
+        known = _COMPLEX_DTYPES.get(key)
+    except TypeError:  # an unhashable dtype object
+        return "complex" in str(dtype)
+    if known is None:
+        known = _COMPLEX_DTYPES[key] = "complex" in str(dtype)
+    return known
+
+
+def _conj(xp, a):
+    """``conj(a)`` for complex values, ``a`` itself for real ones (no pass over it)."""
+    if not _is_complex(a):
+        return a
+    if type(a) is complex:
+        return a.conjugate()
+    return xp.conj(a)
+
+
+def _times(xp, g, d):
+    """``g * conj(d)``: the VJP of a holomorphic function whose derivative is ``d``."""
+    return g * _conj(xp, d)
+
+
+def _over(xp, g, d):
+    """``g / conj(d)``: the VJP of a holomorphic function whose derivative is ``1 / d``."""
+    return g / _conj(xp, d)
+
+
+def _safe_ratio(xp, num, den):
+    """``num / den`` where ``den != 0``, else 0: a subgradient where the derivative has a
+    removable 0/0 (hypot and atan2 at the origin, abs of complex 0). The denominator is
+    replaced before dividing, so no nan is made and none flows into a second derivative."""
+    zero = den == 0
+    return xp.where(zero, 0.0, num / xp.where(zero, 1.0, den))
+
+
 # ---------------------------------------------------------------------- arithmetic
 
 
-def _pow_base(xp, g, x1, x2):
+def _pow_base_derivative(xp, x1, x2):
+    """d(x1 ** x2)/dx1, with the usual Python-scalar exponents made cheap."""
     if isinstance(x2, _SCALARS):
         if x2 == 0:
-            return _zeros(xp, g)
+            return None
         if x2 == 1:
-            return g
+            return 1
         if x2 == 2:
-            return g * (2 * x1)
-        return g * (x2 * x1 ** (x2 - 1))
-    return g * (x2 * x1 ** (x2 - 1))
+            return 2 * x1
+    return x2 * x1 ** (x2 - 1)
 
 
-def _pow_exponent(xp, g, x1, out):
+def _pow_base(xp, g, x1, x2):
+    d = _pow_base_derivative(xp, x1, x2)
+    if d is None:
+        return _zeros(xp, g)
+    if type(d) is int:
+        return g
+    return g * _conj(xp, d)
+
+
+def _pow_base_jvp(xp, t, x1, x2):
+    d = _pow_base_derivative(xp, x1, x2)
+    if d is None:
+        return _zeros(xp, t)
+    if type(d) is int:
+        return t
+    return t * d
+
+
+def _pow_exponent_derivative(xp, x1, out):
     # d(x1 ** x2)/dx2 = out * log(x1). Where x1 == 0 and x2 >= 0 the limit is 0, not
     # 0 * -inf = nan (PyTorch's convention); a Python-scalar base is a constant.
     if isinstance(x1, _SCALARS):
         if x1 == 0:
-            return _zeros(xp, g)
-        return g * (out * math.log(x1))
-    safe = xp.where(x1 == 0, xp.ones_like(x1), x1)
-    return xp.where(x1 == 0, _zeros(xp, g), g * (out * xp.log(safe)))
+            return None
+        if type(x1) is complex:
+            return out * cmath.log(x1)
+        # log of a negative real base is nan, as in PyTorch (math.log would raise)
+        return out * (math.log(x1) if x1 > 0 else math.nan)
+    zero = x1 == 0
+    safe = xp.where(zero, xp.ones_like(x1), x1)
+    return xp.where(zero, xp.zeros_like(out), out * xp.log(safe))
+
+
+def _pow_exponent(xp, g, x1, out):
+    d = _pow_exponent_derivative(xp, x1, out)
+    return _zeros(xp, g) if d is None else g * _conj(xp, d)
+
+
+def _pow_exponent_jvp(xp, t, x1, out):
+    d = _pow_exponent_derivative(xp, x1, out)
+    return xp.zeros_like(out) if d is None else t * d
 
 
 def _divide_denominator(xp, g, x1, x2):
     return -g * x1 / (x2 * x2)
+
+
+def _remainder_divisor(xp, g, x1, x2):
+    # x1 % x2 = x1 - floor(x1 / x2) * x2: the quotient is piecewise constant (PyTorch's rule).
+    return -g * xp.floor_divide(x1, x2)
 
 
 # ---------------------------------------------------------------------- extrema
@@ -72,54 +182,299 @@ def _select(xp, g, condition, first):
     return xp.where(condition, g, z) if first else xp.where(condition, z, g)
 
 
+def _clip_forward(xp, x, min, max, *, lower=True, upper=True):
+    return xp.clip(x, min if lower else None, max if upper else None)
+
+
+def _clip_x_mask(xp, x, min, max, lower, upper):
+    # Inside the bounds, the bounds included, x passes its gradient (PyTorch's clamp).
+    inside = None
+    if lower:
+        inside = x >= min
+    if upper:
+        below = x <= max
+        inside = below if inside is None else xp.logical_and(inside, below)
+    return inside
+
+
+def _clip_x(xp, g, x, min, max, lower, upper):
+    inside = _clip_x_mask(xp, x, min, max, lower, upper)
+    return g if inside is None else xp.where(inside, g, 0.0)
+
+
+def _clip_x_jvp(xp, t, x, min, max, lower, upper):
+    inside = _clip_x_mask(xp, x, min, max, lower, upper)
+    return t if inside is None else xp.where(inside, t, 0.0)
+
+
+def _clip_min_mask(xp, x, min, max, upper):
+    # The lower bound is the result where x is below it; where min > max the upper bound
+    # wins, as the forward's min(max(x, min), max) does.
+    mask = x < min
+    if upper:
+        mask = xp.logical_and(mask, min < max)
+    return mask
+
+
+def _clip_max_mask(xp, x, min, max, lower):
+    mask = x > max
+    if lower:
+        mask = xp.logical_or(mask, max < min)
+    return mask
+
+
+def _clip_min(xp, g, x, min, max, lower, upper):
+    if not lower:
+        return _zeros(xp, g)
+    return xp.where(_clip_min_mask(xp, x, min, max, upper), g, 0.0)
+
+
+def _clip_max(xp, g, x, min, max, lower, upper):
+    if not upper:
+        return _zeros(xp, g)
+    return xp.where(_clip_max_mask(xp, x, min, max, lower), g, 0.0)
+
+
+def _clip_min_jvp(xp, t, x, min, max, lower, upper):
+    if not lower:
+        return xp.zeros_like(t)
+    return xp.where(_clip_min_mask(xp, x, min, max, upper), t, 0.0)
+
+
+def _clip_max_jvp(xp, t, x, min, max, lower, upper):
+    if not upper:
+        return xp.zeros_like(t)
+    return xp.where(_clip_max_mask(xp, x, min, max, lower), t, 0.0)
+
+
+# ---------------------------------------------------------------------- magnitude, parts
+
+
+def _abs_derivative(xp, x):
+    """What ``abs``'s VJP multiplies ``g`` by: sign(x) for real x (0 at 0, a subgradient),
+    ``x / |x|`` for complex x (0 at 0)."""
+    if _is_complex(x):
+        return _safe_ratio(xp, x, xp.abs(x))
+    return xp.sign(x)
+
+
+def _abs_jvp(xp, t, x):
+    if _is_complex(x):
+        # d|z| = Re(conj(z) dz) / |z|
+        return _safe_ratio(xp, xp.real(_conj(xp, x) * t), xp.abs(x))
+    return t * xp.sign(x)
+
+
+def _imag_vjp(xp, g, x_dtype):
+    # imag(x + iy) = y: dL/dx = 0 and dL/dy = g, so the gradient is 0 + i g.
+    return xp.astype(g, x_dtype) * 1j
+
+
+def _copysign_magnitude(xp, g, x1, out):
+    # |x1| carries x2's sign: the derivative is +1 where x1 already has it, -1 where the
+    # sign flips, and 0 at x1 == 0, abs's subgradient there (PyTorch's rule).
+    flipped = xp.where(xp.signbit(out) == xp.signbit(x1), g, -g)
+    return xp.where(x1 == 0, 0.0, flipped)
+
+
+def _hypot_first(xp, g, x1, out):
+    return g * _safe_ratio(xp, x1, out)
+
+
+def _hypot_second(xp, g, x2, out):
+    return g * _safe_ratio(xp, x2, out)
+
+
+def _atan2_first(xp, g, x1, x2):
+    return g * _safe_ratio(xp, x2, x1 * x1 + x2 * x2)
+
+
+def _atan2_second(xp, g, x1, x2):
+    return -g * _safe_ratio(xp, x1, x1 * x1 + x2 * x2)
+
+
+# ---------------------------------------------------------------------- op tables
+
+
+def _not_differentiable(name, forward, doc):
+    return Op(name, forward, None, doc=f"{doc}; not differentiable")
+
+
 def _comparison(name, forward):
     return Op(name, forward, None, doc=f"elementwise {name.replace('_', ' ')}; bool, not differentiable")
 
 
-@hookimpl
-def xpgrad_ops():
+def _unary_ops():
+    """The differentiable one-argument functions (exponentials, trigonometry, powers)."""
     return [
-        # ----- arithmetic
+        # ----- exponentials, logarithms, roots, powers
+        Op("exp", lambda xp, x: xp.exp(x), vjp={"x": lambda xp, g, out: g * out},
+           jvp={"x": lambda xp, t, out: t * out}, doc="e ** x"),
+        Op("expm1", lambda xp, x: xp.expm1(x),
+           vjp={"x": lambda xp, g, out: _times(xp, g, out + 1)},
+           jvp={"x": lambda xp, t, out: t * (out + 1)},
+           doc="exp(x) - 1, accurate near 0; gradient exp(x) = out + 1"),
+        Op("log", lambda xp, x: xp.log(x), vjp={"x": lambda xp, g, x: _over(xp, g, x)},
+           jvp={"x": lambda xp, t, x: t / x}, doc="natural logarithm"),
+        Op("log1p", lambda xp, x: xp.log1p(x), vjp={"x": lambda xp, g, x: _over(xp, g, 1 + x)},
+           jvp={"x": lambda xp, t, x: t / (1 + x)}, doc="log(1 + x), accurate near 0"),
+        Op("log2", lambda xp, x: xp.log2(x), vjp={"x": lambda xp, g, x: _over(xp, g, x * _LN2)},
+           jvp={"x": lambda xp, t, x: t / (x * _LN2)}, doc="base-2 logarithm"),
+        Op("log10", lambda xp, x: xp.log10(x), vjp={"x": lambda xp, g, x: _over(xp, g, x * _LN10)},
+           jvp={"x": lambda xp, t, x: t / (x * _LN10)}, doc="base-10 logarithm"),
+        Op("sqrt", lambda xp, x: xp.sqrt(x), vjp={"x": lambda xp, g, out: _over(xp, g, 2 * out)},
+           jvp={"x": lambda xp, t, out: t / (2 * out)},
+           doc="square root; its gradient at 0 is inf, as in PyTorch"),
+        Op("square", lambda xp, x: xp.square(x), vjp={"x": lambda xp, g, x: _times(xp, g, 2 * x)},
+           jvp={"x": lambda xp, t, x: t * (2 * x)}, doc="x * x"),
+        Op("reciprocal", lambda xp, x: xp.reciprocal(x),
+           vjp={"x": lambda xp, g, out: -_times(xp, g, out * out)},
+           jvp={"x": lambda xp, t, out: -t * (out * out)}, doc="1 / x"),
+        # ----- trigonometric
+        Op("sin", lambda xp, x: xp.sin(x), vjp={"x": lambda xp, g, x: g * xp.cos(x)},
+           jvp={"x": lambda xp, t, x: t * xp.cos(x)}, doc="sine"),
+        Op("cos", lambda xp, x: xp.cos(x), vjp={"x": lambda xp, g, x: -g * xp.sin(x)},
+           jvp={"x": lambda xp, t, x: -t * xp.sin(x)}, doc="cosine"),
+        Op("tan", lambda xp, x: xp.tan(x), vjp={"x": lambda xp, g, out: _times(xp, g, 1 + out * out)},
+           jvp={"x": lambda xp, t, out: t * (1 + out * out)}, doc="tangent"),
+        Op("asin", lambda xp, x: xp.asin(x),
+           vjp={"x": lambda xp, g, x: _over(xp, g, xp.sqrt(1 - x * x))},
+           jvp={"x": lambda xp, t, x: t / xp.sqrt(1 - x * x)}, doc="inverse sine; inf gradient at +-1"),
+        Op("acos", lambda xp, x: xp.acos(x),
+           vjp={"x": lambda xp, g, x: -_over(xp, g, xp.sqrt(1 - x * x))},
+           jvp={"x": lambda xp, t, x: -t / xp.sqrt(1 - x * x)}, doc="inverse cosine; inf gradient at +-1"),
+        Op("atan", lambda xp, x: xp.atan(x), vjp={"x": lambda xp, g, x: _over(xp, g, 1 + x * x)},
+           jvp={"x": lambda xp, t, x: t / (1 + x * x)}, doc="inverse tangent"),
+        # ----- hyperbolic
+        Op("sinh", lambda xp, x: xp.sinh(x), vjp={"x": lambda xp, g, x: _times(xp, g, xp.cosh(x))},
+           jvp={"x": lambda xp, t, x: t * xp.cosh(x)}, doc="hyperbolic sine"),
+        Op("cosh", lambda xp, x: xp.cosh(x), vjp={"x": lambda xp, g, x: _times(xp, g, xp.sinh(x))},
+           jvp={"x": lambda xp, t, x: t * xp.sinh(x)}, doc="hyperbolic cosine"),
+        Op("tanh", lambda xp, x: xp.tanh(x), vjp={"x": lambda xp, g, out: g * (1 - out * out)},
+           jvp={"x": lambda xp, t, out: t * (1 - out * out)}, doc="hyperbolic tangent"),
+        Op("asinh", lambda xp, x: xp.asinh(x),
+           vjp={"x": lambda xp, g, x: _over(xp, g, xp.sqrt(x * x + 1))},
+           jvp={"x": lambda xp, t, x: t / xp.sqrt(x * x + 1)}, doc="inverse hyperbolic sine"),
+        # sqrt(x - 1) * sqrt(x + 1), not sqrt(x * x - 1): the same for real x > 1, and the
+        # derivative of the principal branch for complex x.
+        Op("acosh", lambda xp, x: xp.acosh(x),
+           vjp={"x": lambda xp, g, x: _over(xp, g, xp.sqrt(x - 1) * xp.sqrt(x + 1))},
+           jvp={"x": lambda xp, t, x: t / (xp.sqrt(x - 1) * xp.sqrt(x + 1))},
+           doc="inverse hyperbolic cosine; inf gradient at 1"),
+        Op("atanh", lambda xp, x: xp.atanh(x), vjp={"x": lambda xp, g, x: _over(xp, g, 1 - x * x)},
+           jvp={"x": lambda xp, t, x: t / (1 - x * x)}, doc="inverse hyperbolic tangent"),
+    ]
+
+
+def _arithmetic_ops():
+    """+ - * / ** and the other two-argument differentiable functions."""
+    return [
         Op("add", lambda xp, x1, x2: x1 + x2,
            vjp={"x1": lambda xp, g: g, "x2": lambda xp, g: g},
+           jvp={"x1": lambda xp, t: t, "x2": lambda xp, t: t},
            node_name="AddBackward", doc="x1 + x2"),
         Op("subtract", lambda xp, x1, x2: x1 - x2,
            vjp={"x1": lambda xp, g: g, "x2": lambda xp, g: -g},
+           jvp={"x1": lambda xp, t: t, "x2": lambda xp, t: -t},
            node_name="SubBackward", doc="x1 - x2"),
         Op("multiply", lambda xp, x1, x2: x1 * x2,
            vjp={"x1": lambda xp, g, x2: g * x2, "x2": lambda xp, g, x1: g * x1},
+           jvp={"x1": lambda xp, t, x2: t * x2, "x2": lambda xp, t, x1: x1 * t},
            node_name="MulBackward", doc="x1 * x2"),
         Op("divide", lambda xp, x1, x2: x1 / x2,
            vjp={"x1": lambda xp, g, x2: g / x2, "x2": _divide_denominator},
+           jvp={"x1": lambda xp, t, x2: t / x2, "x2": lambda xp, t, x1, x2: -t * x1 / (x2 * x2)},
            node_name="DivBackward", doc="x1 / x2"),
-        Op("negative", lambda xp, x: -x, vjp={"x": lambda xp, g: -g},
+        Op("negative", lambda xp, x: -x, vjp={"x": lambda xp, g: -g}, jvp={"x": lambda xp, t: -t},
            node_name="NegBackward", doc="-x"),
-        Op("positive", lambda xp, x: +x, vjp={"x": lambda xp, g: g}, doc="+x"),
+        Op("positive", lambda xp, x: +x, vjp={"x": lambda xp, g: g}, jvp={"x": lambda xp, t: t}, doc="+x"),
         Op("pow", lambda xp, x1, x2: x1 ** x2,
-           vjp={"x1": _pow_base, "x2": _pow_exponent}, doc="x1 ** x2, tensor or scalar exponent"),
-        # ----- exponentials, roots
-        Op("exp", lambda xp, x: xp.exp(x), vjp={"x": lambda xp, g, out: g * out}, doc="e ** x"),
-        Op("log", lambda xp, x: xp.log(x), vjp={"x": lambda xp, g, x: g / x}, doc="natural logarithm"),
-        Op("sqrt", lambda xp, x: xp.sqrt(x), vjp={"x": lambda xp, g, out: g / (2 * out)},
-           doc="square root; its gradient at 0 is inf, as in PyTorch"),
-        # ----- trigonometric, hyperbolic
-        Op("sin", lambda xp, x: xp.sin(x), vjp={"x": lambda xp, g, x: g * xp.cos(x)}, doc="sine"),
-        Op("cos", lambda xp, x: xp.cos(x), vjp={"x": lambda xp, g, x: -g * xp.sin(x)}, doc="cosine"),
-        Op("tanh", lambda xp, x: xp.tanh(x), vjp={"x": lambda xp, g, out: g * (1 - out * out)},
-           doc="hyperbolic tangent"),
-        # ----- magnitude and sign
-        Op("abs", lambda xp, x: xp.abs(x), vjp={"x": lambda xp, g, x: g * xp.sign(x)},
-           doc="absolute value; subgradient 0 at 0"),
-        Op("sign", lambda xp, x: xp.sign(x), None, doc="-1, 0 or 1; not differentiable"),
+           vjp={"x1": _pow_base, "x2": _pow_exponent},
+           jvp={"x1": _pow_base_jvp, "x2": _pow_exponent_jvp},
+           doc="x1 ** x2, tensor or scalar exponent; d/dx2 is 0 where x1 == 0"),
+        Op("remainder", lambda xp, x1, x2: xp.remainder(x1, x2),
+           vjp={"x1": lambda xp, g: g, "x2": _remainder_divisor},
+           jvp={"x1": lambda xp, t: t, "x2": lambda xp, t, x1, x2: -t * xp.floor_divide(x1, x2)},
+           doc="x1 % x2 (sign of x2); gradients 1 and -floor(x1 / x2), as in PyTorch"),
+        Op("atan2", lambda xp, x1, x2: xp.atan2(x1, x2),
+           vjp={"x1": _atan2_first, "x2": _atan2_second},
+           jvp={"x1": lambda xp, t, x1, x2: t * _safe_ratio(xp, x2, x1 * x1 + x2 * x2),
+                "x2": lambda xp, t, x1, x2: -t * _safe_ratio(xp, x1, x1 * x1 + x2 * x2)},
+           doc="angle of (x2, x1); subgradient 0 at the origin"),
+        Op("hypot", lambda xp, x1, x2: xp.hypot(x1, x2),
+           vjp={"x1": _hypot_first, "x2": _hypot_second},
+           jvp={"x1": lambda xp, t, x1, out: t * _safe_ratio(xp, x1, out),
+                "x2": lambda xp, t, x2, out: t * _safe_ratio(xp, x2, out)},
+           doc="sqrt(x1 ** 2 + x2 ** 2) without overflow; subgradient 0 at (0, 0)"),
+        Op("logaddexp", lambda xp, x1, x2: xp.logaddexp(x1, x2),
+           vjp={"x1": lambda xp, g, x1, out: g * xp.exp(x1 - out),
+                "x2": lambda xp, g, x2, out: g * xp.exp(x2 - out)},
+           jvp={"x1": lambda xp, t, x1, out: t * xp.exp(x1 - out),
+                "x2": lambda xp, t, x2, out: t * xp.exp(x2 - out)},
+           doc="log(exp(x1) + exp(x2)) without overflow; gradients exp(x - out), stable too"),
+        Op("copysign", lambda xp, x1, x2: xp.copysign(x1, x2),
+           vjp={"x1": _copysign_magnitude, "x2": lambda xp, g: _zeros(xp, g)},
+           jvp={"x1": lambda xp, t, x1, out: _copysign_magnitude(xp, t, x1, out),
+                "x2": lambda xp, t: xp.zeros_like(t)},
+           doc="|x1| with the sign of x2; d/dx1 is +-1 (0 at x1 == 0), d/dx2 is 0"),
         Op("maximum", lambda xp, x1, x2: xp.maximum(x1, x2),
-           vjp={"x1": _max_first, "x2": _max_second}, doc="elementwise larger; ties split the gradient"),
+           vjp={"x1": _max_first, "x2": _max_second},
+           jvp={"x1": _max_first, "x2": _max_second},
+           doc="elementwise larger; ties split the gradient"),
         Op("minimum", lambda xp, x1, x2: xp.minimum(x1, x2),
-           vjp={"x1": _min_first, "x2": _min_second}, doc="elementwise smaller; ties split the gradient"),
+           vjp={"x1": _min_first, "x2": _min_second},
+           jvp={"x1": _min_first, "x2": _min_second},
+           doc="elementwise smaller; ties split the gradient"),
+        Op("clip", _clip_forward,
+           vjp={"x": _clip_x, "min": _clip_min, "max": _clip_max},
+           jvp={"x": _clip_x_jvp, "min": _clip_min_jvp, "max": _clip_max_jvp},
+           doc="x limited to [min, max] (a bound is unused where lower/upper is False); the gradient "
+               "passes to x inside the bounds, the bounds included, and to the bound that is the result"),
         Op("where", lambda xp, condition, x1, x2: xp.where(condition, x1, x2),
            vjp={"x1": lambda xp, g, condition: _select(xp, g, condition, True),
                 "x2": lambda xp, g, condition: _select(xp, g, condition, False)},
+           jvp={"x1": lambda xp, t, condition: _select(xp, t, condition, True),
+                "x2": lambda xp, t, condition: _select(xp, t, condition, False)},
            doc="x1 where condition holds, else x2"),
-        # ----- comparisons: bool results, no gradient
+    ]
+
+
+def _complex_ops():
+    """Magnitude and the parts of complex numbers: not holomorphic, each its own rule."""
+    return [
+        Op("abs", lambda xp, x: xp.abs(x), vjp={"x": lambda xp, g, x: g * _abs_derivative(xp, x)},
+           jvp={"x": _abs_jvp},
+           doc="absolute value; subgradient 0 at 0; for complex z the gradient is g * z / |z|"),
+        Op("real", lambda xp, x: xp.real(x), vjp={"x": lambda xp, g: g},
+           jvp={"x": lambda xp, t: xp.real(t) if _is_complex(t) else t},
+           doc="real part; the gradient g + 0j"),
+        Op("imag", lambda xp, x: xp.imag(x), vjp={"x": _imag_vjp},
+           jvp={"x": lambda xp, t: xp.imag(t)}, doc="imaginary part; the gradient 0 + g * 1j"),
+        Op("conj", lambda xp, x: xp.conj(x), vjp={"x": lambda xp, g: _conj(xp, g)},
+           jvp={"x": lambda xp, t: _conj(xp, t)}, doc="complex conjugate; the gradient conj(g)"),
+    ]
+
+
+def _constant_ops():
+    """Integer- and bool-valued functions: results that never require grad."""
+    return [
+        _not_differentiable("sign", lambda xp, x: xp.sign(x), "-1, 0 or 1 (x / |x| for complex)"),
+        _not_differentiable("signbit", lambda xp, x: xp.signbit(x), "whether the sign bit is set; bool"),
+        _not_differentiable("floor", lambda xp, x: xp.floor(x),
+                            "round down (PyTorch gives a zero gradient; here the result is a constant)"),
+        _not_differentiable("ceil", lambda xp, x: xp.ceil(x),
+                            "round up (PyTorch gives a zero gradient; here the result is a constant)"),
+        _not_differentiable("trunc", lambda xp, x: xp.trunc(x),
+                            "round toward 0 (PyTorch gives a zero gradient; here the result is a constant)"),
+        _not_differentiable("round", lambda xp, x: xp.round(x),
+                            "round half to even (PyTorch gives a zero gradient; here the result is a constant)"),
+        _not_differentiable("floor_divide", lambda xp, x1, x2: xp.floor_divide(x1, x2),
+                            "floor(x1 / x2), piecewise constant"),
+        _not_differentiable("nextafter", lambda xp, x1, x2: xp.nextafter(x1, x2),
+                            "the next representable value after x1 toward x2"),
+        _not_differentiable("isfinite", lambda xp, x: xp.isfinite(x), "whether finite; bool"),
+        _not_differentiable("isinf", lambda xp, x: xp.isinf(x), "whether infinite; bool"),
+        _not_differentiable("isnan", lambda xp, x: xp.isnan(x), "whether NaN; bool"),
         _comparison("equal", lambda xp, x1, x2: x1 == x2),
         _comparison("not_equal", lambda xp, x1, x2: x1 != x2),
         _comparison("less", lambda xp, x1, x2: x1 < x2),
@@ -127,3 +482,8 @@ def xpgrad_ops():
         _comparison("greater", lambda xp, x1, x2: x1 > x2),
         _comparison("greater_equal", lambda xp, x1, x2: x1 >= x2),
     ]
+
+
+@hookimpl
+def xpgrad_ops():
+    return _arithmetic_ops() + _unary_ops() + _complex_ops() + _constant_ops()
