@@ -77,6 +77,33 @@ def _times(xp, g, d):
     return g * _conj(xp, d)
 
 
+# Below this many elements the check in _scaled costs more than the multiply it saves.
+_UNIT_MIN = 1 << 16
+
+
+def _scaled(xp, g, d):
+    """``g * conj(d)`` for the ops on the hot path, skipping the multiply where ``g`` is a
+    broadcast 1, which is what ``sum`` sends down to every element: ``1 * d == d``
+    exactly, so the result is the same and a full pass over a large array is saved.
+    Only raw arrays with strides are asked (NumPy, CuPy); a Tensor cotangent under
+    ``create_graph`` is always multiplied, since it may itself be differentiated."""
+    kind = type(d)
+    if kind in _REAL_SCALARS:
+        return g * d
+    if kind is complex or _is_complex(d):
+        return g * _conj(xp, d)
+    if _is_unit(g, d):
+        return d
+    return g * d
+
+
+def _is_unit(g, d):
+    # strides first: Tensors and lazy arrays have none, and Tensor.size is a method.
+    strides = getattr(g, "strides", None)
+    return (strides is not None and not any(strides) and g.size >= _UNIT_MIN
+            and d.shape == g.shape and d.dtype == g.dtype and bool(g[(0,) * g.ndim] == 1))
+
+
 def _over(xp, g, d):
     """``g / conj(d)``: the VJP of a holomorphic function whose derivative is ``1 / d``."""
     return g / _conj(xp, d)
@@ -149,7 +176,7 @@ def _pow_exponent_jvp(xp, t, x1, out):
 
 
 def _divide_denominator(xp, g, x1, x2):
-    return -g * x1 / (x2 * x2)
+    return -g * _conj(xp, x1 / (x2 * x2))
 
 
 def _remainder_divisor(xp, g, x1, x2):
@@ -308,7 +335,7 @@ def _unary_ops():
     """The differentiable one-argument functions (exponentials, trigonometry, powers)."""
     return [
         # ----- exponentials, logarithms, roots, powers
-        Op("exp", lambda xp, x: xp.exp(x), vjp={"x": lambda xp, g, out: g * out},
+        Op("exp", lambda xp, x: xp.exp(x), vjp={"x": lambda xp, g, out: _scaled(xp, g, out)},
            jvp={"x": lambda xp, t, out: t * out}, doc="e ** x"),
         Op("expm1", lambda xp, x: xp.expm1(x),
            vjp={"x": lambda xp, g, out: _times(xp, g, out + 1)},
@@ -331,9 +358,9 @@ def _unary_ops():
            vjp={"x": lambda xp, g, out: -_times(xp, g, out * out)},
            jvp={"x": lambda xp, t, out: -t * (out * out)}, doc="1 / x"),
         # ----- trigonometric
-        Op("sin", lambda xp, x: xp.sin(x), vjp={"x": lambda xp, g, x: g * xp.cos(x)},
+        Op("sin", lambda xp, x: xp.sin(x), vjp={"x": lambda xp, g, x: _scaled(xp, g, xp.cos(x))},
            jvp={"x": lambda xp, t, x: t * xp.cos(x)}, doc="sine"),
-        Op("cos", lambda xp, x: xp.cos(x), vjp={"x": lambda xp, g, x: -g * xp.sin(x)},
+        Op("cos", lambda xp, x: xp.cos(x), vjp={"x": lambda xp, g, x: _scaled(xp, g, -xp.sin(x))},
            jvp={"x": lambda xp, t, x: -t * xp.sin(x)}, doc="cosine"),
         Op("tan", lambda xp, x: xp.tan(x), vjp={"x": lambda xp, g, out: _times(xp, g, 1 + out * out)},
            jvp={"x": lambda xp, t, out: t * (1 + out * out)}, doc="tangent"),
@@ -350,7 +377,7 @@ def _unary_ops():
            jvp={"x": lambda xp, t, x: t * xp.cosh(x)}, doc="hyperbolic sine"),
         Op("cosh", lambda xp, x: xp.cosh(x), vjp={"x": lambda xp, g, x: _times(xp, g, xp.sinh(x))},
            jvp={"x": lambda xp, t, x: t * xp.sinh(x)}, doc="hyperbolic cosine"),
-        Op("tanh", lambda xp, x: xp.tanh(x), vjp={"x": lambda xp, g, out: g * (1 - out * out)},
+        Op("tanh", lambda xp, x: xp.tanh(x), vjp={"x": lambda xp, g, out: _scaled(xp, g, 1 - out * out)},
            jvp={"x": lambda xp, t, out: t * (1 - out * out)}, doc="hyperbolic tangent"),
         Op("asinh", lambda xp, x: xp.asinh(x),
            vjp={"x": lambda xp, g, x: _over(xp, g, xp.sqrt(x * x + 1))},
@@ -378,11 +405,11 @@ def _arithmetic_ops():
            jvp={"x1": lambda xp, t: t, "x2": lambda xp, t: -t},
            node_name="SubBackward", doc="x1 - x2"),
         Op("multiply", lambda xp, x1, x2: x1 * x2,
-           vjp={"x1": lambda xp, g, x2: g * x2, "x2": lambda xp, g, x1: g * x1},
+           vjp={"x1": lambda xp, g, x2: _scaled(xp, g, x2), "x2": lambda xp, g, x1: _scaled(xp, g, x1)},
            jvp={"x1": lambda xp, t, x2: t * x2, "x2": lambda xp, t, x1: x1 * t},
            node_name="MulBackward", doc="x1 * x2"),
         Op("divide", lambda xp, x1, x2: x1 / x2,
-           vjp={"x1": lambda xp, g, x2: g / x2, "x2": _divide_denominator},
+           vjp={"x1": lambda xp, g, x2: _over(xp, g, x2), "x2": _divide_denominator},
            jvp={"x1": lambda xp, t, x2: t / x2, "x2": lambda xp, t, x1, x2: -t * x1 / (x2 * x2)},
            node_name="DivBackward", doc="x1 / x2"),
         Op("negative", lambda xp, x: -x, vjp={"x": lambda xp, g: -g}, jvp={"x": lambda xp, t: -t},
