@@ -83,7 +83,8 @@ def _analytic(outputs, diff_inputs):
     return rows
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
+              check_forward_ad=False, check_backward_ad=True):
     """Check ``fn``'s gradients w.r.t. the ``inputs`` that require grad.
 
     Parameters
@@ -98,6 +99,13 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
         rtol * |numerical|`` for every Jacobian entry.
     raise_exception : bool
         Raise :class:`GradcheckError` on a mismatch (default) or return False.
+    check_forward_ad : bool
+        Also check forward mode: the JVP (:func:`xpgrad.func.jvp`, the ops' JVP rules)
+        along a random tangent for every input that requires grad, against the central
+        difference along that tangent.
+    check_backward_ad : bool
+        Check reverse mode (the Jacobian from backward passes), the default; turn it off
+        with ``check_forward_ad=True`` to check forward mode only.
 
     Returns
     -------
@@ -115,6 +123,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
                 f"gradcheck: input {k} has dtype {x.dtype}; finite differences need float64 "
                 "inputs (use xpgrad.tensor(..., dtype=xpgrad.float64))"
             )
+    if not check_backward_ad:
+        if not check_forward_ad:
+            raise ValueError("gradcheck: check_backward_ad=False and check_forward_ad=False "
+                             "leave nothing to check")
+        return _check_forward_ad(fn, inputs, diff, eps, atol, rtol, raise_exception)
     outputs = _as_tuple(fn(*inputs))
     analytic = _analytic(outputs, [inputs[k] for k in diff])
     for n, k in enumerate(diff):
@@ -132,6 +145,44 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
                             f"{list(jdx)}: analytic {a!r}, numerical {num!r} "
                             f"(atol={atol}, rtol={rtol})"
                         )
+    if check_forward_ad:
+        return _check_forward_ad(fn, inputs, diff, eps, atol, rtol, raise_exception)
+    return True
+
+
+def _check_forward_ad(fn, inputs, diff, eps, atol, rtol, raise_exception):
+    """Forward mode against finite differences along one random tangent."""
+    from .creation import randn_like
+    from .func import jvp
+
+    def along(*xs):
+        args = list(inputs)
+        for k, x in zip(diff, xs):
+            args[k] = x
+        return _as_tuple(fn(*args))
+
+    primals = tuple(inputs[k] for k in diff)
+    tangents = tuple(randn_like(x) for x in primals)
+    outputs, jvps = jvp(lambda *xs: tuple(along(*xs)), primals, tangents)
+
+    def shifted(step):
+        # Perturbed copies require grad as the originals do: fn may itself differentiate.
+        return along(*(Tensor(x._data + step * v._data, x._dev).requires_grad_(x.requires_grad)
+                       for x, v in zip(primals, tangents)))
+
+    plus, minus = shifted(eps), shifted(-eps)
+    for o, (out, t) in enumerate(zip(outputs, jvps)):
+        if not out._is_floating():
+            continue
+        for idx, a, p, m in zip(_indices(out.shape), _values(t), _values(plus[o]), _values(minus[o])):
+            num = (p - m) / (2 * eps)
+            if not abs(a - num) <= atol + rtol * abs(num):
+                if not raise_exception:
+                    return False
+                raise GradcheckError(
+                    f"JVP mismatch (forward mode) for output {o}{list(idx)} along a random "
+                    f"tangent: analytic {a!r}, numerical {num!r} (atol={atol}, rtol={rtol})"
+                )
     return True
 
 

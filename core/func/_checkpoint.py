@@ -1,0 +1,196 @@
+"""Gradient checkpointing: trade compute for memory.
+
+``checkpoint(f)(*args)`` runs ``f`` without recording a graph, so none of its
+intermediates is kept, and records one node in their place. When backward reaches that
+node, it runs ``f`` again, this time recording, and differentiates the fresh graph. The
+node saves only ``f``'s inputs.
+"""
+import functools
+
+from xpgrad import dispatch
+from xpgrad.dispatch import apply
+from xpgrad.engine import grad as engine_grad
+from xpgrad.grad_mode import GRAD_ENABLED, enable_grad, no_grad
+from xpgrad.node import Node
+from xpgrad.plugins.op import Op, SavePlan
+from xpgrad.tensor import INPLACE_EPOCH, Tensor, _accumulate_node
+
+from ._pytree import flatten, tensor_leaves, unflatten
+
+__all__ = ["checkpoint"]
+
+# The op the checkpoint nodes name in errors and listings; it is never dispatched.
+_OP = Op("checkpoint", lambda xp, *arrays: None, node_name="CheckpointBackward",
+         doc="a checkpointed function: recomputed during backward")
+_OP.plugin = "xpgrad.func"
+
+
+class CheckpointBackward(Node):
+    __slots__ = ()
+    _op = _OP
+
+
+class _Recompute:
+    """The state shared by one checkpoint node's rules: the engine calls rule ``i`` for
+    every input with the same cotangent, and ``f`` must run once for all of them."""
+
+    def __init__(self, f, leaves, treedef, positions, needs, splits, dev):
+        self.f = f
+        self.leaves = leaves  # the inputs' pytree leaves, Tensors replaced at backward
+        self.treedef = treedef
+        self.positions = positions  # where the Tensor inputs sit among the leaves
+        self.needs = needs  # per Tensor input: whether it requires grad
+        self.splits = splits  # per output: (start, stop, shape); None for a single output
+        self.dev = dev
+        self.g = None
+        self.results = None
+
+    def rule(self, i, create):
+        def call(xp, g, saved, out, node):
+            if g is not self.g:
+                self.results = self._gradients(g, saved, create)
+                self.g = g
+            result = self.results[i]
+            self.results[i] = None
+            if all(r is None for r in self.results):
+                self.g = self.results = None  # nothing more to hand out: drop the references
+            return result
+
+        return call
+
+    def _gradients(self, g, saved, create):
+        with enable_grad():
+            if create:
+                inputs = [apply("positive", (x,)) if need else x for x, need in zip(saved, self.needs)]
+            else:
+                inputs = [_fresh_leaf(x) if need else x for x, need in zip(saved, self.needs)]
+            leaves = list(self.leaves)
+            for p, x in zip(self.positions, inputs):
+                leaves[p] = x
+            args, kwargs = unflatten(self.treedef, leaves)
+            outs = tensor_leaves(self.f(*args, **kwargs), "the output of the checkpointed function")[0]
+            cots = self._split(g, create)
+            pairs = [(o, c) for o, c in zip(outs, cots) if o._rg]
+            targets = [x for x, need in zip(inputs, self.needs) if need]
+            grads = iter(engine_grad([o for o, _ in pairs], targets, [c for _, c in pairs],
+                                     create_graph=create, allow_unused=True) if pairs else [None] * len(targets))
+        result = []
+        for need in self.needs:
+            gi = next(grads) if need else None
+            result.append(gi if gi is None or create else gi._data)
+        return result
+
+    def _split(self, g, create):
+        if not create:
+            g = Tensor(g, self.dev)
+        if self.splits is None:
+            return [g]
+        from xpgrad import xp
+
+        return [xp.reshape(g[a:b], shape) for a, b, shape in self.splits]
+
+
+class _RuleAdapter:
+    """A compiled-rule look-alike for the engine: ``call`` and ``call_graph``."""
+
+    __slots__ = ("call", "call_graph", "needs_args", "needs_out", "names")
+
+    def __init__(self, state, i, n):
+        self.call = state.rule(i, False)
+        self.call_graph = state.rule(i, True)
+        self.needs_args = frozenset(range(n))
+        self.needs_out = False
+        self.names = ()
+
+
+def _fresh_leaf(x):
+    t = Tensor(x._data, x._dev)
+    t._rg = True
+    return t
+
+
+def checkpoint(f):
+    """``f`` with gradient checkpointing: its intermediates are not kept for backward,
+    but recomputed when backward needs them.
+
+    The returned function takes the same arguments as ``f`` (Tensors, pytrees of them
+    and other values) and returns what ``f`` returns (a Tensor or a pytree of Tensors of
+    one floating dtype). Gradients, also of higher order, are those of ``f``. ``f`` must
+    be deterministic (it runs twice) and must not modify its inputs in place.
+
+    Examples
+    --------
+    >>> block = xpgrad.func.checkpoint(lambda x: x.sin().exp().sum())
+    >>> x = xpgrad.tensor([0.0, 1.0], dtype=xpgrad.float64, requires_grad=True)
+    >>> block(x).backward()
+    >>> x.grad  # cos(x) exp(sin(x))
+    tensor([1.0000, 1.2534], dtype=xpgrad.float64)
+    """
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        leaves, _, treedef = flatten((args, kwargs))
+        positions = [p for p, x in enumerate(leaves) if isinstance(x, Tensor)]
+        inputs = [leaves[p] for p in positions]
+        needs = [x._rg for x in inputs]
+        if not GRAD_ENABLED.get() or not any(needs):
+            return f(*args, **kwargs)  # nothing to differentiate: nothing to save either
+        with no_grad():
+            result = f(*args, **kwargs)
+        outs, _, o_def = tensor_leaves(result, "the output of the checkpointed function")
+        return unflatten(o_def, _record(f, leaves, treedef, positions, inputs, needs, outs))
+
+    return wrapper
+
+
+def _record(f, leaves, treedef, positions, inputs, needs, outs):
+    dev = outs[0]._dev if outs else inputs[0]._dev
+    if not outs:
+        return []
+    dtypes = {o._data.dtype for o in outs}
+    if len(dtypes) > 1 or not outs[0]._is_floating():
+        raise TypeError(
+            "checkpoint: the checkpointed function must return floating-point Tensors of one "
+            f"dtype, got {[str(o._data.dtype) for o in outs]}; checkpoint the parts separately"
+        )
+    if len(outs) == 1:
+        raw, splits = outs[0]._data, None
+    else:
+        # One node for all outputs, so that f runs once in backward: its output is the
+        # outputs raveled end to end, and each output a slice of it.
+        bxp = dev.xp
+        raw = bxp.concat([bxp.reshape(o._data, (-1,)) for o in outs])
+        splits, start = [], 0
+        for o in outs:
+            n = 1
+            for s in o.shape:
+                n *= s
+            splits.append((start, start + n, tuple(o.shape)))
+            start += n
+    saved_leaves = list(leaves)
+    for p in positions:
+        saved_leaves[p] = None  # the node's saved tuple holds the Tensors
+    state = _Recompute(f, saved_leaves, treedef, positions, needs, splits, dev)
+    n = len(inputs)
+    rules = tuple(_RuleAdapter(state, i, n) if need else None for i, need in enumerate(needs))
+    node = object.__new__(CheckpointBackward)
+    node.next = tuple(
+        (x._grad_fn if x._grad_fn is not None else _accumulate_node(x)) if need else None
+        for x, need in zip(inputs, needs))
+    node.saved = tuple(inputs)
+    node.out = node.out_vc = None
+    node.shapes = tuple(x._data.shape if need else None for x, need in zip(inputs, needs))
+    node.dtypes = tuple(x._data.dtype if need else None for x, need in zip(inputs, needs))
+    node.params = None
+    node.plan = SavePlan((True,) * n, False, rules)
+    node.dev = dev
+    node.hooks = None
+    node.epoch = INPLACE_EPOCH[0]
+    t = Tensor(raw, dev, node)
+    for hook in tuple(dispatch.RECORD_HOOKS):
+        hook(node, t, tuple(inputs))
+    if splits is None:
+        return [t]
+    from xpgrad import xp
+
+    return [xp.reshape(t[a:b], shape) for a, b, shape in splits]

@@ -1,0 +1,252 @@
+"""Forward mode: tangents pushed through the program in the same pass as the values.
+
+While a ``jvp`` runs, a hook in ``xpgrad.dispatch.RECORD_HOOKS`` sees every recorded op
+call. The primals are made to require grad, so every op that depends on them is
+recorded; for each such op the hook looks up the tangents of its arguments, applies the
+op's JVP rules (``Op(jvp=...)``) and stores the output's tangent. Tangents are keyed by
+graph node (a Tensor's ``grad_fn``, or a leaf's ``AccumulateGrad``), held weakly: when
+a Tensor and its node die, so does its tangent, and an in-place op, which moves the
+Tensor to a new node, moves it to that node's tangent too.
+
+Tangents are computed with Tensor ops, so they are differentiable: reverse mode can
+differentiate a jvp, and a jvp can run inside a jvp. Each jvp is a *level*; the ops that
+compute level ``k``'s tangents are seen by the levels outside it only (they are part of
+the outer computation, and the hook must not recurse into itself).
+
+An op without JVP rules still works: its JVP is derived from its VJP rule (the
+double-VJP trick): ``v(u) = vjp(u)`` is linear in the cotangent ``u``, and the JVP of
+tangent ``t`` is ``grad(sum(v(u) * t), u)``.
+"""
+import weakref
+
+from xpgrad import dispatch
+from xpgrad.engine import grad as engine_grad
+from xpgrad.grad_mode import enable_grad
+from xpgrad.tensor import Tensor, _accumulate_node
+
+from ._common import SCRATCH, Scope, check_like, check_primal, split_aux, zeros_like
+from ._pytree import describe_path, flatten, tensor_leaves, unflatten
+
+__all__ = ["jvp", "ForwardLevel", "tangent_of"]
+
+_LEVELS = []  # the active levels, outermost first
+_VISIBLE = [0]  # the hook serves _LEVELS[:_VISIBLE[0]]
+
+
+def _xp():
+    from xpgrad import xp
+
+    return xp
+
+
+class ForwardLevel:
+    """One level of forward mode: the tangents of the Tensors computed inside it.
+
+    Use as a context manager; :meth:`set` gives a Tensor that requires grad a tangent,
+    :meth:`get` reads the tangent of any Tensor (None if it has none).
+    """
+
+    __slots__ = ("index", "tangents", "_prev")
+
+    def __enter__(self):
+        self.index = len(_LEVELS)
+        self.tangents = weakref.WeakKeyDictionary()  # node -> tangent Tensor
+        self._prev = _VISIBLE[0]
+        _LEVELS.append(self)
+        _VISIBLE[0] = len(_LEVELS)
+        if len(_LEVELS) == 1:
+            dispatch.RECORD_HOOKS.append(_on_record)
+        return self
+
+    def __exit__(self, *exc):
+        if len(_LEVELS) == 1:
+            dispatch.RECORD_HOOKS.remove(_on_record)
+        _LEVELS.pop()
+        _VISIBLE[0] = self._prev
+        self.tangents = None
+        return False
+
+    def set(self, t, tangent):
+        key = t._grad_fn if t._grad_fn is not None else _accumulate_node(t)
+        self.tangents[key] = tangent
+
+    def get(self, t):
+        if type(t) is not Tensor or not t._rg:
+            return None
+        key = t._grad_fn if t._grad_fn is not None else t._accum
+        return None if key is None else self.tangents.get(key)
+
+
+def tangent_of(t, level=-1):
+    """The tangent of ``t`` at a forward level (the innermost by default), or None."""
+    if not _LEVELS:
+        return None
+    return _LEVELS[level].get(t)
+
+
+# ---------------------------------------------------------------------- the hook
+
+
+def _on_record(node, out, args):
+    n = _VISIBLE[0]
+    for k in range(n):
+        level = _LEVELS[k]
+        tangents = [level.get(a) for a in args]
+        if any(t is not None for t in tangents):
+            _VISIBLE[0] = k  # only the levels outside this one see the tangent's ops
+            try:
+                tangent = _output_tangent(node, out, args, tangents)
+            finally:
+                _VISIBLE[0] = n
+            if tangent is not None:
+                level.tangents[node] = tangent
+
+
+class _NodeView:
+    """What a rule reads from a node (shapes, dtypes, params), for every argument: the
+    recorded node only knows the shapes of the arguments that require grad."""
+
+    __slots__ = ("shapes", "dtypes", "params")
+
+    def __init__(self, node, args):
+        self.shapes = tuple(a._data.shape if type(a) is Tensor else () for a in args)
+        self.dtypes = tuple(a._data.dtype if type(a) is Tensor else None for a in args)
+        self.params = node.params
+
+
+def _output_tangent(node, out, args, tangents):
+    op = getattr(type(node), "_op", None)
+    jvp_rules = getattr(op, "jvp_rules", None)
+    vjp_rules = node.plan.rules
+    view = _NodeView(node, args)
+    xp = _xp()
+    total = None
+    for i, t in enumerate(tangents):
+        if t is None or vjp_rules[i] is None:  # no tangent, or not a differentiable argument
+            continue
+        rule = jvp_rules[i] if jvp_rules is not None else None
+        if rule is not None:
+            c = rule.call_graph(xp, t, args, out, view)
+        else:
+            c = _derived(node, op, i, t, args, out, view)
+        if c is None:
+            continue
+        if not isinstance(c, Tensor):
+            c = Tensor(out._dev.xp.asarray(c, dtype=out._data.dtype), out._dev)
+        total = c if total is None else total + c
+    if total is None:
+        return None
+    if tuple(total.shape) != tuple(out.shape):
+        total = xp.broadcast_to(total, tuple(out.shape))
+    if total._data.dtype != out._data.dtype:
+        total = xp.astype(total, out._data.dtype)
+    return total
+
+
+def _derived(node, op, i, t, args, out, view):
+    """The JVP of argument ``i`` from its VJP rule: ``grad(sum(vjp(u) * t), u)``."""
+    try:
+        with enable_grad():
+            u = zeros_like(out)
+            u._rg = True
+            SCRATCH.add(_accumulate_node(u))
+            v = node.plan.rules[i].call_graph(_xp(), u, args, out, view)
+            if not isinstance(v, Tensor) or not v._rg:
+                return None  # the VJP does not depend on the cotangent: a zero JVP
+            if tuple(v.shape) != tuple(t.shape):
+                v = _sum_to(v, tuple(t.shape))
+            (c,) = engine_grad(_xp().sum(v * t), u, create_graph=True, allow_unused=True)
+            return c
+    except Exception as exc:
+        name = getattr(op, "name", type(node).__name__)
+        argnames = getattr(op, "argnames", ())
+        arg = repr(argnames[i]) if i < len(argnames) else str(i)
+        raise RuntimeError(
+            f"forward mode: op {name!r} has no JVP rule for argument {arg}, and deriving one "
+            f"from its VJP rule failed ({type(exc).__name__}: {exc}). Give the op jvp= rules."
+        ) from exc
+
+
+def _sum_to(v, shape):
+    xp = _xp()
+    lead = len(v.shape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + k for k, s in enumerate(shape) if s == 1 and v.shape[lead + k] != 1)
+    if axes:
+        v = xp.sum(v, axis=axes, keepdims=True)
+    return xp.reshape(v, shape) if tuple(v.shape) != shape else v
+
+
+# ---------------------------------------------------------------------- jvp
+
+
+def jvp(f, primals, tangents, has_aux=False):
+    """The value of ``f`` at ``primals`` and its directional derivative along ``tangents``.
+
+    Computed in one forward pass (forward mode), with each op's JVP rules.
+
+    Parameters
+    ----------
+    f : callable
+        Takes the primals as positional arguments and returns a Tensor or a pytree
+        (tuple, list, dict) of Tensors; with ``has_aux``, a pair ``(output, aux)``.
+    primals : tuple
+        The positional arguments of ``f``: each a Tensor or a pytree of Tensors.
+    tangents : tuple
+        One tangent per primal leaf, in the same structure, shapes and dtypes.
+    has_aux : bool
+        ``f`` returns ``(output, aux)``; aux is returned as it is, not differentiated.
+
+    Returns
+    -------
+    (output, tangent_out) or (output, tangent_out, aux)
+        ``tangent_out`` has the structure of the output: ``J(primals) @ tangents``.
+
+    Examples
+    --------
+    >>> x = xpgrad.tensor([0.0, 1.0], dtype=xpgrad.float64)
+    >>> out, t = xpgrad.func.jvp(xpgrad.xp.sin, (x,), (xpgrad.ones_like(x),))
+    >>> t  # cos(x)
+    tensor([1.0000, 0.5403], dtype=xpgrad.float64)
+    """
+    for value, name in ((primals, "primals"), (tangents, "tangents")):
+        if not isinstance(value, (tuple, list)):
+            raise TypeError(
+                f"jvp: {name} must be a tuple of f's positional arguments, got "
+                f"{type(value).__name__}; write jvp(f, (x,), (v,)) for one argument"
+            )
+    p_leaves, p_paths, p_def = flatten(tuple(primals))
+    t_leaves, _, t_def = flatten(tuple(tangents))
+    if p_def != t_def:
+        raise ValueError(
+            f"jvp: tangents have structure {t_def} but primals have structure {p_def}: give "
+            "one tangent per primal, nested the same way"
+        )
+    for x, v, path in zip(p_leaves, t_leaves, p_paths):
+        check_primal(x, "jvp: " + describe_path("primals", path))
+        check_like(v, x, "jvp: " + describe_path("tangents", path), describe_path("primals", path))
+    return run_jvp(f, p_leaves, p_def, t_leaves, has_aux, "jvp")
+
+
+def run_jvp(f, p_leaves, p_def, t_leaves, has_aux, fname):
+    """jvp on checked, flattened primals; a tangent of None leaves that primal constant."""
+    scope = Scope()
+    with enable_grad():
+        copies = [x if v is None else scope.copy(x) for x, v in zip(p_leaves, t_leaves)]
+        with ForwardLevel() as level:
+            for c, v in zip(copies, t_leaves):
+                if v is not None:
+                    level.set(c, v)
+            result = f(*unflatten(p_def, copies))
+            out, aux = split_aux(result, has_aux, fname)
+            o_leaves, _, o_def = tensor_leaves(out, f"{fname}: the output of f")
+            t_out = []
+            for o in o_leaves:
+                t = level.get(o)
+                t_out.append(zeros_like(o) if t is None else t)
+    scope.close()
+    out = unflatten(o_def, [scope.escape(o) for o in o_leaves])
+    t_out = unflatten(o_def, [scope.escape(t) for t in t_out])
+    if has_aux:
+        return out, t_out, scope.escape_tree(aux)
+    return out, t_out

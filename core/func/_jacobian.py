@@ -1,0 +1,202 @@
+"""Jacobians and Hessians, by reverse mode (one VJP per output element) or forward
+mode (one JVP per input element)."""
+import functools
+
+from xpgrad.tensor import Tensor
+
+from ._common import check_argnums, check_primal
+from ._forward import run_jvp
+from ._pytree import describe_path, flatten, unflatten
+from ._reverse import _numel, _selected, _Traced
+
+__all__ = ["jacobian", "jacrev", "jacfwd", "hessian", "hvp"]
+
+
+def _xp():
+    from xpgrad import xp
+
+    return xp
+
+
+def _device(t):
+    from array_api_compat import device
+
+    return device(t._data)
+
+
+def _basis(t, index):
+    """A Tensor of ``t``'s shape, dtype and device: one at flat ``index``, zeros elsewhere."""
+    dev = t._dev
+    bxp = dev.xp
+    size = _numel(t.shape)
+    positions = bxp.reshape(bxp.arange(size, device=_device(t)), tuple(t.shape))
+    return Tensor(bxp.astype(positions == index, t._data.dtype), dev)
+
+
+def _stack(tensors, axis, shape, like):
+    """``tensors`` stacked along a new first (``axis=0``) or last (``axis=-1``) axis.
+
+    ``shape`` is the result's shape, used when there is nothing to stack.
+    """
+    xp = _xp()
+    if not tensors:
+        return Tensor(like._dev.xp.zeros(shape, dtype=like._data.dtype, device=_device(like)), like._dev)
+    return xp.stack(tensors, axis=axis)
+
+
+def jacobian(f, argnums=0, mode="rev", has_aux=False):
+    """The Jacobian of ``f`` with respect to the arguments at ``argnums``, as a function.
+
+    Parameters
+    ----------
+    f : callable
+        Returns a Tensor or a pytree of Tensors (with ``has_aux``: ``(output, aux)``).
+    argnums : int or tuple of int
+        Which positional arguments; each may be a pytree of Tensors.
+    mode : {"rev", "fwd"}
+        Reverse mode runs f once and one VJP per output element (best for few outputs);
+        forward mode runs one JVP (a forward pass) per input element (best for few inputs).
+    has_aux : bool
+
+    Returns
+    -------
+    callable
+        Returns, for each output leaf of shape ``O`` and each input leaf of shape ``I``,
+        a Tensor of shape ``O + I``, arranged as the output's structure whose leaves are
+        the argument's structure (a tuple of those for a tuple ``argnums``).
+
+    Examples
+    --------
+    >>> x = xpgrad.tensor([1.0, 2.0], dtype=xpgrad.float64)
+    >>> xpgrad.func.jacobian(lambda x: x ** 2)(x)
+    tensor([[2., 0.],
+            [0., 4.]], dtype=xpgrad.float64)
+    """
+    if mode not in ("rev", "fwd"):
+        raise ValueError(f"jacobian: mode must be 'rev' or 'fwd', got {mode!r}")
+    fname = "jacrev" if mode == "rev" else "jacfwd"
+    check_argnums(argnums, 1 << 30, fname)
+    compute = _jac_rev if mode == "rev" else _jac_fwd
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        single, nums = check_argnums(argnums, len(args), fname)
+        g = _selected(f, args, kwargs, nums)
+        sel = [args[k] for k in nums]
+        names = [f"argument {k}" for k in nums]
+        jac, aux = compute(g, sel, names, has_aux, fname)
+        # jac[o][j]: the Jacobian of output leaf o w.r.t. input leaf j (flat over all args)
+        o_def, in_defs, counts, o_count = jac.pop("defs")
+        result = []
+        for o in range(o_count):
+            per_arg, start = [], 0
+            for d, n in zip(in_defs, counts):
+                per_arg.append(unflatten(d, jac[o][start:start + n]))
+                start += n
+            result.append(per_arg[0] if single else tuple(per_arg))
+        result = unflatten(o_def, result)
+        return (result, aux) if has_aux else result
+
+    return wrapper
+
+
+def _jac_rev(g, sel, names, has_aux, fname):
+    traced = _Traced(g, sel, names, has_aux, fname)
+    outs, ins = traced.o_leaves, traced.copies
+    jac = {}
+    for o, out in enumerate(outs):
+        rows = []
+        for i in range(_numel(out.shape)):
+            cots = [None] * len(outs)
+            cots[o] = _basis(out, i)
+            rows.append(traced.pull(cots))
+        jac[o] = [
+            _reshape(_stack([r[j] for r in rows], 0, (0,) + tuple(x.shape), x), tuple(out.shape) + tuple(x.shape))
+            for j, x in enumerate(ins)
+        ]
+    jac["defs"] = (traced.o_def, traced.defs, traced.counts, len(outs))
+    return jac, (traced.aux_value() if has_aux else None)
+
+
+def _jac_fwd(g, sel, names, has_aux, fname):
+    p_leaves, p_paths, p_def = flatten(tuple(sel))
+    for x, path in zip(p_leaves, p_paths):
+        check_primal(x, f"{fname}: {describe_path('arguments', path)}")
+    columns = [[] for _ in p_leaves]  # per input leaf: per element, the output tangents
+    out_leaves = o_def = aux = None
+    for j, x in enumerate(p_leaves):
+        for e in range(_numel(x.shape)):
+            tangents = [None] * len(p_leaves)
+            tangents[j] = _basis(x, e)
+            res = run_jvp(g, p_leaves, p_def, tangents, has_aux, fname)
+            columns[j].append(flatten(res[1])[0])
+            if out_leaves is None:
+                out_leaves, _, o_def = flatten(res[0])
+                aux = res[2] if has_aux else None
+    if out_leaves is None:  # no input element at all: f still runs once for the output
+        res = run_jvp(g, p_leaves, p_def, [None] * len(p_leaves), has_aux, fname)
+        out_leaves, _, o_def = flatten(res[0])
+        aux = res[2] if has_aux else None
+    jac = {}
+    for o, out in enumerate(out_leaves):
+        jac[o] = [
+            _reshape(_stack([c[o] for c in columns[j]], -1, tuple(out.shape) + (0,), out),
+                     tuple(out.shape) + tuple(x.shape))
+            for j, x in enumerate(p_leaves)
+        ]
+    in_defs = [flatten(a)[2] for a in sel]
+    jac["defs"] = (o_def, in_defs, [d.num_leaves if hasattr(d, "num_leaves") else 1 for d in in_defs],
+                   len(out_leaves))
+    return jac, aux
+
+
+def _reshape(t, shape):
+    return t if tuple(t.shape) == shape else _xp().reshape(t, shape)
+
+
+def jacrev(f, argnums=0, has_aux=False):
+    """:func:`jacobian` in reverse mode."""
+    return jacobian(f, argnums, mode="rev", has_aux=has_aux)
+
+
+def jacfwd(f, argnums=0, has_aux=False):
+    """:func:`jacobian` in forward mode."""
+    return jacobian(f, argnums, mode="fwd", has_aux=has_aux)
+
+
+def hessian(f, argnums=0):
+    """The Hessian of a scalar-valued ``f``: ``jacfwd(jacrev(f))`` (forward over reverse).
+
+    For an argument of shape ``S`` the result has shape ``S + S``; for pytrees and tuple
+    ``argnums``, the structure nests as :func:`jacobian`'s does.
+
+    Examples
+    --------
+    >>> x = xpgrad.tensor([1.0, 2.0], dtype=xpgrad.float64)
+    >>> xpgrad.func.hessian(lambda x: (x ** 3).sum())(x)
+    tensor([[ 6.,  0.],
+            [ 0., 12.]], dtype=xpgrad.float64)
+    """
+    return jacfwd(jacrev(f, argnums), argnums)
+
+
+def hvp(f, primals, tangents):
+    """The Hessian-vector product of a scalar-valued ``f`` at ``primals`` along
+    ``tangents``: forward mode over ``grad``, without forming the Hessian.
+
+    Returns a tuple with one result per primal (each with that primal's structure).
+
+    Examples
+    --------
+    >>> x = xpgrad.tensor([1.0, 2.0], dtype=xpgrad.float64)
+    >>> xpgrad.func.hvp(lambda x: (x ** 3).sum(), (x,), (xpgrad.ones_like(x),))
+    (tensor([ 6., 12.], dtype=xpgrad.float64),)
+    """
+    from ._forward import jvp
+    from ._reverse import grad
+
+    if not isinstance(primals, (tuple, list)) or not primals:
+        raise TypeError("hvp: primals must be a non-empty tuple of f's positional arguments; "
+                        "write hvp(f, (x,), (v,)) for one argument")
+    g = grad(f, argnums=tuple(range(len(primals))))
+    return jvp(g, tuple(primals), tangents)[1]
