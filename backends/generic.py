@@ -503,16 +503,15 @@ def xpgrad_backends():
 
 @hookimpl
 def xpgrad_ops():
-    from xpgrad.ops.indexing import _getitem_vjp, scatter_add_op
+    from xpgrad.ops.indexing import getitem_op, scatter_add_op
     from xpgrad.ops.linalg import _inv_vjp
 
     return [
         Op("inv", _dask_inv, vjp={"x": _inv_vjp}, backends={"dask"}, node_name="InverseBackward",
            doc="matrix inverse, each matrix in one dask block (no SciPy needed)"),
-        Op("getitem", _dask_getitem, vjp={"x": _getitem_vjp}, backends={"dask"},
-           node_name="IndexBackward", doc="x[key], without boolean masks (data-dependent shapes)"),
-        Op("getitem", _torch_getitem, vjp={"x": _getitem_vjp}, backends={"torch"},
-           node_name="IndexBackward", doc="x[key], negative slice steps as flipped slices"),
+        getitem_op(_dask_getitem, backends={"dask"},
+                   doc="x[key], without boolean masks (data-dependent shapes)"),
+        getitem_op(_torch_getitem, backends={"torch"}, doc="x[key], negative slice steps as flipped slices"),
         scatter_add_op(_torch_scatter_add, backends={"torch"}),
         scatter_add_op(_jax_scatter_add, backends={"jax"}),
     ]

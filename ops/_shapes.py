@@ -1,6 +1,7 @@
 """Shape helpers shared by the reduction and indexing rules (pure Python, no arrays)."""
 
-__all__ = ["normalize_axes", "kept_shape", "count", "restore_reduced", "device_of"]
+__all__ = ["normalize_axes", "normalize_axis", "kept_shape", "count", "restore_reduced", "device_of",
+           "prod", "broadcast_shapes"]
 
 
 def normalize_axes(axis, ndim):
@@ -45,3 +46,36 @@ def device_of(x):
     from array_api_compat import device
 
     return device(x)
+
+
+def normalize_axis(axis, ndim):
+    """One ``axis`` (negatives allowed) as an int in ``range(ndim)``."""
+    if not isinstance(axis, int) or isinstance(axis, bool):
+        raise TypeError(f"axis must be an integer, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis {axis} is out of range for an array of {ndim} dimension(s)")
+    return axis % ndim
+
+
+def prod(shape):
+    """The number of elements of an array of ``shape``."""
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def broadcast_shapes(*shapes):
+    """The shape arrays of ``shapes`` broadcast to, by the standard's rules."""
+    ndim = max((len(s) for s in shapes), default=0)
+    out = []
+    for k in range(ndim):
+        size = 1
+        for s in shapes:
+            d = s[k - ndim + len(s)] if k - ndim + len(s) >= 0 else 1
+            if d != 1:
+                if size not in (1, d):
+                    raise ValueError(f"shapes {', '.join(str(tuple(s)) for s in shapes)} cannot be broadcast together")
+                size = d
+        out.append(size)
+    return tuple(out)

@@ -5,10 +5,15 @@ gradient (``x[[0, 0]]`` gives element 0 twice the gradient). The generic scatter
 below does that with standard functions only (sort, cumulative sum, binary search);
 a backend may register a faster ``scatter_add`` for its own arrays (NumPy does, with
 ``add.at``).
+
+``take`` and ``take_along_axis`` are indexing along one axis, so their adjoints are the
+same scatter-add. ``setitem`` is item assignment as a function (a copy of ``x`` with
+``value`` at ``key``): ``Tensor.__setitem__`` records it and writes its result back in
+place. Index arrays are params, not arguments: they select, and get no gradient.
 """
 from xpgrad.plugins import Op, hookimpl
 
-from ._shapes import device_of
+from ._shapes import device_of, normalize_axis, prod
 
 
 def _key_items(key):
@@ -46,7 +51,7 @@ def getitem(xp, x, *, key):
 
 def _take_among_slices(xp, x, items, p):
     if any(k is Ellipsis for k in items):  # spell the Ellipsis out as full slices
-        e = items.index(Ellipsis)
+        e = next(i for i, k in enumerate(items) if k is Ellipsis)  # not index(): arrays compare elementwise
         fill = (slice(None),) * (x.ndim - len(items) + 1)
         items = items[:e] + fill + items[e + 1:]
         p = p if p < e else p + len(fill) - 1
@@ -97,6 +102,8 @@ def scatter_add(xp, g, *, shape, key):
         # Integers and slices select each element at most once. None (a new axis) has
         # no place in an assignment, so it is dropped and g reshaped to match.
         out = xp.zeros(shape, dtype=g.dtype, device=dev)
+        if prod(tuple(g.shape)) == 0:
+            return out  # nothing to add (and dask refuses to assign an empty selection)
         target = tuple(k for k in _key_items(key) if k is not None)
         out[target] = xp.reshape(g, tuple(out[target].shape))
         return out
@@ -109,28 +116,218 @@ def scatter_add(xp, g, *, shape, key):
     return xp.reshape(flat, shape)
 
 
-def _getitem_vjp(xp, g, x_shape, key):
+def _call(xp, name, *args, **params):
     from xpgrad.dispatch import call
 
-    return call(xp, "scatter_add", g, shape=x_shape, key=key)
+    return call(xp, name, *args, **params)
+
+
+def _getitem_vjp(xp, g, x_shape, key):
+    return _call(xp, "scatter_add", g, shape=x_shape, key=key)
+
+
+def _getitem_jvp(xp, t, key):
+    return _call(xp, "getitem", t, key=key)
 
 
 def _scatter_add_vjp(xp, g, key):
-    from xpgrad.dispatch import call
+    return _call(xp, "getitem", g, key=key)
 
-    return call(xp, "getitem", g, key=key)
+
+def _scatter_add_jvp(xp, t, shape, key):
+    return _call(xp, "scatter_add", t, shape=shape, key=key)
+
+
+def getitem_op(forward, **kw):
+    """The ``getitem`` op around a forward; backends reuse it for their own indexing."""
+    return Op("getitem", forward, vjp={"x": _getitem_vjp}, jvp={"x": _getitem_jvp},
+              node_name="IndexBackward", **kw)
 
 
 def scatter_add_op(forward, **kw):
     """The ``scatter_add`` op around a forward; backends reuse it for their fast paths."""
-    return Op("scatter_add", forward, vjp={"g": _scatter_add_vjp}, node_name="IndexPutBackward",
-              doc="zeros with g added at key (the adjoint of indexing)", **kw)
+    return Op("scatter_add", forward, vjp={"g": _scatter_add_vjp}, jvp={"g": _scatter_add_jvp},
+              node_name="IndexPutBackward", doc="zeros with g added at key (the adjoint of indexing)", **kw)
+
+
+# ---------------------------------------------------------------------- take
+
+
+def _along(ax, indices):
+    """The key that picks ``indices`` along axis ``ax``, every other axis whole."""
+    return (slice(None),) * ax + (indices, Ellipsis)
+
+
+def take(xp, x, *, indices, axis):
+    """``take(x, indices, axis=axis)``; ``indices`` is a raw integer array (a param, as
+    getitem's key is: indices get no gradient)."""
+    return xp.take(x, indices, axis=axis)
+
+
+def _take_vjp(xp, g, x_shape, indices, axis):
+    # Each output position along the axis adds its cotangent to the element it took;
+    # repeated indices accumulate.
+    return _call(xp, "scatter_add", g, shape=x_shape, key=_along(normalize_axis(axis, len(x_shape)), indices))
+
+
+def _take_jvp(xp, t, indices, axis):
+    return _call(xp, "take", t, indices=indices, axis=axis)
+
+
+def along_axis_key(xp, x_shape, indices, axis):
+    """The integer-array key, one array per axis, that selects what
+    ``take_along_axis(x, indices, axis=axis)`` does from an array of ``x_shape``.
+
+    Every axis but ``axis`` indexes with its own positions (shaped to broadcast against
+    ``indices``); ``axis`` indexes with ``indices``.
+    """
+    ndim = len(x_shape)
+    ax = normalize_axis(axis, ndim)
+    dev = device_of(indices)
+    key = []
+    for k in range(ndim):
+        if k == ax:
+            key.append(xp.where(indices < 0, indices + x_shape[k], indices))
+        else:
+            shape = (1,) * k + (x_shape[k],) + (1,) * (ndim - k - 1)
+            key.append(xp.reshape(xp.arange(x_shape[k], dtype=indices.dtype, device=dev), shape))
+    return tuple(key)
+
+
+def take_along_axis(xp, x, *, indices, axis=-1):
+    """``take_along_axis``, with the library's own function where it has one and
+    otherwise as integer-array indexing, which every library can do (dask)."""
+    native = getattr(xp, "take_along_axis", None)
+    if native is not None:
+        return native(x, indices, axis=axis)
+    return getitem(xp, x, key=along_axis_key(xp, tuple(x.shape), indices, axis))
+
+
+def _take_along_axis_vjp(xp, g, x_shape, indices, axis):
+    key = along_axis_key(_raw_namespace(indices), x_shape, indices, axis)
+    return _call(xp, "scatter_add", g, shape=x_shape, key=key)
+
+
+def _take_along_axis_jvp(xp, t, indices, axis):
+    return _call(xp, "take_along_axis", t, indices=indices, axis=axis)
+
+
+def _raw_namespace(array):
+    """The backend namespace of a raw array: a rule's key is built from raw arrays even
+    when the rule itself runs on Tensors (``create_graph``)."""
+    from xpgrad.device import device_of_array
+
+    return device_of_array(array).xp
+
+
+# ---------------------------------------------------------------------- setitem
+
+
+def _is_array(v):
+    return hasattr(v, "dtype") and hasattr(v, "shape")
+
+
+def setitem(xp, x, value, *, key):
+    """A copy of ``x`` with ``value`` assigned at ``key`` (``x`` itself is not written).
+
+    Basic keys and boolean masks assign into the copy, as every mutable library can.
+    Integer-array keys, which the standard leaves out of assignment, go through
+    :func:`_setitem_positions`: standard functions only, so they work everywhere. A
+    position an integer-array key names more than once gets the mean of the values
+    assigned to it there (the standard leaves this unspecified and the libraries
+    differ; this is the same on every backend, and the gradients follow it).
+    """
+    if _is_array(value) and value.dtype != x.dtype:
+        value = xp.astype(value, x.dtype)
+    if has_integer_array(xp, key):
+        return _setitem_positions(xp, x, value, key)
+    out = xp.asarray(x, copy=True)
+    items = _key_items(key)
+    target = tuple(k for k in items if k is not None)  # None (a new axis) has no place here
+    if _is_array(value) and value.ndim and (len(target) != len(items) or not _is_mask(xp, items)):
+        # The value broadcasts against the selection with its new axes, and may have
+        # more leading length-1 axes than it; assigned without them, it is reshaped.
+        selected = _selected_shape(xp, x, key, value)
+        value = xp.reshape(xp.broadcast_to(value, selected), tuple(out[target].shape))
+    if len(target) == 1 and _is_array(target[0]):
+        target = target[0]  # a lone mask unwrapped: array-api-strict reads (mask,) off the CPU wrongly
+    out[target] = value
+    return out
+
+
+def _is_mask(xp, items):
+    return any(_is_array(k) and xp.isdtype(k.dtype, "bool") for k in items)
+
+
+def _selected_shape(xp, x, key, value):
+    """The shape ``x[key]`` has, and the value's leading length-1 axes beyond it."""
+    selected = tuple(getitem(xp, x, key=key).shape)
+    extra = value.ndim - len(selected)
+    if extra > 0 and all(s == 1 for s in value.shape[:extra]):
+        selected = (1,) * extra + selected
+    return selected
+
+
+def _setitem_positions(xp, x, value, key):
+    """``x`` with ``value`` at an integer-array ``key``, built without writing into x."""
+    dev = device_of(x)
+    size = prod(tuple(x.shape))
+    positions = getitem(xp, xp.reshape(xp.arange(size, device=dev), tuple(x.shape)), key=key)
+    if _is_array(value):
+        values = xp.reshape(xp.broadcast_to(value, _selected_shape(xp, x, key, value)), tuple(positions.shape))
+    else:
+        values = xp.full(tuple(positions.shape), value, dtype=x.dtype, device=dev)
+    positions = xp.reshape(positions, (-1,))
+    values = xp.reshape(values, (-1,))
+    hits = _scatter_add_flat(xp, positions, xp.ones(tuple(positions.shape), dtype=x.dtype, device=dev), size)
+    hit = hits > 0
+    mean = _scatter_add_flat(xp, positions, values, size) / xp.where(hit, hits, xp.ones_like(hits))
+    return xp.reshape(xp.where(hit, mean, xp.reshape(x, (-1,))), tuple(x.shape))
+
+
+def _setitem_x_vjp(xp, g, key):
+    # The assigned positions no longer depend on x.
+    return _call(xp, "setitem", g, 0, key=key)
+
+
+def _setitem_value_vjp(xp, g, key, value_shape):
+    gv = _call(xp, "getitem", g, key=key)
+    if has_integer_array(xp, key):
+        # A position assigned n times holds the mean of its n values: each gets 1/n.
+        hits = _call(xp, "scatter_add", xp.ones_like(gv), shape=tuple(g.shape), key=key)
+        gv = gv / _call(xp, "getitem", hits, key=key)
+    if len(value_shape) > gv.ndim:
+        # A value with more leading length-1 axes than the selection (allowed, as in
+        # NumPy): give the cotangent those axes; the engine sums the broadcast ones.
+        gv = xp.reshape(gv, (1,) * (len(value_shape) - gv.ndim) + tuple(gv.shape))
+    return gv
+
+
+def _setitem_x_jvp(xp, t, key):
+    return _call(xp, "setitem", t, 0, key=key)
+
+
+def _setitem_value_jvp(xp, t, key, out):
+    # t in zeros of the result's shape and dtype (x's), at the assigned positions.
+    return _call(xp, "setitem", xp.zeros_like(out), t, key=key)
+
+
+def setitem_op(forward, **kw):
+    """The ``setitem`` op around a forward; backends reuse it for their own assignment."""
+    return Op("setitem", forward, vjp={"x": _setitem_x_vjp, "value": _setitem_value_vjp},
+              jvp={"x": _setitem_x_jvp, "value": _setitem_value_jvp}, node_name="CopySlices",
+              doc="a copy of x with value assigned at key (item assignment)", **kw)
 
 
 @hookimpl
 def xpgrad_ops():
     return [
-        Op("getitem", getitem, vjp={"x": _getitem_vjp},
-           node_name="IndexBackward", doc="x[key]: basic slicing and integer or boolean arrays"),
+        getitem_op(getitem, doc="x[key]: basic slicing and integer or boolean arrays"),
         scatter_add_op(scatter_add),
+        Op("take", take, vjp={"x": _take_vjp}, jvp={"x": _take_jvp}, node_name="TakeBackward",
+           doc="elements at indices= along axis= (indices get no gradient)"),
+        Op("take_along_axis", take_along_axis, vjp={"x": _take_along_axis_vjp},
+           jvp={"x": _take_along_axis_jvp}, node_name="GatherBackward",
+           doc="elements at indices= along axis=, per position of the other axes"),
+        setitem_op(setitem),
     ]
