@@ -504,10 +504,11 @@ def xpgrad_backends():
 @hookimpl
 def xpgrad_ops():
     from xpgrad.ops.indexing import getitem_op, scatter_add_op
-    from xpgrad.ops.linalg import _inv_vjp
+    from xpgrad.ops.linalg import _inv_jvp, _inv_vjp
 
     return [
-        Op("inv", _dask_inv, vjp={"x": _inv_vjp}, backends={"dask"}, node_name="InverseBackward",
+        Op("inv", _dask_inv, vjp={"x": _inv_vjp}, jvp={"x": _inv_jvp}, backends={"dask"},
+           node_name="InverseBackward",
            doc="matrix inverse, each matrix in one dask block (no SciPy needed)"),
         getitem_op(_dask_getitem, backends={"dask"},
                    doc="x[key], without boolean masks (data-dependent shapes)"),

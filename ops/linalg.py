@@ -1,12 +1,113 @@
-"""Linear algebra: matrix products, transposes, trace, inverse, vector norms.
+"""Linear algebra: products, transposes, trace, diagonal, inverse, solve, determinants,
+powers, pseudo-inverse and norms (the decompositions are in ``decompositions.py``).
 
 Shapes follow the standard: ``matmul`` promotes 1-D operands and broadcasts batch
-dimensions, ``trace`` and ``inv`` act on the last two axes, ``vector_norm`` reduces over
+dimensions, the matrix functions act on the last two axes, ``vector_norm`` reduces over
 any axes. The engine sums batch-broadcast cotangents back to each operand's shape.
+
+Every rule is written with the standard's functions and registered ops only, so it runs
+on raw arrays in plain backward and records itself under ``create_graph``: second
+derivatives come from the same code. Conventions at the hard places:
+
+- ``det``: the gradient is the cofactor matrix (the transposed adjugate), computed from
+  an SVD as ``sign * U diag(prod_{j != i} s_j) V^T``; it never inverts, so it is exact
+  for singular matrices (``det([[0.]])`` has gradient ``[[1.]]``; a rank ``n - 1``
+  matrix has the nonzero ``adj(A)^T``).
+- ``slogdet``: ``sign`` is not differentiable; ``logabsdet`` has gradient ``A^{-T}``
+  (infinite where ``A`` is singular, as the value is).
+- ``pinv``: the constant-rank formula (Golub and Pereyra), exact for rank-deficient
+  matrices along perturbations that keep the rank; the pseudo-inverse is discontinuous
+  across rank changes, so no formula can do better.
+- ``matrix_rank``: not differentiable.
 """
+from xpgrad.dispatch import call
 from xpgrad.plugins import Op, hookimpl
 
 from ._shapes import device_of, restore_reduced
+
+# ---------------------------------------------------------------------- helpers (both modes)
+
+
+def T(xp, x):
+    """The transpose of the last two axes."""
+    return xp.matrix_transpose(x)
+
+
+def eye_like(xp, x, n, m=None, k=0):
+    """An ``n x m`` identity (``k``-th diagonal) of ``x``'s dtype on ``x``'s device."""
+    return xp.eye(n, m, k=k, dtype=x.dtype, device=device_of(x))
+
+
+def diag_embed(xp, v):
+    """The diagonal matrices ``(..., n, n)`` with the vectors ``v`` ``(..., n)`` on them."""
+    return xp.expand_dims(v, axis=-1) * eye_like(xp, v, v.shape[-1])
+
+
+def diag_part(xp, x):
+    """The main diagonals ``(..., n)`` of square matrices ``x``, differentiably."""
+    return xp.sum(x * eye_like(xp, x, x.shape[-2], x.shape[-1]), axis=-1)
+
+
+def safe_reciprocal(xp, e):
+    """``1 / e`` where ``e != 0``, else 0: the terms of a spectral rule whose
+    denominator vanishes (repeated eigen- or singular values) are dropped, as JAX and
+    PyTorch drop them, instead of turning the whole gradient into NaN."""
+    zero = e == 0
+    return xp.where(zero, xp.zeros_like(e), 1 / xp.where(zero, xp.ones_like(e), e))
+
+
+def inv(xp, x):
+    """The registered inverse (the backend's, or a device's override such as dask's)."""
+    return call(xp, "inv", x)
+
+
+def decomposition(xp, name, x, ops, **params):
+    """The parts of a decomposition (``name`` in the backend's linalg, ``ops`` the
+    registered op per part). On raw arrays the backend computes it once; on Tensors
+    (under ``create_graph``) each part is its op, so that it is recorded."""
+    from xpgrad.tensor import Tensor
+
+    if not isinstance(x, Tensor):
+        from xpgrad.device import device_of_array
+
+        if device_of_array(x).ops[ops[0]].backends is None:  # the generic op: the backend's function
+            return tuple(backend_linalg(xp, name)(x, **params))
+    return tuple(call(xp, op, x, **params) for op in ops)
+
+
+def backend_linalg(xp, name):
+    """The backend's ``linalg.<name>``, or an error saying that this library lacks it."""
+    fn = getattr(getattr(xp, "linalg", None), name, None)
+    if fn is None:
+        raise NotImplementedError(
+            f"linalg.{name} is not available for this device: its array library "
+            f"({getattr(xp, '__name__', xp)}) has no linalg.{name}; move the data to a device "
+            "whose library has it (e.g. t.to('cpu'))")
+    return fn
+
+
+def as_matrix(xp, x, vector):
+    """``x`` with a trailing unit axis if it stands for a vector (solve's 1-D ``x2``)."""
+    return xp.expand_dims(x, axis=-1) if vector else x
+
+
+def as_vector(xp, x, vector):
+    return xp.squeeze(x, axis=-1) if vector else x
+
+
+def lower_symmetric(xp, x):
+    """The symmetric matrix a backend's ``eigh``/``cholesky`` actually reads from ``x``:
+    its lower triangle, mirrored (NumPy, array-api-strict, CuPy and PyTorch read the
+    lower triangle; JAX symmetrises, which agrees on symmetric input)."""
+    return xp.tril(x) + T(xp, xp.tril(x, k=-1))
+
+
+def lower_symmetric_vjp(xp, h):
+    """The VJP of :func:`lower_symmetric`: a cotangent ``h`` for the symmetric matrix
+    becomes the cotangent of ``x``: ``h + h^T`` below the diagonal, ``h``'s diagonal on
+    it, zero above (entries the function never reads)."""
+    n = h.shape[-1]
+    return xp.tril(h + T(xp, h), k=-1) + h * eye_like(xp, h, n)
 
 
 # ---------------------------------------------------------------------- products
@@ -32,19 +133,255 @@ def _matmul_second(xp, g, x1, x2):
     return xp.matmul(xp.matrix_transpose(x1), g)
 
 
+def _outer(xp, x1, x2):
+    linalg = getattr(xp, "linalg", None)
+    if linalg is not None and hasattr(linalg, "outer"):
+        return linalg.outer(x1, x2)
+    return xp.expand_dims(x1, axis=-1) * x2
+
+
+def _cross(xp, x1, x2, *, axis=-1):
+    """``x1 x x2`` along ``axis`` (size 3), by components where the backend lacks it."""
+    ndim = max(x1.ndim, x2.ndim)
+    ax = axis - ndim if axis >= 0 else axis  # the standard counts axis in the broadcast shape
+    for name, x in (("x1", x1), ("x2", x2)):
+        if not -x.ndim <= ax < 0 or x.shape[ax] != 3:
+            raise ValueError(f"cross: {name} of shape {tuple(x.shape)} has no axis {axis} of size 3; "
+                             "the vectors must lie along an axis of size 3 in both arrays")
+    linalg = getattr(xp, "linalg", None)
+    if linalg is not None and hasattr(linalg, "cross"):
+        return linalg.cross(x1, x2, axis=ax)
+    a, b = xp.moveaxis(x1, ax, -1), xp.moveaxis(x2, ax, -1)
+    a = [a[..., i:i + 1] for i in range(3)]
+    b = [b[..., i:i + 1] for i in range(3)]
+    parts = [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+    return xp.moveaxis(xp.concat(parts, axis=-1), -1, ax)
+
+
 # ---------------------------------------------------------------------- matrix functions
 
 
-def _trace_vjp(xp, g, x_shape, x_dtype):
+def _trace_vjp(xp, g, x_shape, x_dtype, offset):
     n, m = x_shape[-2], x_shape[-1]
-    eye = xp.eye(n, m, dtype=x_dtype, device=device_of(g))
+    eye = xp.eye(n, m, k=offset, dtype=x_dtype, device=device_of(g))
     return xp.reshape(g, tuple(g.shape) + (1, 1)) * eye
+
+
+def _diagonal(xp, x, *, offset=0):
+    if x.ndim < 2:
+        raise ValueError(f"diagonal takes matrices (..., M, N), got shape {tuple(x.shape)}")
+    return backend_linalg(xp, "diagonal")(x, offset=offset)
+
+
+def _diagonal_vjp(xp, g, x_shape, offset):
+    """Scatter ``g`` onto the ``offset`` diagonal: pad it to a full row (column) of
+    length ``n`` (``m``) with a rectangular identity, then spread it by the diagonal."""
+    n, m, length = x_shape[-2], x_shape[-1], g.shape[-1]
+    band = eye_like(xp, g, n, m, k=offset)
+    if offset >= 0:  # entry i sits in row i
+        return xp.expand_dims(xp.matmul(g, eye_like(xp, g, length, n)), axis=-1) * band
+    return xp.expand_dims(xp.matmul(g, eye_like(xp, g, length, m)), axis=-2) * band
 
 
 def _inv_vjp(xp, g, out):
     # d(X^-1) = -X^-1 dX X^-1, so the cotangent is -X^-T G X^-T.
     inv_t = xp.matrix_transpose(out)
     return -xp.matmul(xp.matmul(inv_t, g), inv_t)
+
+
+def _inv_jvp(xp, t, out):
+    return -xp.matmul(xp.matmul(out, t), out)
+
+
+def _solve(xp, x1, x2):
+    if x1.ndim < 2 or x1.shape[-1] != x1.shape[-2]:
+        raise ValueError(f"solve: x1 must hold square matrices (..., M, M), got shape {tuple(x1.shape)}")
+    return backend_linalg(xp, "solve")(x1, x2)
+
+
+def _solve_x2_vjp(xp, g, x1, x2_shape):
+    vector = len(x2_shape) == 1
+    return as_vector(xp, call(xp, "solve", T(xp, x1), as_matrix(xp, g, vector)), vector)
+
+
+def _solve_x1_vjp(xp, g, x1, out, x2_shape):
+    vector = len(x2_shape) == 1
+    gb = call(xp, "solve", T(xp, x1), as_matrix(xp, g, vector))
+    return -xp.matmul(gb, T(xp, as_matrix(xp, out, vector)))
+
+
+def _solve_x1_jvp(xp, t, x1, out, x2_shape):
+    vector = len(x2_shape) == 1
+    return -as_vector(xp, call(xp, "solve", x1, xp.matmul(t, as_matrix(xp, out, vector))), vector)
+
+
+def _solve_x2_jvp(xp, t, x1):
+    return call(xp, "solve", x1, t)
+
+
+# ---------------------------------------------------------------------- determinants
+
+
+def _square(name, x):
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"{name} takes square matrices (..., n, n), got shape {tuple(x.shape)}")
+
+
+def _det(xp, x):
+    _square("det", x)
+    return backend_linalg(xp, "det")(x)
+
+
+def cofactor(xp, x):
+    """The cofactor matrix of each square matrix (``adj(x)^T``; ``det(x) x^{-T}`` when
+    invertible), from an SVD ``x = U S V^T``: ``sign(det U det V) U diag(c) V^T``
+    where ``c_i`` is the product of the other singular values. Products, no division:
+    exact for singular matrices, and differentiable again (``prod`` is exact at zeros)."""
+    n = x.shape[-1]
+    if n == 0:
+        return x
+    if n == 1:
+        return xp.ones_like(x)
+    u, s, vh = decomposition(xp, "svd", x, ("svd_u", "svd_s", "svd_vh"), full_matrices=False)
+    eye = eye_like(xp, s, n)
+    others = xp.prod(xp.expand_dims(s, axis=-2) * (1 - eye) + eye, axis=-1)
+    # U and V are orthogonal: their determinants are +-1 and locally constant.
+    sign = call(xp, "slogdet_sign", u) * call(xp, "slogdet_sign", vh)
+    return xp.expand_dims(xp.expand_dims(sign, axis=-1), axis=-1) * xp.matmul(
+        u * xp.expand_dims(others, axis=-2), vh)
+
+
+def _det_vjp(xp, g, x):
+    return xp.expand_dims(xp.expand_dims(g, axis=-1), axis=-1) * cofactor(xp, x)
+
+
+def _det_jvp(xp, t, x):
+    return xp.sum(cofactor(xp, x) * t, axis=(-2, -1))
+
+
+def _slogdet_part(index):
+    def forward(xp, x):
+        _square("slogdet", x)
+        return backend_linalg(xp, "slogdet")(x)[index]
+
+    return forward
+
+
+def _logabsdet_vjp(xp, g, x):
+    return xp.expand_dims(xp.expand_dims(g, axis=-1), axis=-1) * T(xp, inv(xp, x))
+
+
+def _logabsdet_jvp(xp, t, x):
+    return xp.sum(T(xp, inv(xp, x)) * t, axis=(-2, -1))
+
+
+# ---------------------------------------------------------------------- matrix_power
+
+
+def _power(xp, x, n):
+    """``x^n`` for ``n >= 1`` by repeated squaring (for backends without matrix_power)."""
+    result, base = None, x
+    while n:
+        if n & 1:
+            result = base if result is None else xp.matmul(result, base)
+        n >>= 1
+        if n:
+            base = xp.matmul(base, base)
+    return result
+
+
+def _matrix_power(xp, x, *, n):
+    _square("matrix_power", x)
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise TypeError(f"matrix_power: n must be an integer, got {n!r}")
+    linalg = getattr(xp, "linalg", None)
+    if linalg is not None and hasattr(linalg, "matrix_power"):
+        return linalg.matrix_power(x, n)
+    if n == 0:
+        return xp.broadcast_to(eye_like(xp, x, x.shape[-1]), tuple(x.shape))
+    return _power(xp, x if n > 0 else inv(xp, x), abs(n))
+
+
+def _powers(xp, x, n):
+    """``[I, x, x^2, ..., x^(n-1)]``: what the product rule of ``x^n`` sums over."""
+    out = [xp.broadcast_to(eye_like(xp, x, x.shape[-1]), tuple(x.shape))]
+    for _ in range(n - 1):
+        out.append(x if len(out) == 1 else xp.matmul(out[-1], x))
+    return out
+
+
+def _power_sum(xp, left, middle, right):
+    """``sum_k left[k] @ middle @ right[n-1-k]``."""
+    n = len(left)
+    total = None
+    for k in range(n):
+        term = xp.matmul(xp.matmul(left[k], middle), right[n - 1 - k])
+        total = term if total is None else total + term
+    return total
+
+
+def _matrix_power_vjp(xp, g, x, n):
+    if n == 0:
+        return xp.zeros_like(x)
+    z = x if n > 0 else inv(xp, x)
+    powers = [T(xp, p) for p in _powers(xp, z, abs(n))]
+    gz = _power_sum(xp, powers, g, powers)
+    if n > 0:
+        return gz
+    zt = T(xp, z)  # through z = x^-1: -z^T gz z^T
+    return -xp.matmul(xp.matmul(zt, gz), zt)
+
+
+def _matrix_power_jvp(xp, t, x, n):
+    if n == 0:
+        return xp.zeros_like(t)
+    if n > 0:
+        z, dz = x, t
+    else:
+        z = inv(xp, x)
+        dz = -xp.matmul(xp.matmul(z, t), z)
+    powers = _powers(xp, z, abs(n))
+    return _power_sum(xp, powers, dz, powers)
+
+
+# ---------------------------------------------------------------------- pinv, rank
+
+
+def _pinv(xp, x, *, rtol=None):
+    if x.ndim < 2:
+        raise ValueError(f"pinv takes matrices (..., M, N), got shape {tuple(x.shape)}")
+    return backend_linalg(xp, "pinv")(x, rtol=rtol)
+
+
+def _pinv_projectors(xp, x, p):
+    """``I - A A^+`` (m x m) and ``I - A^+ A`` (n x n)."""
+    m, n = x.shape[-2], x.shape[-1]
+    return eye_like(xp, x, m) - xp.matmul(x, p), eye_like(xp, x, n) - xp.matmul(p, x)
+
+
+def _pinv_vjp(xp, g, x, out):
+    # dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P  (constant rank)
+    p, pt = out, T(xp, out)
+    left, right = _pinv_projectors(xp, x, p)
+    gt = T(xp, g)
+    return (-xp.matmul(xp.matmul(pt, g), pt)
+            + xp.matmul(xp.matmul(left, gt), xp.matmul(p, pt))
+            + xp.matmul(xp.matmul(pt, p), xp.matmul(gt, right)))
+
+
+def _pinv_jvp(xp, t, x, out):
+    p, pt = out, T(xp, out)
+    left, right = _pinv_projectors(xp, x, p)
+    tt = T(xp, t)
+    return (-xp.matmul(xp.matmul(p, t), p)
+            + xp.matmul(xp.matmul(p, pt), xp.matmul(tt, left))
+            + xp.matmul(xp.matmul(right, tt), xp.matmul(pt, p)))
+
+
+def _matrix_rank(xp, x, *, rtol=None):
+    if x.ndim < 2:
+        raise ValueError(f"matrix_rank takes matrices (..., M, N), got shape {tuple(x.shape)}")
+    return backend_linalg(xp, "matrix_rank")(x, rtol=rtol)
 
 
 # ---------------------------------------------------------------------- norms
@@ -56,39 +393,79 @@ def _safe_divide(xp, num, den):
     return xp.where(zero, xp.zeros_like(num), num / xp.where(zero, xp.ones_like(den), den))
 
 
-def _vector_norm_vjp(xp, g, x, out, axis, keepdims, ord):
-    shape = tuple(x.shape)
-    g = restore_reduced(xp, g, shape, axis, keepdims)
-    out = restore_reduced(xp, out, shape, axis, keepdims)
+def _norm_partials(xp, x, out, axis, keepdims, ord):
+    """d ||x||_ord / dx, elementwise, broadcast against ``x``."""
+    out = restore_reduced(xp, out, tuple(x.shape), axis, keepdims)
     if ord == 2:
-        return g * _safe_divide(xp, x, out)
+        return _safe_divide(xp, x, out)
     if ord == 1:
-        return g * xp.sign(x)
+        return xp.sign(x)
     if ord in (float("inf"), float("-inf")):
         hit = xp.astype(xp.abs(x) == out, x.dtype)
         ties = xp.sum(hit, axis=axis, keepdims=True)
-        return g * xp.sign(x) * hit / ties
+        return xp.sign(x) * hit / ties
     if ord == 0:
         return xp.zeros_like(x)
     # ||x||_p: d/dx = sign(x) |x|^(p-1) / ||x||^(p-1)
-    return g * xp.sign(x) * _safe_divide(xp, xp.abs(x) ** (ord - 1), out ** (ord - 1))
+    return xp.sign(x) * _safe_divide(xp, xp.abs(x) ** (ord - 1), out ** (ord - 1))
+
+
+def _vector_norm_vjp(xp, g, x, out, axis, keepdims, ord):
+    g = restore_reduced(xp, g, tuple(x.shape), axis, keepdims)
+    return g * _norm_partials(xp, x, out, axis, keepdims, ord)
+
+
+def _vector_norm_jvp(xp, t, x, out, axis, keepdims, ord):
+    return xp.sum(t * _norm_partials(xp, x, out, axis, keepdims, ord), axis=axis, keepdims=keepdims)
 
 
 @hookimpl
 def xpgrad_ops():
     return [
         Op("matmul", lambda xp, x1, x2: x1 @ x2,
-           vjp={"x1": _matmul_first, "x2": _matmul_second}, node_name="MmBackward",
+           vjp={"x1": _matmul_first, "x2": _matmul_second},
+           jvp={"x1": lambda xp, t, x2: xp.matmul(t, x2), "x2": lambda xp, t, x1: xp.matmul(x1, t)},
+           node_name="MmBackward",
            doc="matrix product; 1-D operands and batch broadcasting as in the standard"),
         Op("matrix_transpose", lambda xp, x: xp.matrix_transpose(x),
-           vjp={"x": lambda xp, g: xp.matrix_transpose(g)}, node_name="TBackward",
+           vjp={"x": lambda xp, g: xp.matrix_transpose(g)},
+           jvp={"x": lambda xp, t: xp.matrix_transpose(t)}, node_name="TBackward",
            doc="swap the last two axes"),
-        Op("trace", lambda xp, x: xp.linalg.trace(x), vjp={"x": _trace_vjp},
-           doc="sum of the main diagonal of the last two axes"),
-        Op("inv", lambda xp, x: xp.linalg.inv(x), vjp={"x": _inv_vjp}, node_name="InverseBackward",
-           doc="matrix inverse"),
+        Op("outer", _outer,
+           vjp={"x1": lambda xp, g, x2: xp.matmul(g, x2), "x2": lambda xp, g, x1: xp.matmul(x1, g)},
+           jvp={"x1": lambda xp, t, x2: call(xp, "outer", t, x2),
+                "x2": lambda xp, t, x1: call(xp, "outer", x1, t)},
+           node_name="OuterBackward", doc="outer product of two vectors"),
+        Op("cross", _cross,
+           vjp={"x1": lambda xp, g, x2, axis: call(xp, "cross", x2, g, axis=axis),
+                "x2": lambda xp, g, x1, axis: call(xp, "cross", g, x1, axis=axis)},
+           jvp={"x1": lambda xp, t, x2, axis: call(xp, "cross", t, x2, axis=axis),
+                "x2": lambda xp, t, x1, axis: call(xp, "cross", x1, t, axis=axis)},
+           node_name="LinalgCrossBackward", doc="cross product of 3-vectors along axis"),
+        Op("trace", lambda xp, x, *, offset=0, dtype=None: xp.linalg.trace(x, offset=offset, dtype=dtype),
+           vjp={"x": _trace_vjp},
+           jvp={"x": lambda xp, t, offset, dtype: call(xp, "trace", t, offset=offset, dtype=dtype)},
+           doc="sum of the offset diagonal of the last two axes"),
+        Op("diagonal", _diagonal, vjp={"x": _diagonal_vjp},
+           jvp={"x": lambda xp, t, offset: call(xp, "diagonal", t, offset=offset)},
+           node_name="DiagonalBackward", doc="the offset diagonal of the last two axes"),
+        Op("inv", lambda xp, x: xp.linalg.inv(x), vjp={"x": _inv_vjp}, jvp={"x": _inv_jvp},
+           node_name="InverseBackward", doc="matrix inverse"),
+        Op("solve", _solve, vjp={"x1": _solve_x1_vjp, "x2": _solve_x2_vjp},
+           jvp={"x1": _solve_x1_jvp, "x2": _solve_x2_jvp}, node_name="LinalgSolveBackward",
+           doc="x1^-1 x2; a 1-D x2 is a vector"),
+        Op("det", _det, vjp={"x": _det_vjp}, jvp={"x": _det_jvp}, node_name="LinalgDetBackward",
+           doc="determinant; gradient by the adjugate, exact for singular matrices"),
+        Op("slogdet_sign", _slogdet_part(0), doc="sign of the determinant (not differentiable)"),
+        Op("slogdet_logabsdet", _slogdet_part(1), vjp={"x": _logabsdet_vjp},
+           jvp={"x": _logabsdet_jvp}, node_name="SlogdetBackward", doc="log |det|"),
+        Op("matrix_power", _matrix_power, vjp={"x": _matrix_power_vjp}, jvp={"x": _matrix_power_jvp},
+           node_name="LinalgMatrixPowerBackward", doc="integer matrix power; negative n inverts"),
+        Op("pinv", _pinv, vjp={"x": _pinv_vjp}, jvp={"x": _pinv_jvp}, node_name="PinvBackward",
+           doc="Moore-Penrose pseudo-inverse; constant-rank gradient"),
+        Op("matrix_rank", _matrix_rank, doc="numerical rank (not differentiable)"),
         Op("vector_norm", lambda xp, x, *, axis=None, keepdims=False, ord=2:
            xp.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord),
-           vjp={"x": _vector_norm_vjp}, node_name="NormBackward",
+           vjp={"x": _vector_norm_vjp}, jvp={"x": _vector_norm_jvp}, node_name="NormBackward",
            doc="vector p-norm; subgradient 0 at 0"),
     ]
