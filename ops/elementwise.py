@@ -77,31 +77,39 @@ def _times(xp, g, d):
     return g * _conj(xp, d)
 
 
-# Below this many elements the check in _scaled costs more than the multiply it saves.
-_UNIT_MIN = 1 << 16
+# Below this many bytes (64 Ki float64 elements) the check in _scaled costs more than the
+# multiply it saves.
+_UNIT_MIN_BYTES = 1 << 19
+_COMPLEX_BY_ID = {}  # id(dtype) -> (dtype, is complex): the hot rules' cheap dtype test
 
 
 def _scaled(xp, g, d):
     """``g * conj(d)`` for the ops on the hot path, skipping the multiply where ``g`` is a
     broadcast 1, which is what ``sum`` sends down to every element: ``1 * d == d``
     exactly, so the result is the same and a full pass over a large array is saved.
-    Only raw arrays with strides are asked (NumPy, CuPy); a Tensor cotangent under
+    Only large raw arrays with strides are asked (NumPy, CuPy); a Tensor cotangent under
     ``create_graph`` is always multiplied, since it may itself be differentiated."""
     kind = type(d)
     if kind in _REAL_SCALARS:
         return g * d
-    if kind is complex or _is_complex(d):
-        return g * _conj(xp, d)
-    if _is_unit(g, d):
+    if kind is complex:
+        return g * d.conjugate()
+    dtype = d.dtype
+    known = _COMPLEX_BY_ID.get(id(dtype))
+    if known is None or known[0] is not dtype:  # the id of a dtype that is gone: ask again
+        known = _COMPLEX_BY_ID[id(dtype)] = (dtype, _is_complex(d))
+    if known[1]:
+        return g * xp.conj(d)
+    if getattr(g, "nbytes", 0) >= _UNIT_MIN_BYTES and _is_unit(g, d):
         return d
     return g * d
 
 
 def _is_unit(g, d):
-    # strides first: Tensors and lazy arrays have none, and Tensor.size is a method.
+    # A Tensor has no strides; a lazy array may have none either.
     strides = getattr(g, "strides", None)
-    return (strides is not None and not any(strides) and g.size >= _UNIT_MIN
-            and d.shape == g.shape and d.dtype == g.dtype and bool(g[(0,) * g.ndim] == 1))
+    return (strides is not None and not any(strides) and d.shape == g.shape
+            and d.dtype == g.dtype and bool(g[(0,) * g.ndim] == 1))
 
 
 def _over(xp, g, d):
