@@ -20,17 +20,18 @@ from .device import (
 )
 from .dispatch import DispatchError
 from .creation import (
-    tensor, as_tensor, ones, zeros, full, empty, arange, eye, rand, randn, ones_like,
+    tensor, as_tensor, ones, zeros, full, empty, arange, eye, linspace, rand, randn, ones_like,
     zeros_like, full_like, empty_like, rand_like, randn_like, manual_seed, dtype,
     float16, float32, float64, int32, int64, bool_, complex64, complex128,
 )
 from .functions import (
     add, sub, subtract, mul, multiply, div, divide, neg, negative, pow, exp, log, sqrt, sin,
     cos, tanh, abs, sign, maximum, minimum, where, sum, mean, matmul, mm, t, transpose,
-    reshape, trace, inverse, norm, clone, detach, numel,
+    reshape, trace, inverse, norm, clone, detach, numel, floor_divide, remainder, tril, triu,
+    meshgrid,
 )
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
-from . import autograd, linalg, xp
+from . import autograd, func, linalg, viz, xp
 from .engine import grad
 
 # The array API spells float64 as a dtype name; PyTorch code also says xpgrad.float / double.
@@ -44,12 +45,12 @@ __all__ = [
     "enable_grad", "set_grad_enabled", "is_grad_enabled", "Device", "DeviceError",
     "device", "default_device", "get_default_device", "set_default_device",
     "DispatchError", "tensor", "as_tensor", "ones", "zeros", "full", "empty", "arange",
-    "eye", "rand", "randn", "ones_like", "zeros_like", "full_like", "empty_like",
+    "eye", "linspace", "rand", "randn", "ones_like", "zeros_like", "full_like", "empty_like",
     "rand_like", "randn_like", "manual_seed", "dtype", "float16", "float32", "float64",
     "int32", "int64", "bool_", "complex64", "complex128", "add", "sub", "subtract",
     "mul", "multiply", "div", "divide", "neg", "negative", "pow", "exp", "log", "sqrt",
     "sin", "cos", "tanh", "abs", "sign", "maximum", "minimum", "where", "sum", "mean",
     "matmul", "mm", "t", "transpose", "reshape", "trace", "inverse", "norm", "clone",
-    "detach", "numel", "gradcheck", "gradgradcheck", "GradcheckError", "autograd",
-    "linalg", "xp", "grad",
+    "detach", "numel", "floor_divide", "remainder", "tril", "triu", "meshgrid", "gradcheck",
+    "gradgradcheck", "GradcheckError", "autograd", "func", "linalg", "viz", "xp", "grad",
 ]

@@ -1,9 +1,11 @@
 """Creating Tensors: ``tensor``, ``ones``, ``randn`` and friends (the PyTorch face)."""
+import re
+
 from .device import device_of_array, get_device
 from .tensor import Tensor, _dims
 
 __all__ = ["tensor", "as_tensor", "ones", "zeros", "full", "empty", "arange", "eye", "rand",
-           "randn", "ones_like", "zeros_like", "full_like", "empty_like", "rand_like",
+           "randn", "linspace", "ones_like", "zeros_like", "full_like", "empty_like", "rand_like",
            "randn_like", "manual_seed", "resolve_dtype", "float32", "float64", "float16",
            "int32", "int64", "bool_", "complex64", "complex128", "dtype"]
 
@@ -49,7 +51,15 @@ def resolve_dtype(dt, dev):
     name = getattr(dt, "name", None) or getattr(dt, "__name__", None)
     if isinstance(name, str) and hasattr(dev.xp, name):
         return getattr(dev.xp, name)
+    # Another backend's dtype object without a name attribute (array_api_strict's):
+    # known by the name in its text, ``array_api_strict.float64``.
+    found = _DTYPE_IN_TEXT.search(str(dt))
+    if found is not None and hasattr(dev.xp, found.group(1)):
+        return getattr(dev.xp, found.group(1))
     return dt
+
+
+_DTYPE_IN_TEXT = re.compile(r"\b(bool|u?int(?:8|16|32|64)|float(?:16|32|64)|complex(?:64|128))\b")
 
 
 def _from_data(data, dtype_, device, default_float=False, copy=False):
@@ -188,6 +198,15 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     if end is None:
         start, end = 0, start
     raw = dev.xp.arange(start, end, step, dtype=dt, device=dev.native)
+    return _finish(raw, dev, requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    """``steps`` evenly spaced values from ``start`` to ``end`` (inclusive), as
+    ``torch.linspace``; float32 unless ``dtype``."""
+    dev = get_device(device)
+    dt = resolve_dtype(dtype, dev) or dev.xp.float32
+    raw = dev.xp.linspace(start, end, steps, dtype=dt, device=dev.native)
     return _finish(raw, dev, requires_grad)
 
 

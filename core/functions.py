@@ -9,7 +9,8 @@ from .tensor import Tensor
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "neg", "negative",
            "pow", "exp", "log", "sqrt", "sin", "cos", "tanh", "abs", "sign", "maximum",
            "minimum", "where", "sum", "mean", "matmul", "mm", "t", "transpose", "reshape",
-           "trace", "inverse", "norm", "clone", "detach", "numel"]
+           "trace", "inverse", "norm", "clone", "detach", "numel", "floor_divide", "remainder",
+           "tril", "triu", "meshgrid"]
 
 
 def _tensor(x, fn):
@@ -53,6 +54,40 @@ def where(condition, input, other):
 
 
 subtract, multiply, divide = sub, mul, div
+
+
+def floor_divide(input, other):
+    """``input // other``, elementwise: the quotient rounded towards -inf (not differentiable)."""
+    return apply("floor_divide", (input, other))
+
+
+def remainder(input, other):
+    """``input % other``, elementwise, with the sign of ``other`` (Python's ``%``)."""
+    return apply("remainder", (input, other))
+
+
+def tril(input, diagonal=0):
+    """The lower triangle of each matrix (on and below ``diagonal``), as ``torch.tril``."""
+    from .xp import tril as _tril
+
+    return _tril(_tensor(input, "tril"), k=diagonal)
+
+
+def triu(input, diagonal=0):
+    """The upper triangle of each matrix (on and above ``diagonal``), as ``torch.triu``."""
+    from .xp import triu as _triu
+
+    return _triu(_tensor(input, "triu"), k=diagonal)
+
+
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids from 1-D Tensors, as ``torch.meshgrid``: ``indexing="ij"`` by
+    default (the array API's default is ``"xy"``). Returns a tuple; differentiable."""
+    from .xp import meshgrid as _meshgrid
+
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    return tuple(_meshgrid(*tensors, indexing=indexing))
 
 
 def _unary(name, op=None):

@@ -54,6 +54,23 @@ def _dims(args, what):
     return tuple(args)
 
 
+class _Size(int):
+    """``Tensor.size``: the number of elements, as the standard has it, that can also be
+    called as PyTorch's ``size()`` method (the shape, or one dimension of it)."""
+
+    def __new__(cls, n, shape):
+        self = super().__new__(cls, n)
+        self._shape = shape
+        return self
+
+    def __call__(self, dim=None):
+        return self._shape if dim is None else self._shape[dim]
+
+
+# The versions of the standard whose code xpgrad.xp (2024.12) serves.
+_API_VERSIONS = ("2021.12", "2022.12", "2023.12", "2024.12")
+
+
 class Tensor:
     """An array from any array API backend, with reverse-mode automatic differentiation.
 
@@ -228,10 +245,20 @@ class Tensor:
     def shape(self):
         return tuple(self._data.shape)
 
-    def size(self, dim=None):
-        """The shape (PyTorch's ``size()``), or one dimension of it."""
+    @property
+    def size(self):
+        """The number of elements (the standard's ``size``), which can also be called as
+        PyTorch's ``size()``: ``t.size()`` is the shape, ``t.size(1)`` one dimension.
+
+        None if a dimension is unknown (a lazy backend's data-dependent shape).
+        """
         shape = tuple(self._data.shape)
-        return shape if dim is None else shape[dim]
+        n = 1
+        for s in shape:
+            if s is None or s != s:  # None, or dask's nan for an unknown dimension
+                return None
+            n *= int(s)
+        return _Size(n, shape)
 
     @property
     def dtype(self):
@@ -260,10 +287,47 @@ class Tensor:
             raise TypeError("len() of a 0-d Tensor")
         return shape[0]
 
-    def __array_namespace__(self, api_version=None):
+    def __array_namespace__(self, /, *, api_version=None):
+        """``xpgrad.xp``, the differentiable array API namespace (standard 2024.12).
+
+        ``api_version`` may name 2024.12 or an earlier version of the standard (whose
+        functions 2024.12 keeps); any other value is a ValueError.
+        """
+        if api_version is not None and api_version not in _API_VERSIONS:
+            raise ValueError(
+                f"xpgrad.xp implements version 2024.12 of the array API standard (and serves "
+                f"code written for {', '.join(_API_VERSIONS[:-1])}); api_version={api_version!r} "
+                "is not supported. Pass api_version=None for the latest."
+            )
         from . import xp
 
         return xp
+
+    def __dlpack__(self, /, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """Export the data through DLPack (``numpy.from_dlpack(t.detach())``).
+
+        As in PyTorch, a Tensor that requires grad cannot be exported (the consumer
+        would see the data without the graph): export ``t.detach()``.
+        """
+        if self._rg:
+            raise RuntimeError("Can't export a Tensor that requires grad through DLPack (the graph "
+                               "would be lost); export t.detach() instead.")
+        export = getattr(self._data, "__dlpack__", None)
+        if export is None:
+            raise BufferError(self._no_dlpack())
+        given = {"stream": stream, "max_version": max_version, "dl_device": dl_device, "copy": copy}
+        return export(**{k: v for k, v in given.items() if v is not None})
+
+    def __dlpack_device__(self, /):
+        """The DLPack ``(device type, device id)`` of the data."""
+        where = getattr(self._data, "__dlpack_device__", None)
+        if where is None:
+            raise BufferError(self._no_dlpack())
+        return where()
+
+    def _no_dlpack(self):
+        return (f"the {self._dev.backend.name} backend's arrays ({type(self._data).__name__}) do not "
+                "support DLPack; convert through NumPy instead (t.detach().numpy())")
 
     @property
     def T(self):
@@ -304,7 +368,11 @@ class Tensor:
 
     def _scalar(self, kind):
         if self.numel() != 1:
-            raise TypeError(f"only one-element Tensors can be converted to Python {kind.__name__}s")
+            raise TypeError(f"only one-element Tensors can be converted to Python {kind.__name__}s, "
+                            f"this one has shape {self.shape}")
+        if kind in (int, float) and self._dev.xp.isdtype(self._data.dtype, "complex floating"):
+            raise TypeError(f"can't convert a complex Tensor to a Python {kind.__name__}; take "
+                            "xpgrad.xp.real(t) or xpgrad.xp.abs(t) first, or use complex(t)")
         return kind(self._numpy().reshape(()).item())
 
     def __float__(self):
@@ -428,18 +496,56 @@ class Tensor:
     __ipow__ = pow_
 
     def __setitem__(self, key, value):
-        if self._grad_fn is None and self._rg and GRAD_ENABLED.get():
+        """``t[key] = value``, in place, and recorded in the graph when gradients flow.
+
+        When this Tensor requires grad (or ``value`` does), the assignment is the op
+        ``setitem`` (node ``CopySlices``): the overwritten positions get no gradient and
+        ``value`` gets the gradient at ``key``, summed to its shape where it was
+        broadcast. A leaf that requires grad can be assigned into only under
+        ``no_grad``. As every in-place op, it bumps the version counter: a backward
+        through a node that saved this Tensor before the assignment raises.
+        """
+        grad_on = GRAD_ENABLED.get()
+        if self._grad_fn is None and self._rg and grad_on:
             raise RuntimeError(
                 "a leaf Tensor that requires grad is being used in an in-place operation "
                 "(item assignment). Assign under `with xpgrad.no_grad():`, or clone it first."
             )
-        if isinstance(value, Tensor) and value._rg or self._rg:
-            raise NotImplementedError(
-                "differentiable item assignment is not supported yet: build the result "
-                "out of place (e.g. with xpgrad.xp.where)"
-            )
+        raw_key = _raw_key(key, self)
+        if isinstance(value, Tensor):
+            if value._dev is not self._dev:
+                raise RuntimeError(
+                    f"the assigned value is on {value._dev} but this Tensor is on {self._dev}; "
+                    f"move it first, e.g. value.to({str(self._dev)!r})"
+                )
+        elif not isinstance(value, (bool, int, float, complex)):
+            from .creation import _from_data
+
+            value = Tensor(_from_data(value, None, self._dev)[0], self._dev)  # lists, arrays
+        if grad_on and (self._rg or isinstance(value, Tensor) and value._rg):
+            # The assignment's result out of place, written back into this Tensor's
+            # storage; the Tensor then stands for the new node, as after add_.
+            result = apply("setitem", (self, value), {"key": raw_key})
+            self._dev.backend.write(self._data, result._data)
+            self._bump_version()
+            self._grad_fn = result._grad_fn
+            self._rg = True
+            return
+        from xpgrad.ops.indexing import has_integer_array
+
+        xp = self._dev.xp
         raw = value._data if isinstance(value, Tensor) else value
-        self._data[_raw_key(key, self)] = raw
+        if not self._dev.backend.mutable or has_integer_array(xp, raw_key) or any(
+                k is None for k in (raw_key if isinstance(raw_key, tuple) else (raw_key,))):
+            # Keys the standard leaves out of assignment (integer arrays, new axes), and
+            # libraries whose arrays cannot be indexed for writing: computed out of
+            # place by the setitem op, then written back whole.
+            op = self._dev.ops["setitem"]
+            self._dev.backend.write(self._data, op.forward(xp, self._data, raw, key=raw_key))
+        else:
+            if isinstance(value, Tensor) and raw.dtype != self._data.dtype:
+                raw = xp.astype(raw, self._data.dtype)
+            self._data[raw_key] = raw
         self._bump_version()
 
     # ------------------------------------------------------------------ PyTorch methods
@@ -682,6 +788,7 @@ from .dispatch import (  # noqa: E402  (they need Tensor)
 )
 
 _OPERATORS = {
+    # arithmetic
     "__add__": (binary_method, "add"),
     "__radd__": (rbinary_method, "add"),
     "__sub__": (binary_method, "subtract"),
@@ -690,6 +797,10 @@ _OPERATORS = {
     "__rmul__": (rbinary_method, "multiply"),
     "__truediv__": (binary_method, "divide"),
     "__rtruediv__": (rbinary_method, "divide"),
+    "__floordiv__": (binary_method, "floor_divide"),
+    "__rfloordiv__": (rbinary_method, "floor_divide"),
+    "__mod__": (binary_method, "remainder"),
+    "__rmod__": (rbinary_method, "remainder"),
     "__pow__": (binary_method, "pow"),
     "__rpow__": (rbinary_method, "pow"),
     "__matmul__": (binary_method, "matmul"),
@@ -697,6 +808,19 @@ _OPERATORS = {
     "__neg__": (unary_method, "negative"),
     "__pos__": (unary_method, "positive"),
     "__abs__": (unary_method, "abs"),
+    # bitwise (and logical, on bool arrays)
+    "__and__": (binary_method, "bitwise_and"),
+    "__rand__": (rbinary_method, "bitwise_and"),
+    "__or__": (binary_method, "bitwise_or"),
+    "__ror__": (rbinary_method, "bitwise_or"),
+    "__xor__": (binary_method, "bitwise_xor"),
+    "__rxor__": (rbinary_method, "bitwise_xor"),
+    "__lshift__": (binary_method, "bitwise_left_shift"),
+    "__rlshift__": (rbinary_method, "bitwise_left_shift"),
+    "__rshift__": (binary_method, "bitwise_right_shift"),
+    "__rrshift__": (rbinary_method, "bitwise_right_shift"),
+    "__invert__": (unary_method, "bitwise_invert"),
+    # comparisons (Python reflects them itself: 2 < t is t > 2)
     "__eq__": (binary_method, "equal"),
     "__ne__": (binary_method, "not_equal"),
     "__lt__": (binary_method, "less"),
@@ -706,3 +830,30 @@ _OPERATORS = {
 }
 for _dunder, (_make, _op_name) in _OPERATORS.items():
     setattr(Tensor, _dunder, _make(_op_name))
+
+
+def _inplace_method(name):
+    """The in-place operator (``t //= 2``) for op ``name``: computed out of place, written
+    into ``self``'s storage, recorded (see ``Tensor._inplace``)."""
+
+    def method(self, other):
+        return self._inplace(name, other)
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+# In-place operators besides __iadd__, __isub__, __imul__, __itruediv__ and __ipow__,
+# which are the PyTorch methods add_, sub_, mul_, div_ and pow_.
+_INPLACE_OPERATORS = {
+    "__ifloordiv__": "floor_divide",
+    "__imod__": "remainder",
+    "__imatmul__": "matmul",
+    "__iand__": "bitwise_and",
+    "__ior__": "bitwise_or",
+    "__ixor__": "bitwise_xor",
+    "__ilshift__": "bitwise_left_shift",
+    "__irshift__": "bitwise_right_shift",
+}
+for _dunder, _op_name in _INPLACE_OPERATORS.items():
+    setattr(Tensor, _dunder, _inplace_method(_op_name))

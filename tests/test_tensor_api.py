@@ -634,3 +634,78 @@ def test_zero_dimensional_results_hold_arrays_and_take_in_place_ops():
     a = xpgrad.tensor([1.0, 2.0, 3.0], requires_grad=True)
     (a.sum() * a[0]).backward()
     assert a.grad.tolist() == [7.0, 1.0, 1.0]
+
+
+# ---------------------------------------------------------------------- array API object
+
+
+def test_size_is_the_standard_property_and_pytorch_method(device):
+    x = xpgrad.ones(2, 3, device=device)
+    assert x.size == 6 and x.size + 1 == 7  # the standard: the number of elements
+    assert x.size() == (2, 3) and x.size(0) == 2 and x.size(-1) == 3  # PyTorch's size()
+    assert xpgrad.tensor(2.0, device=device).size == 1 and xpgrad.tensor(2.0, device=device).size() == ()
+
+
+def test_floor_divide_and_remainder_operators_match_python(device):
+    xs, ys = [7.0, -7.0, 7.5, -0.5], [2.0, 2.0, -2.0, 3.0]
+    x = xpgrad.tensor(xs, dtype=xpgrad.float64, device=device)
+    y = xpgrad.tensor(ys, dtype=xpgrad.float64, device=device)
+    assert_close(x // y, [a // b for a, b in zip(xs, ys)])
+    assert_close(x % y, [a % b for a, b in zip(xs, ys)])  # the sign of the divisor, as Python
+    assert_close(10 // y, [10 // b for b in ys])
+    assert_close(10 % y, [10 % b for b in ys])
+    i = xpgrad.tensor([5, 6], device=device)
+    i //= 2
+    i %= 2
+    assert i.tolist() == [0, 1]
+
+
+def test_bitwise_operators_on_integers_and_bools(device):
+    a = xpgrad.tensor([12, 10], device=device)
+    assert (a & 6).tolist() == [4, 2] and (6 & a).tolist() == [4, 2]
+    assert (a | 1).tolist() == [13, 11] and (a ^ 15).tolist() == [3, 5]
+    assert (a << 1).tolist() == [24, 20] and (1 << xpgrad.tensor([2, 3], device=device)).tolist() == [4, 8]
+    assert (a >> 2).tolist() == [3, 2] and (~a).tolist() == [-13, -11]
+    m = xpgrad.tensor([True, False], device=device)
+    assert (m & True).tolist() == [True, False] and (~m).tolist() == [False, True]
+    a |= 1
+    a <<= 1
+    assert a.tolist() == [26, 22]
+
+
+def test_dlpack_export(device):
+    x = xpgrad.tensor([1.0, 2.0], dtype=xpgrad.float64, device=device, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"export t.detach\(\) instead"):
+        x.__dlpack__()
+    if device == "dask":
+        with pytest.raises(BufferError, match="do not support DLPack"):
+            x.detach().__dlpack__()
+        return
+    if device == "cpu":
+        np.testing.assert_array_equal(np.from_dlpack(x.detach()), [1.0, 2.0])
+
+
+def test_array_namespace_version_check():
+    x = xpgrad.tensor([1.0])
+    assert x.__array_namespace__(api_version="2024.12") is xpgrad.xp
+    with pytest.raises(ValueError, match="not supported"):
+        x.__array_namespace__(api_version="2020.10")
+
+
+def test_pytorch_face_tril_triu_meshgrid_linspace(device):
+    m = np.arange(9.0).reshape(3, 3)
+    x = xpgrad.tensor(m.tolist(), dtype=xpgrad.float64, device=device, requires_grad=True)
+    assert_close(xpgrad.tril(x), np.tril(m))
+    assert_close(xpgrad.triu(x, 1), np.triu(m, 1))
+    xpgrad.tril(x, -1).sum().backward()
+    assert_close(x.grad, np.tril(np.ones((3, 3)), -1))
+    a, b = xpgrad.arange(2.0, device=device), xpgrad.arange(3.0, device=device)
+    ga, gb = xpgrad.meshgrid(a, b)  # "ij", as torch.meshgrid
+    assert ga.shape == (2, 3) and gb.shape == (2, 3)
+    assert_close(gb, np.meshgrid([0.0, 1.0], [0.0, 1.0, 2.0], indexing="ij")[1])
+    assert xpgrad.meshgrid([a, b], indexing="xy")[0].shape == (3, 2)
+    s = xpgrad.linspace(0, 1, 5, device=device)
+    assert dtype_name(s.dtype) == "float32" and s.device == device
+    assert_close(s, np.linspace(0, 1, 5))
+    assert_close(xpgrad.floor_divide(xpgrad.tensor([7.0, -7.0], device=device), 2), [3.0, -4.0])
+    assert_close(xpgrad.remainder(xpgrad.tensor([7.0, -7.0], device=device), 3), [1.0, 2.0])

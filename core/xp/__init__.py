@@ -1,4 +1,4 @@
-"""``xpgrad.xp``: the differentiable array API namespace.
+"""``xpgrad.xp``: the differentiable array API namespace (standard 2024.12).
 
 ``Tensor.__array_namespace__()`` returns this module, so code written against the
 standard (``xp = array_namespace(x)``) records a graph when handed Tensors. The engine
@@ -8,25 +8,46 @@ gradients of gradients come for free. Functions keep the standard's signatures
 
 Functions whose result is not differentiable (comparisons, ``sign``, creation) return
 Tensors that do not require grad.
+
+The dtype objects (``xp.float64``) are the default device's library's own, looked up
+when asked for (so they follow :func:`xpgrad.default_device`); the data-type functions
+accept any backend's dtypes.
 """
 from . import linalg
 from ._creation import *  # noqa: F401,F403
 from ._dtypes import *  # noqa: F401,F403
 from ._elementwise import *  # noqa: F401,F403
+from ._indexing import *  # noqa: F401,F403
 from ._manipulation import *  # noqa: F401,F403
+from ._searching import *  # noqa: F401,F403
 from ._statistical import *  # noqa: F401,F403
-from . import _creation, _dtypes, _elementwise, _manipulation, _statistical
+from ._info import __array_namespace_info__  # noqa: F401
+from . import _creation, _dtypes, _elementwise, _indexing, _manipulation, _searching, _statistical
+from ._dtypes import CONSTANTS as _CONSTANTS, DTYPE_NAMES as _DTYPE_NAMES
 from ._dtypes import dtype_or_constant as _dtype_or_constant
 
 __array_api_version__ = "2024.12"
 
+# The linear algebra functions the standard also has in the main namespace.
 matmul = linalg.matmul
 matrix_transpose = linalg.matrix_transpose
+tensordot = linalg.tensordot
+vecdot = linalg.vecdot
 
-__all__ = ["linalg", "matmul", "matrix_transpose"] + [
-    name for module in (_creation, _dtypes, _elementwise, _manipulation, _statistical)
-    for name in module.__all__
-]
+e = _CONSTANTS["e"]
+inf = _CONSTANTS["inf"]
+nan = _CONSTANTS["nan"]
+newaxis = _CONSTANTS["newaxis"]
+pi = _CONSTANTS["pi"]
+
+__all__ = sorted(
+    {"__array_api_version__", "__array_namespace_info__", "linalg", "matmul", "matrix_transpose",
+     "tensordot", "vecdot",
+     *_CONSTANTS, *_DTYPE_NAMES}
+    | {name for module in (_creation, _dtypes, _elementwise, _indexing, _manipulation, _searching,
+                           _statistical)
+       for name in module.__all__}
+)
 
 
 def __getattr__(name):
@@ -34,3 +55,7 @@ def __getattr__(name):
         return _dtype_or_constant(name)
     except AttributeError:
         raise AttributeError(f"module 'xpgrad.xp' has no attribute {name!r}") from None
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

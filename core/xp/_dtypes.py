@@ -1,47 +1,124 @@
-"""Data-type functions and the dtype objects of the standard.
+"""Data-type functions, the dtype objects and the constants of the standard.
 
-Dtype objects and queries are the default device's backend's own, so they compare
-equal to ``Tensor.dtype`` on that backend."""
+The dtype objects (``xpgrad.xp.float64``) are the default device's backend's own, so
+they compare equal to ``Tensor.dtype`` on that backend (NumPy's, unless
+:func:`xpgrad.default_device` says otherwise). The functions here accept any backend's
+dtypes, xpgrad dtype names and Tensors of any device alike: a dtype is known by its
+name, so ``isdtype(array_api_strict.float64, "real floating")`` holds on NumPy too.
+"""
+import math
+import re
+
 from xpgrad.device import get_device
 from xpgrad.tensor import Tensor
 
-__all__ = ["isdtype", "result_type", "can_cast", "finfo", "iinfo"]
+__all__ = ["can_cast", "finfo", "iinfo", "isdtype", "result_type"]
+
+DTYPE_NAMES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+               "float32", "float64", "complex64", "complex128")
+CONSTANTS = {"e": math.e, "inf": math.inf, "nan": math.nan, "newaxis": None, "pi": math.pi}
+
+_NAME = re.compile(r"(bool|u?int(8|16|32|64)|float(32|64)|complex(64|128))")
 
 
-def _ns(x=None):
-    return x._dev.xp if isinstance(x, Tensor) else get_device(None).xp
+def _ns(dev=None):
+    return (dev or get_device(None)).xp
+
+
+def _dtype_name(dtype):
+    """The standard's name of a dtype object of any backend (or of an xpgrad dtype name)."""
+    found = _NAME.search(str(dtype))
+    if found is None:
+        raise TypeError(f"{dtype!r} is not a dtype of the array API standard")
+    return found.group(1)
+
+
+def _native(dtype, dev=None):
+    """``dtype`` (any backend's dtype object or a dtype name) as the backend's own dtype
+    object on ``dev`` (the default device). Known by name: comparing dtypes of two
+    libraries is not something the standard supports (array_api_strict warns)."""
+    return getattr(_ns(dev), _dtype_name(dtype))
 
 
 def isdtype(dtype, kind):
-    return _ns().isdtype(dtype, kind)
+    """Whether ``dtype`` is of ``kind``: a kind name (``"real floating"``), a dtype, or a
+    tuple of them."""
+    ns = _ns()
+    if isinstance(kind, tuple):
+        kind = tuple(k if isinstance(k, str) else _native(k) for k in kind)
+    elif not isinstance(kind, str):
+        kind = _native(kind)
+    return ns.isdtype(_native(dtype), kind)
 
 
 def result_type(*arrays_and_dtypes):
-    raw = [a._data if isinstance(a, Tensor) else a for a in arrays_and_dtypes]
-    return _ns().result_type(*raw)
+    """The dtype that type promotion gives for arrays, dtypes and Python scalars.
+
+    At least one argument must be an array or a dtype; Python scalars (2024.12) take
+    the kind of the arrays they are combined with.
+    """
+    if not arrays_and_dtypes:
+        raise ValueError("result_type() needs at least one array or dtype")
+    dev = next((a._dev for a in arrays_and_dtypes if isinstance(a, Tensor)), None)
+    if not any(isinstance(a, Tensor) or not isinstance(a, (bool, int, float, complex))
+               for a in arrays_and_dtypes):
+        raise ValueError("result_type() needs at least one array or dtype besides Python scalars")
+    raw = []
+    for a in arrays_and_dtypes:
+        if isinstance(a, Tensor):
+            raw.append(_native(a.dtype, dev))
+        elif isinstance(a, (bool, int, float, complex)):
+            raw.append(a)
+        else:
+            raw.append(_native(a, dev))
+    return _ns(dev).result_type(*raw)
 
 
 def can_cast(from_, to, /):
-    return _ns().can_cast(from_._data if isinstance(from_, Tensor) else from_, to)
+    """Whether ``from_`` (a dtype or an array) can be cast to ``to`` by the promotion rules."""
+    if isinstance(from_, Tensor):
+        from_ = from_.dtype
+    return _ns().can_cast(_native(from_), _native(to))
+
+
+class finfo_object:
+    """What :func:`finfo` returns: the standard's attributes, as Python numbers (NumPy's
+    own finfo holds NumPy scalars, which a float32 type makes ``numpy.float32``)."""
+
+    __slots__ = ("bits", "eps", "max", "min", "smallest_normal", "dtype")
+
+    def __init__(self, info, dtype):
+        self.bits = int(info.bits)
+        for name in ("eps", "max", "min", "smallest_normal"):
+            setattr(self, name, float(getattr(info, name)))
+        self.dtype = dtype
+
+    def __repr__(self):
+        return (f"finfo(bits={self.bits}, eps={self.eps}, max={self.max}, min={self.min}, "
+                f"smallest_normal={self.smallest_normal}, dtype={self.dtype})")
 
 
 def finfo(type, /):
-    return _ns().finfo(type._data if isinstance(type, Tensor) else type)
+    """Machine limits of a floating-point dtype (or of an array's dtype), as Python floats."""
+    dev = type._dev if isinstance(type, Tensor) else None
+    if dev is not None:
+        type = type.dtype
+    info = _ns(dev).finfo(_native(type, dev))
+    # The real dtype of the limits: float32 for complex64, as the standard has it.
+    return finfo_object(info, _native(getattr(info, "dtype", type), dev))
 
 
 def iinfo(type, /):
-    return _ns().iinfo(type._data if isinstance(type, Tensor) else type)
-
-
-_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-           "float32", "float64", "complex64", "complex128")
+    """Machine limits of an integer dtype (or of an array's dtype)."""
+    if isinstance(type, Tensor):
+        type = type.dtype
+    return _ns().iinfo(_native(type))
 
 
 def dtype_or_constant(name):
-    if name in _DTYPES:
+    """A dtype object of the default device's backend, or a constant, by name."""
+    if name in DTYPE_NAMES:
         return getattr(_ns(), name)
-    if name in ("e", "pi", "inf", "nan", "newaxis"):
-        import math
-
-        return {"e": math.e, "pi": math.pi, "inf": math.inf, "nan": math.nan, "newaxis": None}[name]
+    if name in CONSTANTS:
+        return CONSTANTS[name]
     raise AttributeError(name)

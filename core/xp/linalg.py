@@ -133,7 +133,7 @@ def tensordot(x1, x2, /, *, axes=2):
 def vecdot(x1, x2, /, *, axis=-1):
     """The dot product of vectors along ``axis`` (conjugating ``x1``), broadcasting the
     other axes."""
-    from . import conj, isdtype, multiply, sum as _sum
+    from . import conj, isdtype, multiply, result_type, sum as _sum
 
     nd = max(x1.ndim, x2.ndim)
     if not -nd <= axis < nd:
@@ -147,7 +147,8 @@ def vecdot(x1, x2, /, *, axis=-1):
                          f"{x1.shape[ax]} and {x2.shape[ax]}")
     if isdtype(x1.dtype, "complex floating"):
         x1 = conj(x1)
-    return _sum(multiply(x1, x2), axis=ax)
+    # sum() would widen small integer types (uint8 -> uint64); vecdot keeps the operands' type.
+    return _sum(multiply(x1, x2), axis=ax, dtype=result_type(x1, x2))
 
 
 # ---------------------------------------------------------------------- matrix functions
