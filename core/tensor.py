@@ -6,6 +6,7 @@ autograd tensor the tutorials use (``backward``, ``grad``, ``grad_fn``, ``data``
 ``requires_grad_``, ``sum(dim=...)``). Every computation goes through the dispatcher, so
 built-in ops and third-party plugins are reached the same way.
 """
+from collections import namedtuple
 import weakref
 
 from .grad_mode import GRAD_ENABLED
@@ -857,3 +858,135 @@ _INPLACE_OPERATORS = {
 }
 for _dunder, _op_name in _INPLACE_OPERATORS.items():
     setattr(Tensor, _dunder, _inplace_method(_op_name))
+
+
+# ---------------------------------------------------------------------- more PyTorch methods
+# Methods a PyTorch user reaches for, each a thin call of the standard's function in
+# xpgrad.xp (``dim=``/``keepdim=`` spelled as PyTorch spells them).
+
+_ValuesIndices = namedtuple("values_indices", ["values", "indices"])
+
+
+def _xp():
+    from . import xp
+
+    return xp
+
+
+def _elementwise_method(name):
+    def method(self):
+        return getattr(_xp(), name)(self)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"``xpgrad.xp.{name}(self)``."
+    return method
+
+
+for _name in ("acos", "acosh", "asin", "asinh", "atan", "atanh", "ceil", "conj", "cosh",
+              "expm1", "floor", "isfinite", "isinf", "isnan", "log1p", "log2", "log10",
+              "reciprocal", "round", "sign", "sinh", "square", "tan", "trunc"):
+    setattr(Tensor, _name, _elementwise_method(_name))
+
+
+def _extremum(name, arg_name):
+    def method(self, dim=None, keepdim=False):
+        xp = _xp()
+        if dim is None:
+            return getattr(xp, name)(self)
+        values = getattr(xp, name)(self, axis=dim, keepdims=keepdim)
+        indices = getattr(xp, arg_name)(self, axis=dim, keepdims=keepdim)
+        return _ValuesIndices(values, indices)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = (f"The {name}imum of all elements, or ``(values, indices)`` along ``dim`` "
+                      "(ties share the gradient evenly).")
+    return method
+
+
+Tensor.max = _extremum("max", "argmax")
+Tensor.min = _extremum("min", "argmin")
+
+
+def _amax(self, dim=None, keepdim=False):
+    """The largest elements over ``dim`` (all if None); ties share the gradient evenly."""
+    return _xp().max(self, axis=_axis(dim), keepdims=keepdim)
+
+
+def _amin(self, dim=None, keepdim=False):
+    """The smallest elements over ``dim`` (all if None); ties share the gradient evenly."""
+    return _xp().min(self, axis=_axis(dim), keepdims=keepdim)
+
+
+def _axis(dim):
+    return tuple(dim) if isinstance(dim, list) else (None if dim == () else dim)
+
+
+def _prod(self, dim=None, keepdim=False, *, dtype=None):
+    """The product over ``dim`` (all if None); exact gradients where elements are zero."""
+    return _xp().prod(self, axis=_axis(dim), keepdims=keepdim, dtype=dtype)
+
+
+def _var(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    """The variance over ``dim``, with Bessel's correction by default, as in PyTorch."""
+    if correction is None:
+        correction = 1 if unbiased else 0
+    return _xp().var(self, axis=_axis(dim), correction=correction, keepdims=keepdim)
+
+
+def _std(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    """The standard deviation over ``dim``, with Bessel's correction by default."""
+    if correction is None:
+        correction = 1 if unbiased else 0
+    return _xp().std(self, axis=_axis(dim), correction=correction, keepdims=keepdim)
+
+
+def _cumsum(self, dim):
+    """The cumulative sum along ``dim``."""
+    return _xp().cumulative_sum(self, axis=dim)
+
+
+def _cumprod(self, dim):
+    """The cumulative product along ``dim``."""
+    return _xp().cumulative_prod(self, axis=dim)
+
+
+def _argmax(self, dim=None, keepdim=False):
+    """The index of the largest element (of the flattened Tensor if ``dim`` is None)."""
+    return _xp().argmax(self, axis=dim, keepdims=keepdim)
+
+
+def _argmin(self, dim=None, keepdim=False):
+    """The index of the smallest element (of the flattened Tensor if ``dim`` is None)."""
+    return _xp().argmin(self, axis=dim, keepdims=keepdim)
+
+
+def _sort(self, dim=-1, descending=False, stable=True):
+    """``(values, indices)`` sorted along ``dim``; the values are differentiable."""
+    xp = _xp()
+    values = xp.sort(self, axis=dim, descending=descending, stable=stable)
+    return _ValuesIndices(values, xp.argsort(self, axis=dim, descending=descending, stable=stable))
+
+
+def _all(self, dim=None, keepdim=False):
+    return _xp().all(self, axis=_axis(dim), keepdims=keepdim)
+
+
+def _any(self, dim=None, keepdim=False):
+    return _xp().any(self, axis=_axis(dim), keepdims=keepdim)
+
+
+def _clamp(self, min=None, max=None):  # noqa: A002  (PyTorch's names)
+    """Limit the values to ``[min, max]``; the gradient passes where they are inside."""
+    return _xp().clip(self, min=min, max=max)
+
+
+def _flip(self, dims):
+    return _xp().flip(self, axis=tuple(dims) if isinstance(dims, (list, tuple)) else dims)
+
+
+for _name, _fn in (("amax", _amax), ("amin", _amin), ("prod", _prod), ("var", _var),
+                   ("std", _std), ("cumsum", _cumsum), ("cumprod", _cumprod),
+                   ("argmax", _argmax), ("argmin", _argmin), ("sort", _sort), ("all", _all),
+                   ("any", _any), ("clamp", _clamp), ("clip", _clamp), ("flip", _flip)):
+    _fn.__name__ = _fn.__qualname__ = _name
+    setattr(Tensor, _name, _fn)
