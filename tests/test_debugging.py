@@ -260,17 +260,7 @@ def test_save_on_device():
 
 
 def test_hooks_on_a_custom_function_and_nesting():
-    class Exp(Function):
-        @staticmethod
-        def forward(ctx, x):
-            r = x.exp()
-            ctx.save_for_backward(r)
-            return r
-
-        @staticmethod
-        def backward(ctx, g):
-            (r,) = ctx.saved_tensors
-            return g * r
+    from test_function import Exp
 
     outer, inner = [], []
     x = _x("cpu", 3)

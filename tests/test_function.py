@@ -442,22 +442,25 @@ def test_saved_output_modified_in_place():
 # ---------------------------------------------------------------------- forward mode rules
 
 
+class Cube(Function):
+    """Forward mode only: its backward must not be called."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_forward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, g):
+        raise AssertionError("forward mode uses jvp")
+
+    @staticmethod
+    def jvp(ctx, t):
+        (x,) = ctx.saved_tensors
+        return 3 * x ** 2 * t
+
+
 def test_jvp_rules_call_the_users_jvp():
-    class Cube(Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_forward(x)
-            return x ** 3
-
-        @staticmethod
-        def backward(ctx, g):
-            raise AssertionError("not used")
-
-        @staticmethod
-        def jvp(ctx, t):
-            (x,) = ctx.saved_tensors
-            return 3 * x ** 2 * t
-
     x = _x("cpu", 3)
     seen = []
 
@@ -476,21 +479,6 @@ def test_jvp_rules_call_the_users_jvp():
 
 def test_forward_mode_through_functions(device):
     func = pytest.importorskip("xpgrad.func")
-
-    class Cube(Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_forward(x)
-            return x ** 3
-
-        @staticmethod
-        def backward(ctx, g):
-            raise AssertionError("forward mode uses jvp")
-
-        @staticmethod
-        def jvp(ctx, t):
-            (x,) = ctx.saved_tensors
-            return 3 * x ** 2 * t
 
     x = xpgrad.randn(2, 3, dtype=xpgrad.float64, device=device)
     y = xpgrad.randn(3, dtype=xpgrad.float64, device=device)
