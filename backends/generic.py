@@ -383,18 +383,6 @@ def _dask_namespace():
     return ns
 
 
-def _dask_inv(xp, x):
-    # dask.array.linalg.inv solves by LU with SciPy; without needing SciPy, invert each
-    # matrix with NumPy inside one block: the last two axes become one chunk, the batch
-    # axes keep theirs. Still lazy; a singular matrix raises when it is computed.
-    import numpy as np
-
-    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
-        raise ValueError(f"inv takes square matrices (..., n, n), got shape {tuple(x.shape)}")
-    x = x.rechunk({x.ndim - 2: -1, x.ndim - 1: -1})
-    return x.map_blocks(np.linalg.inv, dtype=x.dtype)
-
-
 def _dask_getitem(xp, x, *, key):
     from xpgrad.ops.indexing import _key_items, getitem
 
@@ -503,16 +491,16 @@ def xpgrad_backends():
 
 @hookimpl
 def xpgrad_ops():
+    from xpgrad.ops import decompositions, linalg
     from xpgrad.ops.indexing import getitem_op, scatter_add_op
-    from xpgrad.ops.linalg import _inv_jvp, _inv_vjp
+
+    from ._dask_linalg import dask_variants
 
     return [
-        Op("inv", _dask_inv, vjp={"x": _inv_vjp}, jvp={"x": _inv_jvp}, backends={"dask"},
-           node_name="InverseBackward",
-           doc="matrix inverse, each matrix in one dask block (no SciPy needed)"),
         getitem_op(_dask_getitem, backends={"dask"},
                    doc="x[key], without boolean masks (data-dependent shapes)"),
         getitem_op(_torch_getitem, backends={"torch"}, doc="x[key], negative slice steps as flipped slices"),
         scatter_add_op(_torch_scatter_add, backends={"torch"}),
         scatter_add_op(_jax_scatter_add, backends={"jax"}),
+        *dask_variants(linalg.xpgrad_ops() + decompositions.xpgrad_ops()),
     ]

@@ -207,16 +207,19 @@ def _repeat_counts(x, repeats, axis):
     if not dev.xp.isdtype(repeats.dtype, "integral"):
         raise TypeError(f"repeat(): repeats must have an integer dtype, got {repeats.dtype}")
     n = _prod(x.shape) if axis is None else x.shape[_normalize_axis(axis, x.ndim)]
-    # The result's length depends on the counts' values, so they are read here, once
-    # (a lazy library computes them): which element each output position copies.
-    import numpy as np
+    # The result's length depends on the counts' values, so they are read to the host
+    # here, once (a lazy library computes them), and which element each output position
+    # copies is worked out there, with the host array's own namespace.
+    from array_api_compat import array_namespace
 
-    counts = np.broadcast_to(np.asarray(dev.backend.to_numpy(repeats._data)).reshape(-1), (n,))
-    if (counts < 0).any():
-        raise ValueError("repeat(): repeats must be non-negative")
     from xpgrad.creation import _from_data
 
-    raw, _ = _from_data(np.repeat(np.arange(n), counts), None, dev)
+    host = dev.backend.to_numpy(repeats._data)
+    hxp = array_namespace(host)
+    counts = hxp.broadcast_to(hxp.reshape(host, (-1,)), (n,))
+    if hxp.any(counts < 0):
+        raise ValueError("repeat(): repeats must be non-negative")
+    raw, _ = _from_data(hxp.repeat(hxp.arange(n), counts), None, dev)
     return apply("repeat", (x,), {"repeats": repeats._data, "axis": axis, "index": raw})
 
 

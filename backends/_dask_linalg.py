@@ -1,0 +1,123 @@
+"""dask's linear algebra: the ops its array API namespace lacks, blockwise.
+
+dask's namespace lacks det, slogdet, eigh, eigvalsh, pinv and matrix_rank, inverts and
+solves only with SciPy (by LU), and computes svd only for one 2-D block (without
+full_matrices). Each matrix's result depends on that matrix alone, so these run NumPy's
+function inside each block, the last two axes made one chunk (batch axes keep their
+chunks): still lazy, and the rules are the generic ops' rules.
+"""
+import numpy as np
+
+from xpgrad.ops.decompositions import _expect_matrices
+from xpgrad.ops.linalg import T, as_matrix, as_vector, inv
+from xpgrad.plugins import Op
+
+__all__ = ["dask_variants"]
+
+
+def _dask_blockwise(x, fn, tail, dtype=None):
+    """``fn`` (a NumPy function of a stack of matrices) per block of ``x``; ``tail`` is
+    the shape its result has in place of the last two axes."""
+    nd = x.ndim
+    x = x.rechunk({nd - 2: -1, nd - 1: -1})
+    chunks = tuple(x.chunks[:-2]) + tuple((s,) for s in tail)
+    drop = [nd - 2, nd - 1][len(tail):]
+    return x.map_blocks(fn, chunks=chunks, drop_axis=drop, dtype=x.dtype if dtype is None else dtype)
+
+
+def _dask_ops():
+    def square(name):
+        def check(x):
+            _expect_matrices(name, x, square=True)
+            return x.shape[-1]
+        return check
+
+    def inverse(xp, x):
+        n = square("inv")(x)
+        return _dask_blockwise(x, np.linalg.inv, (n, n))  # a singular matrix raises when computed
+
+    def det(xp, x):
+        square("det")(x)
+        return _dask_blockwise(x, np.linalg.det, ())
+
+    def slogdet(index):
+        def forward(xp, x):
+            square("slogdet")(x)
+            return _dask_blockwise(x, lambda b: np.linalg.slogdet(b)[index], ())
+        return forward
+
+    def eigh(index):
+        def forward(xp, x):
+            n = square("eigh")(x)
+            return _dask_blockwise(x, lambda b: np.linalg.eigh(b)[index], (n,) if index == 0 else (n, n))
+        return forward
+
+    def eigvalsh(xp, x):
+        return _dask_blockwise(x, np.linalg.eigvalsh, (square("eigvalsh")(x),))
+
+    def svd(index):
+        def forward(xp, x, *, full_matrices=True):
+            _expect_matrices("svd", x)
+            m, n = x.shape[-2], x.shape[-1]
+            k = min(m, n)
+            tail = [(m, m if full_matrices else k), (k,), (n if full_matrices else k, n)][index]
+            return _dask_blockwise(x, lambda b: np.linalg.svd(b, full_matrices=full_matrices)[index], tail)
+        return forward
+
+    def svdvals(xp, x):
+        _expect_matrices("svdvals", x)
+        return _dask_blockwise(x, lambda b: np.linalg.svd(b, compute_uv=False), (min(x.shape[-2:]),))
+
+    def pinv(xp, x, *, rtol=None):
+        _expect_matrices("pinv", x)
+        kw = {} if rtol is None else {"rtol": rtol}
+        return _dask_blockwise(x, lambda b: np.linalg.pinv(b, **kw), (x.shape[-1], x.shape[-2]))
+
+    def matrix_rank(xp, x, *, rtol=None):
+        _expect_matrices("matrix_rank", x)
+        kw = {} if rtol is None else {"rtol": rtol}
+        return _dask_blockwise(x, lambda b: np.asarray(np.linalg.matrix_rank(b, **kw), dtype=np.int64), (),
+                               dtype=np.int64)
+
+    def cholesky(xp, x, *, upper=False):
+        n = square("cholesky")(x)
+        lower = _dask_blockwise(x, np.linalg.cholesky, (n, n))
+        return T(xp, lower) if upper else lower
+
+    def qr(index):
+        def forward(xp, x, *, mode="reduced"):
+            _expect_matrices("qr", x)
+            if mode not in ("reduced", "complete"):
+                raise ValueError(f"qr: mode must be 'reduced' or 'complete', got {mode!r}")
+            m, n = x.shape[-2], x.shape[-1]
+            k = m if mode == "complete" else min(m, n)
+            return _dask_blockwise(x, lambda b: np.linalg.qr(b, mode=mode)[index], [(m, k), (k, n)][index])
+        return forward
+
+    def solve(xp, x1, x2):
+        # x1^-1 x2 through the registered inverse (dask's solve is 2-D only and needs SciPy).
+        if x1.ndim < 2 or x1.shape[-1] != x1.shape[-2]:
+            raise ValueError(f"solve: x1 must hold square matrices (..., M, M), got shape {tuple(x1.shape)}")
+        vector = x2.ndim == 1
+        return as_vector(xp, xp.matmul(inv(xp, x1), as_matrix(xp, x2, vector)), vector)
+
+    return {"inv": inverse, "cholesky": cholesky, "qr_q": qr(0), "qr_r": qr(1), "solve": solve, "det": det, "slogdet_sign": slogdet(0), "slogdet_logabsdet": slogdet(1),
+            "eigh_eigenvalues": eigh(0), "eigh_eigenvectors": eigh(1), "eigvalsh": eigvalsh,
+            "svd_u": svd(0), "svd_s": svd(1), "svd_vh": svd(2), "svdvals": svdvals, "pinv": pinv,
+            "matrix_rank": matrix_rank}
+
+
+def dask_variants(generic):
+    """The dask definitions of the ops in ``generic`` that dask's namespace lacks: the
+    same rules, a blockwise NumPy forward."""
+    forwards = _dask_ops()
+    out = []
+    for op in generic:
+        forward = forwards.get(op.name)
+        if forward is None:
+            continue
+        vjp = None if not op.differentiable else {a: r.fn for a, r in zip(op.argnames, op.rules) if r}
+        jvp = None if op.jvp_rules is None else {a: r.fn for a, r in zip(op.argnames, op.jvp_rules) if r}
+        out.append(Op(op.name, forward, vjp, jvp=jvp, backends={"dask"}, node_name=op.node_name,
+                      doc=f"{op.doc} (dask: NumPy per block)", first_order_only=op.first_order_only))
+    return out
