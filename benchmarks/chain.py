@@ -26,6 +26,8 @@ The parent kills a child that runs past the time limit (``--d-timeout``, 120 s b
 default) or whose resident memory passes a cap (``--mem-cap``, 6 GB by default) and
 records "n/a" with the reason, as it does for a child that fails (a RecursionError, say).
 """
+import importlib
+
 import numpy as np
 
 from harness import Case
@@ -81,10 +83,10 @@ def numpy_chain(data):
     return lambda: [_np_chain(x, n)[1]]
 
 
-def xpgrad_chain(data):
-    import xpgrad
-
-    x, n = xpgrad.tensor(data["x"], requires_grad=True), data["n"]
+def _pytorch_style_chain(library, data):
+    """The chain as PyTorch code; xpgrad runs the very same code."""
+    lib = importlib.import_module(library)
+    x, n = lib.tensor(data["x"], requires_grad=True), data["n"]
 
     def step():
         x.grad = None
@@ -94,21 +96,14 @@ def xpgrad_chain(data):
         y.sum().backward()
         return [x.grad]
     return step
+
+
+def xpgrad_chain(data):
+    return _pytorch_style_chain("xpgrad", data)
 
 
 def torch_chain(data):
-    import torch
-
-    x, n = torch.tensor(data["x"], requires_grad=True), data["n"]
-
-    def step():
-        x.grad = None
-        y = x
-        for _ in range(n):
-            y = y * MUL
-        y.sum().backward()
-        return [x.grad]
-    return step
+    return _pytorch_style_chain("torch", data)
 
 
 def autograd_chain(data):

@@ -230,6 +230,28 @@ def _pytorch_style_sincos(library, data):
     return step
 
 
+def _pytorch_style_mlp(library, data):
+    """The MLP step as PyTorch code; xpgrad runs the very same code. The row max of the
+    log-sum-exp is a constant (detached), as numerically stable code writes it."""
+    lib = importlib.import_module(library)
+    X, onehot = lib.as_tensor(data["X"]), lib.as_tensor(data["onehot"])
+    params = [lib.tensor(p, requires_grad=True) for p in data["params"]]
+    W1, b1, W2, b2, W3, b3 = params
+
+    def step():
+        for p in params:
+            p.grad = None
+        h1 = lib.tanh(X @ W1 + b1)
+        h2 = lib.tanh(h1 @ W2 + b2)
+        logits = h2 @ W3 + b3
+        m = logits.detach().amax(dim=1, keepdim=True)
+        lse = m + lib.log(lib.exp(logits - m).sum(dim=1, keepdim=True))
+        loss = (lse - (logits * onehot).sum(dim=1, keepdim=True)).mean()
+        loss.backward()
+        return [p.grad for p in params]
+    return step
+
+
 def xpgrad_muladd(data):
     return _pytorch_style_muladd("xpgrad", data)
 
@@ -239,25 +261,7 @@ def xpgrad_sincos(data):
 
 
 def xpgrad_mlp(data):
-    import xpgrad
-
-    X, onehot = xpgrad.as_tensor(data["X"]), xpgrad.as_tensor(data["onehot"])
-    params = [xpgrad.tensor(p, requires_grad=True) for p in data["params"]]
-    W1, b1, W2, b2, W3, b3 = params
-
-    def step():
-        for p in params:
-            p.grad = None
-        h1 = (X @ W1 + b1).tanh()
-        h2 = (h1 @ W2 + b2).tanh()
-        logits = h2 @ W3 + b3
-        with xpgrad.no_grad():  # xpgrad has no max op yet: the row max, as a constant
-            m = xpgrad.as_tensor(np.max(logits.detach().numpy(), axis=1, keepdims=True))
-        lse = m + (logits - m).exp().sum(dim=1, keepdim=True).log()
-        loss = (lse - (logits * onehot).sum(dim=1, keepdim=True)).mean()
-        loss.backward()
-        return [p.grad for p in params]
-    return step
+    return _pytorch_style_mlp("xpgrad", data)
 
 
 # ---------------------------------------------------------------------- PyTorch
@@ -272,24 +276,7 @@ def torch_sincos(data):
 
 
 def torch_mlp(data):
-    import torch
-
-    X, onehot = torch.from_numpy(data["X"]), torch.from_numpy(data["onehot"])
-    params = [torch.tensor(p, requires_grad=True) for p in data["params"]]
-    W1, b1, W2, b2, W3, b3 = params
-
-    def step():
-        for p in params:
-            p.grad = None
-        h1 = torch.tanh(X @ W1 + b1)
-        h2 = torch.tanh(h1 @ W2 + b2)
-        logits = h2 @ W3 + b3
-        m = logits.detach().amax(dim=1, keepdim=True)
-        lse = m + torch.log(torch.exp(logits - m).sum(dim=1, keepdim=True))
-        loss = (lse - (logits * onehot).sum(dim=1, keepdim=True)).mean()
-        loss.backward()
-        return [p.grad for p in params]
-    return step
+    return _pytorch_style_mlp("torch", data)
 
 
 # ---------------------------------------------------------------------- HIPS autograd
