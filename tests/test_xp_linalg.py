@@ -12,6 +12,8 @@ import pytest
 import xpgrad
 from xpgrad import xp
 
+from helpers import check
+
 F32 = xpgrad.float32
 F64 = xpgrad.float64
 INF = math.inf
@@ -19,11 +21,6 @@ INF = math.inf
 # Finite differences cost one dask computation per perturbed element: slow there.
 SLOW_ON_DASK = {"test_gradients", "test_pinv_rank_deficient", "test_det_second_order_at_singular"}
 
-
-
-def check(fn, inputs):
-    assert xpgrad.gradcheck(fn, inputs)
-    assert xpgrad.gradgradcheck(fn, inputs)
 
 
 # ---------------------------------------------------------------------- input makers

@@ -9,17 +9,13 @@ import pytest
 import xpgrad
 from xpgrad import dispatch, xp
 
+from helpers import check
+
 F32 = xpgrad.float32
 F64 = xpgrad.float64
 
 # Finite differences cost a dask graph computation per perturbed element.
 SLOW_ON_DASK = {"test_function", "test_function_jvp", "test_setitem_gradients", "test_getitem_jvp"}
-
-
-def check(fn, inputs):
-    """Assert that ``fn``'s first and second derivatives at ``inputs`` are right."""
-    assert xpgrad.gradcheck(fn, inputs)
-    assert xpgrad.gradgradcheck(fn, inputs)
 
 
 def normal(*shape):

@@ -12,16 +12,13 @@ import pytest
 import xpgrad
 from xpgrad import xp
 
+from helpers import check
+
 F32 = xpgrad.float32
 F64 = xpgrad.float64
 
 SLOW_ON_DASK = {"test_gradients", "test_unique_values_gradient", "test_prod_zeros_second_order",
                 "test_cumulative_prod_zeros_second_order"}
-
-
-def check(fn, inputs):
-    assert xpgrad.gradcheck(fn, inputs)
-    assert xpgrad.gradgradcheck(fn, inputs)
 
 
 def normal(*shape):
