@@ -16,6 +16,12 @@ __all__ = ["backward", "grad", "ANOMALY_CHECK"]
 # a rule returns (xpgrad.autograd.detect_anomaly sets it); None otherwise.
 ANOMALY_CHECK = [None]
 
+# From this size on, the gradients an input receives from several consumers are summed
+# in place where its backend can tell that no one else holds the running sum
+# (Backend.sum_gradients): one allocation, and the page faults of a fresh array, saved
+# per consumer. Below it, a plain sum costs less than asking.
+_IN_PLACE_MIN_BYTES = 1 << 16
+
 
 # ---------------------------------------------------------------------- public entry
 
@@ -184,7 +190,13 @@ def _execute(roots, root_grads, retain, create, targets):
                     if dt is not dtypes[i] and dt != dtypes[i]:
                         gi = _cast(xp, gi, dtypes[i], node, i)
                     prev = buffers.get(nxt)
-                    buffers[nxt] = gi if prev is None else prev + gi
+                    if prev is None:
+                        buffers[nxt] = gi
+                    elif create or getattr(prev, "nbytes", 0) < _IN_PLACE_MIN_BYTES:
+                        buffers[nxt] = prev + gi
+                    else:  # held twice here: in buffers and as prev
+                        buffers[nxt] = nxt.dev.backend.sum_gradients(prev, gi, 2)
+                    prev = None
                 count = deps[nxt] - 1
                 deps[nxt] = count
                 if count == 0:

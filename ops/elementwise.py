@@ -105,6 +105,19 @@ def _scaled(xp, g, d):
     return g * d
 
 
+def _scaled_fresh(xp, g, d):
+    """:func:`_scaled` for a derivative ``d`` the rule has just computed and holds alone
+    (``cos(x)`` in sin's rule): a large strided real array is multiplied by ``g`` in
+    place, which saves allocating, and faulting in, one more array of its size. Lazy,
+    immutable and Tensor values (no strides) take the ordinary path."""
+    if (getattr(d, "nbytes", 0) >= _UNIT_MIN_BYTES and getattr(d, "strides", None) is not None
+            and getattr(g, "shape", None) == d.shape and g.dtype == d.dtype and not _is_complex(d)):
+        if not _is_unit(g, d):
+            d *= g
+        return d
+    return _scaled(xp, g, d)
+
+
 def _is_unit(g, d):
     # A Tensor has no strides; a lazy array may have none either.
     strides = getattr(g, "strides", None)
@@ -366,9 +379,9 @@ def _unary_ops():
            vjp={"x": lambda xp, g, out: -_times(xp, g, out * out)},
            jvp={"x": lambda xp, t, out: -t * (out * out)}, doc="1 / x"),
         # ----- trigonometric
-        Op("sin", lambda xp, x: xp.sin(x), vjp={"x": lambda xp, g, x: _scaled(xp, g, xp.cos(x))},
+        Op("sin", lambda xp, x: xp.sin(x), vjp={"x": lambda xp, g, x: _scaled_fresh(xp, g, xp.cos(x))},
            jvp={"x": lambda xp, t, x: t * xp.cos(x)}, doc="sine"),
-        Op("cos", lambda xp, x: xp.cos(x), vjp={"x": lambda xp, g, x: _scaled(xp, g, -xp.sin(x))},
+        Op("cos", lambda xp, x: xp.cos(x), vjp={"x": lambda xp, g, x: _scaled_fresh(xp, g, -xp.sin(x))},
            jvp={"x": lambda xp, t, x: -t * xp.sin(x)}, doc="cosine"),
         Op("tan", lambda xp, x: xp.tan(x), vjp={"x": lambda xp, g, out: _times(xp, g, 1 + out * out)},
            jvp={"x": lambda xp, t, out: t * (1 + out * out)}, doc="tangent"),
@@ -385,7 +398,7 @@ def _unary_ops():
            jvp={"x": lambda xp, t, x: t * xp.cosh(x)}, doc="hyperbolic sine"),
         Op("cosh", lambda xp, x: xp.cosh(x), vjp={"x": lambda xp, g, x: _times(xp, g, xp.sinh(x))},
            jvp={"x": lambda xp, t, x: t * xp.sinh(x)}, doc="hyperbolic cosine"),
-        Op("tanh", lambda xp, x: xp.tanh(x), vjp={"x": lambda xp, g, out: _scaled(xp, g, 1 - out * out)},
+        Op("tanh", lambda xp, x: xp.tanh(x), vjp={"x": lambda xp, g, out: _scaled_fresh(xp, g, 1 - out * out)},
            jvp={"x": lambda xp, t, out: t * (1 - out * out)}, doc="hyperbolic tangent"),
         Op("asinh", lambda xp, x: xp.asinh(x),
            vjp={"x": lambda xp, g, x: _over(xp, g, xp.sqrt(x * x + 1))},

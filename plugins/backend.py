@@ -146,6 +146,15 @@ class Backend:
         """
         dst[...] = dst + src
 
+    def sum_gradients(self, dst, src, held=0):
+        """``dst + src`` for the engine, which sums the gradients an input receives from
+        its several consumers. A backend may write the sum into ``dst`` and return it
+        when no one else holds ``dst`` (``held`` as in :meth:`may_alias`, counting the
+        caller's references, not this argument): that saves allocating an array per
+        consumer for large gradients. ``dst`` and ``src`` have the same shape and dtype.
+        """
+        return dst + src
+
     def may_alias(self, array, held=0):
         """Whether ``array`` may share memory with an array someone else holds.
 
