@@ -8,8 +8,8 @@ chunks): still lazy, and the rules are the generic ops' rules.
 """
 import numpy as np
 
-from xpgrad.ops.decompositions import _expect_matrices
-from xpgrad.ops.linalg import T, as_matrix, as_vector, inv
+from xpgrad.ops.decompositions import _expect_matrices, _svd_sizes
+from xpgrad.ops.linalg import as_matrix, as_vector, conj_T, inv, is_complex
 from xpgrad.plugins import Op
 
 __all__ = ["dask_variants"]
@@ -23,6 +23,12 @@ def _dask_blockwise(x, fn, tail, dtype=None):
     chunks = tuple(x.chunks[:-2]) + tuple((s,) for s in tail)
     drop = [nd - 2, nd - 1][len(tail):]
     return x.map_blocks(fn, chunks=chunks, drop_axis=drop, dtype=x.dtype if dtype is None else dtype)
+
+
+def _real_dtype(x):
+    """The real dtype of ``x``'s precision: what log|det|, eigenvalues of Hermitian
+    matrices and singular values of complex matrices have."""
+    return np.finfo(x.dtype).dtype
 
 
 def _dask_ops():
@@ -43,17 +49,19 @@ def _dask_ops():
     def slogdet(index):
         def forward(xp, x):
             square("slogdet")(x)
-            return _dask_blockwise(x, lambda b: np.linalg.slogdet(b)[index], ())
+            return _dask_blockwise(x, lambda b: np.linalg.slogdet(b)[index], (),
+                                   dtype=_real_dtype(x) if index == 1 else None)
         return forward
 
     def eigh(index):
         def forward(xp, x):
             n = square("eigh")(x)
-            return _dask_blockwise(x, lambda b: np.linalg.eigh(b)[index], (n,) if index == 0 else (n, n))
+            return _dask_blockwise(x, lambda b: np.linalg.eigh(b)[index], (n,) if index == 0 else (n, n),
+                                   dtype=_real_dtype(x) if index == 0 else None)
         return forward
 
     def eigvalsh(xp, x):
-        return _dask_blockwise(x, np.linalg.eigvalsh, (square("eigvalsh")(x),))
+        return _dask_blockwise(x, np.linalg.eigvalsh, (square("eigvalsh")(x),), dtype=_real_dtype(x))
 
     def svd(index):
         def forward(xp, x, *, full_matrices=True):
@@ -61,12 +69,32 @@ def _dask_ops():
             m, n = x.shape[-2], x.shape[-1]
             k = min(m, n)
             tail = [(m, m if full_matrices else k), (k,), (n if full_matrices else k, n)][index]
-            return _dask_blockwise(x, lambda b: np.linalg.svd(b, full_matrices=full_matrices)[index], tail)
+            return _dask_blockwise(x, lambda b: np.linalg.svd(b, full_matrices=full_matrices)[index], tail,
+                                   dtype=_real_dtype(x) if index == 1 else None)
         return forward
+
+    def svd_packed(xp, x, *, full_matrices=True):
+        _expect_matrices("svd", x)
+        m, n, k, ku, kv = _svd_sizes(x, full_matrices)
+
+        def packed(b):
+            u, s, vh = np.linalg.svd(b, full_matrices=full_matrices)
+            batch = u.shape[:-2]
+            return np.concatenate([u.reshape(batch + (m * ku,)), s.astype(u.dtype),
+                                   vh.reshape(batch + (kv * n,))], axis=-1)
+        return _dask_blockwise(x, packed, (m * ku + k + kv * n,))
+
+    def phase(xp, x):
+        square("slogdet")(x)
+        if not is_complex(x):
+            raise TypeError(f"slogdet_phase takes complex matrices, got dtype {x.dtype}; the sign of a "
+                            "real determinant is slogdet_sign (not differentiable)")
+        return _dask_blockwise(x, lambda b: np.linalg.slogdet(b)[0], ())
 
     def svdvals(xp, x):
         _expect_matrices("svdvals", x)
-        return _dask_blockwise(x, lambda b: np.linalg.svd(b, compute_uv=False), (min(x.shape[-2:]),))
+        return _dask_blockwise(x, lambda b: np.linalg.svd(b, compute_uv=False), (min(x.shape[-2:]),),
+                               dtype=_real_dtype(x))
 
     def pinv(xp, x, *, rtol=None):
         _expect_matrices("pinv", x)
@@ -82,7 +110,7 @@ def _dask_ops():
     def cholesky(xp, x, *, upper=False):
         n = square("cholesky")(x)
         lower = _dask_blockwise(x, np.linalg.cholesky, (n, n))
-        return T(xp, lower) if upper else lower
+        return conj_T(xp, lower) if upper else lower
 
     def qr(index):
         def forward(xp, x, *, mode="reduced"):
@@ -102,6 +130,7 @@ def _dask_ops():
         return as_vector(xp, xp.matmul(inv(xp, x1), as_matrix(xp, x2, vector)), vector)
 
     return {"inv": inverse, "cholesky": cholesky, "qr_q": qr(0), "qr_r": qr(1), "solve": solve, "det": det, "slogdet_sign": slogdet(0), "slogdet_logabsdet": slogdet(1),
+            "slogdet_phase": phase, "svd_packed": svd_packed,
             "eigh_eigenvalues": eigh(0), "eigh_eigenvectors": eigh(1), "eigvalsh": eigvalsh,
             "svd_u": svd(0), "svd_s": svd(1), "svd_vh": svd(2), "svdvals": svdvals, "pinv": pinv,
             "matrix_rank": matrix_rank}

@@ -197,6 +197,13 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     inputs = _as_tuple(inputs)
     diff = [k for k, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     outputs = _as_tuple(fn(*inputs))
+    for i, o in enumerate(outputs):
+        if isinstance(o, Tensor) and "complex" in str(o.dtype):
+            raise ValueError(
+                f"gradgradcheck: output {i} has dtype {o.dtype}; the finite-difference "
+                "checks need real float64 functions: check a real function of it instead, "
+                "e.g. xp.stack([xp.real(y), xp.imag(y)])"
+            )
     if grad_outputs is None:
         from .creation import randn_like
 

@@ -3,7 +3,8 @@
 The same ops as ``xpgrad.xp.linalg`` (which keeps the array API standard's signatures),
 under ``torch.linalg``'s names and arguments. See ``xpgrad.ops.linalg`` and
 ``xpgrad.ops.decompositions`` for the gradients at singular matrices and repeated
-eigen/singular values.
+eigen/singular values, and for complex input (PyTorch's convention, and the phases of
+complex eigen- and singular vectors).
 """
 from .dispatch import apply
 from .xp import linalg as _xl
@@ -101,7 +102,8 @@ def det(A):
 
 
 def slogdet(A):
-    """``(sign, logabsdet)`` of the determinant; ``sign`` is not differentiable."""
+    """``(sign, logabsdet)`` of the determinant; ``sign`` is not differentiable for real
+    ``A`` and is the differentiable phase ``det / |det|`` for complex ``A``."""
     return _xl.slogdet(A)
 
 
@@ -111,20 +113,29 @@ def cholesky(A, *, upper=False):
 
 
 def eigh(A, UPLO="L"):
-    """``(eigenvalues, eigenvectors)`` of symmetric matrices, read from the ``UPLO``
-    triangle (``'L'`` or ``'U'``)."""
+    """``(eigenvalues, eigenvectors)`` of symmetric (complex: Hermitian) matrices, read
+    from the ``UPLO`` triangle (``'L'`` or ``'U'``)."""
     return _xl.eigh(_triangle(A, UPLO))
 
 
 def eigvalsh(A, UPLO="L"):
-    """The eigenvalues of symmetric matrices, read from the ``UPLO`` triangle."""
+    """The eigenvalues of symmetric (complex: Hermitian) matrices, read from the ``UPLO``
+    triangle."""
     return _xl.eigvalsh(_triangle(A, UPLO))
 
 
 def _triangle(A, UPLO):
+    """``A``, or for ``UPLO='U'`` the matrix whose lower triangle is ``A``'s upper one
+    as a symmetric (Hermitian) matrix has it: ``A^T`` (``A^H`` for complex ``A``)."""
     if UPLO not in ("L", "U"):
         raise ValueError(f"UPLO must be 'L' or 'U', got {UPLO!r}")
-    return A if UPLO == "L" else A.mT
+    if UPLO == "L":
+        return A
+    from xpgrad.ops.linalg import is_complex
+
+    from .xp import conj
+
+    return conj(A.mT) if is_complex(A) else A.mT
 
 
 def qr(A, mode="reduced"):

@@ -28,13 +28,46 @@ Conventions:
 - ``qr`` with ``mode='complete'`` and ``M > N``: likewise, ``Q``'s last ``M - N``
   columns are any orthonormal completion; their cotangents are ignored and their
   tangents are zero (``R`` and ``Q``'s first ``N`` columns are exact).
+
+Complex input (PyTorch's convention, ``dL/dx + i dL/dy``; PyTorch's formulas with ``^H``
+for ``^T``). Every decomposition here supports it:
+
+- ``cholesky``, ``eigh``, ``eigvalsh`` take Hermitian matrices and read the lower
+  triangle and the real part of the diagonal (LAPACK ignores its imaginary part): the
+  gradient is zero above the diagonal and real on it. ``cholesky(upper=True)`` is
+  ``L^H``.
+- ``qr``: ``R``'s diagonal is real (LAPACK's Householder QR makes it so), which leaves no
+  continuous freedom: ``Q`` and ``R`` are differentiable functions of the input, and any
+  loss of them has a gradient.
+- ``svdvals``, ``svd``'s ``S`` and ``eigh``'s eigenvalues are real, and any loss of them
+  has a gradient.
+- The phases of complex eigenvectors and singular vectors are arbitrary: ``V -> V D``
+  for eigh, ``U -> U D`` with ``Vh -> D^H Vh`` for svd, any diagonal unitary ``D``.
+  Only a loss that does not depend on them has a gradient (``V diag(f(w)) V^H``,
+  ``U diag(f(S)) Vh``, ``U Vh``, ``|V|``, functions of the eigen/singular values); for
+  it, the gradient is exact. As PyTorch does, backward checks the condition,
+  ``Im diag(V^H gV) = 0`` for eigh and ``Im diag(U^H gU) + Im diag(V^H gV) = 0`` for
+  svd, and raises a ``RuntimeError`` saying so where it fails. The tolerance is
+  ``rtol`` times the largest entry of ``|V^H gV|`` (of ``|U^H gU| + |V^H gV|`` for
+  svd) plus ``atol``: ``1e-6`` and ``1e-8`` in complex128, ``1e-2`` and ``1e-3`` in
+  complex64. For svd the condition involves both factors, so ``xpgrad.xp.linalg.svd``
+  of a complex input that requires grad computes one op, ``svd_packed``, whose VJP
+  sees ``gU``, ``gS`` and ``gVh`` together; use the ``U``, ``S`` and ``Vh`` of one call
+  together (each call is its own op: ``U`` of one call with ``Vh`` of another is
+  refused, as in PyTorch). The ops of one output, ``svd_u`` and ``svd_vh``, which the
+  rules of ``det`` and ``svd`` call for their own phase-free products, split the
+  phases' part of the rule evenly between the two factors and do not check.
+- Forward mode: the tangents of complex eigenvectors are those with
+  ``Im diag(V^H dV) = 0``; those of singular vectors split the phases' part evenly,
+  ``Im diag(U^H dU) = -Im diag(V^H dV)`` (PyTorch's choices). Only a function that does
+  not depend on the phases has, through them, its true directional derivative.
 """
 from xpgrad.dispatch import call
 from xpgrad.plugins import Op, hookimpl
 
 from ._shapes import device_of
-from .linalg import (T, as_matrix, as_vector, backend_linalg, decomposition, diag_part, eye_like, inv, lower_symmetric, lower_symmetric_vjp,
-                     safe_reciprocal)
+from .linalg import (T, backend_linalg, conj, conj_T, decomposition, diag_part, eye_like, imag_part, inv, is_complex,
+                     lower_symmetric, lower_symmetric_vjp, safe_reciprocal, tril, triu)
 
 
 def _expect_matrices(name, x, square=False):
@@ -61,29 +94,29 @@ def _cholesky(xp, x, *, upper=False):
     # Always the lower factor, transposed for upper: the input's lower triangle is read
     # on every backend (NumPy's upper=True would read the upper one).
     lower = backend_linalg(xp, "cholesky")(x)
-    return T(xp, lower) if upper else lower
+    return conj_T(xp, lower) if upper else lower
 
 
 def _phi(xp, x):
     """The lower triangle with the diagonal halved."""
-    return xp.tril(x) - 0.5 * x * eye_like(xp, x, x.shape[-1])
+    return tril(xp, x) - 0.5 * x * eye_like(xp, x, x.shape[-1])
 
 
 def _cholesky_vjp(xp, g, out, upper):
-    lower = T(xp, out) if upper else out
-    gl = T(xp, g) if upper else g
+    lower = conj_T(xp, out) if upper else out
+    gl = conj_T(xp, g) if upper else g
     li = inv(xp, lower)
-    # For symmetric dA: dL = L phi(L^-1 dA L^-T), so the symmetric cotangent is
-    # L^-T phi(L^T gL) L^-1.
-    h = xp.matmul(xp.matmul(T(xp, li), _phi(xp, xp.matmul(T(xp, lower), gl))), li)
+    # For symmetric (Hermitian) dA: dL = L phi(L^-1 dA L^-H), so the cotangent of the
+    # symmetric matrix is L^-H phi(L^H gL) L^-1 (^H is ^T for real matrices).
+    h = xp.matmul(xp.matmul(conj_T(xp, li), _phi(xp, xp.matmul(conj_T(xp, lower), gl))), li)
     return lower_symmetric_vjp(xp, h)
 
 
 def _cholesky_jvp(xp, t, out, upper):
-    lower = T(xp, out) if upper else out
+    lower = conj_T(xp, out) if upper else out
     li = inv(xp, lower)
-    dl = xp.matmul(lower, _phi(xp, xp.matmul(xp.matmul(li, lower_symmetric(xp, t)), T(xp, li))))
-    return T(xp, dl) if upper else dl
+    dl = xp.matmul(lower, _phi(xp, xp.matmul(xp.matmul(li, lower_symmetric(xp, t)), conj_T(xp, li))))
+    return conj_T(xp, dl) if upper else dl
 
 
 # ---------------------------------------------------------------------- eigh
@@ -116,26 +149,70 @@ def _gap_reciprocals(xp, w):
 
 def _eigenvalues_vjp(xp, g, x):
     v = _eigenvectors(xp, x)
-    return lower_symmetric_vjp(xp, xp.matmul(v * _col(xp, g), T(xp, v)))
+    return lower_symmetric_vjp(xp, xp.matmul(v * _col(xp, g), conj_T(xp, v)))
 
 
 def _eigenvalues_jvp(xp, t, x):
     v = _eigenvectors(xp, x)
-    return xp.sum(v * xp.matmul(lower_symmetric(xp, t), v), axis=-2)
+    # dw_i = v_i^H dA v_i, real for Hermitian dA.
+    dw = xp.sum(conj(xp, v) * xp.matmul(lower_symmetric(xp, t), v), axis=-2)
+    return xp.real(dw) if is_complex(dw) else dw
 
 
 def _eigenvectors_vjp(xp, g, x, out):
     v = out
+    vhg = xp.matmul(conj_T(xp, v), g)
+    if is_complex(vhg):
+        _check_phase_invariance(xp, "eigh", imag_diagonal(xp, vhg), vhg,
+                                "the eigenvectors", "V", "Im(diag(V^H gV))",
+                                "functions of the eigenvalues, of V diag(f(w)) V^H or of |V|")
     f = _gap_reciprocals(xp, call(xp, "eigh_eigenvalues", x))
-    h = xp.matmul(xp.matmul(v, f * xp.matmul(T(xp, v), g)), T(xp, v))
+    h = xp.matmul(xp.matmul(v, f * vhg), conj_T(xp, v))
     return lower_symmetric_vjp(xp, h)
 
 
 def _eigenvectors_jvp(xp, t, x, out):
+    # The tangent with Im(diag(V^H dV)) = 0, as PyTorch picks it for complex input.
     v = out
     f = _gap_reciprocals(xp, call(xp, "eigh_eigenvalues", x))
-    p = xp.matmul(xp.matmul(T(xp, v), lower_symmetric(xp, t)), v)
+    p = xp.matmul(xp.matmul(conj_T(xp, v), lower_symmetric(xp, t)), v)
     return xp.matmul(v, f * p)
+
+
+# ---------------------------------------------------------------------- complex phases
+
+
+def imag_diagonal(xp, m):
+    """``Im(diag(m))`` of square complex matrices ``m``, as ``(..., k)``."""
+    return xp.imag(diag_part(xp, m))
+
+
+# Tolerances (relative, absolute) of the phase-invariance check, by precision: rounding
+# leaves imaginary parts far below these in a loss that does not depend on the phases.
+# The absolute part keeps a cotangent that is itself rounding noise (a loss whose
+# dependence on the vectors cancels out) from being taken for a dependence on phases.
+_PHASE_TOL = {"complex64": (1e-2, 1e-3), "complex128": (1e-6, 1e-8)}
+
+
+def _check_phase_invariance(xp, name, im, m, what, vectors, quantity, instead):
+    """Raise if ``im`` (``(..., k)``: what a loss invariant to the phases of ``what``
+    keeps at 0) is not small: above ``rtol`` times the largest entry of ``|m|``
+    (``(..., k, k)``) plus ``atol``. Then the loss depends on phases that the
+    decomposition leaves arbitrary (each column of ``vectors`` may be multiplied by
+    ``e^{i phi}``) and has no gradient. PyTorch makes the same check (with
+    ``rtol = atol = 1e-2`` against zero)."""
+    data = [a.detach() if hasattr(a, "detach") else a for a in (im, m)]
+    im, m = data
+    rtol, atol = _PHASE_TOL.get(str(im.dtype).rsplit(".", 1)[-1].replace("float", "complex"), (1e-2, 1e-3))
+    worst = xp.max(xp.abs(im), axis=-1)
+    scale = xp.max(xp.abs(m), axis=(-2, -1))
+    if bool(xp.any(worst > rtol * scale + atol)):
+        raise RuntimeError(
+            f"{name} backward: the loss depends on the phases of {what}, which are "
+            f"arbitrary for complex input (each column of {vectors} may be multiplied by "
+            f"e^(i phi)), so its gradient is not defined: {quantity} must be 0, and it is "
+            f"not (up to {float(xp.max(worst))!r}). Use a loss that does not depend on "
+            f"these phases, e.g. {instead}.")
 
 
 # ---------------------------------------------------------------------- qr
@@ -154,6 +231,8 @@ def _qr_part(index):
 def _qr_deep_vjp(xp, q, r, gq, gr):
     """The cotangent of ``A = QR`` with ``M >= N`` (``R`` square), from ``gq``/``gr``
     (either may be None): ``Q (gR + tril(sym) R^-T) + (gQ - Q Q^T gQ) R^-T``."""
+    if is_complex(r):
+        return _qr_deep_vjp_complex(xp, q, r, gq, gr)
     ri_t = T(xp, inv(xp, r))
     skew = None
     if gq is not None:
@@ -171,6 +250,24 @@ def _qr_deep_vjp(xp, q, r, gq, gr):
     return out
 
 
+def _qr_deep_vjp_complex(xp, q, r, gq, gr):
+    """:func:`_qr_deep_vjp` for complex ``A = QR`` (``R``'s diagonal real, as LAPACK
+    makes it): ``(gQ + Q N) R^-H`` with ``M = gR R^H - Q^H gQ`` and ``N`` the Hermitian
+    matrix with ``M``'s strict upper triangle and the real part of its diagonal (the
+    adjoint of the JVP's ``dR R^-1 = triu(C, 1) + Re diag(C) + tril(C, -1)^H``;
+    PyTorch's linalg_qr_backward)."""
+    m = None
+    if gr is not None:
+        m = xp.matmul(gr, conj_T(xp, r))
+    if gq is not None:
+        qgq = xp.matmul(conj_T(xp, q), gq)
+        m = -qgq if m is None else m - qgq
+    up = triu(xp, m, k=1)
+    n = up + conj_T(xp, up) + xp.real(m) * eye_like(xp, m, m.shape[-1])
+    top = xp.matmul(q, n) if gq is None else gq + xp.matmul(q, n)
+    return xp.matmul(top, conj_T(xp, inv(xp, r)))
+
+
 def _qr_vjp(xp, x, q, r, gq, gr, mode):
     m, n = x.shape[-2], x.shape[-1]
     if m > n and mode == "complete":
@@ -185,7 +282,7 @@ def _qr_vjp(xp, x, q, r, gq, gr, mode):
     if gr is None:
         return xp.concat([_qr_deep_vjp(xp, q, u, gq, None), xp.zeros_like(y)], axis=-1)
     gu, gv = gr[..., :, :m], gr[..., :, m:]
-    extra = xp.matmul(y, T(xp, gv))
+    extra = xp.matmul(y, conj_T(xp, gv))
     gx = _qr_deep_vjp(xp, q, u, extra if gq is None else gq + extra, gu)
     return xp.concat([gx, xp.matmul(q, gv)], axis=-1)
 
@@ -193,11 +290,15 @@ def _qr_vjp(xp, x, q, r, gq, gr, mode):
 def _qr_deep_jvp(xp, q, r, t):
     """Tangents of ``Q``, ``R`` for ``M >= N``: with ``C = Q^T dA R^-1`` and ``W`` the
     skew matrix from C's strictly lower triangle, ``dR = (C - W) R``,
-    ``dQ = dA R^-1 - Q (C - W)``."""
+    ``dQ = dA R^-1 - Q (C - W)``. Complex: ``C = Q^H dA R^-1`` and ``W`` the
+    skew-Hermitian matrix from C's strictly lower triangle and ``i Im diag(C)``, which
+    keeps ``R``'s diagonal real."""
     ri = inv(xp, r)
-    c = xp.matmul(xp.matmul(T(xp, q), t), ri)
-    low = xp.tril(c, k=-1)
-    upper = c - low + T(xp, low)  # C - W
+    c = xp.matmul(xp.matmul(conj_T(xp, q), t), ri)
+    low = tril(xp, c, k=-1)
+    upper = c - low + conj_T(xp, low)  # C - W
+    if is_complex(c):
+        upper = upper - imag_part(xp, c) * eye_like(xp, c, c.shape[-1])
     return xp.matmul(t, ri) - xp.matmul(q, upper), xp.matmul(upper, r)
 
 
@@ -215,7 +316,7 @@ def _qr_jvp(xp, t, x, mode, want):
     dq, du = _qr_deep_jvp(xp, q, r[..., :, :m], t[..., :, :m])
     if want == "q":
         return dq
-    dv = xp.matmul(T(xp, q), t[..., :, m:] - xp.matmul(dq, r[..., :, m:]))
+    dv = xp.matmul(conj_T(xp, q), t[..., :, m:] - xp.matmul(dq, r[..., :, m:]))
     return xp.concat([du, dv], axis=-1)
 
 
@@ -262,6 +363,8 @@ def _svd_vjp(xp, x, u, s, vh, gu, gs, gvh):
     ``gvh`` (the others None):
     ``U [J S + S K + diag(gS)] Vh + (I - U U^T) gU S^-1 Vh + U S^-1 gV^T (I - V V^T)``
     with ``J = F o (U^T gU - gU^T U)``, ``K = F o (V^T gV - gV^T V)``."""
+    if is_complex(u):
+        return _svd_vjp_complex(xp, x, u, s, vh, gu, gs, gvh)
     m, n = x.shape[-2], x.shape[-1]
     k = s.shape[-1]
     if gs is not None:
@@ -287,6 +390,46 @@ def _svd_vjp(xp, x, u, s, vh, gu, gs, gvh):
     return out
 
 
+def _svd_vjp_complex(xp, x, u, s, vh, gu, gs, gvh):
+    """:func:`_svd_vjp` for complex ``A``, from any subset of ``gu``, ``gs``, ``gvh``
+    (PyTorch's svd_backward, with ``^H`` for ``^T``):
+    ``U [J S + S K + diag(gS) + D] Vh + (I - U U^H) gU S^-1 Vh + U S^-1 gV^H (I - V V^H)``
+    with ``J = F o skew(U^H gU)``, ``K = F o skew(V^H gV)``, ``skew(X) = X - X^H``.
+
+    ``D`` is the diagonal that the phases of the singular vectors leave: the loss must
+    not depend on them, which makes ``Im diag(U^H gU) = -Im diag(V^H gV)``, and then
+    ``D = i Im diag(U^H gU) / S``. It is split evenly between the two cotangents,
+    ``i (Im diag(U^H gU) - Im diag(V^H gV)) / (2 S)``, so that the VJPs of ``U`` and of
+    ``Vh`` computed apart (one op each) add up to it."""
+    m, n = x.shape[-2], x.shape[-1]
+    k = s.shape[-1]
+    f = _svd_gaps(xp, s)
+    s_inv = safe_reciprocal(xp, s)
+    eye = eye_like(xp, u, k)
+    inner = None
+    if gu is not None:
+        uhg = xp.matmul(conj_T(xp, u), gu)
+        skew = uhg - conj_T(xp, uhg)
+        # skew's diagonal is 2i Im diag(U^H gU): a quarter of it over S is D's half.
+        inner = f * skew * _col(xp, s) + skew * eye * _col(xp, s_inv / 4)
+    if gvh is not None:
+        vhg = xp.matmul(vh, conj_T(xp, gvh))  # V^H gV
+        skew = vhg - conj_T(xp, vhg)
+        part = _row(xp, s) * (f * skew) - skew * eye * _col(xp, s_inv / 4)
+        inner = part if inner is None else inner + part
+    if gs is not None:
+        part = _col(xp, gs) * eye
+        inner = part if inner is None else inner + part
+    out = xp.matmul(xp.matmul(u, inner), vh)
+    if m > k and gu is not None:
+        proj = gu - xp.matmul(u, xp.matmul(conj_T(xp, u), gu))
+        out = out + xp.matmul(proj * _col(xp, s_inv), vh)
+    if n > k and gvh is not None:
+        proj = gvh - xp.matmul(xp.matmul(gvh, conj_T(xp, vh)), vh)  # gV^H (I - V V^H)
+        out = out + xp.matmul(u * _col(xp, s_inv), proj)
+    return out
+
+
 def _svd_rule(field):
     def vjp(xp, g, x, full_matrices):
         m, n = x.shape[-2], x.shape[-1]
@@ -301,33 +444,58 @@ def _svd_rule(field):
     return vjp
 
 
-def _svd_tangent(field):
-    def jvp(xp, t, x, full_matrices):
-        m, n = x.shape[-2], x.shape[-1]
-        k = min(m, n)
-        u, s, vh = _reduced_svd(xp, x, full_matrices)
-        v = T(xp, vh)
-        dp = xp.matmul(xp.matmul(T(xp, u), t), v)
-        if field == "S":
-            return diag_part(xp, dp)
-        f = _svd_gaps(xp, s)
-        s_inv = safe_reciprocal(xp, s)
-        if field == "U":
-            du = xp.matmul(u, f * (dp * _col(xp, s) + _row(xp, s) * T(xp, dp)))
-            if m > k:
-                tv = xp.matmul(t, v)
-                du = du + (tv - xp.matmul(u, xp.matmul(T(xp, u), tv))) * _col(xp, s_inv)
-            if full_matrices and m > k:  # the completion's columns: no tangent
-                du = xp.concat([du, _zeros(xp, du, tuple(du.shape[:-1]) + (m - k,))], axis=-1)
-            return du
-        dv = xp.matmul(v, f * (_row(xp, s) * dp + T(xp, dp) * _col(xp, s)))
+def _svd_tangents(xp, t, x, full_matrices, fields):
+    """The tangents of the SVD's ``fields`` (a string of ``"U"``, ``"S"``, ``"V"``).
+    Complex: ``dS = Re diag(dP)`` and the phases' part of ``dU``, ``dV`` is split
+    evenly, ``+-i Im diag(dP) / (2 S)`` (PyTorch's linalg_svd_jvp): only a function of
+    ``A`` that does not depend on those phases has these tangents for derivative."""
+    m, n = x.shape[-2], x.shape[-1]
+    k = min(m, n)
+    u, s, vh = _reduced_svd(xp, x, full_matrices)
+    v = conj_T(xp, vh)
+    dp = xp.matmul(xp.matmul(conj_T(xp, u), t), v)
+    complex_ = is_complex(dp)
+    out = {}
+    if "S" in fields:
+        ds = diag_part(xp, dp)
+        out["S"] = xp.real(ds) if complex_ else ds
+    if "U" not in fields and "V" not in fields:
+        return out
+    f = _svd_gaps(xp, s)
+    s_inv = safe_reciprocal(xp, s)
+    if complex_:
+        phases = imag_part(xp, dp) * eye_like(xp, dp, k) * _col(xp, s_inv / 2)
+    if "U" in fields:
+        du_inner = f * (dp * _col(xp, s) + _row(xp, s) * conj_T(xp, dp))
+        if complex_:
+            du_inner = du_inner + phases
+        du = xp.matmul(u, du_inner)
+        if m > k:
+            tv = xp.matmul(t, v)
+            du = du + (tv - xp.matmul(u, xp.matmul(conj_T(xp, u), tv))) * _col(xp, s_inv)
+        if full_matrices and m > k:  # the completion's columns: no tangent
+            du = xp.concat([du, _zeros(xp, du, tuple(du.shape[:-1]) + (m - k,))], axis=-1)
+        out["U"] = du
+    if "V" in fields:
+        dv_inner = f * (_row(xp, s) * dp + conj_T(xp, dp) * _col(xp, s))
+        if complex_:
+            dv_inner = dv_inner - phases
+        dv = xp.matmul(v, dv_inner)
         if n > k:
-            tu = xp.matmul(T(xp, t), u)
+            tu = xp.matmul(conj_T(xp, t), u)
             dv = dv + (tu - xp.matmul(v, xp.matmul(vh, tu))) * _col(xp, s_inv)
-        dvh = T(xp, dv)
+        dvh = conj_T(xp, dv)
         if full_matrices and n > k:
             dvh = xp.concat([dvh, _zeros(xp, dvh, tuple(dvh.shape[:-2]) + (n - k, n))], axis=-2)
-        return dvh
+        out["V"] = dvh
+    return out
+
+
+def _svd_tangent(field):
+    key = "V" if field == "Vh" else field
+
+    def jvp(xp, t, x, full_matrices):
+        return _svd_tangents(xp, t, x, full_matrices, key)[key]
 
     return jvp
 
@@ -343,7 +511,73 @@ def _svdvals_vjp(xp, g, x):
 
 def _svdvals_jvp(xp, t, x):
     u, s, vh = _reduced_svd(xp, x, False)
+    if is_complex(u):  # dS = Re diag(U^H dA V)
+        return xp.real(xp.sum(xp.conj(u) * xp.matmul(t, conj_T(xp, vh)), axis=-2))
     return xp.sum(u * xp.matmul(t, T(xp, vh)), axis=-2)
+
+
+# ---------------------------------------------------------------------- svd of complex matrices, packed
+# The phases of complex singular vectors are arbitrary (U -> U D, Vh -> D^H Vh for any
+# diagonal unitary D), and a loss has a gradient only if it does not depend on them:
+# Im diag(U^H gU) + Im diag(V^H gV) = 0. That condition reads the cotangents of U and Vh
+# together, which ops of one output each never see. So xpgrad.xp.linalg.svd of a
+# complex matrix that requires grad computes one op, svd_packed, whose output holds
+# U, S and Vh flattened and concatenated along the last axis (S as complex numbers),
+# and takes the three back out by slicing; its VJP sees all three cotangents, checks
+# the condition as PyTorch does, and applies the full rule.
+
+
+def _svd_sizes(x, full_matrices):
+    m, n = x.shape[-2], x.shape[-1]
+    k = min(m, n)
+    return m, n, k, (m if full_matrices else k), (n if full_matrices else k)
+
+
+def _pack(xp, u, s, vh):
+    batch = tuple(u.shape[:-2])
+    m, ku = u.shape[-2], u.shape[-1]
+    kv, n = vh.shape[-2], vh.shape[-1]
+    return xp.concat([xp.reshape(u, batch + (m * ku,)), xp.astype(s, u.dtype),
+                      xp.reshape(vh, batch + (kv * n,))], axis=-1)
+
+
+def unpack_svd(xp, packed, m, n, full_matrices):
+    """``U``, ``S``, ``Vh`` from :func:`_svd_packed`'s result (``S`` still complex)."""
+    k = min(m, n)
+    ku, kv = (m, n) if full_matrices else (k, k)
+    batch = tuple(packed.shape[:-1])
+    u = xp.reshape(packed[..., :m * ku], batch + (m, ku))
+    s = packed[..., m * ku:m * ku + k]
+    vh = xp.reshape(packed[..., m * ku + k:], batch + (kv, n))
+    return u, s, vh
+
+
+def _svd_packed(xp, x, *, full_matrices=True):
+    _expect_matrices("svd", x)
+    u, s, vh = backend_linalg(xp, "svd")(x, full_matrices=full_matrices)
+    return _pack(xp, u, s, vh)
+
+
+def _svd_packed_vjp(xp, g, x, out, full_matrices):
+    m, n, k, _, _ = _svd_sizes(x, full_matrices)
+    u, s, vh = unpack_svd(xp, out, m, n, full_matrices)
+    gu, gs, gvh = unpack_svd(xp, g, m, n, full_matrices)
+    u, s, vh = u[..., :, :k], xp.real(s), vh[..., :k, :]
+    gu, gs, gvh = gu[..., :, :k], xp.real(gs), gvh[..., :k, :]
+    if is_complex(u):
+        uhg = xp.matmul(conj_T(xp, u), gu)
+        vhg = xp.matmul(vh, conj_T(xp, gvh))
+        _check_phase_invariance(
+            xp, "svd", imag_diagonal(xp, uhg) + imag_diagonal(xp, vhg), xp.abs(uhg) + xp.abs(vhg),
+            "the singular vectors", "U (and the matching row of Vh)",
+            "Im(diag(U^H gU)) + Im(diag(V^H gV))",
+            "functions of the singular values, of U diag(f(S)) Vh, U Vh, U diag(f(S)) U^H or of |U|")
+    return _svd_vjp_complex(xp, x, u, s, vh, gu, gs, gvh)  # the full rule (also right for real x)
+
+
+def _svd_packed_jvp(xp, t, x, full_matrices):
+    d = _svd_tangents(xp, t, x, full_matrices, "USV")
+    return _pack(xp, d["U"], d["S"], d["V"])
 
 
 @hookimpl
@@ -370,6 +604,10 @@ def xpgrad_ops():
            node_name="LinalgSvdBackward", doc="svd(x).U; repeated singular values drop their 1/gap terms"),
         Op("svd_s", _svd_part(1), vjp={"x": _svd_rule("S")}, jvp={"x": _svd_tangent("S")},
            node_name="LinalgSvdBackward", doc="svd(x).S"),
+        Op("svd_packed", _svd_packed, vjp={"x": _svd_packed_vjp}, jvp={"x": _svd_packed_jvp},
+           node_name="LinalgSvdBackward",
+           doc="svd(x) of complex x as one array (U, S, Vh flattened and concatenated), "
+               "for a gradient that checks that the loss does not depend on the singular vectors' phases"),
         Op("svd_vh", _svd_part(2), vjp={"x": _svd_rule("Vh")}, jvp={"x": _svd_tangent("Vh")},
            node_name="LinalgSvdBackward", doc="svd(x).Vh; repeated singular values drop their 1/gap terms"),
         Op("svdvals", _svdvals, vjp={"x": _svdvals_vjp}, jvp={"x": _svdvals_jvp},

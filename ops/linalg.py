@@ -19,6 +19,29 @@ derivatives come from the same code. Conventions at the hard places:
   matrices along perturbations that keep the rank; the pseudo-inverse is discontinuous
   across rank changes, so no formula can do better.
 - ``matrix_rank``: not differentiable.
+
+Complex input follows PyTorch's convention: for a real loss ``L`` of ``z = x + iy`` the
+gradient is ``dL/dx + i dL/dy``, so a function holomorphic in its inputs has the VJP
+``g * conj(f'(z))`` and the JVP ``f'(z) t``. Every differentiable function here supports
+complex input:
+
+- ``matmul``, ``outer``, ``cross``, ``inv``, ``solve``, ``matrix_power``, ``pinv``:
+  the real rules with the conjugate transpose ``^H`` for ``^T`` (``matmul``: ``g B^H``
+  and ``A^H g``; ``inv``: ``-A^-H g A^-H``); ``matrix_transpose``, ``trace`` and
+  ``diagonal`` are linear with real coefficients and need no conjugate.
+- ``det``: ``g * conj(cofactor)``, still from the SVD, with the phase
+  ``det(U) det(Vh)`` (of modulus 1) through the differentiable ``det``.
+- ``slogdet``: ``logabsdet`` is real, with gradient ``g A^-H``; ``sign`` is the phase
+  ``det / |det|``, differentiable for complex input (op ``slogdet_phase``; gradient
+  ``i Im(g conj(sign)) A^-H``, PyTorch's).
+- ``vector_norm`` (and through it and ``svdvals`` every ``matrix_norm``): real results;
+  ``d ||x|| = Re(sum(conj(P) dx))`` with ``P`` the gradient (``x / ||x||`` for
+  ``ord=2``, ``sgn(x) = x / |x|`` in place of ``sign`` for the others).
+- ``vecdot`` conjugates ``x1`` (the standard's definition) and ``tensordot`` does not;
+  both are composed of differentiable ops.
+
+The rules conjugate only complex arrays (:func:`conj`, :func:`conj_T`): real input runs
+exactly the real rules.
 """
 from xpgrad.dispatch import call
 from xpgrad.plugins import Op, hookimpl
@@ -31,6 +54,55 @@ from ._shapes import device_of, restore_reduced
 def T(xp, x):
     """The transpose of the last two axes."""
     return xp.matrix_transpose(x)
+
+
+_COMPLEX_BY_ID = {}  # id(dtype) -> (dtype, is complex): a cheap test on the hot path
+
+
+def is_complex(x):
+    """Whether ``x`` (a backend array or a Tensor) holds complex values. Asked of the
+    dtype's name (every backend's complex dtypes say ``complex``), once per dtype."""
+    dtype = x.dtype
+    known = _COMPLEX_BY_ID.get(id(dtype))
+    if known is None or known[0] is not dtype:  # a new dtype, or the id of one that is gone
+        known = _COMPLEX_BY_ID[id(dtype)] = (dtype, "complex" in str(dtype))
+    return known[1]
+
+
+def conj(xp, x):
+    """``conj(x)`` for complex ``x``; ``x`` itself for real ``x`` (no pass over it)."""
+    return xp.conj(x) if is_complex(x) else x
+
+
+def conj_T(xp, x):
+    """The conjugate transpose ``x^H`` of the last two axes; the plain transpose for
+    real ``x``."""
+    t = xp.matrix_transpose(x)
+    return xp.conj(t) if is_complex(x) else t
+
+
+def tril(xp, x, k=0):
+    """``xp.tril``; for complex ``x`` by a mask (dask's ``tril`` of complex arrays
+    warns that it casts complex values to real)."""
+    return _band(xp, x, k, True) if is_complex(x) else xp.tril(x, k=k)
+
+
+def triu(xp, x, k=0):
+    """``xp.triu``; for complex ``x`` by a mask, as :func:`tril`."""
+    return _band(xp, x, k, False) if is_complex(x) else xp.triu(x, k=k)
+
+
+def _band(xp, x, k, lower):
+    n, m = x.shape[-2], x.shape[-1]
+    dev = device_of(x)
+    offset = xp.arange(m, device=dev) - xp.reshape(xp.arange(n, device=dev), (n, 1))
+    keep = offset <= k if lower else offset >= k
+    return xp.where(keep, x, xp.zeros_like(x))
+
+
+def imag_part(xp, z):
+    """``i Im(z)`` of complex ``z``, as ``z - Re(z)`` (a complex array)."""
+    return z - xp.real(z)
 
 
 def eye_like(xp, x, n, m=None, k=0):
@@ -96,17 +168,25 @@ def as_vector(xp, x, vector):
 
 
 def lower_symmetric(xp, x):
-    """The symmetric matrix a backend's ``eigh``/``cholesky`` actually reads from ``x``:
-    its lower triangle, mirrored (NumPy, array-api-strict, CuPy and PyTorch read the
-    lower triangle; JAX symmetrises, which agrees on symmetric input)."""
+    """The symmetric (Hermitian) matrix a backend's ``eigh``/``cholesky`` actually reads
+    from ``x``: its lower triangle, mirrored (NumPy, array-api-strict, CuPy and PyTorch
+    read the lower triangle; JAX symmetrises, which agrees on symmetric input). For
+    complex ``x`` the mirror is conjugated and the diagonal's imaginary part is ignored,
+    as LAPACK's Hermitian routines ignore it."""
+    if is_complex(x):
+        low = tril(xp, x, k=-1)
+        return low + conj_T(xp, low) + xp.real(x) * eye_like(xp, x, x.shape[-1])
     return xp.tril(x) + T(xp, xp.tril(x, k=-1))
 
 
 def lower_symmetric_vjp(xp, h):
     """The VJP of :func:`lower_symmetric`: a cotangent ``h`` for the symmetric matrix
     becomes the cotangent of ``x``: ``h + h^T`` below the diagonal, ``h``'s diagonal on
-    it, zero above (entries the function never reads)."""
+    it, zero above (entries the function never reads). For complex: ``h + h^H`` below
+    the diagonal and the real part of ``h``'s diagonal."""
     n = h.shape[-1]
+    if is_complex(h):
+        return tril(xp, h + conj_T(xp, h), k=-1) + xp.real(h) * eye_like(xp, h, n)
     return xp.tril(h + T(xp, h), k=-1) + h * eye_like(xp, h, n)
 
 
@@ -114,23 +194,27 @@ def lower_symmetric_vjp(xp, h):
 
 
 def _matmul_first(xp, g, x1, x2):
+    # g x2^H (x2^T for real x2: the real path never conjugates).
     if x2.ndim == 1:
         if x1.ndim == 1:  # dot product: g is 0-d
-            return g * x2
-        return xp.expand_dims(g, axis=-1) * x2  # (..., n) x (k,) -> (..., n, k)
+            return g * conj(xp, x2)
+        return xp.expand_dims(g, axis=-1) * conj(xp, x2)  # (..., n) x (k,) -> (..., n, k)
     if x1.ndim == 1:  # (k,) @ (..., k, m) -> (..., m)
-        return xp.squeeze(xp.matmul(x2, xp.expand_dims(g, axis=-1)), axis=-1)
-    return xp.matmul(g, xp.matrix_transpose(x2))
+        return xp.squeeze(xp.matmul(conj(xp, x2), xp.expand_dims(g, axis=-1)), axis=-1)
+    x2t = xp.matrix_transpose(x2)  # conj_T inline: this is the hot path
+    return xp.matmul(g, xp.conj(x2t) if is_complex(x2) else x2t)
 
 
 def _matmul_second(xp, g, x1, x2):
+    # x1^H g.
     if x1.ndim == 1:
         if x2.ndim == 1:
-            return g * x1
-        return xp.expand_dims(x1, axis=-1) * xp.expand_dims(g, axis=-2)  # (k, 1) x (..., 1, m)
+            return g * conj(xp, x1)
+        return xp.expand_dims(conj(xp, x1), axis=-1) * xp.expand_dims(g, axis=-2)  # (k, 1) x (..., 1, m)
     if x2.ndim == 1:  # (..., n, k) @ (k,) -> (..., n)
-        return xp.squeeze(xp.matmul(xp.matrix_transpose(x1), xp.expand_dims(g, axis=-1)), axis=-1)
-    return xp.matmul(xp.matrix_transpose(x1), g)
+        return xp.squeeze(xp.matmul(conj_T(xp, x1), xp.expand_dims(g, axis=-1)), axis=-1)
+    x1t = xp.matrix_transpose(x1)
+    return xp.matmul(xp.conj(x1t) if is_complex(x1) else x1t, g)
 
 
 def _outer(xp, x1, x2):
@@ -184,9 +268,9 @@ def _diagonal_vjp(xp, g, x_shape, offset):
 
 
 def _inv_vjp(xp, g, out):
-    # d(X^-1) = -X^-1 dX X^-1, so the cotangent is -X^-T G X^-T.
-    inv_t = xp.matrix_transpose(out)
-    return -xp.matmul(xp.matmul(inv_t, g), inv_t)
+    # d(X^-1) = -X^-1 dX X^-1, so the cotangent is -X^-H G X^-H.
+    inv_h = conj_T(xp, out)
+    return -xp.matmul(xp.matmul(inv_h, g), inv_h)
 
 
 def _inv_jvp(xp, t, out):
@@ -199,19 +283,26 @@ def _solve(xp, x1, x2):
     return backend_linalg(xp, "solve")(x1, x2)
 
 
-def _solve_x2_vjp(xp, g, x1, x2_shape):
-    vector = len(x2_shape) == 1
-    return as_vector(xp, call(xp, "solve", T(xp, x1), as_matrix(xp, g, vector)), vector)
+def _solve_vector(x1, out):
+    """Whether ``x2`` was one vector (1-D): the result then has one axis less than
+    ``x1`` (a stack of matrices ``x2`` gives at least as many). Read from ``x1`` and the
+    result, since a node knows the shape of ``x2`` only when ``x2`` requires grad."""
+    return out.ndim == x1.ndim - 1
 
 
-def _solve_x1_vjp(xp, g, x1, out, x2_shape):
-    vector = len(x2_shape) == 1
-    gb = call(xp, "solve", T(xp, x1), as_matrix(xp, g, vector))
-    return -xp.matmul(gb, T(xp, as_matrix(xp, out, vector)))
+def _solve_x2_vjp(xp, g, x1):
+    vector = _solve_vector(x1, g)
+    return as_vector(xp, call(xp, "solve", conj_T(xp, x1), as_matrix(xp, g, vector)), vector)
 
 
-def _solve_x1_jvp(xp, t, x1, out, x2_shape):
-    vector = len(x2_shape) == 1
+def _solve_x1_vjp(xp, g, x1, out):
+    vector = _solve_vector(x1, out)
+    gb = call(xp, "solve", conj_T(xp, x1), as_matrix(xp, g, vector))
+    return -xp.matmul(gb, conj_T(xp, as_matrix(xp, out, vector)))
+
+
+def _solve_x1_jvp(xp, t, x1, out):
+    vector = _solve_vector(x1, out)
     return -as_vector(xp, call(xp, "solve", x1, xp.matmul(t, as_matrix(xp, out, vector))), vector)
 
 
@@ -232,11 +323,18 @@ def _det(xp, x):
     return backend_linalg(xp, "det")(x)
 
 
-def cofactor(xp, x):
-    """The cofactor matrix of each square matrix (``adj(x)^T``; ``det(x) x^{-T}`` when
-    invertible), from an SVD ``x = U S V^T``: ``sign(det U det V) U diag(c) V^T``
-    where ``c_i`` is the product of the other singular values. Products, no division:
-    exact for singular matrices, and differentiable again (``prod`` is exact at zeros)."""
+def conj_cofactor(xp, x):
+    """The conjugate of the cofactor matrix of each square matrix (the cofactor matrix
+    ``adj(x)^T``, ``det(x) x^{-T}`` when invertible, is real for real ``x``), from an
+    SVD ``x = U S Vh``: ``conj(det U det Vh) U diag(c) Vh`` where ``c_i`` is the product
+    of the other singular values. Products, no division: exact for singular matrices,
+    and differentiable again (``prod`` is exact at zeros).
+
+    ``det U det Vh`` has modulus 1. For real ``x`` it is a sign, locally constant, taken
+    from ``slogdet``; for complex ``x`` it is a phase that moves with ``x``, so it is
+    ``det(U) det(Vh)`` through the differentiable ``det`` (as PyTorch computes it). It
+    is unchanged by the SVD's gauge (``U -> U D``, ``Vh -> D^H Vh``), as is
+    ``U diag(c) Vh``."""
     n = x.shape[-1]
     if n == 0:
         return x
@@ -245,14 +343,23 @@ def cofactor(xp, x):
     u, s, vh = decomposition(xp, "svd", x, ("svd_u", "svd_s", "svd_vh"), full_matrices=False)
     eye = eye_like(xp, s, n)
     others = xp.prod(xp.expand_dims(s, axis=-2) * (1 - eye) + eye, axis=-1)
-    # U and V are orthogonal: their determinants are +-1 and locally constant.
-    sign = call(xp, "slogdet_sign", u) * call(xp, "slogdet_sign", vh)
-    return xp.expand_dims(xp.expand_dims(sign, axis=-1), axis=-1) * xp.matmul(
+    if is_complex(x):
+        phase = xp.conj(call(xp, "det", u) * call(xp, "det", vh))
+    else:  # U and V are orthogonal: their determinants are +-1 and locally constant.
+        phase = call(xp, "slogdet_sign", u) * call(xp, "slogdet_sign", vh)
+    return xp.expand_dims(xp.expand_dims(phase, axis=-1), axis=-1) * xp.matmul(
         u * xp.expand_dims(others, axis=-2), vh)
 
 
+def cofactor(xp, x):
+    """The cofactor matrix of each square matrix (``adj(x)^T``; ``det(x) x^{-T}`` when
+    invertible), exact for singular matrices: see :func:`conj_cofactor`."""
+    return conj(xp, conj_cofactor(xp, x))
+
+
 def _det_vjp(xp, g, x):
-    return xp.expand_dims(xp.expand_dims(g, axis=-1), axis=-1) * cofactor(xp, x)
+    # g * conj(cofactor): the determinant is holomorphic, d det = sum(cofactor * dx).
+    return xp.expand_dims(xp.expand_dims(g, axis=-1), axis=-1) * conj_cofactor(xp, x)
 
 
 def _det_jvp(xp, t, x):
@@ -268,11 +375,32 @@ def _slogdet_part(index):
 
 
 def _logabsdet_vjp(xp, g, x):
-    return xp.expand_dims(xp.expand_dims(g, axis=-1), axis=-1) * T(xp, inv(xp, x))
+    # d log|det x| = Re tr(x^-1 dx): the gradient is g x^-H.
+    return xp.expand_dims(xp.expand_dims(g, axis=-1), axis=-1) * conj_T(xp, inv(xp, x))
 
 
 def _logabsdet_jvp(xp, t, x):
-    return xp.sum(T(xp, inv(xp, x)) * t, axis=(-2, -1))
+    d = xp.sum(T(xp, inv(xp, x)) * t, axis=(-2, -1))
+    return xp.real(d) if is_complex(d) else d
+
+
+def _phase_forward(xp, x):
+    _square("slogdet", x)
+    if not is_complex(x):
+        raise TypeError(f"slogdet_phase takes complex matrices, got dtype {x.dtype}; the sign of a "
+                        "real determinant is slogdet_sign (not differentiable)")
+    return backend_linalg(xp, "slogdet")(x)[0]
+
+
+def _phase_vjp(xp, g, x, out):
+    # sign = det / |det|: d sign = i sign Im tr(x^-1 dx), so the gradient is
+    # i Im(g conj(sign)) x^-H (PyTorch's slogdet_backward).
+    k = imag_part(xp, g * xp.conj(out))
+    return xp.expand_dims(xp.expand_dims(k, axis=-1), axis=-1) * conj_T(xp, inv(xp, x))
+
+
+def _phase_jvp(xp, t, x, out):
+    return out * imag_part(xp, xp.sum(T(xp, inv(xp, x)) * t, axis=(-2, -1)))
 
 
 # ---------------------------------------------------------------------- matrix_power
@@ -324,12 +452,12 @@ def _matrix_power_vjp(xp, g, x, n):
     if n == 0:
         return xp.zeros_like(x)
     z = x if n > 0 else inv(xp, x)
-    powers = [T(xp, p) for p in _powers(xp, z, abs(n))]
+    powers = [conj_T(xp, p) for p in _powers(xp, z, abs(n))]
     gz = _power_sum(xp, powers, g, powers)
     if n > 0:
         return gz
-    zt = T(xp, z)  # through z = x^-1: -z^T gz z^T
-    return -xp.matmul(xp.matmul(zt, gz), zt)
+    zh = conj_T(xp, z)  # through z = x^-1: -z^H gz z^H
+    return -xp.matmul(xp.matmul(zh, gz), zh)
 
 
 def _matrix_power_jvp(xp, t, x, n):
@@ -360,19 +488,20 @@ def _pinv_projectors(xp, x, p):
 
 
 def _pinv_vjp(xp, g, x, out):
-    # dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P  (constant rank)
-    p, pt = out, T(xp, out)
+    # dP = -P dA P + P P^H dA^H (I - A P) + (I - P A) dA^H P^H P  (constant rank; ^H is
+    # ^T for real matrices)
+    p, pt = out, conj_T(xp, out)
     left, right = _pinv_projectors(xp, x, p)
-    gt = T(xp, g)
+    gt = conj_T(xp, g)
     return (-xp.matmul(xp.matmul(pt, g), pt)
             + xp.matmul(xp.matmul(left, gt), xp.matmul(p, pt))
             + xp.matmul(xp.matmul(pt, p), xp.matmul(gt, right)))
 
 
 def _pinv_jvp(xp, t, x, out):
-    p, pt = out, T(xp, out)
+    p, pt = out, conj_T(xp, out)
     left, right = _pinv_projectors(xp, x, p)
-    tt = T(xp, t)
+    tt = conj_T(xp, t)
     return (-xp.matmul(xp.matmul(p, t), p)
             + xp.matmul(xp.matmul(p, pt), xp.matmul(tt, left))
             + xp.matmul(xp.matmul(right, tt), xp.matmul(pt, p)))
@@ -393,21 +522,30 @@ def _safe_divide(xp, num, den):
     return xp.where(zero, xp.zeros_like(num), num / xp.where(zero, xp.ones_like(den), den))
 
 
+def _sgn(xp, x):
+    """``sign(x)``; ``x / |x|`` (0 at 0) for complex ``x``, whatever the backend's
+    ``sign`` does with complex numbers."""
+    if is_complex(x):
+        return _safe_divide(xp, x, xp.abs(x))
+    return xp.sign(x)
+
+
 def _norm_partials(xp, x, out, axis, keepdims, ord):
-    """d ||x||_ord / dx, elementwise, broadcast against ``x``."""
+    """The gradient of ``||x||_ord``, elementwise, broadcast against ``x``: for complex
+    ``x`` (``|x|`` is the modulus) ``d ||x|| = Re(sum(conj(P) dx))``."""
     out = restore_reduced(xp, out, tuple(x.shape), axis, keepdims)
     if ord == 2:
         return _safe_divide(xp, x, out)
     if ord == 1:
-        return xp.sign(x)
+        return _sgn(xp, x)
     if ord in (float("inf"), float("-inf")):
         hit = xp.astype(xp.abs(x) == out, x.dtype)
         ties = xp.sum(hit, axis=axis, keepdims=True)
-        return xp.sign(x) * hit / ties
+        return _sgn(xp, x) * hit / ties
     if ord == 0:
         return xp.zeros_like(x)
     # ||x||_p: d/dx = sign(x) |x|^(p-1) / ||x||^(p-1)
-    return xp.sign(x) * _safe_divide(xp, xp.abs(x) ** (ord - 1), out ** (ord - 1))
+    return _sgn(xp, x) * _safe_divide(xp, xp.abs(x) ** (ord - 1), out ** (ord - 1))
 
 
 def _vector_norm_vjp(xp, g, x, out, axis, keepdims, ord):
@@ -416,7 +554,10 @@ def _vector_norm_vjp(xp, g, x, out, axis, keepdims, ord):
 
 
 def _vector_norm_jvp(xp, t, x, out, axis, keepdims, ord):
-    return xp.sum(t * _norm_partials(xp, x, out, axis, keepdims, ord), axis=axis, keepdims=keepdims)
+    p = _norm_partials(xp, x, out, axis, keepdims, ord)
+    if is_complex(p):
+        return xp.sum(xp.real(xp.conj(p) * t), axis=axis, keepdims=keepdims)
+    return xp.sum(t * p, axis=axis, keepdims=keepdims)
 
 
 @hookimpl
@@ -432,13 +573,14 @@ def xpgrad_ops():
            jvp={"x": lambda xp, t: xp.matrix_transpose(t)}, node_name="TBackward",
            doc="swap the last two axes"),
         Op("outer", _outer,
-           vjp={"x1": lambda xp, g, x2: xp.matmul(g, x2), "x2": lambda xp, g, x1: xp.matmul(x1, g)},
+           vjp={"x1": lambda xp, g, x2: xp.matmul(g, conj(xp, x2)),
+                "x2": lambda xp, g, x1: xp.matmul(conj(xp, x1), g)},
            jvp={"x1": lambda xp, t, x2: call(xp, "outer", t, x2),
                 "x2": lambda xp, t, x1: call(xp, "outer", x1, t)},
            node_name="OuterBackward", doc="outer product of two vectors"),
         Op("cross", _cross,
-           vjp={"x1": lambda xp, g, x2, axis: call(xp, "cross", x2, g, axis=axis),
-                "x2": lambda xp, g, x1, axis: call(xp, "cross", g, x1, axis=axis)},
+           vjp={"x1": lambda xp, g, x2, axis: call(xp, "cross", conj(xp, x2), g, axis=axis),
+                "x2": lambda xp, g, x1, axis: call(xp, "cross", g, conj(xp, x1), axis=axis)},
            jvp={"x1": lambda xp, t, x2, axis: call(xp, "cross", t, x2, axis=axis),
                 "x2": lambda xp, t, x1, axis: call(xp, "cross", x1, t, axis=axis)},
            node_name="LinalgCrossBackward", doc="cross product of 3-vectors along axis"),
@@ -457,6 +599,9 @@ def xpgrad_ops():
         Op("det", _det, vjp={"x": _det_vjp}, jvp={"x": _det_jvp}, node_name="LinalgDetBackward",
            doc="determinant; gradient by the adjugate, exact for singular matrices"),
         Op("slogdet_sign", _slogdet_part(0), doc="sign of the determinant (not differentiable)"),
+        Op("slogdet_phase", _phase_forward, vjp={"x": _phase_vjp}, jvp={"x": _phase_jvp},
+           node_name="SlogdetBackward",
+           doc="sign of the determinant of complex matrices, det / |det| (differentiable)"),
         Op("slogdet_logabsdet", _slogdet_part(1), vjp={"x": _logabsdet_vjp},
            jvp={"x": _logabsdet_jvp}, node_name="SlogdetBackward", doc="log |det|"),
         Op("matrix_power", _matrix_power, vjp={"x": _matrix_power_vjp}, jvp={"x": _matrix_power_jvp},

@@ -254,3 +254,22 @@ def test_modified_saved_tensor(device):
     h.mul_(2.0)
     with pytest.raises(RuntimeError, match=r"LogBackward saved for backward was modified by an in-place operation"):
         y.backward()
+
+
+# ---------------------------------------------------------------------- gradient checks
+
+
+def test_gradcheck_refuses_inputs_it_cannot_check():
+    x32 = xpgrad.tensor([1.0, 2.0], dtype=xpgrad.float32, requires_grad=True)
+    with pytest.raises(ValueError, match=r"gradcheck: input 0 has dtype float32; finite differences need float64"):
+        xpgrad.gradcheck(lambda a: a * 2, (x32,))
+    with pytest.raises(ValueError, match="gradcheck: no input requires grad, so there is nothing to check"):
+        xpgrad.gradcheck(lambda a: a * 2, (xpgrad.tensor([1.0]),))
+
+
+def test_gradgradcheck_refuses_complex_outputs():
+    from xpgrad import xp
+
+    x = xpgrad.tensor([1.0, 2.0], dtype=xpgrad.float64, requires_grad=True)
+    with pytest.raises(ValueError, match=r"gradgradcheck: output 0 has dtype complex128; .* xp\.stack\(\[xp\.real\(y\), xp\.imag\(y\)\]\)"):
+        xpgrad.gradgradcheck(lambda a: xp.astype(a, xpgrad.complex128) * 1j, (x,))

@@ -8,7 +8,13 @@ which the standard puts in the main namespace, are defined here too.
 Multi-output functions return the standard's named tuples (``EighResult``,
 ``QRResult``, ``SVDResult``, ``SlogdetResult``). Each field is its own op: while a graph
 is recorded, the decomposition runs once per field; without one (no input requiring
-grad, or under ``no_grad``) it runs once.
+grad, or under ``no_grad``) it runs once. ``svd`` of a complex input that requires grad
+is one op whose fields are sliced out, so that its backward can check that the loss does
+not depend on the singular vectors' phases.
+
+Complex input is supported by every differentiable function, with PyTorch's gradient
+convention (``dL/dx + i dL/dy``); ``xpgrad.ops.linalg`` and
+``xpgrad.ops.decompositions`` say how, and what eigh and svd require of a loss.
 """
 from collections import namedtuple
 
@@ -34,6 +40,12 @@ def _tensor(x, name):
         raise TypeError(f"{name}: x must be an xpgrad Tensor, got {type(x).__name__}; "
                         "wrap arrays with xpgrad.tensor(...)")
     return x
+
+
+def _is_complex(x):
+    from xpgrad.ops.linalg import is_complex
+
+    return is_complex(x)
 
 
 def _parts(result, name, x, ops, params=None):
@@ -182,9 +194,12 @@ def det(x, /):
 
 
 def slogdet(x, /):
-    """``SlogdetResult(sign, logabsdet)``; ``sign`` is not differentiable."""
+    """``SlogdetResult(sign, logabsdet)``. For real ``x``, ``sign`` (+-1 or 0) is not
+    differentiable; for complex ``x`` it is the phase ``det / |det|``, differentiable
+    (op ``slogdet_phase``), and ``logabsdet`` is real."""
     x = _tensor(x, "slogdet")
-    return SlogdetResult(apply("slogdet_sign", (x,)), apply("slogdet_logabsdet", (x,)))
+    sign = "slogdet_phase" if _is_complex(x) else "slogdet_sign"
+    return SlogdetResult(apply(sign, (x,)), apply("slogdet_logabsdet", (x,)))
 
 
 def matrix_power(x, n, /):
@@ -231,8 +246,21 @@ def qr(x, /, *, mode="reduced"):
 
 
 def svd(x, /, *, full_matrices=True):
-    """``SVDResult(U, S, Vh)`` with ``x = U diag(S) Vh``, singular values descending."""
-    return _parts(SVDResult, "svd", x, ("svd_u", "svd_s", "svd_vh"), {"full_matrices": full_matrices})
+    """``SVDResult(U, S, Vh)`` with ``x = U diag(S) Vh``, singular values descending.
+
+    For a complex ``x`` that requires grad, the three come from one op (``svd_packed``)
+    whose gradient checks that the loss does not depend on the singular vectors'
+    arbitrary phases (see ``xpgrad.ops.decompositions``)."""
+    params = {"full_matrices": full_matrices}
+    x = _tensor(x, "svd")
+    if _is_complex(x) and x.requires_grad and GRAD_ENABLED.get():
+        from xpgrad import xp as ns
+        from xpgrad.ops.decompositions import unpack_svd
+
+        packed = apply("svd_packed", (x,), params)
+        u, s, vh = unpack_svd(ns, packed, x.shape[-2], x.shape[-1], full_matrices)
+        return SVDResult(u, ns.real(s), vh)
+    return _parts(SVDResult, "svd", x, ("svd_u", "svd_s", "svd_vh"), params)
 
 
 def svdvals(x, /):
