@@ -34,6 +34,7 @@ BUILTIN_PLUGINS = (
     "xpgrad.ops.utility",
     "xpgrad.ops.decompositions",
     "xpgrad.ops.bitwise",
+    "xpgrad.ops.fft",
 )
 
 

@@ -26,7 +26,7 @@ SLOW_ON_DASK = {"test_jvp_matches_finite_differences", "test_reverse_over_forwar
 
 # Test modules whose case tables (module-level dicts of ``name: (fn, makers)``) are reused.
 CASE_MODULES = ["test_op_gradients", "test_xp_elementwise", "test_xp_manipulation",
-                "test_xp_statistical", "test_xp_linalg", "test_xp_namespace"]
+                "test_xp_statistical", "test_xp_linalg", "test_xp_fft", "test_xp_namespace"]
 
 
 def _is_case(value):

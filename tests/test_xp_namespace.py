@@ -189,6 +189,23 @@ LINALG_SIGNATURES = {
     'vector_norm': 'x, /, *, axis, keepdims, ord',
 }
 
+FFT_SIGNATURES = {
+    'fft': 'x, /, *, n, axis, norm',
+    'ifft': 'x, /, *, n, axis, norm',
+    'fftn': 'x, /, *, s, axes, norm',
+    'ifftn': 'x, /, *, s, axes, norm',
+    'rfft': 'x, /, *, n, axis, norm',
+    'irfft': 'x, /, *, n, axis, norm',
+    'rfftn': 'x, /, *, s, axes, norm',
+    'irfftn': 'x, /, *, s, axes, norm',
+    'hfft': 'x, /, *, n, axis, norm',
+    'ihfft': 'x, /, *, n, axis, norm',
+    'fftfreq': 'n, /, *, d, dtype, device',
+    'rfftfreq': 'n, /, *, d, dtype, device',
+    'fftshift': 'x, /, *, axes',
+    'ifftshift': 'x, /, *, axes',
+}
+
 CONSTANTS = {"e": math.e, "inf": math.inf, "nan": math.nan, "newaxis": None, "pi": math.pi}
 DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
           "float32", "float64", "complex64", "complex128")
@@ -242,6 +259,27 @@ def test_every_linalg_function_of_the_standard_is_there(name):
     assert _format(getattr(xp.linalg, name)) == LINALG_SIGNATURES[name]
 
 
+@pytest.mark.parametrize("name", sorted(FFT_SIGNATURES))
+def test_every_fft_function_of_the_standard_is_there(name):
+    assert hasattr(xp.fft, name), f"xpgrad.xp.fft has no {name}"
+    assert name in xp.fft.__all__, f"xpgrad.xp.fft.__all__ does not list {name}"
+    assert _format(getattr(xp.fft, name)) == FFT_SIGNATURES[name]
+
+
+def test_fft_defaults_are_the_standards():
+    for name in ("fft", "ifft", "rfft", "irfft", "hfft", "ihfft"):
+        params = inspect.signature(getattr(xp.fft, name)).parameters
+        assert (params["n"].default, params["axis"].default, params["norm"].default) == (None, -1, "backward")
+    for name in ("fftn", "ifftn", "rfftn", "irfftn"):
+        params = inspect.signature(getattr(xp.fft, name)).parameters
+        assert (params["s"].default, params["axes"].default, params["norm"].default) == (None, None, "backward")
+    for name in ("fftfreq", "rfftfreq"):
+        params = inspect.signature(getattr(xp.fft, name)).parameters
+        assert (params["d"].default, params["dtype"].default, params["device"].default) == (1.0, None, None)
+    for name in ("fftshift", "ifftshift"):
+        assert inspect.signature(getattr(xp.fft, name)).parameters["axes"].default is None
+
+
 def test_constants_dtypes_and_all():
     for name, value in CONSTANTS.items():
         got = getattr(xp, name)
@@ -250,7 +288,7 @@ def test_constants_dtypes_and_all():
     for name in DTYPES:
         assert getattr(xp, name) == getattr(xpgrad.device("cpu").xp, name)
         assert name in xp.__all__
-    assert "__array_namespace_info__" in xp.__all__ and "linalg" in xp.__all__
+    assert "__array_namespace_info__" in xp.__all__ and "linalg" in xp.__all__ and "fft" in xp.__all__
     for name in xp.__all__:
         getattr(xp, name)  # everything listed is there
     with pytest.raises(AttributeError, match="no attribute 'float128'"):
@@ -754,3 +792,7 @@ def test_gradient_status_rows():
     names = [n for group in gradient_status.MAIN.values() for n in group]
     assert sorted(names) == sorted(set(SIGNATURES) | set(CONSTANTS) | {"__array_namespace_info__"})
     assert sorted(gradient_status.LINALG) == sorted(LINALG_SIGNATURES)
+    assert sorted(gradient_status.FFT) == sorted(FFT_SIGNATURES)
+    assert gradient_status.function_row("rfft", xp.fft, ops)[:3] == ("differentiable", "forward mode: rules", "rfft")
+    assert gradient_status.function_row("hfft", xp.fft, ops)[:3] == ("composed", "", "irfft, conj")
+    assert gradient_status.function_row("fftfreq", xp.fft, ops)[0] == "not an op"

@@ -6,6 +6,8 @@ also runs every VJP rule with this namespace under ``create_graph=True``, which 
 gradients of gradients come for free. Functions keep the standard's signatures
 (positional-only arrays, keyword-only options); each one dispatches a registered op.
 
+The standard's extensions are the submodules ``linalg`` and ``fft``.
+
 Functions whose result is not differentiable (comparisons, ``sign``, creation) return
 Tensors that do not require grad.
 
@@ -13,7 +15,7 @@ The dtype objects (``xp.float64``) are the default device's library's own, looke
 when asked for (so they follow :func:`xpgrad.default_device`); the data-type functions
 accept any backend's dtypes.
 """
-from . import linalg
+from . import fft, linalg
 from ._creation import *  # noqa: F401,F403
 from ._dtypes import *  # noqa: F401,F403
 from ._elementwise import *  # noqa: F401,F403
@@ -41,7 +43,7 @@ newaxis = _CONSTANTS["newaxis"]
 pi = _CONSTANTS["pi"]
 
 __all__ = sorted(
-    {"__array_api_version__", "__array_namespace_info__", "linalg", "matmul", "matrix_transpose",
+    {"__array_api_version__", "__array_namespace_info__", "fft", "linalg", "matmul", "matrix_transpose",
      "tensordot", "vecdot",
      *_CONSTANTS, *_DTYPE_NAMES}
     | {name for module in (_creation, _dtypes, _elementwise, _indexing, _manipulation, _searching,
