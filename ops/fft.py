@@ -35,6 +35,7 @@ from xpgrad.dispatch import call
 from xpgrad.plugins import Op, hookimpl
 
 from ._shapes import device_of
+from .linalg import backend_extension
 
 # The adjoint of a transform normalised by ``norm`` is normalised by its dual.
 DUAL_NORM = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
@@ -48,13 +49,7 @@ _INVERSE = {"fft": "ifft", "ifft": "fft", "fftn": "ifftn", "ifftn": "fftn"}
 
 def backend_fft(xp, name):
     """The backend's ``fft.<name>``, or an error saying that this library lacks it."""
-    fn = getattr(getattr(xp, "fft", None), name, None)
-    if fn is None:
-        raise NotImplementedError(
-            f"fft.{name} is not available for this device: its array library "
-            f"({getattr(xp, '__name__', xp)}) has no fft.{name}; move the data to a device "
-            "whose library has it (e.g. t.to('cpu'))")
-    return fn
+    return backend_extension(xp, "fft", name)
 
 
 def _one_chunk(x, axes):

@@ -147,15 +147,21 @@ def decomposition(xp, name, x, ops, **params):
     return tuple(call(xp, op, x, **params) for op in ops)
 
 
-def backend_linalg(xp, name):
-    """The backend's ``linalg.<name>``, or an error saying that this library lacks it."""
-    fn = getattr(getattr(xp, "linalg", None), name, None)
+def backend_extension(xp, extension, name):
+    """The backend's ``<extension>.<name>`` (``linalg.svd``, ``fft.rfft``), or an error
+    saying that this library lacks it and what to do."""
+    fn = getattr(getattr(xp, extension, None), name, None)
     if fn is None:
         raise NotImplementedError(
-            f"linalg.{name} is not available for this device: its array library "
-            f"({getattr(xp, '__name__', xp)}) has no linalg.{name}; move the data to a device "
-            "whose library has it (e.g. t.to('cpu'))")
+            f"{extension}.{name} is not available for this device: its array library "
+            f"({getattr(xp, '__name__', xp)}) has no {extension}.{name}; move the data to a "
+            "device whose library has it (e.g. t.to('cpu'))")
     return fn
+
+
+def backend_linalg(xp, name):
+    """The backend's ``linalg.<name>``, or an error saying that this library lacks it."""
+    return backend_extension(xp, "linalg", name)
 
 
 def as_matrix(xp, x, vector):
