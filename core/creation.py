@@ -98,7 +98,10 @@ def _from_data(data, dtype_, device, default_float=False, copy=False):
             f"xpgrad.tensor() takes Python numbers, (nested) lists or arrays, got {type(data).__name__}"
         )
     dt = resolve_dtype(dtype_, dev)
-    if dt is None and _has_float(data) and not hasattr(data, "dtype"):
+    kind = _python_number_kind(data) if dt is None and not hasattr(data, "dtype") else None
+    if kind is complex:
+        dt = dev.xp.complex64  # Python complex numbers default to complex64, as in PyTorch
+    elif kind is float:
         dt = dev.xp.float32  # Python floats default to float32, as in PyTorch
     elif dt is None and default_float and not hasattr(data, "dtype"):
         dt = dev.xp.float32
@@ -109,15 +112,20 @@ def _from_data(data, dtype_, device, default_float=False, copy=False):
     return raw, dev
 
 
-def _has_float(data):
+def _python_number_kind(data):
+    """``complex`` if the (nested) Python data holds a complex number, else ``float`` if it
+    holds a float, else None (ints and bools keep the library's default)."""
+    kind = None
     stack = [data]
     while stack:
         d = stack.pop()
+        if isinstance(d, complex):
+            return complex
         if isinstance(d, float):
-            return True
-        if isinstance(d, (list, tuple)):
+            kind = float
+        elif isinstance(d, (list, tuple)):
             stack.extend(d)
-    return False
+    return kind
 
 
 def _finish(raw, dev, requires_grad):
@@ -130,7 +138,8 @@ def _finish(raw, dev, requires_grad):
 def tensor(data, dtype=None, device=None, requires_grad=False):
     """A new Tensor from Python data or an array.
 
-    Python floats become float32 (as in PyTorch), Python ints int64; an existing array
+    Python floats become float32 and Python complex numbers complex64 (as in PyTorch),
+    Python ints int64; an existing array
     or Tensor (NumPy, or any backend's) keeps its library, device and dtype unless
     ``device`` or ``dtype`` is given: ``tensor(t, device="array_api_strict")`` is a copy
     of ``t`` there (outside the graph, as ``t.detach()`` is). Python data goes to the

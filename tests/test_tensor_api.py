@@ -396,6 +396,10 @@ def test_default_dtypes(device):
     assert dtype_name(xpgrad.tensor(3, device=device).dtype) == "int64"
     assert dtype_name(xpgrad.tensor([1, 2], device=device).dtype) == "int64"
     assert dtype_name(xpgrad.tensor([True, False], device=device).dtype) == "bool"
+    # Python complex numbers: complex64, as in PyTorch (a float beside them too)
+    assert dtype_name(xpgrad.tensor(1 + 2j, device=device).dtype) == "complex64"
+    assert dtype_name(xpgrad.tensor([[1.0], [2j]], device=device).dtype) == "complex64"
+    assert dtype_name(xpgrad.tensor([1, 2j], dtype=xpgrad.complex128, device=device).dtype) == "complex128"
 
 
 def test_numpy_array_keeps_its_dtype():
