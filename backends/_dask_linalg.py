@@ -75,7 +75,7 @@ def _dask_ops():
 
     def svd_packed(xp, x, *, full_matrices=True):
         _expect_matrices("svd", x)
-        m, n, k, ku, kv = _svd_sizes(x, full_matrices)
+        m, n, k, ku, kv = _svd_sizes(x.shape, full_matrices)
 
         def packed(b):
             u, s, vh = np.linalg.svd(b, full_matrices=full_matrices)

@@ -196,7 +196,6 @@ def _execute(roots, root_grads, retain, create, targets):
                         buffers[nxt] = prev + gi
                     else:  # held twice here: in buffers and as prev
                         buffers[nxt] = nxt.dev.backend.sum_gradients(prev, gi, 2)
-                    prev = None
                 count = deps[nxt] - 1
                 deps[nxt] = count
                 if count == 0:
@@ -206,9 +205,10 @@ def _execute(roots, root_grads, retain, create, targets):
                         # every consumer sent None: nothing flows further down this edge,
                         # but its own inputs may still be waiting on it.
                         ready.extend(_drain(nxt, deps, buffers, useful))
-            # Drop this frame's last reference to a cotangent now in buffers: a leaf's
-            # gradient is taken without a copy only if the engine holds it just once.
-            gi = None
+            # Drop this frame's last references to cotangents now in buffers: a leaf's
+            # gradient is taken without a copy, and a running sum is added to in place,
+            # only if the engine holds it just once.
+            gi = prev = None
             if not retain and (saved is not None or out is not None):
                 node.saved = node.out = _FREED
     finally:

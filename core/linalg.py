@@ -6,8 +6,10 @@ under ``torch.linalg``'s names and arguments. See ``xpgrad.ops.linalg`` and
 eigen/singular values, and for complex input (PyTorch's convention, and the phases of
 complex eigen- and singular vectors).
 """
+from xpgrad.ops._complex import is_complex
+
 from .dispatch import apply
-from .xp import linalg as _xl
+from .xp import conj, linalg as _xl
 from .xp.linalg import EighResult, QRResult, SlogdetResult, SVDResult
 
 __all__ = ["cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm",
@@ -131,10 +133,6 @@ def _triangle(A, UPLO):
         raise ValueError(f"UPLO must be 'L' or 'U', got {UPLO!r}")
     if UPLO == "L":
         return A
-    from xpgrad.ops.linalg import is_complex
-
-    from .xp import conj
-
     return conj(A.mT) if is_complex(A) else A.mT
 
 

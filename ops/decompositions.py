@@ -527,8 +527,10 @@ def _svdvals_jvp(xp, t, x):
 # the condition as PyTorch does, and applies the full rule.
 
 
-def _svd_sizes(x, full_matrices):
-    m, n = x.shape[-2], x.shape[-1]
+def _svd_sizes(shape, full_matrices):
+    """``m, n, k, ku, kv`` for matrices of ``shape`` ``(..., m, n)``: ``k`` singular
+    values, ``ku`` columns of ``U`` and ``kv`` rows of ``Vh``."""
+    m, n = shape[-2], shape[-1]
     k = min(m, n)
     return m, n, k, (m if full_matrices else k), (n if full_matrices else k)
 
@@ -543,8 +545,7 @@ def _pack(xp, u, s, vh):
 
 def unpack_svd(xp, packed, m, n, full_matrices):
     """``U``, ``S``, ``Vh`` from :func:`_svd_packed`'s result (``S`` still complex)."""
-    k = min(m, n)
-    ku, kv = (m, n) if full_matrices else (k, k)
+    _, _, k, ku, kv = _svd_sizes((m, n), full_matrices)
     batch = tuple(packed.shape[:-1])
     u = xp.reshape(packed[..., :m * ku], batch + (m, ku))
     s = packed[..., m * ku:m * ku + k]
@@ -559,7 +560,7 @@ def _svd_packed(xp, x, *, full_matrices=True):
 
 
 def _svd_packed_vjp(xp, g, x, out, full_matrices):
-    m, n, k, _, _ = _svd_sizes(x, full_matrices)
+    m, n, k, _, _ = _svd_sizes(x.shape, full_matrices)
     u, s, vh = unpack_svd(xp, out, m, n, full_matrices)
     gu, gs, gvh = unpack_svd(xp, g, m, n, full_matrices)
     u, s, vh = u[..., :, :k], xp.real(s), vh[..., :k, :]

@@ -23,6 +23,8 @@ import math
 
 from xpgrad.plugins import Op, hookimpl
 
+from ._complex import conj as _conj, is_complex as _is_complex
+
 _SCALARS = (int, float, complex)
 _REAL_SCALARS = (int, float, bool)
 _LN2 = math.log(2.0)
@@ -33,89 +35,38 @@ def _zeros(xp, g):
     return xp.zeros_like(g)
 
 
-# ---------------------------------------------------------------------- complex values
-
-_COMPLEX_DTYPES = {}
-
-
-def _is_complex(a):
-    """Whether ``a`` (a backend array, a Tensor or a Python scalar) holds complex values.
-
-    Asked of the dtype's name rather than of ``xp.isdtype``: under ``create_graph`` the
-    rule's ``xp`` is ``xpgrad.xp``, whose dtype queries ask the default device, which
-    need not be the device of ``a``. Dtype names say ``complex`` on every backend.
-    """
-    kind = type(a)
-    if kind in _REAL_SCALARS:
-        return False
-    if kind is complex:
-        return True
-    dtype = a.dtype
-    # Keyed by (type, dtype): dtypes of different libraries are never compared (that
-    # warns on array-api-strict), since tuples compare their types first.
-    key = (type(dtype), dtype)
-    try:
-        known = _COMPLEX_DTYPES.get(key)
-    except TypeError:  # an unhashable dtype object
-        return "complex" in str(dtype)
-    if known is None:
-        known = _COMPLEX_DTYPES[key] = "complex" in str(dtype)
-    return known
-
-
-def _conj(xp, a):
-    """``conj(a)`` for complex values, ``a`` itself for real ones (no pass over it)."""
-    if not _is_complex(a):
-        return a
-    if type(a) is complex:
-        return a.conjugate()
-    return xp.conj(a)
-
-
 def _times(xp, g, d):
     """``g * conj(d)``: the VJP of a holomorphic function whose derivative is ``d``."""
     return g * _conj(xp, d)
 
 
-# Below this many bytes (64 Ki float64 elements) the check in _scaled costs more than the
-# multiply it saves.
+# Below this many bytes (64 Ki float64 elements) the checks in _scaled cost more than the
+# pass they save.
 _UNIT_MIN_BYTES = 1 << 19
-_COMPLEX_BY_ID = {}  # id(dtype) -> (dtype, is complex): the hot rules' cheap dtype test
 
 
-def _scaled(xp, g, d):
-    """``g * conj(d)`` for the ops on the hot path, skipping the multiply where ``g`` is a
-    broadcast 1, which is what ``sum`` sends down to every element: ``1 * d == d``
-    exactly, so the result is the same and a full pass over a large array is saved.
-    Only large raw arrays with strides are asked (NumPy, CuPy); a Tensor cotangent under
-    ``create_graph`` is always multiplied, since it may itself be differentiated."""
-    kind = type(d)
-    if kind in _REAL_SCALARS:
-        return g * d
-    if kind is complex:
-        return g * d.conjugate()
-    dtype = d.dtype
-    known = _COMPLEX_BY_ID.get(id(dtype))
-    if known is None or known[0] is not dtype:  # the id of a dtype that is gone: ask again
-        known = _COMPLEX_BY_ID[id(dtype)] = (dtype, _is_complex(d))
-    if known[1]:
-        return g * xp.conj(d)
-    if getattr(g, "nbytes", 0) >= _UNIT_MIN_BYTES and _is_unit(g, d):
-        return d
-    return g * d
+def _scaled(xp, g, d, fresh=False):
+    """``g * conj(d)`` for the ops on the hot path, with two savings on large raw arrays
+    with strides (NumPy, CuPy):
 
+    - where ``g`` is a broadcast 1, which is what ``sum`` sends down to every element,
+      the multiply is skipped: ``1 * d == d`` exactly, and a full pass is saved;
+    - where the rule has just computed ``d`` and holds it alone (``fresh``: ``cos(x)``
+      in sin's rule), ``d`` is multiplied by ``g`` in place, which saves allocating,
+      and faulting in, one more array of its size.
 
-def _scaled_fresh(xp, g, d):
-    """:func:`_scaled` for a derivative ``d`` the rule has just computed and holds alone
-    (``cos(x)`` in sin's rule): a large strided real array is multiplied by ``g`` in
-    place, which saves allocating, and faulting in, one more array of its size. Lazy,
-    immutable and Tensor values (no strides) take the ordinary path."""
-    if (getattr(d, "nbytes", 0) >= _UNIT_MIN_BYTES and getattr(d, "strides", None) is not None
-            and getattr(g, "shape", None) == d.shape and g.dtype == d.dtype and not _is_complex(d)):
-        if not _is_unit(g, d):
+    A Tensor cotangent under ``create_graph`` (no strides) is always multiplied, since
+    it may itself be differentiated; lazy and immutable arrays take the plain path."""
+    if _is_complex(d):
+        return g * _conj(xp, d)
+    if getattr(g, "nbytes", 0) >= _UNIT_MIN_BYTES and type(d) not in _REAL_SCALARS:
+        if _is_unit(g, d):
+            return d
+        if (fresh and getattr(d, "strides", None) is not None and d.shape == g.shape
+                and d.dtype == g.dtype):
             d *= g
-        return d
-    return _scaled(xp, g, d)
+            return d
+    return g * d
 
 
 def _is_unit(g, d):
@@ -379,9 +330,9 @@ def _unary_ops():
            vjp={"x": lambda xp, g, out: -_times(xp, g, out * out)},
            jvp={"x": lambda xp, t, out: -t * (out * out)}, doc="1 / x"),
         # ----- trigonometric
-        Op("sin", lambda xp, x: xp.sin(x), vjp={"x": lambda xp, g, x: _scaled_fresh(xp, g, xp.cos(x))},
+        Op("sin", lambda xp, x: xp.sin(x), vjp={"x": lambda xp, g, x: _scaled(xp, g, xp.cos(x), fresh=True)},
            jvp={"x": lambda xp, t, x: t * xp.cos(x)}, doc="sine"),
-        Op("cos", lambda xp, x: xp.cos(x), vjp={"x": lambda xp, g, x: _scaled_fresh(xp, g, -xp.sin(x))},
+        Op("cos", lambda xp, x: xp.cos(x), vjp={"x": lambda xp, g, x: _scaled(xp, g, -xp.sin(x), fresh=True)},
            jvp={"x": lambda xp, t, x: -t * xp.sin(x)}, doc="cosine"),
         Op("tan", lambda xp, x: xp.tan(x), vjp={"x": lambda xp, g, out: _times(xp, g, 1 + out * out)},
            jvp={"x": lambda xp, t, out: t * (1 + out * out)}, doc="tangent"),
@@ -398,7 +349,7 @@ def _unary_ops():
            jvp={"x": lambda xp, t, x: t * xp.cosh(x)}, doc="hyperbolic sine"),
         Op("cosh", lambda xp, x: xp.cosh(x), vjp={"x": lambda xp, g, x: _times(xp, g, xp.sinh(x))},
            jvp={"x": lambda xp, t, x: t * xp.sinh(x)}, doc="hyperbolic cosine"),
-        Op("tanh", lambda xp, x: xp.tanh(x), vjp={"x": lambda xp, g, out: _scaled_fresh(xp, g, 1 - out * out)},
+        Op("tanh", lambda xp, x: xp.tanh(x), vjp={"x": lambda xp, g, out: _scaled(xp, g, 1 - out * out, fresh=True)},
            jvp={"x": lambda xp, t, out: t * (1 - out * out)}, doc="hyperbolic tangent"),
         Op("asinh", lambda xp, x: xp.asinh(x),
            vjp={"x": lambda xp, g, x: _over(xp, g, xp.sqrt(x * x + 1))},

@@ -46,6 +46,7 @@ exactly the real rules.
 from xpgrad.dispatch import call
 from xpgrad.plugins import Op, hookimpl
 
+from ._complex import conj, is_complex
 from ._shapes import device_of, restore_reduced
 
 # ---------------------------------------------------------------------- helpers (both modes)
@@ -54,24 +55,6 @@ from ._shapes import device_of, restore_reduced
 def T(xp, x):
     """The transpose of the last two axes."""
     return xp.matrix_transpose(x)
-
-
-_COMPLEX_BY_ID = {}  # id(dtype) -> (dtype, is complex): a cheap test on the hot path
-
-
-def is_complex(x):
-    """Whether ``x`` (a backend array or a Tensor) holds complex values. Asked of the
-    dtype's name (every backend's complex dtypes say ``complex``), once per dtype."""
-    dtype = x.dtype
-    known = _COMPLEX_BY_ID.get(id(dtype))
-    if known is None or known[0] is not dtype:  # a new dtype, or the id of one that is gone
-        known = _COMPLEX_BY_ID[id(dtype)] = (dtype, "complex" in str(dtype))
-    return known[1]
-
-
-def conj(xp, x):
-    """``conj(x)`` for complex ``x``; ``x`` itself for real ``x`` (no pass over it)."""
-    return xp.conj(x) if is_complex(x) else x
 
 
 def conj_T(xp, x):

@@ -19,6 +19,7 @@ from xpgrad.device import get_device
 from xpgrad.dispatch import apply
 from xpgrad.tensor import Tensor
 
+from ._dtypes import _dtype_name
 from ._elementwise import conj
 from ._info import __array_namespace_info__
 from ._manipulation import roll
@@ -36,16 +37,11 @@ _SWAPPED = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
 # ---------------------------------------------------------------------- argument checks
 
 
-def _name_of(dtype):
-    """``float64`` for any library's float64 (``torch.float64``, array-api-strict's)."""
-    return str(dtype).rsplit(".", 1)[-1].strip("'>")
-
-
 def _expect(name, x, kind):
     """``x`` (a Tensor) has a dtype of ``kind``: ``"complex floating"`` or ``"real floating"``."""
     if x._dev.xp.isdtype(x.dtype, kind):
         return
-    got = _name_of(x.dtype)
+    got = _dtype_name(x.dtype)
     if kind == "complex floating":
         hint = ("convert it first, e.g. xp.astype(x, xp.complex128) (complex64 keeps single "
                 "precision)")
@@ -261,7 +257,7 @@ def _frequencies(name, n, d, dtype, device, half):
     if dt is None:
         dt = __array_namespace_info__().default_dtypes(device=dev)["real floating"]
     elif not dev.xp.isdtype(dt, "real floating"):
-        raise TypeError(f"{name}: dtype must be a real floating-point dtype, got {_name_of(dt)}")
+        raise TypeError(f"{name}: dtype must be a real floating-point dtype, got {_dtype_name(dt)}")
     bxp = dev.xp
     k = bxp.arange(n // 2 + 1 if half else n, device=dev.native)
     if not half:  # the negative frequencies follow the non-negative ones

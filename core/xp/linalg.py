@@ -20,6 +20,7 @@ from collections import namedtuple
 
 from xpgrad.dispatch import apply
 from xpgrad.grad_mode import GRAD_ENABLED
+from xpgrad.ops._complex import is_complex
 from xpgrad.tensor import Tensor
 
 __all__ = ["cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm",
@@ -40,12 +41,6 @@ def _tensor(x, name):
         raise TypeError(f"{name}: x must be an xpgrad Tensor, got {type(x).__name__}; "
                         "wrap arrays with xpgrad.tensor(...)")
     return x
-
-
-def _is_complex(x):
-    from xpgrad.ops.linalg import is_complex
-
-    return is_complex(x)
 
 
 def _parts(result, name, x, ops, params=None):
@@ -198,7 +193,7 @@ def slogdet(x, /):
     differentiable; for complex ``x`` it is the phase ``det / |det|``, differentiable
     (op ``slogdet_phase``), and ``logabsdet`` is real."""
     x = _tensor(x, "slogdet")
-    sign = "slogdet_phase" if _is_complex(x) else "slogdet_sign"
+    sign = "slogdet_phase" if is_complex(x) else "slogdet_sign"
     return SlogdetResult(apply(sign, (x,)), apply("slogdet_logabsdet", (x,)))
 
 
@@ -253,7 +248,7 @@ def svd(x, /, *, full_matrices=True):
     arbitrary phases (see ``xpgrad.ops.decompositions``)."""
     params = {"full_matrices": full_matrices}
     x = _tensor(x, "svd")
-    if _is_complex(x) and x.requires_grad and GRAD_ENABLED.get():
+    if is_complex(x) and x.requires_grad and GRAD_ENABLED.get():
         from xpgrad import xp as ns
         from xpgrad.ops.decompositions import unpack_svd
 
