@@ -10,7 +10,8 @@ Complex numbers follow PyTorch's convention. For a real loss ``L`` of ``z = x + 
 gradient is ``dL/dx + i dL/dy``; for a holomorphic ``f`` the VJP is therefore
 ``g * conj(f'(z))`` and the JVP ``t * f'(z)``. ``real``, ``imag``, ``conj`` and ``abs``
 are not holomorphic and have their own rules. ``conj`` of a real array is the identity
-but costs a pass over it, so the rules conjugate only complex values (:func:`_conj`).
+but costs a pass over it, so the rules conjugate only complex values (``ops/_complex.py``,
+shared with the linear algebra rules).
 
 Integer- and bool-valued functions (comparisons, ``floor``, ``ceil``, ``trunc``,
 ``round``, ``sign``, ``signbit``, ``isnan``, ``floor_divide``...) are declared not
