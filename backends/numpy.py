@@ -21,6 +21,17 @@ def _getrefcount_extra():
 _GETREFCOUNT_EXTRA = _getrefcount_extra()
 
 
+def _ufunc(name):
+    """The namespace's function ``name`` where it is a NumPy ufunc (it takes ``out=``),
+    else False: array_api_compat wraps the functions whose NumPy semantics differ from
+    the standard's, and those are left to the op's own forward."""
+    fn = getattr(np_compat, name, None)
+    return fn if isinstance(fn, np.ufunc) else False
+
+
+_UFUNCS = {}
+
+
 class NumpyBackend(Backend):
     name = "numpy"
     library = "numpy"
@@ -65,10 +76,23 @@ class NumpyBackend(Backend):
         np.add(dst, src, out=dst)
 
     def sum_gradients(self, dst, src, held=0):
-        if dst.flags.writeable and not self.may_alias(dst, held + 1):
+        if self.owns(dst, held + 1):
             np.add(dst, src, out=dst)
             return dst
         return dst + src
+
+    def owns(self, array, held=0):
+        return (type(array) is np.ndarray and array.flags.writeable
+                and not self.may_alias(array, held + 1))
+
+    def elementwise_into(self, name, dst, held):
+        fn = _UFUNCS.get(name)
+        if fn is None:
+            fn = _UFUNCS[name] = _ufunc(name)
+        # a real floating dst keeps its dtype through every function the ops declare
+        if fn is False or fn.nin != 1 or dst.dtype.kind != "f" or not self.owns(dst, held + 1):
+            return None
+        return fn(dst, out=dst)
 
     def may_alias(self, array, held=0):
         # A fresh result of a computation owns its memory and is referenced only by the

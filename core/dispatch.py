@@ -6,6 +6,7 @@ and, when grad mode is on and an argument requires grad, one Node. No hook, no
 plugins were registered.
 """
 import numbers
+import sys
 
 from .grad_mode import GRAD_ENABLED
 from .tensor import INPLACE_EPOCH, Tensor, _accumulate_node
@@ -37,6 +38,84 @@ class DispatchError(TypeError):
     """An op was called with arguments it cannot take."""
 
 
+# ---------------------------------------------------------------------- temporaries
+#
+# ``(-x * x).exp()`` makes a temporary of x's size and then a second array for the exp;
+# NumPy writes such results into a temporary operand whose reference count says no one
+# else can see it ("temporary elision"), and so saves allocating (and writing to fresh
+# memory) one array. Tensor methods do the same: ``t.exp()`` on a temporary ``t``, for an
+# op declared ``elementwise`` that does not save ``t`` for backward, asks the backend to
+# compute the result into ``t``'s memory (``Backend.elementwise_into``, which checks that
+# no one else holds the array).
+#
+# A temporary is told by its reference count inside the method: one that only the
+# method's frame holds was moved there from the caller's evaluation stack and nobody
+# else can reach it; a Tensor any variable, container or C caller holds has one more.
+# That holds where the interpreter's stack owns its references (CPython up to 3.13 with
+# the GIL), so the count is measured once, below, on probes, and elision stays off
+# wherever a held object would look like a temporary. Operators (``a + b``) are not
+# elided: there a temporary on the caller's stack has the same count as a Tensor that C
+# code passes with a borrowed reference (NumPy's loops over object arrays do that), and
+# writing into that one would change a Tensor someone holds.
+
+_ELIDE_MIN_BYTES = 1 << 18  # NumPy's own threshold: below it, a fresh array costs less
+_getrefcount = getattr(sys, "getrefcount", None)
+
+
+def _measure_temporary_count():
+    """The reference count of a temporary ``self`` inside a Tensor method, or None where
+    temporaries cannot be told from held Tensors on this interpreter."""
+    if sys.implementation.name != "cpython" or _getrefcount is None:
+        return None
+    if not getattr(sys, "_is_gil_enabled", lambda: True)():
+        return None
+
+    class Probe:
+        __slots__ = ()
+
+        def method(self):
+            return _getrefcount(self)
+
+    held = Probe()
+    temporary, kept = set(), set()
+    for _ in range(32):  # past the interpreter's specialisation of these call sites
+        temporary.add(Probe().method())
+        kept.add(held.method())
+    if len(temporary) != 1 or len(kept) != 1 or min(kept) <= min(temporary):
+        return None
+    return temporary.pop()
+
+
+_METHOD_TEMPORARY = _measure_temporary_count()
+
+
+def _elide(op, dev, a, ra):
+    """The forward of the one-argument elementwise ``op`` computed into the memory of
+    ``a``, a temporary Tensor, and of its array ``ra``; None where that is not safe or
+    not worth it."""
+    if RECORD_HOOKS or getattr(ra, "nbytes", 0) < _ELIDE_MIN_BYTES:
+        return None  # forward mode and saved-tensor hooks see the arguments
+    if a._rg and GRAD_ENABLED.get() and op.plan((True,)).keep[0]:
+        return None  # the node saves a for backward
+    # held: a._data, the caller's ra and this frame's ra
+    return dev.backend.elementwise_into(op.name, ra, 3)
+
+
+def _unary_into(name, a):
+    """:func:`unary` for a temporary ``a``: into its memory where :func:`_elide` can."""
+    dev = a._dev
+    op = dev.ops.get(name)
+    if op is not None and op.elementwise:
+        raw = a._data
+        out = _elide(op, dev, a, raw)
+        if out is not None:
+            if a._rg and GRAD_ENABLED.get():
+                record = op.recorders.get(1) or _make_recorder(op, 1)
+                return record(dev, out, None, a, raw)
+            return Tensor(out, dev)
+    return unary(name, a)
+
+
 def unary(name, a, params=None):
     """``name(a, **params)`` for a Tensor ``a``: the fast path of methods like ``exp()``."""
     dev = a._dev
@@ -58,6 +137,8 @@ def unary_method(name):
     """The Tensor method (``t.exp()``, ``-t``) that calls op ``name`` on ``self``."""
 
     def method(self):
+        if _METHOD_TEMPORARY is not None and _getrefcount(self) == _METHOD_TEMPORARY:
+            return _unary_into(name, self)
         return unary(name, self)
 
     method.__name__ = method.__qualname__ = name

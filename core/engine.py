@@ -18,8 +18,10 @@ ANOMALY_CHECK = [None]
 
 # From this size on, the gradients an input receives from several consumers are summed
 # in place where its backend can tell that no one else holds the running sum
-# (Backend.sum_gradients): one allocation, and the page faults of a fresh array, saved
-# per consumer. Below it, a plain sum costs less than asking.
+# (Backend.sum_gradients), and a node's last rule that asks for ``g_owned`` may write
+# its result into the cotangent when the engine holds it alone (Backend.owns): one
+# allocation, and the page faults of a fresh array, saved each time. Below it, a plain
+# operation costs less than asking.
 _IN_PLACE_MIN_BYTES = 1 << 16
 
 
@@ -173,14 +175,21 @@ def _execute(roots, root_grads, retain, create, targets):
                 xp = node.dev.xp
             shapes = node.shapes
             dtypes = node.dtypes
-            rules = node.plan.rules
+            plan = node.plan
+            rules = plan.rules
+            owner = plan.owner
             i = -1
             for nxt in node.next:
                 i += 1
                 if nxt is None or useful is not None and nxt not in useful:
                     continue
                 rule = rules[i]
-                gi = (rule.call_graph if create else rule.call)(xp, g, saved, out, node)
+                if (i == owner and not create
+                        and getattr(g, "nbytes", 0) >= _IN_PLACE_MIN_BYTES
+                        and node.dev.backend.owns(g, 1)):  # held once here, as g
+                    gi = rule.call(xp, g, saved, out, node, True)
+                else:
+                    gi = (rule.call_graph if create else rule.call)(xp, g, saved, out, node)
                 if gi is not None:
                     if check is not None:
                         check(node, i, gi)

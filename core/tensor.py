@@ -599,30 +599,6 @@ class Tensor:
     def pow(self, exponent):
         return binary("pow", self, exponent)
 
-    def exp(self):
-        return unary("exp", self)
-
-    def log(self):
-        return unary("log", self)
-
-    def sqrt(self):
-        return unary("sqrt", self)
-
-    def sin(self):
-        return unary("sin", self)
-
-    def cos(self):
-        return unary("cos", self)
-
-    def tanh(self):
-        return unary("tanh", self)
-
-    def abs(self):
-        return unary("abs", self)
-
-    def neg(self):
-        return unary("negative", self)
-
     def add(self, other):
         return binary("add", self, other)
 
@@ -831,6 +807,12 @@ _OPERATORS = {
 }
 for _dunder, (_make, _op_name) in _OPERATORS.items():
     setattr(Tensor, _dunder, _make(_op_name))
+
+# Elementwise methods (``t.exp()``): made like the operators, so that a temporary
+# ``self`` can take the result in its own memory (see dispatch's "temporaries").
+for _method, _op_name in {"exp": "exp", "log": "log", "sqrt": "sqrt", "sin": "sin", "cos": "cos",
+                          "tanh": "tanh", "abs": "abs", "neg": "negative"}.items():
+    setattr(Tensor, _method, unary_method(_op_name))
 
 
 def _inplace_method(name):

@@ -71,6 +71,7 @@ class _Plan:
     keep = (False,)
     out = False
     rules = (_MoveBack(),)
+    owner = -1
 
 
 _PLAN = _Plan()

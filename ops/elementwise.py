@@ -46,28 +46,41 @@ def _times(xp, g, d):
 _UNIT_MIN_BYTES = 1 << 19
 
 
-def _scaled(xp, g, d, fresh=False):
-    """``g * conj(d)`` for the ops on the hot path, with two savings on large raw arrays
-    with strides (NumPy, CuPy):
+def _scaled(xp, g, d, fresh=False, g_owned=False):
+    """``g * conj(d)`` for the ops on the hot path, with three savings on large raw
+    arrays with strides (NumPy, CuPy):
 
     - where ``g`` is a broadcast 1, which is what ``sum`` sends down to every element,
       the multiply is skipped: ``1 * d == d`` exactly, and a full pass is saved;
+    - where the engine hands the rule ``g`` to keep (``g_owned``), ``g`` is multiplied
+      by ``d`` in place;
     - where the rule has just computed ``d`` and holds it alone (``fresh``: ``cos(x)``
-      in sin's rule), ``d`` is multiplied by ``g`` in place, which saves allocating,
-      and faulting in, one more array of its size.
+      in sin's rule), ``d`` is multiplied by ``g`` in place.
 
-    A Tensor cotangent under ``create_graph`` (no strides) is always multiplied, since
-    it may itself be differentiated; lazy and immutable arrays take the plain path."""
+    The last two save allocating, and faulting in, one more array of ``g``'s size. A
+    Tensor cotangent under ``create_graph`` (no strides) is always multiplied, since it
+    may itself be differentiated; lazy and immutable arrays take the plain path."""
     if _is_complex(d):
         return g * _conj(xp, d)
     if getattr(g, "nbytes", 0) >= _UNIT_MIN_BYTES and type(d) not in _REAL_SCALARS:
         if _is_unit(g, d):
             return d
+        if g_owned and d.dtype == g.dtype:  # d broadcasts to g's shape: g is the output's
+            g *= d
+            return g
         if (fresh and getattr(d, "strides", None) is not None and d.shape == g.shape
                 and d.dtype == g.dtype):
             d *= g
             return d
     return g * d
+
+
+def _negated(g, g_owned):
+    """``-g``, in place where the engine hands the rule ``g`` to keep (see _scaled)."""
+    if g_owned:
+        g *= -1  # exactly -g, signed zeros included
+        return g
+    return -g
 
 
 def _is_unit(g, d):
@@ -308,7 +321,7 @@ def _unary_ops():
     """The differentiable one-argument functions (exponentials, trigonometry, powers)."""
     return [
         # ----- exponentials, logarithms, roots, powers
-        Op("exp", lambda xp, x: xp.exp(x), vjp={"x": lambda xp, g, out: _scaled(xp, g, out)},
+        Op("exp", lambda xp, x: xp.exp(x), vjp={"x": lambda xp, g, out, g_owned: _scaled(xp, g, out, g_owned=g_owned)},
            jvp={"x": lambda xp, t, out: t * out}, doc="e ** x"),
         Op("expm1", lambda xp, x: xp.expm1(x),
            vjp={"x": lambda xp, g, out: _times(xp, g, out + 1)},
@@ -374,18 +387,19 @@ def _arithmetic_ops():
            jvp={"x1": lambda xp, t: t, "x2": lambda xp, t: t},
            node_name="AddBackward", doc="x1 + x2"),
         Op("subtract", lambda xp, x1, x2: x1 - x2,
-           vjp={"x1": lambda xp, g: g, "x2": lambda xp, g: -g},
+           vjp={"x1": lambda xp, g: g, "x2": lambda xp, g, g_owned: _negated(g, g_owned)},
            jvp={"x1": lambda xp, t: t, "x2": lambda xp, t: -t},
            node_name="SubBackward", doc="x1 - x2"),
         Op("multiply", lambda xp, x1, x2: x1 * x2,
-           vjp={"x1": lambda xp, g, x2: _scaled(xp, g, x2), "x2": lambda xp, g, x1: _scaled(xp, g, x1)},
+           vjp={"x1": lambda xp, g, x2, g_owned: _scaled(xp, g, x2, g_owned=g_owned),
+                "x2": lambda xp, g, x1, g_owned: _scaled(xp, g, x1, g_owned=g_owned)},
            jvp={"x1": lambda xp, t, x2: t * x2, "x2": lambda xp, t, x1: x1 * t},
            node_name="MulBackward", doc="x1 * x2"),
         Op("divide", lambda xp, x1, x2: x1 / x2,
            vjp={"x1": lambda xp, g, x2: _over(xp, g, x2), "x2": _divide_denominator},
            jvp={"x1": lambda xp, t, x2: t / x2, "x2": lambda xp, t, x1, x2: -t * x1 / (x2 * x2)},
            node_name="DivBackward", doc="x1 / x2"),
-        Op("negative", lambda xp, x: -x, vjp={"x": lambda xp, g: -g}, jvp={"x": lambda xp, t: -t},
+        Op("negative", lambda xp, x: -x, vjp={"x": lambda xp, g, g_owned: _negated(g, g_owned)}, jvp={"x": lambda xp, t: -t},
            node_name="NegBackward", doc="-x"),
         Op("positive", lambda xp, x: +x, vjp={"x": lambda xp, g: g}, jvp={"x": lambda xp, t: t}, doc="+x"),
         Op("pow", lambda xp, x1, x2: x1 ** x2,
@@ -484,6 +498,19 @@ def _constant_ops():
     ]
 
 
+# The one-argument ops whose forward is exactly the standard's function of the same
+# name, real in and real out: a backend may compute them into a temporary argument
+# (Op's ``elementwise``). abs is real out for real in, which is all elision takes.
+_INTO_TEMPORARY = frozenset({
+    "negative", "positive", "abs", "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt",
+    "square", "reciprocal", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
+    "tanh", "asinh", "acosh", "atanh",
+})
+
+
 @hookimpl
 def xpgrad_ops():
-    return _arithmetic_ops() + _unary_ops() + _complex_ops() + _constant_ops()
+    ops = _arithmetic_ops() + _unary_ops() + _complex_ops() + _constant_ops()
+    for op in ops:
+        op.elementwise = op.name in _INTO_TEMPORARY
+    return ops

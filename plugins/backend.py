@@ -155,6 +155,24 @@ class Backend:
         """
         return dst + src
 
+    def owns(self, array, held=0):
+        """Whether the caller may write into ``array``: it is writable and no one else
+        holds it (``held`` as in :meth:`may_alias`). The engine asks this before it
+        lets a VJP rule reuse a cotangent's memory. The default says no."""
+        return False
+
+    def elementwise_into(self, name, dst, held):
+        """The standard's one-argument elementwise function ``name`` (``exp``) of ``dst``,
+        computed into ``dst``'s memory and returned, or None where this backend will not.
+
+        The dispatcher asks this only for a temporary: the argument of an op declared
+        ``elementwise``, a Tensor nothing else holds, whose array the graph does not
+        save. The backend makes the final checks: ``dst`` is no view and no one else
+        holds it (``held`` as in :meth:`may_alias`), and the result keeps its dtype. The
+        default declines: the op runs out of place.
+        """
+        return None
+
     def may_alias(self, array, held=0):
         """Whether ``array`` may share memory with an array someone else holds.
 

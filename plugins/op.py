@@ -14,7 +14,10 @@ in any order, as pytest fixtures do:
 - an argument's name (``x1``): that argument's value, saved for backward;
 - ``out``: the forward's result, saved for backward;
 - ``<arg>_shape`` / ``<arg>_dtype``: that argument's shape or dtype (nothing saved);
-- a param's name (``axis``): that param's value.
+- a param's name (``axis``): that param's value;
+- ``g_owned``: True where the rule may overwrite ``g`` and return it (``g *= x2``): the
+  engine holds the only reference to that array and no later rule of the node reads
+  it. False under ``create_graph``, for small arrays and on backends that cannot tell.
 
 The engine saves exactly what the rules of the arguments that require grad ask for, and
 nothing else, so a graph keeps no array alive that its backward does not read. The same
@@ -47,7 +50,7 @@ class Rule:
     them.
     """
 
-    __slots__ = ("fn", "call", "call_graph", "needs_args", "needs_out", "names")
+    __slots__ = ("fn", "call", "call_graph", "needs_args", "needs_out", "names", "takes_owned")
 
     def __init__(self, op_name, argnames, params, fn):
         try:
@@ -60,9 +63,12 @@ class Rule:
                 f"op {op_name!r}: a VJP rule takes (xp, g, ...) and then the names it needs; "
                 f"got {fn!r} with parameters {names}"
             )
-        exprs, needs_args, needs_out = [], set(), False
+        exprs, needs_args, needs_out, takes_owned = [], set(), False, False
         for name in names[2:]:
-            if name in argnames:
+            if name == "g_owned":
+                takes_owned = True
+                exprs.append("owned")
+            elif name in argnames:
                 i = argnames.index(name)
                 needs_args.add(i)
                 exprs.append(f"a{i}")
@@ -77,14 +83,14 @@ class Rule:
             else:
                 raise OpDefinitionError(
                     f"op {op_name!r}: the VJP rule asks for {name!r}, which is none of the "
-                    f"op's arguments {list(argnames)}, 'out', '<arg>_shape', '<arg>_dtype' "
-                    f"or its params {sorted(params)}"
+                    f"op's arguments {list(argnames)}, 'out', '<arg>_shape', '<arg>_dtype', "
+                    f"'g_owned' or its params {sorted(params)}"
                 )
         # A generated caller costs one Python call per rule; building the argument list
         # from a plan at every backward step would cost several. A saved argument is a
         # Tensor or a Python scalar; plain backward hands the rule the Tensor's array.
-        call = ["def call(xp, g, saved, out, node):"]
-        graph = ["def call_graph(xp, g, saved, out, node):"]
+        call = ["def call(xp, g, saved, out, node, owned=False):"]
+        graph = ["def call_graph(xp, g, saved, out, node, owned=False):"]
         for i in sorted(needs_args):
             call += [f"    a{i} = saved[{i}]", f"    if type(a{i}) is Tensor:", f"        a{i} = a{i}._data"]
             graph.append(f"    a{i} = saved[{i}]")
@@ -99,17 +105,22 @@ class Rule:
         self.needs_args = frozenset(needs_args)
         self.needs_out = needs_out
         self.names = tuple(names[2:])
+        self.takes_owned = takes_owned
 
 
 class SavePlan:
     """What a node keeps for a given set of arguments that require grad."""
 
-    __slots__ = ("keep", "out", "rules")
+    __slots__ = ("keep", "out", "rules", "owner")
 
     def __init__(self, keep, out, rules):
         self.keep = keep  # tuple of bools, one per argument
         self.out = out  # whether the forward's result is kept
         self.rules = rules  # per argument: the Rule to run, or None
+        # The index of the rule the engine may hand g to keep (g_owned): the last rule to
+        # run, since no later one reads g, if it asks for g_owned; -1 if none.
+        last = max((i for i, r in enumerate(rules) if r is not None), default=-1)
+        self.owner = last if last >= 0 and getattr(rules[last], "takes_owned", False) else -1
 
 
 class Op:
@@ -148,16 +159,23 @@ class Op:
         The VJP rules are not themselves differentiable (they leave the array API, or
         their derivative is not implemented): a backward with ``create_graph=True``
         through this op raises an error naming it instead of returning a wrong answer.
+    elementwise : bool
+        The op takes one array and its forward is exactly the standard's elementwise
+        function of the same name (``exp``): a backend may then compute it into the
+        memory of an argument that nothing else holds, a temporary, as NumPy does for
+        its own temporaries (``Backend.elementwise_into``; the dispatcher decides when
+        that is safe).
     """
 
     __slots__ = (
         "name", "forward", "argnames", "params", "defaults", "rules", "jvp_rules", "backends",
         "overrides", "node_name", "node_type", "doc", "plugin", "_plans", "recorders",
         "differentiable", "first_order_only", "variadic", "_rule_factories", "_arities",
+        "elementwise",
     )
 
     def __init__(self, name, forward, vjp=None, *, jvp=None, backends=None, overrides=False,
-                 node_name=None, doc=None, first_order_only=False):
+                 node_name=None, doc=None, first_order_only=False, elementwise=False):
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise OpDefinitionError(f"an op's name must be an identifier, got {name!r}")
         if not callable(forward):
@@ -193,6 +211,7 @@ class Op:
         self.differentiable = vjp is not None
         self.first_order_only = bool(first_order_only)
         self.variadic = variadic
+        self.elementwise = bool(elementwise) and len(argnames) == 1
         self._arities = {}
         if variadic:
             # Rules are made per argument count: see with_arity.

@@ -198,6 +198,7 @@ class _Plan:
     """A SavePlan with given rules (the engine reads ``plan.rules``)."""
 
     __slots__ = ("keep", "out", "rules")
+    owner = -1  # no rule is handed g to keep
 
     def __init__(self, rules):
         self.keep = (False,) * len(rules)
