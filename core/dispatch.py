@@ -97,36 +97,25 @@ def _elide(op, dev, a, ra):
         return None  # forward mode and saved-tensor hooks see the arguments
     if a._rg and GRAD_ENABLED.get() and op.plan((True,)).keep[0]:
         return None  # the node saves a for backward
-    # held: a._data, the caller's ra and this frame's ra
+    # held: a._data, unary's raw and this frame's ra
     return dev.backend.elementwise_into(op.name, ra, 3)
 
 
-def _unary_into(name, a):
-    """:func:`unary` for a temporary ``a``: into its memory where :func:`_elide` can."""
-    dev = a._dev
-    op = dev.ops.get(name)
-    if op is not None and op.elementwise:
-        raw = a._data
-        out = _elide(op, dev, a, raw)
-        if out is not None:
-            if a._rg and GRAD_ENABLED.get():
-                record = op.recorders.get(1) or _make_recorder(op, 1)
-                return record(dev, out, None, a, raw)
-            return Tensor(out, dev)
-    return unary(name, a)
-
-
-def unary(name, a, params=None):
-    """``name(a, **params)`` for a Tensor ``a``: the fast path of methods like ``exp()``."""
+def unary(name, a, params=None, temporary=False):
+    """``name(a, **params)`` for a Tensor ``a``: the fast path of methods like ``exp()``.
+    ``temporary``: the caller found ``a`` held by no one else (see "temporaries"), so an
+    ``elementwise`` op may be computed into its memory."""
     dev = a._dev
     op = dev.ops.get(name)
     if op is None:
         _unknown(name, dev)
     raw = a._data
-    try:
-        out = op.forward(dev.xp, raw, **params) if params else op.forward(dev.xp, raw)
-    except Exception as exc:
-        raise _forward_error(op, (a,), params, exc) from exc
+    out = _elide(op, dev, a, raw) if temporary and op.elementwise else None
+    if out is None:
+        try:
+            out = op.forward(dev.xp, raw, **params) if params else op.forward(dev.xp, raw)
+        except Exception as exc:
+            raise _forward_error(op, (a,), params, exc) from exc
     if a._rg and GRAD_ENABLED.get():
         record = op.recorders.get(1) or _make_recorder(op, 1)
         return record(dev, out, params, a, raw)
@@ -138,7 +127,7 @@ def unary_method(name):
 
     def method(self):
         if _METHOD_TEMPORARY is not None and _getrefcount(self) == _METHOD_TEMPORARY:
-            return _unary_into(name, self)
+            return unary(name, self, None, True)
         return unary(name, self)
 
     method.__name__ = method.__qualname__ = name
