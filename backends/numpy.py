@@ -85,14 +85,20 @@ class NumpyBackend(Backend):
         return (type(array) is np.ndarray and array.flags.writeable
                 and not self.may_alias(array, held + 1))
 
-    def elementwise_into(self, name, dst, held):
+    def elementwise_into(self, name, args, into, held):
         fn = _UFUNCS.get(name)
         if fn is None:
             fn = _UFUNCS[name] = _ufunc(name)
-        # a real floating dst keeps its dtype through every function the ops declare
-        if fn is False or fn.nin != 1 or dst.dtype.kind != "f" or not self.owns(dst, held + 1):
+        dst = args[into]
+        # a real floating dst keeps its dtype through every one-argument function the ops
+        # declare; with two, the result's dtype and shape must be dst's
+        if (fn is False or fn.nin != len(args) or type(dst) is not np.ndarray
+                or dst.dtype.kind != "f" or not self.owns(dst, held + 1)):
             return None
-        return fn(dst, out=dst)
+        if len(args) > 1 and (np.result_type(*args) != dst.dtype
+                              or np.broadcast_shapes(*map(np.shape, args)) != dst.shape):
+            return None
+        return fn(*args, out=dst)
 
     def may_alias(self, array, held=0):
         # A fresh result of a computation owns its memory and is referenced only by the

@@ -9,6 +9,7 @@ import numbers
 import sys
 
 from .grad_mode import GRAD_ENABLED
+from .temporaries import ELIDE_MIN_BYTES, METHOD_TEMPORARY, OPERATOR_SYMBOLS, operator_temporaries
 from .tensor import INPLACE_EPOCH, Tensor, _accumulate_node
 
 __all__ = ["apply", "binary", "unary", "call", "binary_method", "rbinary_method",
@@ -21,6 +22,7 @@ __all__ = ["apply", "binary", "unary", "call", "binary_method", "rbinary_method"
 RECORD_HOOKS = []
 
 _SCALARS = (int, float, bool, complex)
+_getrefcount = sys.getrefcount if METHOD_TEMPORARY is not None else None
 
 
 def _python_scalar(value):
@@ -39,66 +41,42 @@ class DispatchError(TypeError):
 
 
 # ---------------------------------------------------------------------- temporaries
-#
-# ``(-x * x).exp()`` makes a temporary of x's size and then a second array for the exp;
-# NumPy writes such results into a temporary operand whose reference count says no one
-# else can see it ("temporary elision"), and so saves allocating (and writing to fresh
-# memory) one array. Tensor methods do the same: ``t.exp()`` on a temporary ``t``, for an
-# op declared ``elementwise`` that does not save ``t`` for backward, asks the backend to
-# compute the result into ``t``'s memory (``Backend.elementwise_into``, which checks that
-# no one else holds the array).
-#
-# A temporary is told by its reference count inside the method: one that only the
-# method's frame holds was moved there from the caller's evaluation stack and nobody
-# else can reach it; a Tensor any variable, container or C caller holds has one more.
-# That holds where the interpreter's stack owns its references (CPython up to 3.13 with
-# the GIL), so the count is measured once, below, on probes, and elision stays off
-# wherever a held object would look like a temporary. Operators (``a + b``) are not
-# elided: there a temporary on the caller's stack has the same count as a Tensor that C
-# code passes with a borrowed reference (NumPy's loops over object arrays do that), and
-# writing into that one would change a Tensor someone holds.
-
-_ELIDE_MIN_BYTES = 1 << 18  # NumPy's own threshold: below it, a fresh array costs less
-_getrefcount = getattr(sys, "getrefcount", None)
-
-
-def _measure_temporary_count():
-    """The reference count of a temporary ``self`` inside a Tensor method, or None where
-    temporaries cannot be told from held Tensors on this interpreter."""
-    if sys.implementation.name != "cpython" or _getrefcount is None:
-        return None
-    if not getattr(sys, "_is_gil_enabled", lambda: True)():
-        return None
-
-    class Probe:
-        __slots__ = ()
-
-        def method(self):
-            return _getrefcount(self)
-
-    held = Probe()
-    temporary, kept = set(), set()
-    for _ in range(32):  # past the interpreter's specialisation of these call sites
-        temporary.add(Probe().method())
-        kept.add(held.method())
-    if len(temporary) != 1 or len(kept) != 1 or min(kept) <= min(temporary):
-        return None
-    return temporary.pop()
-
-
-_METHOD_TEMPORARY = _measure_temporary_count()
+# An op declared ``elementwise`` may be computed into the memory of an argument that no
+# one else can reach; the module temporaries says which arguments those are.
 
 
 def _elide(op, dev, a, ra):
     """The forward of the one-argument elementwise ``op`` computed into the memory of
     ``a``, a temporary Tensor, and of its array ``ra``; None where that is not safe or
     not worth it."""
-    if RECORD_HOOKS or getattr(ra, "nbytes", 0) < _ELIDE_MIN_BYTES:
+    if RECORD_HOOKS or getattr(ra, "nbytes", 0) < ELIDE_MIN_BYTES:
         return None  # forward mode and saved-tensor hooks see the arguments
     if a._rg and GRAD_ENABLED.get() and op.plan((True,)).keep[0]:
         return None  # the node saves a for backward
-    # held: a._data, unary's raw and this frame's ra
-    return dev.backend.elementwise_into(op.name, ra, 3)
+    # held: a._data, unary's raw, this frame's ra and the tuple
+    return dev.backend.elementwise_into(op.name, (ra,), 0, 4)
+
+
+def _elide_operator(op, dev, a, b, ra, rb, brg, count_a, count_b, symbol):
+    """``a <symbol> b`` for the two-argument elementwise ``op`` computed into the memory
+    of whichever operand is a temporary (``count_a``, ``count_b``: their reference
+    counts in the operator method); None where neither is, or it is not safe."""
+    if RECORD_HOOKS:
+        return None  # forward mode and saved-tensor hooks see the arguments
+    # the caller of the operator method: this function's caller's caller
+    temp_a, temp_b = operator_temporaries(sys._getframe(2), a, b, count_a, count_b, symbol)
+    if not (temp_a or temp_b):
+        return None
+    if (a._rg or brg) and GRAD_ENABLED.get():
+        keep = op.plan((a._rg, brg)).keep
+        temp_a = temp_a and not keep[0]  # the node saves it for backward
+        temp_b = temp_b and not keep[1]
+    # held, of either array: its Tensor's _data, the method's and this frame's names, the tuple
+    args = (ra, rb)
+    out = dev.backend.elementwise_into(op.name, args, 0, 4) if temp_a else None
+    if out is None and temp_b:
+        out = dev.backend.elementwise_into(op.name, args, 1, 4)
+    return out
 
 
 def unary(name, a, params=None, temporary=False):
@@ -126,7 +104,7 @@ def unary_method(name):
     """The Tensor method (``t.exp()``, ``-t``) that calls op ``name`` on ``self``."""
 
     def method(self):
-        if _METHOD_TEMPORARY is not None and _getrefcount(self) == _METHOD_TEMPORARY:
+        if METHOD_TEMPORARY is not None and _getrefcount(self) == METHOD_TEMPORARY:
             return unary(name, self, None, True)
         return unary(name, self)
 
@@ -136,7 +114,10 @@ def unary_method(name):
 
 def binary_method(name):
     """The Tensor operator (``t * other``) for op ``name``: :func:`binary` with the name
-    bound, one call fewer per operator, which is most of what user code calls."""
+    bound, one call fewer per operator, which is most of what user code calls. For
+    ``+ - * /`` a temporary operand may give its memory to the result (see temporaries)."""
+    # Elision reads the caller's frame, which only an operator's own method may do.
+    symbol = OPERATOR_SYMBOLS.get(name) if METHOD_TEMPORARY is not None else None
 
     def method(a, b):
         dev = a._dev
@@ -155,10 +136,16 @@ def binary_method(name):
         if op is None:
             _unknown(name, dev)
         ra = a._data
-        try:
-            out = op.forward(dev.xp, ra, rb)
-        except Exception as exc:
-            raise _forward_error(op, (a, b), None, exc) from exc
+        out = None
+        if symbol is not None and op.elementwise and getattr(ra, "nbytes", 0) >= ELIDE_MIN_BYTES:
+            count_a = _getrefcount(a)  # read here: as call arguments, a and b count once more
+            count_b = _getrefcount(b)
+            out = _elide_operator(op, dev, a, b, ra, rb, brg, count_a, count_b, symbol)
+        if out is None:
+            try:
+                out = op.forward(dev.xp, ra, rb)
+            except Exception as exc:
+                raise _forward_error(op, (a, b), None, exc) from exc
         if (a._rg or brg) and GRAD_ENABLED.get():
             mask = a._rg | brg << 1
             record = op.recorders.get(mask) or _make_recorder(op, mask)

@@ -498,11 +498,11 @@ def _constant_ops():
     ]
 
 
-# The one-argument ops whose forward is exactly the standard's function of the same
-# name, real in and real out: a backend may compute them into a temporary argument
-# (Op's ``elementwise``). abs is real out for real in, which is all elision takes.
+# The ops whose forward is exactly the standard's function of the same name, real in
+# and real out: a backend may compute them into a temporary argument (Op's
+# ``elementwise``). abs is real out for real in, which is all elision takes.
 _INTO_TEMPORARY = frozenset({
-    "negative", "positive", "abs", "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt",
+    "add", "subtract", "multiply", "divide", "negative", "positive", "abs", "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt",
     "square", "reciprocal", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
     "tanh", "asinh", "acosh", "atanh",
 })

@@ -161,15 +161,16 @@ class Backend:
         lets a VJP rule reuse a cotangent's memory. The default says no."""
         return False
 
-    def elementwise_into(self, name, dst, held):
-        """The standard's one-argument elementwise function ``name`` (``exp``) of ``dst``,
-        computed into ``dst``'s memory and returned, or None where this backend will not.
+    def elementwise_into(self, name, args, into, held):
+        """The standard's elementwise function ``name`` (``exp``, ``add``) of ``args``
+        (arrays, or an array and a Python scalar), computed into the memory of
+        ``args[into]`` and returned, or None where this backend will not.
 
-        The dispatcher asks this only for a temporary: the argument of an op declared
-        ``elementwise``, a Tensor nothing else holds, whose array the graph does not
-        save. The backend makes the final checks: ``dst`` is no view and no one else
-        holds it (``held`` as in :meth:`may_alias`), and the result keeps its dtype. The
-        default declines: the op runs out of place.
+        The dispatcher asks this only for a temporary: an argument of an op declared
+        ``elementwise``, a Tensor nothing else can reach, whose array the graph does not
+        save. The backend makes the final checks: ``args[into]`` is no view and no one
+        else holds it (``held`` as in :meth:`may_alias`), and the result has its dtype
+        and shape. The default declines: the op runs out of place.
         """
         return None
 

@@ -160,11 +160,12 @@ class Op:
         their derivative is not implemented): a backward with ``create_graph=True``
         through this op raises an error naming it instead of returning a wrong answer.
     elementwise : bool
-        The op takes one array and its forward is exactly the standard's elementwise
-        function of the same name (``exp``): a backend may then compute it into the
-        memory of an argument that nothing else holds, a temporary, as NumPy does for
-        its own temporaries (``Backend.elementwise_into``; the dispatcher decides when
-        that is safe).
+        The op takes one or two arrays and its forward is exactly the standard's
+        elementwise function of the same name (``exp``, ``add``): a backend may then
+        compute it into the memory of an argument that nothing else holds, a temporary,
+        as NumPy does for its own temporaries (``Backend.elementwise_into``; the
+        dispatcher decides when that is safe). Two-argument ops are elided only through
+        their operator (``+ - * /``).
     """
 
     __slots__ = (
@@ -211,7 +212,7 @@ class Op:
         self.differentiable = vjp is not None
         self.first_order_only = bool(first_order_only)
         self.variadic = variadic
-        self.elementwise = bool(elementwise) and len(argnames) == 1
+        self.elementwise = bool(elementwise) and len(argnames) in (1, 2)
         self._arities = {}
         if variadic:
             # Rules are made per argument count: see with_arity.
