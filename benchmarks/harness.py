@@ -12,7 +12,7 @@ Two ways to measure:
 * **In process, interleaved** (:func:`run_benchmark`; A, B, C's time, E): every system's
   gradients are checked against the hand-written NumPy ones, every step is warmed up, then
   every (case, system) is timed once per round, the order of the systems rotating from
-  round to round.
+  round to round, each sample starting from a trimmed heap.
 * **One fresh child process per system and round** (:func:`run_children`; C's memory, D):
   ``child.py`` imports one system, warms it up and checks its gradients on a small
   instance, then measures one call (see :func:`measure_peak` for how memory is measured)
@@ -176,7 +176,34 @@ def to_numpy(g):
 # ---------------------------------------------------------------------- timing in process
 
 
+def _heap_trimmer():
+    """glibc's ``malloc_trim``, or None where the C library has none.
+
+    Systems timed in one process share one heap. A step that ends with memory freed in
+    the middle of the heap (a gradient still held above it) leaves pages the next system
+    then reuses without faulting them in, while a step that frees everything gives its
+    pages back to the kernel and the next system pays for them again: which system runs
+    after which decided up to 15% of workload C's times. Trimming the heap before every
+    sample starts each system as it starts when it runs alone, in a loop of its own."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    return trim
+
+
+_TRIM = _heap_trimmer()
+HEAP_RESET = "malloc_trim(0) before every sample" if _TRIM is not None else "none"
+
+
 def _time(step, number):
+    if _TRIM is not None:
+        _TRIM(0)
     t0 = time.perf_counter()
     for _ in range(number):
         step()
@@ -191,8 +218,8 @@ def run_benchmark(cases, systems, rounds, warmup, min_sample, log=None):
     """Check, warm up, then time every (case, system) once per round, interleaved.
 
     Each sample repeats the step ``number`` times, ``number`` chosen in the warm-up so
-    that a sample lasts at least ``min_sample`` seconds. The order of the systems rotates
-    from round to round.
+    that a sample lasts at least ``min_sample`` seconds, and starts from a trimmed heap
+    (see :func:`_heap_trimmer`). The order of the systems rotates from round to round.
 
     Returns
     -------
@@ -421,6 +448,7 @@ def machine_info(versions):
         "threads": {v: os.environ.get(v, "unset") for v in THREAD_VARS},
         "versions": versions,
         "loadavg_start": load_average(),
+        "heap_reset": HEAP_RESET,
     }
 
 

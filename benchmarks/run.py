@@ -25,7 +25,8 @@ F       ``python -c "import <system>"`` wall time, ms, and the same with a first
 How it is measured: A, B, C's time and E run in this process: each system's gradients are
 checked against the hand-written NumPy ones (the run aborts on a mismatch), each step is
 warmed up, then the systems are interleaved round by round (their order rotating), each
-sample lasting at least 0.1 s (``harness.run_benchmark``). C's memory and all of D run in
+sample lasting at least 0.1 s and starting from a trimmed heap, so that no system reuses
+pages the one before it left (``harness.run_benchmark``). C's memory and all of D run in
 one fresh child process per system and round (``child.py``), interleaved the same way;
 the child warms up and checks the gradients on a small instance first, then measures one
 call (time with ``perf_counter``, peak memory as the kernel's high-water mark of the
@@ -58,7 +59,7 @@ import hvp  # noqa: E402
 import imports  # noqa: E402
 import overhead  # noqa: E402
 import report  # noqa: E402
-from harness import available_systems, load_average, machine_info, print_machine  # noqa: E402
+from harness import HEAP_RESET, available_systems, load_average, machine_info, print_machine  # noqa: E402
 from harness import profile_xpgrad_case, run_benchmark, run_children  # noqa: E402
 
 WORKLOADS = "ABCDEF"
@@ -216,7 +217,7 @@ def main(argv=None):
           f"samples >= {cfg['min_sample_s'] * 1e3:.0f} ms; {cfg['sub_rounds']} child round(s); "
           f"C on {cfg['c_size']:,} elements; D with {', '.join(f'{n:,}' for n in cfg['d_sizes'])} "
           f"ops; child limits {cfg['d_timeout_s']:.0f} s, {cfg['mem_cap_bytes'] / 1e9:.0f} GB; "
-          f"F over {cfg['import_rounds']} interpreters", flush=True)
+          f"F over {cfg['import_rounds']} interpreters; heap reset: {HEAP_RESET}", flush=True)
 
     t_start = time.perf_counter()
     check_references(only)
