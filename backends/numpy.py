@@ -91,9 +91,10 @@ class NumpyBackend(Backend):
             fn = _UFUNCS[name] = _ufunc(name)
         dst = args[into]
         # a real floating dst keeps its dtype through every one-argument function the ops
-        # declare; with two, the result's dtype and shape must be dst's
-        if (fn is False or fn.nin != len(args) or type(dst) is not np.ndarray
-                or dst.dtype.kind != "f" or not self.owns(dst, held + 1)):
+        # declare; with two, the result's dtype and shape must be dst's. owns() comes
+        # before the dtype: it also tells an array from a Python scalar operand.
+        if (fn is False or fn.nin != len(args) or not self.owns(dst, held + 1)
+                or dst.dtype.kind != "f"):
             return None
         if len(args) > 1 and (np.result_type(*args) != dst.dtype
                               or np.broadcast_shapes(*map(np.shape, args)) != dst.shape):

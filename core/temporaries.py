@@ -85,6 +85,7 @@ _LAYOUTS = {(3, 11): (32, 40), (3, 12): (0, 48), (3, 13): (0, 48)}
 _reader = None  # None: not set up yet; False: off; else the ctypes reader
 _operator_count = None  # a temporary operand's count inside an operator method
 _depths = None  # code object -> {offset of a BINARY_OP: (symbol, slot of its left operand)}
+_code_at = _frame_at = None  # this version's entry of _LAYOUTS
 
 
 def operator_temporaries(frame, a, b, count_a, count_b, symbol):
@@ -117,9 +118,8 @@ def _operands(frame, symbol):
         return None
     read = _reader
     interpreter_frame = read(id(frame) + _F_FRAME).value
-    code_at, frame_at = _LAYOUTS[sys.version_info[:2]]
-    if (read(interpreter_frame + code_at).value != id(code)
-            or read(interpreter_frame + frame_at).value != id(frame)):
+    if (read(interpreter_frame + _code_at).value != id(code)
+            or read(interpreter_frame + _frame_at).value != id(frame)):
         return None
     slot = interpreter_frame + _LOCALSPLUS + _PTR * entry[1]
     return read(slot).value, read(slot + _PTR).value
@@ -182,11 +182,12 @@ _NO_FALL_THROUGH = frozenset({
 
 def _set_up():
     """Turn operator elision on if this interpreter's frames read as expected on probes."""
-    global _reader, _operator_count, _depths
+    global _reader, _operator_count, _depths, _code_at, _frame_at
     _reader = False
     if (not _stack_owns_references() or sys.version_info[:2] not in _LAYOUTS
             or object.__basicsize__ != 2 * _PTR):
         return
+    _code_at, _frame_at = _LAYOUTS[sys.version_info[:2]]
     import ctypes
     import weakref
 
