@@ -151,6 +151,9 @@ class CupyBackend(Backend):
         with dst.device:
             dst[...] = src
 
+    def shares_memory(self, result, array):
+        return bool(self._cupy().may_share_memory(result, array))
+
     def accumulate(self, dst, src):
         cupy = self._cupy()
         with dst.device:

@@ -191,6 +191,16 @@ class GenericBackend(Backend):
             data = data.tolist()
         return xp.asarray(data, dtype=dtype, device=self.native_device(device))
 
+    def shares_memory(self, result, array):
+        # Through DLPack, both as NumPy arrays over the same memory, where the library
+        # exports host memory that way; otherwise unknown (the dispatcher then copies).
+        import numpy as np
+
+        try:
+            return bool(np.may_share_memory(np.from_dlpack(result), np.from_dlpack(array)))
+        except Exception:
+            return None
+
     def write(self, dst, src):
         if not self.mutable:
             raise RuntimeError(
@@ -278,6 +288,11 @@ class DaskBackend(GenericBackend):
 
         return np.asarray(array.compute())
 
+    def shares_memory(self, result, array):
+        # dask has no views; only the same Array object (a reshape to its own shape, say)
+        # sees a write through the other, which rebinds that object.
+        return result is array
+
     # write and accumulate: ``dst[...] = src`` rebinds the dask Array object to a new
     # graph (dask's __setitem__), lazily; may_alias stays True, so a gradient is a fresh
     # Array object before it becomes a .grad that such a rebinding may change.
@@ -321,6 +336,10 @@ class TorchBackend(GenericBackend):
     def accumulate(self, dst, src):
         dst.add_(src)
 
+    def shares_memory(self, result, array):
+        # A view shares its base's storage, on any device.
+        return result.untyped_storage().data_ptr() == array.untyped_storage().data_ptr()
+
 
 class JaxBackend(GenericBackend):
     """JAX arrays through ``jax.numpy`` (itself an array API namespace). ``"jax"`` is JAX's
@@ -358,6 +377,9 @@ class JaxBackend(GenericBackend):
 
     def may_alias(self, array, held=0):
         return False  # arrays that nothing can write may be shared freely
+
+    def shares_memory(self, result, array):
+        return False  # nothing can write through an alias
 
 
 def _dask_namespace():

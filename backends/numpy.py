@@ -101,6 +101,11 @@ class NumpyBackend(Backend):
             return None
         return fn(*args, out=dst)
 
+    def shares_memory(self, result, array):
+        # Bounds only (no exact overlap search): a view of array lies within its buffer,
+        # and a fresh result never does.
+        return np.may_share_memory(result, array)
+
     def may_alias(self, array, held=0):
         # A fresh result of a computation owns its memory and is referenced only by the
         # caller's own variables (``held``), this argument and whatever getrefcount's own

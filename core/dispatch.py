@@ -11,8 +11,9 @@ import sys
 from .grad_mode import GRAD_ENABLED
 from .temporaries import ELIDE_MIN_BYTES, METHOD_TEMPORARY, OPERATOR_SYMBOLS, operator_temporaries
 from .tensor import INPLACE_EPOCH, Tensor, _accumulate_node
+from . import views
 
-__all__ = ["apply", "binary", "unary", "call", "binary_method", "rbinary_method",
+__all__ = ["apply", "binary", "unary", "call", "record", "binary_method", "rbinary_method",
            "unary_method", "DispatchError", "RECORD_HOOKS"]
 
 # Callables ``hook(node, out_tensor, args)`` run after every node is recorded, while the
@@ -96,8 +97,10 @@ def unary(name, a, params=None, temporary=False):
             raise _forward_error(op, (a,), params, exc) from exc
     if a._rg and GRAD_ENABLED.get():
         record = op.recorders.get(1) or _make_recorder(op, 1)
-        return record(dev, out, params, a, raw)
-    return Tensor(out, dev)
+        t = record(dev, out, params, a, raw)
+    else:
+        t = Tensor(out, dev)
+    return views.track(t, a, op, params) if op.view else t
 
 
 def unary_method(name):
@@ -245,7 +248,29 @@ def apply(name, args, params=None):
         for i, needs in enumerate(rg):
             mask |= needs << i
         record = op.recorders.get(mask) or _make_recorder(op, mask)
-        return record(dev, out, params, *args, *raw)
+        t = record(dev, out, params, *args, *raw)
+    else:
+        t = Tensor(out, dev)
+    return views.track(t, args[0], op, params) if op.view else t
+
+
+def record(op, args, out, params=None):
+    """A Tensor holding ``out``, recorded as the result of ``op`` on ``args`` (Tensors or
+    Python scalars) without running the op's forward: ``out`` is its value already (an
+    in-place write put it in memory). A plain Tensor where nothing requires grad or grad
+    mode is off."""
+    dev = None
+    raw, mask = [], 0
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor):
+            dev = a._dev
+            raw.append(a._data)
+            mask |= a._rg << i
+        else:
+            raw.append(a)
+    if mask and GRAD_ENABLED.get():
+        recorder = op.recorders.get(mask) or _make_recorder(op, mask)
+        return recorder(dev, out, params, *args, *raw)
     return Tensor(out, dev)
 
 
@@ -268,7 +293,7 @@ def _make_recorder(op, mask):
              "    t = new(Tensor)",
              "    t._data = out",
              "    t._dev = dev",
-             "    t._grad = t._accum = None"]
+             "    t._grad = t._accum = t._view = t._views = None"]
     if not diff:  # no argument of this op is differentiable: a constant result
         lines += ["    t._grad_fn = t._vc = None", "    t._rg = False", "    return t"]
     else:

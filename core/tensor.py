@@ -80,7 +80,11 @@ class Tensor:
     (on ``device=`` if given).
     """
 
-    __slots__ = ("_data", "_dev", "_grad_fn", "_rg", "_grad", "_vc", "_accum", "__weakref__")
+    # _vc: the version counter, a one-element list shared by every alias of the same
+    # memory (views, detach()); _view: for a view, its ViewInfo (xpgrad.views); _views:
+    # for a root that has views, weak references to them.
+    __slots__ = ("_data", "_dev", "_grad_fn", "_rg", "_grad", "_vc", "_accum", "_view", "_views",
+                 "__weakref__")
     __array_priority__ = 1000
     # NumPy's operators and ufuncs give way to Tensor's (reflected) operators, so that
     # ``numpy.float64(2) * t`` is a Tensor, and ``ndarray * t`` is an error, not an object
@@ -101,6 +105,7 @@ class Tensor:
         self._grad = None
         self._vc = None
         self._accum = None
+        self._view = self._views = None
 
     # ------------------------------------------------------------------ the graph
 
@@ -221,6 +226,11 @@ class Tensor:
 
     def detach_(self):
         """Cut this Tensor from the graph in place (it becomes a leaf that needs no grad)."""
+        if self._view is not None:
+            raise RuntimeError(
+                "can't detach a view in place: its history is tied to its base's. Use "
+                "t = t.detach() instead."
+            )
         self._grad_fn = None
         self._rg = False
         return self
@@ -413,27 +423,35 @@ class Tensor:
 
     # ------------------------------------------------------------------ in place
 
-    def _inplace(self, name, other):
-        if self._grad_fn is None and self._rg and GRAD_ENABLED.get():
-            raise RuntimeError(
-                f"a leaf Tensor that requires grad is being used in an in-place operation "
-                f"({name}). Change its values under `with xpgrad.no_grad():` (as an optimizer "
-                "step does), or work on a copy (t.clone())."
-            )
-        result = binary(name, self, other) if other is not None else unary(name, self)
-        xp = self._dev.xp
+    def _inplace(self, name, other, what):
+        """``self = name(self, other)`` in place (``add_``, ``*=``): computed out of place,
+        written into this Tensor's memory and recorded (see ``xpgrad.views``). ``what``
+        is how errors name it: the method or operator the user wrote."""
+        other_rg = type(other) is Tensor and other._rg
+        src = self
+        if GRAD_ENABLED.get() and check_inplace(self, what, other_rg):
+            op = self._dev.ops.get(name)
+            needs = (self._rg,) if other is None else (self._rg, other_rg)
+            if op is not None and len(op.argnames) == len(needs) and op.plan(needs).keep[0]:
+                # The rule reads this Tensor's old values (mul_ by a Tensor that requires
+                # grad), which the write is about to replace: it reads a copy instead.
+                src = self._snapshot()
+        result = binary(name, src, other) if other is not None else unary(name, src)
         if result._data.dtype != self._data.dtype:
-            if not xp.can_cast(result._data.dtype, self._data.dtype):
+            if not self._dev.xp.can_cast(result._data.dtype, self._data.dtype):
                 raise TypeError(
-                    f"in-place {name}: the result has dtype {result._data.dtype}, which can't be "
+                    f"in-place {what}: the result has dtype {result._data.dtype}, which can't be "
                     f"stored in this Tensor of dtype {self._data.dtype}; use the out-of-place op"
                 )
-        self._dev.backend.write(self._data, result._data)
-        self._bump_version()
-        if result._grad_fn is not None:
-            self._grad_fn = result._grad_fn
-            self._rg = True
+        commit(self, result, what)
         return self
+
+    def _snapshot(self):
+        """A Tensor holding a copy of this one's values, with this one's history."""
+        t = Tensor(self._dev.xp.asarray(self._data, copy=True), self._dev)
+        t._grad_fn = self._grad_fn
+        t._rg = self._rg
+        return t
 
     def _bump_version(self):
         INPLACE_EPOCH[0] += 1
@@ -446,55 +464,53 @@ class Tensor:
     def _version(self):
         return 0 if self._vc is None else self._vc[0]
 
+    @property
+    def _base(self):
+        """The Tensor whose memory this view shares (PyTorch's ``_base``), or None."""
+        return None if self._view is None else self._view.root
+
+    def _is_view(self):
+        return self._view is not None
+
     def add_(self, other, alpha=1):
-        return self._inplace("add", other if alpha == 1 else other * alpha)
+        return self._inplace("add", other if alpha == 1 else other * alpha, "add_")
 
     def sub_(self, other, alpha=1):
-        return self._inplace("subtract", other if alpha == 1 else other * alpha)
+        return self._inplace("subtract", other if alpha == 1 else other * alpha, "sub_")
 
     def mul_(self, other):
-        return self._inplace("multiply", other)
+        return self._inplace("multiply", other, "mul_")
 
     def div_(self, other):
-        return self._inplace("divide", other)
+        return self._inplace("divide", other, "div_")
 
     def pow_(self, other):
-        return self._inplace("pow", other)
+        return self._inplace("pow", other, "pow_")
 
     def zero_(self):
-        """Set every element to zero, in place; returns self."""
-        if self._grad_fn is not None:
-            return self._inplace("multiply", 0)
-        return self.fill_(0)
+        """Set every element to zero, in place; returns self. Under grad, the gradient
+        of the values it replaced is zero (as in PyTorch)."""
+        self._assign((Ellipsis,), 0, "zero_")
+        return self
 
     def fill_(self, value):
-        if self._grad_fn is None and self._rg and GRAD_ENABLED.get():
-            raise RuntimeError(
-                "a leaf Tensor that requires grad is being used in an in-place operation "
-                "(fill_). Change its values under `with xpgrad.no_grad():`."
-            )
-        self._dev.backend.write(self._data, value)
-        self._bump_version()
+        """Set every element to ``value`` (a number, or a 0-d Tensor whose gradient is
+        then the sum of this Tensor's), in place; returns self."""
+        self._assign((Ellipsis,), value, "fill_")
         return self
 
     def copy_(self, src):
+        """Copy ``src``'s values into this Tensor (broadcast, cast to its dtype), in
+        place; returns self. The gradient flows to ``src`` (from another device too: the
+        move is explicit here, and recorded)."""
         if not isinstance(src, Tensor):
             raise TypeError(f"copy_ takes a Tensor, got {type(src).__name__}")
-        raw = src._data
         if src._dev is not self._dev:  # asked for by name, so an explicit move
-            from .transfer import move_array
+            from .transfer import to_device
 
-            raw = move_array(raw, src._dev, self._dev)
-        with _no_grad():
-            self._dev.backend.write(self._data, raw)
-        self._bump_version()
+            src = to_device(src, self._dev)
+        self._assign((Ellipsis,), src, "copy_")
         return self
-
-    __iadd__ = add_
-    __isub__ = sub_
-    __imul__ = mul_
-    __itruediv__ = div_
-    __ipow__ = pow_
 
     def __setitem__(self, key, value):
         """``t[key] = value``, in place, and recorded in the graph when gradients flow.
@@ -504,15 +520,9 @@ class Tensor:
         ``value`` gets the gradient at ``key``, summed to its shape where it was
         broadcast. A leaf that requires grad can be assigned into only under
         ``no_grad``. As every in-place op, it bumps the version counter: a backward
-        through a node that saved this Tensor before the assignment raises.
+        through a node that saved this Tensor (or an alias of it) before the assignment
+        raises. On a view, the base's history is rewritten (see ``xpgrad.views``).
         """
-        grad_on = GRAD_ENABLED.get()
-        if self._grad_fn is None and self._rg and grad_on:
-            raise RuntimeError(
-                "a leaf Tensor that requires grad is being used in an in-place operation "
-                "(item assignment). Assign under `with xpgrad.no_grad():`, or clone it first."
-            )
-        raw_key = _raw_key(key, self)
         if isinstance(value, Tensor):
             if value._dev is not self._dev:
                 raise RuntimeError(
@@ -523,30 +533,38 @@ class Tensor:
             from .creation import _from_data
 
             value = Tensor(_from_data(value, None, self._dev)[0], self._dev)  # lists, arrays
-        if grad_on and (self._rg or isinstance(value, Tensor) and value._rg):
+        self._assign(_raw_key(key, self), value, "item assignment")
+
+    def _assign(self, raw_key, value, what):
+        """``self[raw_key] = value`` for a raw key and a Tensor or Python scalar value."""
+        value_rg = type(value) is Tensor and value._rg
+        if GRAD_ENABLED.get() and check_inplace(self, what, value_rg):
             # The assignment's result out of place, written back into this Tensor's
-            # storage; the Tensor then stands for the new node, as after add_.
-            result = apply("setitem", (self, value), {"key": raw_key})
-            self._dev.backend.write(self._data, result._data)
-            self._bump_version()
-            self._grad_fn = result._grad_fn
-            self._rg = True
+            # memory; the Tensor then stands for the new node, as after add_.
+            if value_rg:
+                keep_saved(value, self)
+            commit(self, apply("setitem", (self, value), {"key": raw_key}), what)
             return
         from xpgrad.ops.indexing import has_integer_array
 
         xp = self._dev.xp
         raw = value._data if isinstance(value, Tensor) else value
-        if not self._dev.backend.mutable or has_integer_array(xp, raw_key) or any(
-                k is None for k in (raw_key if isinstance(raw_key, tuple) else (raw_key,))):
-            # Keys the standard leaves out of assignment (integer arrays, new axes), and
-            # libraries whose arrays cannot be indexed for writing: computed out of
-            # place by the setitem op, then written back whole.
-            op = self._dev.ops["setitem"]
-            self._dev.backend.write(self._data, op.forward(xp, self._data, raw, key=raw_key))
-        else:
-            if isinstance(value, Tensor) and raw.dtype != self._data.dtype:
-                raw = xp.astype(raw, self._data.dtype)
-            self._data[raw_key] = raw
+        try:
+            if not self._dev.backend.mutable or has_integer_array(xp, raw_key) or any(
+                    k is None for k in (raw_key if isinstance(raw_key, tuple) else (raw_key,))):
+                # Keys the standard leaves out of assignment (integer arrays, new axes),
+                # and libraries whose arrays cannot be indexed for writing: computed out
+                # of place by the setitem op, then written back whole.
+                op = self._dev.ops["setitem"]
+                self._dev.backend.write(self._data, op.forward(xp, self._data, raw, key=raw_key))
+            else:
+                if isinstance(value, Tensor) and raw.dtype != self._data.dtype:
+                    raw = xp.astype(raw, self._data.dtype)
+                self._data[raw_key] = raw
+        except ValueError as exc:
+            if "read-only" not in str(exc):
+                raise
+            raise write_failed(self, what, exc) from exc
         self._bump_version()
 
     # ------------------------------------------------------------------ PyTorch methods
@@ -763,6 +781,7 @@ def _no_grad():
 from .dispatch import (  # noqa: E402  (they need Tensor)
     apply, binary, binary_method, rbinary_method, unary, unary_method,
 )
+from .views import check_inplace, commit, keep_saved, write_failed  # noqa: E402
 
 _OPERATORS = {
     # arithmetic
@@ -815,31 +834,34 @@ for _method, _op_name in {"exp": "exp", "log": "log", "sqrt": "sqrt", "sin": "si
     setattr(Tensor, _method, unary_method(_op_name))
 
 
-def _inplace_method(name):
+def _inplace_method(name, symbol):
     """The in-place operator (``t //= 2``) for op ``name``: computed out of place, written
     into ``self``'s storage, recorded (see ``Tensor._inplace``)."""
 
     def method(self, other):
-        return self._inplace(name, other)
+        return self._inplace(name, other, symbol)
 
     method.__name__ = method.__qualname__ = name
     return method
 
 
-# In-place operators besides __iadd__, __isub__, __imul__, __itruediv__ and __ipow__,
-# which are the PyTorch methods add_, sub_, mul_, div_ and pow_.
 _INPLACE_OPERATORS = {
-    "__ifloordiv__": "floor_divide",
-    "__imod__": "remainder",
-    "__imatmul__": "matmul",
-    "__iand__": "bitwise_and",
-    "__ior__": "bitwise_or",
-    "__ixor__": "bitwise_xor",
-    "__ilshift__": "bitwise_left_shift",
-    "__irshift__": "bitwise_right_shift",
+    "__iadd__": ("add", "+="),
+    "__isub__": ("subtract", "-="),
+    "__imul__": ("multiply", "*="),
+    "__itruediv__": ("divide", "/="),
+    "__ipow__": ("pow", "**="),
+    "__ifloordiv__": ("floor_divide", "//="),
+    "__imod__": ("remainder", "%="),
+    "__imatmul__": ("matmul", "@="),
+    "__iand__": ("bitwise_and", "&="),
+    "__ior__": ("bitwise_or", "|="),
+    "__ixor__": ("bitwise_xor", "^="),
+    "__ilshift__": ("bitwise_left_shift", "<<="),
+    "__irshift__": ("bitwise_right_shift", ">>="),
 }
-for _dunder, _op_name in _INPLACE_OPERATORS.items():
-    setattr(Tensor, _dunder, _inplace_method(_op_name))
+for _dunder, (_op_name, _symbol) in _INPLACE_OPERATORS.items():
+    setattr(Tensor, _dunder, _inplace_method(_op_name, _symbol))
 
 
 # ---------------------------------------------------------------------- more PyTorch methods

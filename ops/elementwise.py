@@ -461,9 +461,9 @@ def _complex_ops():
            doc="absolute value; subgradient 0 at 0; for complex z the gradient is g * z / |z|"),
         Op("real", lambda xp, x: xp.real(x), vjp={"x": lambda xp, g: g},
            jvp={"x": lambda xp, t: xp.real(t) if _is_complex(t) else t},
-           doc="real part; the gradient g + 0j"),
+           doc="real part; the gradient g + 0j", view=True),
         Op("imag", lambda xp, x: xp.imag(x), vjp={"x": _imag_vjp},
-           jvp={"x": lambda xp, t: xp.imag(t)}, doc="imaginary part; the gradient 0 + g * 1j"),
+           jvp={"x": lambda xp, t: xp.imag(t)}, doc="imaginary part; the gradient 0 + g * 1j", view=True),
         Op("conj", lambda xp, x: xp.conj(x), vjp={"x": lambda xp, g: _conj(xp, g)},
            jvp={"x": lambda xp, t: _conj(xp, t)}, doc="complex conjugate; the gradient conj(g)"),
     ]

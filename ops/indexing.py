@@ -141,7 +141,7 @@ def _scatter_add_jvp(xp, t, shape, key):
 def getitem_op(forward, **kw):
     """The ``getitem`` op around a forward; backends reuse it for their own indexing."""
     return Op("getitem", forward, vjp={"x": _getitem_vjp}, jvp={"x": _getitem_jvp},
-              node_name="IndexBackward", **kw)
+              node_name="IndexBackward", view=True, **kw)
 
 
 def scatter_add_op(forward, **kw):

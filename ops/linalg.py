@@ -411,6 +411,8 @@ def _matrix_power(xp, x, *, n):
     _square("matrix_power", x)
     if not isinstance(n, int) or isinstance(n, bool):
         raise TypeError(f"matrix_power: n must be an integer, got {n!r}")
+    if n == 1:  # libraries return x itself; an op's result has memory of its own
+        return xp.asarray(x, copy=True)
     linalg = getattr(xp, "linalg", None)
     if linalg is not None and hasattr(linalg, "matrix_power"):
         return linalg.matrix_power(x, n)
@@ -560,7 +562,7 @@ def xpgrad_ops():
         Op("matrix_transpose", lambda xp, x: xp.matrix_transpose(x),
            vjp={"x": lambda xp, g: xp.matrix_transpose(g)},
            jvp={"x": lambda xp, t: xp.matrix_transpose(t)}, node_name="TBackward",
-           doc="swap the last two axes"),
+           doc="swap the last two axes", view=True),
         Op("outer", _outer,
            vjp={"x1": lambda xp, g, x2: xp.matmul(g, conj(xp, x2)),
                 "x2": lambda xp, g, x1: xp.matmul(conj(xp, x1), g)},
@@ -579,7 +581,7 @@ def xpgrad_ops():
            doc="sum of the offset diagonal of the last two axes"),
         Op("diagonal", _diagonal, vjp={"x": _diagonal_vjp},
            jvp={"x": lambda xp, t, offset: call(xp, "diagonal", t, offset=offset)},
-           node_name="DiagonalBackward", doc="the offset diagonal of the last two axes"),
+           node_name="DiagonalBackward", doc="the offset diagonal of the last two axes", view=True),
         Op("inv", lambda xp, x: xp.linalg.inv(x), vjp={"x": _inv_vjp}, jvp={"x": _inv_jvp},
            node_name="InverseBackward", doc="matrix inverse"),
         Op("solve", _solve, vjp={"x1": _solve_x1_vjp, "x2": _solve_x2_vjp},

@@ -174,6 +174,18 @@ class Backend:
         """
         return None
 
+    def shares_memory(self, result, array):
+        """Whether ``result``, what an op declared ``view`` returned, shares memory with
+        ``array``, its first argument: True, False, or None where this backend cannot
+        tell.
+
+        A view makes writes through either array visible in the other, so the
+        dispatcher tracks it (the graph is rewritten when one is written in place).
+        Where the answer is None the dispatcher copies ``result``, so that no alias it
+        cannot see exists. A library without views (dask, JAX) answers False.
+        """
+        return None
+
     def may_alias(self, array, held=0):
         """Whether ``array`` may share memory with an array someone else holds.
 

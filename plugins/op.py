@@ -166,17 +166,24 @@ class Op:
         as NumPy does for its own temporaries (``Backend.elementwise_into``; the
         dispatcher decides when that is safe). Two-argument ops are elided only through
         their operator (``+ - * /``).
+    view : bool
+        The forward may return a view of its first argument (``x[1:]``, ``reshape``,
+        ``permute_dims`` on NumPy): the dispatcher then asks the backend whether the
+        result shares memory with that argument (``Backend.shares_memory``) and, if so,
+        makes it a view Tensor, which shares its base's version counter and whose
+        in-place writes rewrite the base's graph (see ``xpgrad.views``). An op that is
+        not declared ``view`` must return memory of its own.
     """
 
     __slots__ = (
         "name", "forward", "argnames", "params", "defaults", "rules", "jvp_rules", "backends",
         "overrides", "node_name", "node_type", "doc", "plugin", "_plans", "recorders",
         "differentiable", "first_order_only", "variadic", "_rule_factories", "_arities",
-        "elementwise",
+        "elementwise", "view",
     )
 
     def __init__(self, name, forward, vjp=None, *, jvp=None, backends=None, overrides=False,
-                 node_name=None, doc=None, first_order_only=False, elementwise=False):
+                 node_name=None, doc=None, first_order_only=False, elementwise=False, view=False):
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise OpDefinitionError(f"an op's name must be an identifier, got {name!r}")
         if not callable(forward):
@@ -213,6 +220,10 @@ class Op:
         self.first_order_only = bool(first_order_only)
         self.variadic = variadic
         self.elementwise = bool(elementwise) and len(argnames) in (1, 2)
+        self.view = bool(view)
+        if self.view and (variadic or not argnames):
+            raise OpDefinitionError(f"op {name!r}: a view op returns a view of its first array argument, "
+                                    "so it needs one, named (not *arrays)")
         self._arities = {}
         if variadic:
             # Rules are made per argument count: see with_arity.

@@ -232,17 +232,21 @@ def test_singular_matrix_inverse_names_op():
 
 def test_inplace_result_that_does_not_fit():
     t = xpgrad.tensor([1, 2], device="cpu")  # NumPy promotes int64 + 1.5 to float64
-    with pytest.raises(TypeError, match=r"in-place add: the result has dtype float64.*int64"):
+    with pytest.raises(TypeError, match=r"in-place add_: the result has dtype float64.*int64"):
         t.add_(1.5)
     assert t.tolist() == [1, 2]
 
 
 def test_inplace_on_leaf_that_requires_grad(device):
     w = xpgrad.tensor([1.0], device=device, requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"leaf Tensor that requires grad is being used in an in-place operation \(add\)"):
+    with pytest.raises(RuntimeError, match=r"leaf Tensor that requires grad is being used in an in-place operation \(add_\)"):
         w.add_(1.0)
-    with pytest.raises(RuntimeError, match=r"in-place operation \(fill_\)"):
+    with pytest.raises(RuntimeError, match=r"in-place operation \(\+=\)"):
+        w += 1.0
+    with pytest.raises(RuntimeError, match=r"in-place operation \(zero_\)"):
         w.zero_()
+    with pytest.raises(RuntimeError, match=r"in-place operation \(fill_\)"):
+        w.fill_(2.0)
     with pytest.raises(RuntimeError, match=r"in-place operation \(item assignment\)"):
         w[0] = 3.0
 

@@ -725,8 +725,16 @@ def test_inplace_operator_gradients(device):
     x = xpgrad.tensor(A, dtype=xpgrad.float64, device=device, requires_grad=True)
     with pytest.raises(RuntimeError, match="leaf Tensor that requires grad"):
         x //= 2.0
+    # The product's rule for x reads y's old values: they are copied before the write
+    # (as PyTorch saves the original self), so the gradient is x's own, 2x.
     y = x * 1.0
-    y *= x  # the product's rule for x reads y's old values, which are gone
+    y *= x
+    y.sum().backward()
+    np.testing.assert_allclose(values(x.grad), 2 * np.asarray(A))
+    # y *= y: the rule reads y itself (the other operand), which the write changes, and
+    # PyTorch refuses it at backward too.
+    y = x * 1.0
+    y *= y
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         y.sum().backward()
 
