@@ -6,19 +6,14 @@ from array_api_compat import numpy as np_compat
 
 from xpgrad.ops.indexing import has_integer_array, scatter_add_op
 from xpgrad.plugins import Backend, hookimpl
+from xpgrad.temporaries import getrefcount_extra
 
 
-def _getrefcount_extra():
-    """The references ``sys.getrefcount(a)`` counts for its own call, measured on a
-    parameter held once: 1 where the argument is pushed as a new reference (CPython up
-    to 3.13), 0 where it is borrowed (3.14's LOAD_FAST_BORROW). Taking it as a constant
-    would make a shared array look fresh on interpreters that borrow."""
-    def probe(a):
-        return sys.getrefcount(a)
-    return probe(object()) - 1
-
-
-_GETREFCOUNT_EXTRA = _getrefcount_extra()
+# The references ``sys.getrefcount(a)`` counts for its own call: the value known for this
+# interpreter, not a measurement (a tracer active while it is measured would skew it, and
+# with it every answer below); None on an interpreter xpgrad has not checked, where no
+# array is ever taken for unshared.
+_GETREFCOUNT_EXTRA = getrefcount_extra()
 
 
 def _ufunc(name):
@@ -109,8 +104,8 @@ class NumpyBackend(Backend):
     def may_alias(self, array, held=0):
         # A fresh result of a computation owns its memory and is referenced only by the
         # caller's own variables (``held``), this argument and whatever getrefcount's own
-        # call adds (measured, see _GETREFCOUNT_EXTRA).
-        return (array.base is not None or not array.flags.owndata
+        # call adds (see _GETREFCOUNT_EXTRA).
+        return (_GETREFCOUNT_EXTRA is None or array.base is not None or not array.flags.owndata
                 or sys.getrefcount(array) > held + 1 + _GETREFCOUNT_EXTRA)
 
     def seed(self, seed):

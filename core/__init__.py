@@ -15,6 +15,7 @@ from ._version import __version__
 from .tensor import Tensor
 from .node import Node, AccumulateGrad, RemovableHandle
 from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from .temporaries import set_temporaries_enabled, elide_temporaries, temporaries_enabled, TemporariesWarning
 from .device import (
     Device, DeviceError, device, default_device, get_default_device, set_default_device,
 )
@@ -42,7 +43,8 @@ FloatTensor = Tensor  # old code: xpgrad.FloatTensor([1, 2]) is a float32 Tensor
 
 __all__ = [
     "__version__", "Tensor", "Node", "AccumulateGrad", "RemovableHandle", "no_grad",
-    "enable_grad", "set_grad_enabled", "is_grad_enabled", "Device", "DeviceError",
+    "enable_grad", "set_grad_enabled", "is_grad_enabled", "set_temporaries_enabled",
+    "elide_temporaries", "temporaries_enabled", "TemporariesWarning", "Device", "DeviceError",
     "device", "default_device", "get_default_device", "set_default_device",
     "DispatchError", "tensor", "as_tensor", "ones", "zeros", "full", "empty", "arange",
     "eye", "linspace", "rand", "randn", "ones_like", "zeros_like", "full_like", "empty_like",

@@ -9,7 +9,7 @@ import numbers
 import sys
 
 from .grad_mode import GRAD_ENABLED
-from .temporaries import ELIDE_MIN_BYTES, METHOD_TEMPORARY, OPERATOR_SYMBOLS, operator_temporaries
+from .temporaries import ACTIVE, ELIDE_MIN_BYTES, OPERATOR_SYMBOLS, operator_temporaries
 from .tensor import INPLACE_EPOCH, Tensor, _accumulate_node
 from . import views
 
@@ -23,7 +23,7 @@ __all__ = ["apply", "binary", "unary", "call", "record", "binary_method", "rbina
 RECORD_HOOKS = []
 
 _SCALARS = (int, float, bool, complex)
-_getrefcount = sys.getrefcount if METHOD_TEMPORARY is not None else None
+_getrefcount = getattr(sys, "getrefcount", None)
 
 
 def _python_scalar(value):
@@ -42,15 +42,16 @@ class DispatchError(TypeError):
 
 
 # ---------------------------------------------------------------------- temporaries
-# An op declared ``elementwise`` may be computed into the memory of an argument that no
-# one else can reach; the module temporaries says which arguments those are.
+# While temporaries are on (off by default; see the module temporaries), an op declared
+# ``elementwise`` may be computed into the memory of an argument that no one else can
+# reach, and that xpgrad allocated itself as an op's result (``Tensor._own``).
 
 
 def _elide(op, dev, a, ra):
     """The forward of the one-argument elementwise ``op`` computed into the memory of
     ``a``, a temporary Tensor, and of its array ``ra``; None where that is not safe or
     not worth it."""
-    if RECORD_HOOKS or getattr(ra, "nbytes", 0) < ELIDE_MIN_BYTES:
+    if RECORD_HOOKS or not a._own or getattr(ra, "nbytes", 0) < ELIDE_MIN_BYTES:
         return None  # forward mode and saved-tensor hooks see the arguments
     if a._rg and GRAD_ENABLED.get() and op.plan((True,)).keep[0]:
         return None  # the node saves a for backward
@@ -58,14 +59,16 @@ def _elide(op, dev, a, ra):
     return dev.backend.elementwise_into(op.name, (ra,), 0, 4)
 
 
-def _elide_operator(op, dev, a, b, ra, rb, brg, count_a, count_b, symbol):
+def _elide_operator(op, dev, a, b, ra, rb, brg, count_a, count_b, temporary, symbol):
     """``a <symbol> b`` for the two-argument elementwise ``op`` computed into the memory
     of whichever operand is a temporary (``count_a``, ``count_b``: their reference
-    counts in the operator method); None where neither is, or it is not safe."""
+    counts in the operator method, ``temporary`` a temporary's); None where neither is,
+    or it is not safe."""
     if RECORD_HOOKS:
         return None  # forward mode and saved-tensor hooks see the arguments
-    # the caller of the operator method: this function's caller's caller
-    temp_a, temp_b = operator_temporaries(sys._getframe(2), a, b, count_a, count_b, symbol)
+    temp_a, temp_b = operator_temporaries(a, b, count_a, count_b, temporary, symbol)
+    temp_a = temp_a and a._own
+    temp_b = temp_b and type(b) is Tensor and b._own
     if not (temp_a or temp_b):
         return None
     if (a._rg or brg) and GRAD_ENABLED.get():
@@ -100,6 +103,7 @@ def unary(name, a, params=None, temporary=False):
         t = record(dev, out, params, a, raw)
     else:
         t = Tensor(out, dev)
+        t._own = True
     return views.track(t, a, op, params) if op.view else t
 
 
@@ -107,7 +111,8 @@ def unary_method(name):
     """The Tensor method (``t.exp()``, ``-t``) that calls op ``name`` on ``self``."""
 
     def method(self):
-        if METHOD_TEMPORARY is not None and _getrefcount(self) == METHOD_TEMPORARY:
+        counts = ACTIVE[0]
+        if counts is not None and _getrefcount(self) == counts.method:
             return unary(name, self, None, True)
         return unary(name, self)
 
@@ -120,7 +125,7 @@ def binary_method(name):
     bound, one call fewer per operator, which is most of what user code calls. For
     ``+ - * /`` a temporary operand may give its memory to the result (see temporaries)."""
     # Elision reads the caller's frame, which only an operator's own method may do.
-    symbol = OPERATOR_SYMBOLS.get(name) if METHOD_TEMPORARY is not None else None
+    symbol = OPERATOR_SYMBOLS.get(name)
 
     def method(a, b):
         dev = a._dev
@@ -140,10 +145,12 @@ def binary_method(name):
             _unknown(name, dev)
         ra = a._data
         out = None
-        if symbol is not None and op.elementwise and getattr(ra, "nbytes", 0) >= ELIDE_MIN_BYTES:
+        counts = ACTIVE[0]
+        if (counts is not None and counts.operator is not None and symbol is not None
+                and op.elementwise and getattr(ra, "nbytes", 0) >= ELIDE_MIN_BYTES):
             count_a = _getrefcount(a)  # read here: as call arguments, a and b count once more
             count_b = _getrefcount(b)
-            out = _elide_operator(op, dev, a, b, ra, rb, brg, count_a, count_b, symbol)
+            out = _elide_operator(op, dev, a, b, ra, rb, brg, count_a, count_b, counts.operator, symbol)
         if out is None:
             try:
                 out = op.forward(dev.xp, ra, rb)
@@ -153,7 +160,9 @@ def binary_method(name):
             mask = a._rg | brg << 1
             record = op.recorders.get(mask) or _make_recorder(op, mask)
             return record(dev, out, None, a, b, ra, rb)
-        return Tensor(out, dev)
+        t = Tensor(out, dev)
+        t._own = True
+        return t
 
     method.__name__ = method.__qualname__ = name
     return method
@@ -251,6 +260,7 @@ def apply(name, args, params=None):
         t = record(dev, out, params, *args, *raw)
     else:
         t = Tensor(out, dev)
+        t._own = True
     return views.track(t, args[0], op, params) if op.view else t
 
 
@@ -270,7 +280,9 @@ def record(op, args, out, params=None):
             raw.append(a)
     if mask and GRAD_ENABLED.get():
         recorder = op.recorders.get(mask) or _make_recorder(op, mask)
-        return recorder(dev, out, params, *args, *raw)
+        t = recorder(dev, out, params, *args, *raw)
+        t._own = False  # out was not allocated for this result
+        return t
     return Tensor(out, dev)
 
 
@@ -293,7 +305,8 @@ def _make_recorder(op, mask):
              "    t = new(Tensor)",
              "    t._data = out",
              "    t._dev = dev",
-             "    t._grad = t._accum = t._view = t._views = None"]
+             "    t._grad = t._accum = t._view = t._views = None",
+             "    t._own = True"]
     if not diff:  # no argument of this op is differentiable: a constant result
         lines += ["    t._grad_fn = t._vc = None", "    t._rg = False", "    return t"]
     else:

@@ -1,19 +1,35 @@
-"""Temporaries: Tensors nobody else can reach, whose memory an op may reuse.
+"""Temporaries: Tensors nobody else can reach, whose memory an op may reuse. Off by default.
 
 ``sum(sin(x) * x + exp(-x * x))`` makes a temporary array of x's size for every
 operation. NumPy writes a result into the memory of a temporary operand that no one else
 can see ("temporary elision") and so saves allocating, and writing to fresh memory, one
-array per operation. xpgrad does the same for its Tensors: the dispatcher asks this
-module whether an argument is a temporary, and asks the backend to compute an op declared
-``elementwise`` into that argument's memory (``Backend.elementwise_into``, which also
-checks that no one else holds the array), provided the graph does not save it.
+array per operation. xpgrad can do the same for its Tensors, when asked: the dispatcher
+asks this module whether an argument is a temporary, and asks the backend to compute an
+op declared ``elementwise`` into that argument's memory (``Backend.elementwise_into``,
+which also checks that no one else holds the array), provided the graph does not save it
+and the array is one xpgrad itself allocated as an op's result (``Tensor._own``).
+
+Telling a temporary from a Tensor someone holds rests on reference counts and, for
+operators, on reading the caller's frame: things a debugger, a tracer or a profiler can
+shift. So it is off unless asked for (``xpgrad.set_temporaries_enabled(True)``, ``with
+xpgrad.elide_temporaries():``, or ``XPGRAD_TEMPORARIES=1`` in the environment), and when asked:
+
+- it runs only on interpreters it has been checked on (``_EXPECTED``: CPython 3.10 to
+  3.13 with the GIL; operators from 3.11, whose frame layout is known), never on another
+  (3.14 and free-threaded builds stay off until checked);
+- its calibration refuses to run while ``sys.gettrace()``, ``sys.getprofile()`` or a
+  ``sys.monitoring`` tool is active (a tracer that reads ``f_locals`` holds one more
+  reference to every local, which would make every held Tensor look temporary), warns,
+  and leaves elision off; and the counts it measures must be the values known for the
+  interpreter, or elision stays off;
+- a tracer that starts later can only make temporaries look held (one more reference),
+  never the reverse, so elision then just stops happening;
+- no operator raises where the caller's stack is shallow (a method called from C).
 
 A Tensor method (``t.exp()``, ``-t``) tells a temporary by its reference count: one that
 only the method's frame holds was moved there from the caller's evaluation stack, and
 nobody else can reach it; a Tensor that a variable, a container or a C caller holds has
-one more. That holds where the interpreter's stack owns its references (CPython up to
-3.13 with the GIL), so the count is measured once, on probes, and elision stays off
-wherever a held object would look like a temporary.
+one more.
 
 An operator (``a + b``) needs more than the count: Python's evaluation stack keeps its
 reference to the operands during the call, so a temporary has the same count there as a
@@ -24,12 +40,18 @@ instruction is ``BINARY_OP`` with the same symbol), and the two stack slots that
 instruction reads, found by the bytecode's static stack depth, must hold exactly these
 two operands. A call from C, from ``operator.add`` or from any other function fails one
 of these tests. Reading the slots needs the layout of CPython's frames, known for 3.11 to
-3.13 on 64-bit builds; it is checked on probes the first time it is needed, and where the
-interpreter is another or a probe disagrees, operators simply run out of place.
+3.13 on 64-bit builds; it is checked on probes at calibration.
 """
+import contextlib
+import os
 import sys
+import warnings
 
-__all__ = ["ELIDE_MIN_BYTES", "METHOD_TEMPORARY", "OPERATOR_SYMBOLS", "operator_temporaries"]
+__all__ = ["ELIDE_MIN_BYTES", "ACTIVE", "OPERATOR_SYMBOLS", "operator_temporaries",
+           "set_temporaries_enabled", "temporaries_enabled", "elide_temporaries", "getrefcount_extra",
+           "TemporariesWarning", "ENV_VAR"]
+
+ENV_VAR = "XPGRAD_TEMPORARIES"
 
 # NumPy's own threshold: below it, a fresh array costs less than the checks.
 ELIDE_MIN_BYTES = 1 << 18
@@ -39,17 +61,122 @@ OPERATOR_SYMBOLS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
 
 _getrefcount = getattr(sys, "getrefcount", None)
 
+# What each checked interpreter (major, minor) shows, measured without a tracer: the
+# reference count of a temporary ``self`` inside a method, that of a temporary operand
+# inside an operator method (None: operators are not elided there), and the references
+# ``sys.getrefcount`` counts for its own call on a parameter held once.
+_EXPECTED = {
+    (3, 10): (3, None, 2),
+    (3, 11): (2, 3, 1),
+    (3, 12): (2, 3, 1),
+    (3, 13): (2, 3, 1),
+}
+
+
+class TemporariesWarning(RuntimeWarning):
+    """Temporaries were asked for, but elision stays off (and why)."""
+
+
+class Counts:
+    """The calibration in use while temporaries are on."""
+
+    __slots__ = ("method", "operator")
+
+    def __init__(self, method, operator):
+        self.method = method  # a temporary self's count inside a Tensor method
+        self.operator = operator  # a temporary operand's count in an operator, or None
+
+
+# ``[Counts]`` while temporaries are on, ``[None]`` while off: the dispatcher reads it
+# per Tensor method and operator call.
+ACTIVE = [None]
+
+
+def getrefcount_extra():
+    """The references ``sys.getrefcount`` counts for its own call on this interpreter, or
+    None where xpgrad has not checked it (a backend must then not claim an array unshared
+    by its count)."""
+    expected = _EXPECTED.get(sys.version_info[:2])
+    return None if expected is None or not _stack_owns_references() else expected[2]
+
 
 def _stack_owns_references():
     return (sys.implementation.name == "cpython" and _getrefcount is not None
             and getattr(sys, "_is_gil_enabled", lambda: True)())
 
 
+def _tracing():
+    """What is watching this thread's frames, or None."""
+    if sys.gettrace() is not None:
+        return "a tracer (sys.settrace)"
+    if sys.getprofile() is not None:
+        return "a profiler (sys.setprofile)"
+    monitoring = getattr(sys, "monitoring", None)
+    if monitoring is not None:
+        for tool in range(6):
+            name = monitoring.get_tool(tool)
+            if name is not None:
+                return f"the sys.monitoring tool {name!r}"
+    return None
+
+
+def temporaries_enabled():
+    """Whether Tensor methods and operators may reuse the memory of temporaries now."""
+    return ACTIVE[0] is not None
+
+
+def set_temporaries_enabled(enabled):
+    """Turn temporary elision on or off, for the whole process; returns whether it is on.
+
+    Turning it on calibrates it for this interpreter; where that is not possible (an
+    interpreter it has not been checked on, a tracer or profiler active now, counts other
+    than those known for the interpreter) it warns (``TemporariesWarning``) and stays off.
+    """
+    if not enabled:
+        ACTIVE[0] = None
+        return False
+    if ACTIVE[0] is None:
+        ACTIVE[0] = _calibrate()
+    return ACTIVE[0] is not None
+
+
+@contextlib.contextmanager
+def elide_temporaries(enabled=True):
+    """``with xpgrad.elide_temporaries():`` turns temporary elision on (see
+    :func:`set_temporaries_enabled`) for the block, and back as it was after it."""
+    before = ACTIVE[0]
+    try:
+        set_temporaries_enabled(enabled)
+        yield temporaries_enabled()
+    finally:
+        ACTIVE[0] = before
+
+
+def _refuse(why):
+    warnings.warn(f"xpgrad: temporaries stay off: {why}; operators and methods run out of "
+                  "place (as by default)", TemporariesWarning, stacklevel=4)
+    return None
+
+
+def _calibrate():
+    expected = _EXPECTED.get(sys.version_info[:2])
+    if expected is None or not _stack_owns_references():
+        return _refuse(f"{sys.implementation.name} {sys.version.split()[0]} is not an interpreter "
+                       "they have been checked on")
+    watcher = _tracing()
+    if watcher is not None:
+        return _refuse(f"{watcher} is active, and would skew the reference counts they rest on")
+    method, operator, _ = expected
+    if _measure_method_count() != method:
+        return _refuse("a temporary's reference count is not the one known for this interpreter")
+    if operator is not None and _set_up() != operator:
+        operator = None  # methods only: the frame layout or the operator count disagrees
+    return Counts(method, operator)
+
+
 def _measure_method_count():
     """The reference count of a temporary ``self`` inside a Tensor method, or None where
-    temporaries cannot be told from held Tensors on this interpreter."""
-    if not _stack_owns_references():
-        return None
+    temporaries cannot be told from held Tensors here."""
 
     class Probe:
         __slots__ = ()
@@ -67,7 +194,9 @@ def _measure_method_count():
     return temporary.pop()
 
 
-METHOD_TEMPORARY = _measure_method_count()
+def _from_environment():
+    if os.environ.get(ENV_VAR, "").strip().lower() in ("1", "true", "yes", "on"):
+        set_temporaries_enabled(True)
 
 
 # ---------------------------------------------------------------------- operators
@@ -83,26 +212,28 @@ _LOCALSPLUS = 72
 _LAYOUTS = {(3, 11): (32, 40), (3, 12): (0, 48), (3, 13): (0, 48)}
 
 _reader = None  # None: not set up yet; False: off; else the ctypes reader
-_operator_count = None  # a temporary operand's count inside an operator method
 _depths = None  # code object -> {offset of a BINARY_OP: (symbol, slot of its left operand)}
 _code_at = _frame_at = None  # this version's entry of _LAYOUTS
 
 
-def operator_temporaries(frame, a, b, count_a, count_b, symbol):
+def operator_temporaries(a, b, count_a, count_b, temporary, symbol):
     """Which operands of ``a <symbol> b`` are temporaries, as ``(bool, bool)``.
 
-    ``frame`` is the caller of the operator method, and ``count_a``, ``count_b`` the
-    reference counts the method read for ``a`` and ``b`` (``sys.getrefcount`` called in
-    the method itself). Both are False unless ``frame`` is executing this very operator
-    on these very operands (see the module's docstring)."""
-    if _reader is None:
-        _set_up()
-    if _reader is False or (count_a != _operator_count and count_b != _operator_count):
+    ``count_a``, ``count_b`` are the reference counts the operator method read for ``a``
+    and ``b`` (``sys.getrefcount`` called in the method itself), ``temporary`` that of a
+    temporary there (``Counts.operator``). Both are False unless the caller of the
+    operator method is executing this very operator on these very operands (see the
+    module's docstring)."""
+    if (count_a != temporary and count_b != temporary) or not _reader:
+        return False, False
+    try:
+        frame = sys._getframe(3)  # the operator method's caller
+    except ValueError:  # called from C with no Python frame there: not an operator
         return False, False
     operands = _operands(frame, symbol)
     if operands is None or operands != (id(a), id(b)):
         return False, False
-    return count_a == _operator_count, count_b == _operator_count
+    return count_a == temporary, count_b == temporary
 
 
 def _operands(frame, symbol):
@@ -181,18 +312,20 @@ _NO_FALL_THROUGH = frozenset({
 
 
 def _set_up():
-    """Turn operator elision on if this interpreter's frames read as expected on probes."""
-    global _reader, _operator_count, _depths, _code_at, _frame_at
+    """Set up the frame reader for operators; return a temporary operand's reference count
+    inside an operator method, or None (the reader off) where this interpreter's frames
+    do not read as expected on probes."""
+    global _reader, _depths, _code_at, _frame_at
     _reader = False
     if (not _stack_owns_references() or sys.version_info[:2] not in _LAYOUTS
             or object.__basicsize__ != 2 * _PTR):
-        return
+        return None
     _code_at, _frame_at = _LAYOUTS[sys.version_info[:2]]
     import ctypes
     import weakref
 
     if ctypes.sizeof(ctypes.c_void_p) != _PTR:
-        return
+        return None
     _depths = weakref.WeakKeyDictionary()
     reader = ctypes.c_void_p.from_address
 
@@ -225,6 +358,9 @@ def _set_up():
     except Exception:
         ok = False
     if ok:
-        _operator_count = temp_a
-    else:
-        _reader = False
+        return temp_a
+    _reader = False
+    return None
+
+
+_from_environment()

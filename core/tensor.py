@@ -82,9 +82,11 @@ class Tensor:
 
     # _vc: the version counter, a one-element list shared by every alias of the same
     # memory (views, detach()); _view: for a view, its ViewInfo (xpgrad.views); _views:
-    # for a root that has views, weak references to them.
+    # for a root that has views, weak references to them; _own: whether _data is memory
+    # xpgrad allocated as an op's result (the dispatcher sets it), the only memory that
+    # temporaries may ever reuse (xpgrad.temporaries).
     __slots__ = ("_data", "_dev", "_grad_fn", "_rg", "_grad", "_vc", "_accum", "_view", "_views",
-                 "__weakref__")
+                 "_own", "__weakref__")
     __array_priority__ = 1000
     # NumPy's operators and ufuncs give way to Tensor's (reflected) operators, so that
     # ``numpy.float64(2) * t`` is a Tensor, and ``ndarray * t`` is an error, not an object
@@ -106,6 +108,7 @@ class Tensor:
         self._vc = None
         self._accum = None
         self._view = self._views = None
+        self._own = False
 
     # ------------------------------------------------------------------ the graph
 

@@ -124,6 +124,7 @@ def track(t, src, op, params):
     if node is not None and node.out_vc is not None:
         node.out_vc = vc  # a view op that saved its output: that output is the root's memory
     t._vc = vc
+    t._own = False  # the root's memory
     t._view = ViewInfo(root, steps, GRAD_ENABLED.get())
     views = root._views
     if views is None:
