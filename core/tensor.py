@@ -202,14 +202,16 @@ class Tensor:
             ``create_graph``).
         create_graph : bool, optional
             Record the backward pass, for higher-order derivatives.
+        inputs : Tensor or sequence of Tensor, optional
+            Accumulate into these Tensors' ``.grad`` only (see
+            :func:`xpgrad.autograd.backward`).
         """
         from . import engine
 
-        if inputs is not None:
-            raise NotImplementedError("backward(inputs=...) is not supported; use xpgrad.autograd.grad")
         # One output, so ``gradient`` is its one gradient, whatever its type (a list is
         # not a sequence of gradients here; the engine says to wrap it).
-        engine.backward(self, None if gradient is None else (gradient,), retain_graph, create_graph)
+        engine.backward(self, None if gradient is None else (gradient,), retain_graph, create_graph,
+                        inputs)
 
     def detach(self):
         """A Tensor sharing this one's storage, cut from the graph (requires_grad False)."""
