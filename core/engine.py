@@ -512,17 +512,22 @@ def _accumulate(node, g, create):
     if var is None:
         return
     dev = var._dev
-    old = var._grad
-    if create:
-        var._grad = g if old is None else old + g
-    elif old is None:
-        # References to g held here: _execute's local and this function's parameter.
-        if dev.backend.may_alias(g, held=2):
-            g = dev.xp.asarray(g, copy=True)
-        var._grad = Tensor(g, dev)
-    elif old._grad_fn is not None:
-        var._grad = Tensor(old._data + g, dev)
-    else:
-        summed = dev.backend.accumulate(old._data, g)
-        if summed is not None:  # a backend whose arrays cannot be written (JAX)
-            var._grad = Tensor(summed, dev)
+    lock = node.lock  # one accumulation at a time per leaf: backward may run in threads
+    lock.acquire()
+    try:
+        old = var._grad
+        if create:
+            var._grad = g if old is None else old + g
+        elif old is None:
+            # References to g held here: _execute's local and this function's parameter.
+            if dev.backend.may_alias(g, held=2):
+                g = dev.xp.asarray(g, copy=True)
+            var._grad = Tensor(g, dev)
+        elif old._grad_fn is not None:
+            var._grad = Tensor(old._data + g, dev)
+        else:
+            summed = dev.backend.accumulate(old._data, g)
+            if summed is not None:  # a backend whose arrays cannot be written (JAX)
+                var._grad = Tensor(summed, dev)
+    finally:
+        lock.release()
