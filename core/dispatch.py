@@ -18,7 +18,10 @@ __all__ = ["apply", "binary", "unary", "call", "binary_method", "rbinary_method"
 # Callables ``hook(node, out_tensor, args)`` run after every node is recorded, while the
 # list is non-empty: forward mode (tangents), anomaly mode (call sites) and
 # saved_tensors_hooks (packing) use it. ``args`` are the op's arguments as passed
-# (Tensors or Python scalars). An empty list costs the recorder one truth test.
+# (Tensors or Python scalars). An empty list costs the recorder one truth test. The list
+# is the process's; a hook whose state is per thread (forward mode, saved_tensors_hooks)
+# is installed while any thread uses it, returns at once in the other threads, and has a
+# ``watching()`` attribute saying whether it reads this thread's op arguments.
 RECORD_HOOKS = []
 
 _SCALARS = (int, float, bool, complex)
@@ -45,11 +48,21 @@ class DispatchError(TypeError):
 # one else can reach; the module temporaries says which arguments those are.
 
 
+def _watched():
+    """Whether a record hook reads the arguments of this thread's ops, so that none may
+    be overwritten: one that says so through ``watching()``, or one that does not say."""
+    for hook in tuple(RECORD_HOOKS):
+        watching = getattr(hook, "watching", None)
+        if watching is None or watching():
+            return True
+    return False
+
+
 def _elide(op, dev, a, ra):
     """The forward of the one-argument elementwise ``op`` computed into the memory of
     ``a``, a temporary Tensor, and of its array ``ra``; None where that is not safe or
     not worth it."""
-    if RECORD_HOOKS or getattr(ra, "nbytes", 0) < ELIDE_MIN_BYTES:
+    if RECORD_HOOKS and _watched() or getattr(ra, "nbytes", 0) < ELIDE_MIN_BYTES:
         return None  # forward mode and saved-tensor hooks see the arguments
     if a._rg and GRAD_ENABLED.get() and op.plan((True,)).keep[0]:
         return None  # the node saves a for backward
@@ -61,7 +74,7 @@ def _elide_operator(op, dev, a, b, ra, rb, brg, count_a, count_b, symbol):
     """``a <symbol> b`` for the two-argument elementwise ``op`` computed into the memory
     of whichever operand is a temporary (``count_a``, ``count_b``: their reference
     counts in the operator method); None where neither is, or it is not safe."""
-    if RECORD_HOOKS:
+    if RECORD_HOOKS and _watched():
         return None  # forward mode and saved-tensor hooks see the arguments
     # the caller of the operator method: this function's caller's caller
     temp_a, temp_b = operator_temporaries(sys._getframe(2), a, b, count_a, count_b, symbol)

@@ -3,6 +3,7 @@
 Every test starts its threads together at a ``threading.Barrier`` and compares what each
 thread got with the single-threaded result, exactly.
 """
+import sys
 import threading
 
 import numpy as np
@@ -13,6 +14,18 @@ import xpgrad
 from helpers import values
 
 THREADS = 4
+
+
+@pytest.fixture(autouse=True)
+def _switch_often():
+    """Threads take turns every few microseconds, not every 5 ms: races show up within a
+    handful of calls instead of by luck."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(old)
 
 
 def run_in_threads(target, n=THREADS):
@@ -65,3 +78,213 @@ def test_concurrent_backward_on_one_graph_loses_no_gradient(device):
     np.testing.assert_array_equal(values(x.grad), total * 2.0 * wv)
     np.testing.assert_array_equal(values(w.grad), total * 2.0 * xv)
     np.testing.assert_array_equal(values(y.grad), np.full(SIZE, total * 2.0))
+
+
+# ---------------------------------------------------------------------- forward mode
+# Forward-mode levels belong to the thread that entered them: the ops of one thread's jvp
+# get tangents from that thread's levels only, and a thread without forward mode records
+# exactly as it would alone.
+
+F64 = xpgrad.float64
+
+
+def _jvp_case(i):
+    """Thread ``i``'s own function, primal and tangent."""
+    fns = [
+        lambda x: (x.sin() * x).exp(),
+        lambda x: (x * x * x - x).tanh(),
+        lambda x: xpgrad.xp.cumulative_sum(x.cos() * 2.0) / (x * x + 1.0),
+    ]
+    x = xpgrad.tensor(np.linspace(-1.0, 1.0, 6) * (i + 1), dtype=F64)
+    v = xpgrad.tensor(np.linspace(0.5, 2.0, 6) + i, dtype=F64)
+    return fns[i], x, v
+
+
+def _backward_case():
+    x = xpgrad.tensor(np.linspace(0.1, 1.0, 6), dtype=F64, requires_grad=True)
+    ((x * x).exp() * x.sin()).sum().backward()
+    return values(x.grad)
+
+
+def test_jvp_in_threads_matches_single_threaded():
+    calls = 40
+    expected = {}
+    for i in range(3):
+        fn, x, v = _jvp_case(i)
+        out, tangent = xpgrad.func.jvp(fn, (x,), (v,))
+        expected[i] = (values(out), values(tangent))
+    expected[3] = _backward_case()
+
+    def work(i):
+        got = []
+        for _ in range(calls):
+            if i == 3:  # plain reverse mode beside the forward-mode threads
+                got.append(_backward_case())
+            else:
+                fn, x, v = _jvp_case(i)
+                out, tangent = xpgrad.func.jvp(fn, (x,), (v,))
+                got.append((values(out), values(tangent)))
+        return got
+
+    for i, got in enumerate(run_in_threads(work)):
+        for result in got:
+            if i == 3:
+                np.testing.assert_array_equal(result, expected[3])
+            else:
+                np.testing.assert_array_equal(result[0], expected[i][0])
+                np.testing.assert_array_equal(result[1], expected[i][1])
+
+
+def test_hessian_in_threads_matches_single_threaded():
+    def f(x):
+        return (x.sin() * x * x).sum() + (x[0] * x[1]).exp()
+
+    inputs = [xpgrad.tensor([0.3 * (i + 1), -0.5, 1.5 - i], dtype=F64) for i in range(THREADS)]
+    expected = [values(xpgrad.func.hessian(f)(x)) for x in inputs]
+
+    def work(i):
+        return [values(xpgrad.func.hessian(f)(inputs[i])) for _ in range(10)]
+
+    for i, got in enumerate(run_in_threads(work)):
+        for h in got:
+            np.testing.assert_array_equal(h, expected[i])
+
+
+def test_forward_levels_of_two_threads_do_not_nest():
+    # A enters its jvp, then B (this thread) enters its own; A leaves first. With one
+    # stack of levels for the process, A's exit would take B's level away mid-function.
+    a_inside, b_inside, a_done = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def thread_a():
+        def f(x):
+            a_inside.set()
+            b_inside.wait(10)
+            return x * 2.0
+
+        x = xpgrad.tensor([1.0], dtype=F64)
+        seen["a"] = xpgrad.func.jvp(f, (x,), (xpgrad.ones_like(x),))[1].tolist()
+        a_done.set()
+
+    def f_b(y):
+        h = y * 3.0
+        b_inside.set()
+        a_done.wait(10)
+        return (h * h).sum()  # d/dy (3y)^2 = 18 y
+
+    thread = threading.Thread(target=thread_a)
+    thread.start()
+    try:
+        assert a_inside.wait(10)
+        y = xpgrad.tensor([1.0, 2.0], dtype=F64)
+        seen["b"] = xpgrad.func.jvp(f_b, (y,), (xpgrad.ones_like(y),))[1].tolist()
+    finally:
+        b_inside.set()
+        a_done.set()
+        thread.join()
+    assert seen == {"a": [2.0], "b": 18.0 * 3.0}
+
+
+# ---------------------------------------------------------------------- the other record hooks
+# As in PyTorch: saved_tensors_hooks belong to the thread that entered them; anomaly
+# mode is one switch for the whole process.
+
+
+def test_saved_tensors_hooks_are_local_to_the_thread():
+    from xpgrad.autograd.graph import saved_tensors_hooks
+    from xpgrad.node import Packed
+
+    packed_by = []
+    inside, recorded = threading.Event(), threading.Event()
+    other = {}
+
+    def pack(t):
+        packed_by.append(threading.current_thread().name)
+        return t
+
+    def record_elsewhere():
+        assert inside.wait(10)
+        x = xpgrad.tensor([1.0, 2.0], dtype=F64, requires_grad=True)
+        y = x * x
+        other["packed"] = type(y.grad_fn.saved) is Packed
+        recorded.set()
+        y.sum().backward()
+        other["grad"] = x.grad.tolist()
+
+    thread = threading.Thread(target=record_elsewhere, name="elsewhere")
+    thread.start()
+    try:
+        w = xpgrad.tensor([3.0], dtype=F64, requires_grad=True)
+        with saved_tensors_hooks(pack, lambda t: t):
+            inside.set()
+            assert recorded.wait(10)
+            z = w * w
+        z.backward()
+    finally:
+        inside.set()
+        thread.join()
+    assert other == {"packed": False, "grad": [2.0, 4.0]}
+    assert type(z.grad_fn.saved) is Packed or z.grad_fn.freed
+    assert packed_by and set(packed_by) == {threading.current_thread().name}
+    assert w.grad.tolist() == [6.0]
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning", "ignore:divide by zero:RuntimeWarning")
+def test_anomaly_mode_is_one_switch_for_every_thread():
+    from xpgrad.autograd import detect_anomaly, is_anomaly_enabled
+
+    def nan_backward(i):
+        x = xpgrad.zeros(3, dtype=F64, requires_grad=True)
+        y = xpgrad.sqrt(x) * 0  # THE FORWARD LINE IN A THREAD
+        enabled = is_anomaly_enabled()
+        try:
+            y.sum().backward()
+        except RuntimeError as exc:
+            return enabled, str(exc)
+        return enabled, None
+
+    with detect_anomaly():
+        results = run_in_threads(nan_backward)
+    for enabled, message in results:
+        assert enabled
+        assert message is not None and message.startswith("Function 'SqrtBackward' returned nan values")
+        assert "THE FORWARD LINE IN A THREAD" in message
+    assert run_in_threads(nan_backward) == [(False, None)] * THREADS
+
+
+def test_another_threads_forward_mode_leaves_this_threads_temporaries_to_reuse():
+    # Forward mode and saved_tensors_hooks read the arguments of their own thread's ops,
+    # so a temporary's memory is not reused there; other threads go on reusing theirs.
+    from test_temporaries import KNOWN_INTERPRETER, Marks, _address
+
+    if not KNOWN_INTERPRETER:
+        pytest.skip("no elision on this interpreter")
+    from xpgrad.autograd.graph import saved_tensors_hooks
+
+    inside, done = threading.Event(), threading.Event()
+
+    def forward():
+        def f(x):
+            with saved_tensors_hooks(lambda t: t, lambda t: t):
+                inside.set()
+                done.wait(10)
+                return x * 2.0
+
+        x = xpgrad.tensor([1.0], dtype=F64)
+        xpgrad.func.jvp(f, (x,), (xpgrad.ones_like(x),))
+
+    thread = threading.Thread(target=forward)
+    thread.start()
+    try:
+        assert inside.wait(10)
+        x = xpgrad.tensor(np.linspace(0.0, 1.0, 100_000), dtype=F64)
+        mark = Marks()
+        out = mark(x * 2.0).exp()
+        method_reused = _address(out) == mark[0]
+        plain = (x * 2.0) + (x * 3.0)  # operators: one of the temporaries takes the sum
+        np.testing.assert_array_equal(values(out), np.exp(2.0 * values(x)))
+        np.testing.assert_array_equal(values(plain), 2.0 * values(x) + 3.0 * values(x))
+    finally:
+        done.set()
+        thread.join()
+    assert method_reused
