@@ -379,10 +379,12 @@ def _unknown(name, dev):
     close = difflib.get_close_matches(name, list(dev.ops), n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     known = registry.all_ops().get(name)
-    if known:
+    # Only backend-specific definitions, none for this backend. (A definition that would
+    # serve it means the op was registered by another thread during this very call.)
+    if known and all(o.backends and dev.backend.name not in o.backends for o in known):
         raise DispatchError(
             f"op {name!r} is registered only for backends "
-            f"{sorted(set().union(*(o.backends or () for o in known)))}, not for {dev.backend.name}"
+            f"{sorted(set().union(*(o.backends for o in known)))}, not for {dev.backend.name}"
         )
     raise DispatchError(f"xpgrad has no op {name!r}{hint} (python -m xpgrad lists the ops)")
 

@@ -288,3 +288,128 @@ def test_another_threads_forward_mode_leaves_this_threads_temporaries_to_reuse()
         done.set()
         thread.join()
     assert method_reused
+
+
+# ---------------------------------------------------------------------- set-up and plugins
+
+_FIRST_CALL = r"""
+import json, sys, threading, warnings
+sys.setswitchinterval(1e-5)
+warnings.simplefilter("error")  # a plugin skipped at set-up would warn
+import xpgrad
+from xpgrad.plugins import manager
+
+n = int(sys.argv[1])
+barrier = threading.Barrier(n)
+results = [None] * n
+
+def work(i):
+    try:
+        barrier.wait()
+        if i % 2:
+            x = xpgrad.tensor([1.0, 2.0], requires_grad=True)
+        else:
+            x = xpgrad.xp.asarray([1.0, 2.0], dtype=xpgrad.float32)
+            x.requires_grad_()
+        y = (x * x + xpgrad.xp.sin(x)).sum()
+        y.backward()
+        results[i] = [y.item(), x.grad.tolist(), str(x.device)]
+    except BaseException as exc:
+        results[i] = f"{type(exc).__name__}: {exc}"
+
+threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+names = manager.list_plugins()
+print(json.dumps({"results": results, "builtins": [p for p in names if p in manager.BUILTIN_PLUGINS],
+                  "unique": len(names) == len(set(names))}))
+"""
+
+
+def test_first_call_from_several_threads_sets_up_once():
+    # A fresh interpreter: this one has set xpgrad up already.
+    import json
+    import subprocess
+
+    from xpgrad.plugins import manager
+
+    expected = run_subprocess = None
+    for n in (1, THREADS, THREADS):  # one thread alone gives the expected results
+        proc = subprocess.run([sys.executable, "-c", _FIRST_CALL, str(n)], capture_output=True,
+                              text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        run_subprocess = json.loads(proc.stdout)
+        assert run_subprocess["builtins"] == list(manager.BUILTIN_PLUGINS)
+        assert run_subprocess["unique"]
+        if expected is None:
+            expected = run_subprocess["results"][0]
+            assert isinstance(expected, list), expected
+        else:
+            assert run_subprocess["results"] == [expected] * n
+
+
+class _CubePlugin:
+    def xpgrad_ops(self):
+        from xpgrad.plugins import Op
+
+        return [Op("xpgrad_test_thread_cube", lambda xp, x: x * x * x,
+                   vjp={"x": lambda xp, g, x: g * (3 * x * x)})]
+
+
+def test_ops_while_another_thread_registers_and_unregisters_plugins():
+    # The registry is rebuilt aside and swapped in: an op call sees the plugins as they
+    # were before or after a change, never half of it. The plugin's own op either runs
+    # or is unknown, with the usual error; every other op runs as alone.
+    from xpgrad.dispatch import DispatchError, apply
+    from xpgrad.plugins import hookimpl, list_plugins, register, registry, unregister
+
+    plugin_type = type("CubePlugin", (), {"xpgrad_ops": hookimpl(_CubePlugin.xpgrad_ops)})
+    xv = np.linspace(-1.0, 1.0, 5)
+
+    def compute():
+        x = xpgrad.tensor(xv, dtype=F64, requires_grad=True)
+        y = (x * 2.0 + xpgrad.xp.mean(x * x) + x[1:].sum()).exp().sum()
+        y.backward()
+        z = xpgrad.xp.concat([x, x]) @ xpgrad.xp.ones(10, dtype=F64)
+        try:
+            cube = values(apply("xpgrad_test_thread_cube", (x,)))
+        except DispatchError as exc:
+            assert str(exc).startswith("xpgrad has no op 'xpgrad_test_thread_cube'"), str(exc)
+            cube = None
+        listed = (len(registry.all_ops()), len(registry.ops()), len(registry.backends()))
+        return y.item(), values(x.grad), z.item(), cube, listed
+
+    expected = compute()
+    cycles = 12
+    done = threading.Event()
+
+    def work(i):
+        if i == 0:
+            try:
+                for k in range(cycles):
+                    plugin = plugin_type()
+                    register(plugin, name="xpgrad_test_thread_cube_plugin")
+                    unregister(plugin)
+            finally:
+                done.set()
+            return None
+        got = []
+        while not done.is_set() and len(got) < 20_000:
+            got.append(compute())
+        return got
+
+    results = run_in_threads(work, 3)
+    assert "xpgrad_test_thread_cube_plugin" not in list_plugins()
+    cubes = 0
+    for got in results[1:]:
+        assert len(got) >= cycles  # the ops ran while the plugins changed
+        for y, grad, z, cube, listed in got:
+            assert y == expected[0] and z == expected[2]
+            np.testing.assert_array_equal(grad, expected[1])
+            if cube is not None:
+                cubes += 1
+                np.testing.assert_array_equal(cube, xv ** 3)
+            assert listed[2] == expected[4][2]
+    assert cubes  # the plugin's op was called while registered, too
