@@ -115,9 +115,16 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         targets.setdefault(t._grad_fn if t._grad_fn is not None else _accumulate_node(t), None)
     found = _execute(roots, grads, retain_graph, create_graph, targets, True)
     result = []
+    first = {}  # node -> the index of the input it was returned for
     for i, t in enumerate(inputs):
         node = t._grad_fn if t._grad_fn is not None else t._accum
-        g = found.get(node)
+        j = first.get(node)
+        if j is not None:  # the same input again: a gradient of its own all the same
+            g = result[j]
+            result.append(None if g is None else _owned_copy(g, create_graph))
+            continue
+        first[node] = i
+        g = found.pop(node, None)  # found no longer holds it: only this frame does
         if g is None:
             if materialize_grads:
                 result.append(Tensor(t._dev.xp.zeros_like(t._data), t._dev))
@@ -129,9 +136,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 )
             result.append(None)
         elif create_graph:
-            result.append(g)
+            result.append(_owned_copy(g, True))
         else:
-            result.append(Tensor(g, t._dev))
+            dev = t._dev
+            if dev.backend.may_alias(g, held=1):  # held here as g
+                g = dev.xp.asarray(g, copy=True)
+            result.append(Tensor(g, dev))
     return tuple(result)
 
 
@@ -484,13 +494,35 @@ def _check_versions(node):
         )
 
 
+def _owned_copy(g, create):
+    """A copy of the gradient Tensor ``g`` that shares memory with nothing; under
+    ``create``, a differentiable one (PyTorch's AccumulateGrad clones there too)."""
+    if not create:
+        return Tensor(g._dev.xp.asarray(g._data, copy=True), g._dev)
+    from .dispatch import unary
+
+    token = GRAD_ENABLED.set(True)
+    try:
+        return unary("clone", g)
+    finally:
+        GRAD_ENABLED.reset(token)
+
+
 def _run_hooks(node, g, create):
     from .tensor import _RetainGrad
 
     dev = node.dev
-    t = g if create else Tensor(g, dev)
+    hooks = list(node.hooks)
+    if create:
+        # A hook may change its gradient in place: it gets one that nothing else holds.
+        t = g if all(isinstance(h, _RetainGrad) for h in hooks) else _owned_copy(g, True)
+    else:
+        # References to g held here: _execute's local and this function's parameter.
+        if dev.backend.may_alias(g, held=2) and not all(isinstance(h, _RetainGrad) for h in hooks):
+            g = dev.xp.asarray(g, copy=True)
+        t = Tensor(g, dev)
     retains = []
-    for hook in list(node.hooks):
+    for hook in hooks:
         if isinstance(hook, _RetainGrad):
             retains.append(hook)
             continue
@@ -517,7 +549,7 @@ def _accumulate(node, g, create):
     try:
         old = var._grad
         if create:
-            var._grad = g if old is None else old + g
+            var._grad = _owned_copy(g, True) if old is None else old + g
         elif old is None:
             # References to g held here: _execute's local and this function's parameter.
             if dev.backend.may_alias(g, held=2):

@@ -47,8 +47,8 @@ class _RetainGrad:
         t = self.ref()
         if t is not None:
             with self.lock:
-                if t._grad is None:
-                    t._grad = g if g._grad_fn is not None else Tensor(
+                if t._grad is None:  # a copy: the gradient flows on (a clone in the graph)
+                    t._grad = g.clone() if g._grad_fn is not None else Tensor(
                         t._dev.xp.asarray(g._data, copy=True), t._dev)
                 else:
                     t._grad = t._grad + g
