@@ -211,11 +211,8 @@ def test_func_vjp_returns_gradients_of_its_own(n, device):
 # ---------------------------------------------------------------------- hooks
 
 
-def _backward(outputs, grad_outputs):
-    if grad_outputs is None:
-        outputs.backward()
-    else:
-        outputs.backward(grad_outputs)
+def _backward(outputs, grad_outputs, create_graph=False):
+    outputs.backward(grad_outputs, create_graph=create_graph)
 
 
 def _leaf_grads(inputs):
@@ -252,11 +249,12 @@ def test_a_hook_that_writes_its_gradient_changes_nothing_else(program, n, device
 # ---------------------------------------------------------------------- .grad
 
 
+@pytest.mark.parametrize("create_graph", [False, True], ids=["plain", "create_graph"])
 @pytest.mark.parametrize("n", SIZES)
 @pytest.mark.parametrize("program", PROGRAMS)
-def test_each_grad_is_its_own_array(program, n, device):
+def test_each_grad_is_its_own_array(program, n, create_graph, device):
     outputs, grad_outputs, inputs, watched = program(device, n)
-    _backward(outputs, grad_outputs)
+    _backward(outputs, grad_outputs, create_graph)
     leaves = {name: t for name, t in watched.items() if t.is_leaf and t.grad is not None}
     before = _snapshot(watched)
     grads = {f"{name}.grad": t.grad for name, t in leaves.items()}
