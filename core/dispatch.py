@@ -386,7 +386,22 @@ def _unknown(name, dev):
             f"op {name!r} is registered only for backends "
             f"{sorted(set().union(*(o.backends for o in known)))}, not for {dev.backend.name}"
         )
-    raise DispatchError(f"xpgrad has no op {name!r}{hint} (python -m xpgrad lists the ops)")
+    raise DispatchError(f"xpgrad has no op {name!r}{hint} (python -m xpgrad lists the ops)"
+                        f"{_skipped_plugins()}")
+
+
+def _skipped_plugins():
+    """The plugins that failed to load and are not registered now, and why: one of them
+    may be where a missing op was to come from."""
+    from xpgrad.plugins import registry
+    from xpgrad.plugins.manager import get_plugin_manager
+
+    pm = get_plugin_manager()
+    skipped = {name: reason for name, reason in registry.broken() if not pm.has_plugin(name)}
+    if not skipped:
+        return ""
+    return (". Plugins that failed to load, and may define it: "
+            + "; ".join(f"plugin {name!r} was skipped: {reason}" for name, reason in skipped.items()))
 
 
 def _mixed(name, args):

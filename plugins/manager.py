@@ -18,6 +18,7 @@ import warnings
 import pluggy
 
 from . import hookspecs, registry
+from .op import OpDefinitionError
 
 __all__ = ["register", "unregister", "get_plugin_manager", "list_plugins", "XpgradPluginWarning",
            "BUILTIN_PLUGINS", "ENTRY_POINT_GROUP", "DISABLE_AUTOLOAD_ENV"]
@@ -81,10 +82,13 @@ def get_plugin_manager():
 def register(plugin, name=None):
     """Register a plugin (a module or any object with ``@hookimpl`` functions) at run time.
 
-    Returns the name it was registered under. Raises ``PluginConflictError`` (and leaves
-    the plugin unregistered) if it defines an op another plugin already defines for the
-    same backends without ``overrides=True``; ``pluggy.PluginValidationError`` if it
-    implements a hook that xpgrad does not specify.
+    Returns the name it was registered under. Raises, and leaves the plugin
+    unregistered, if its hooks fail: ``OpDefinitionError`` naming the plugin and the op
+    for an invalid op, the hook's own error (naming the plugin) if a hook raises,
+    ``PluginConflictError`` if it defines an op another plugin already defines for the
+    same backends without ``overrides=True``, ``pluggy.PluginValidationError`` if it
+    implements a hook that xpgrad does not specify. (A plugin found through an entry
+    point is skipped with a warning instead: importing xpgrad never fails.)
     """
     pm = get_plugin_manager()
     if isinstance(plugin, str):
@@ -95,7 +99,7 @@ def register(plugin, name=None):
             raise ValueError(f"plugin {plugin!r} is already registered")
         try:
             pm.check_pending()
-            _rebuild(pm, strict=True)
+            _rebuild(pm, strict=True, raising=(name,))
         except Exception:
             pm.unregister(plugin)
             _rebuild(pm, strict=True)
@@ -121,7 +125,11 @@ def list_plugins():
     return [name for name, plugin in get_plugin_manager().list_name_plugin() if plugin is not None]
 
 
-def _answers(pm, hook, strict):
+def _answers(pm, hook, strict, raising=()):
+    """Every plugin's answer to ``hook``, as ``(plugin name, items)``. A plugin whose
+    hook raises is skipped with a warning, unless it is built in (under ``strict``) or
+    named in ``raising`` (the one ``register()`` is registering): then the error is
+    raised, naming the plugin."""
     out = []
     for impl in reversed(hook.get_hookimpls()):  # pluggy lists them last-registered first
         try:
@@ -129,6 +137,8 @@ def _answers(pm, hook, strict):
         except Exception as exc:
             if strict and impl.plugin_name in BUILTIN_PLUGINS:
                 raise
+            if impl.plugin_name in raising:
+                raise _plugin_error(impl.plugin_name, hook.name, exc) from exc
             reason = f"{hook.name} raised {type(exc).__name__}: {exc}"
             registry.record_broken(impl.plugin_name, reason)
             warnings.warn(f"xpgrad plugin {impl.plugin_name!r} skipped: {reason}",
@@ -137,8 +147,22 @@ def _answers(pm, hook, strict):
     return out
 
 
-def _rebuild(pm, strict):
-    registry.rebuild(_answers(pm, pm.hook.xpgrad_ops, strict), _answers(pm, pm.hook.xpgrad_backends, strict))
+def _plugin_error(plugin_name, hook_name, exc):
+    """``exc``, raised by a plugin's hook, as the same kind of error naming the plugin
+    (an invalid ``Op`` names itself already)."""
+    if isinstance(exc, OpDefinitionError):
+        msg = f"plugin {plugin_name!r}: {exc}"
+    else:
+        msg = f"plugin {plugin_name!r}: its {hook_name} hook raised {type(exc).__name__}: {exc}"
+    try:
+        return type(exc)(msg)
+    except Exception:
+        return RuntimeError(msg)
+
+
+def _rebuild(pm, strict, raising=()):
+    registry.rebuild(_answers(pm, pm.hook.xpgrad_ops, strict, raising),
+                     _answers(pm, pm.hook.xpgrad_backends, strict, raising))
 
 
 def _load_entry_points(pm):
