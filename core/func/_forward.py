@@ -36,7 +36,6 @@ from ._pytree import describe_path, flatten, tensor_leaves, unflatten
 __all__ = ["jvp", "ForwardLevel", "tangent_of"]
 
 
-
 class _ThreadState(threading.local):
     """One thread's forward mode: its active levels, outermost first, and how many of
     them the hook serves (``levels[:visible]``)."""
