@@ -3,7 +3,9 @@
 A Device pairs a backend with one of its devices and carries what the dispatcher needs
 per op: the backend's namespace and its compiled op table. Two Tensors are on the same
 device exactly when their Device objects are the same object, so the dispatcher checks
-placement with one identity test.
+placement with one identity test. Devices are made under the registry's lock, so that
+threads asking for one at the same time get the same object, and each is pointed at its
+backend's new op table whenever the plugins change.
 """
 import contextlib
 import contextvars
@@ -90,6 +92,14 @@ def get_device(spec=None):
     if not isinstance(spec, str):
         raise TypeError(f"device must be a string such as 'cpu' or 'cuda:0', got {spec!r}")
     get_plugin_manager()
+    with registry.LOCK:
+        dev = _DEVICES.get(spec)
+        if dev is None:
+            dev = _new_device(spec)
+    return dev
+
+
+def _new_device(spec):
     prefix = spec.split(":")[0]
     backend = _backend_for_prefix(prefix)
     if backend is None:
@@ -113,6 +123,16 @@ def get_device(spec=None):
                 _BY_TYPE.setdefault(t, backend)
     _DEVICES[spec] = dev
     return dev
+
+
+def _take_new_tables():
+    """After a rebuild of the registry (under its lock): every Device reads its backend's
+    new op table from now on."""
+    for dev in {id(d): d for d in list(_DEVICES.values())}.values():
+        dev.ops = registry.table(dev.backend.name)
+
+
+registry.on_rebuild(_take_new_tables)
 
 
 device = get_device

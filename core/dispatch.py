@@ -19,7 +19,10 @@ __all__ = ["apply", "binary", "unary", "call", "record", "binary_method", "rbina
 # Callables ``hook(node, out_tensor, args)`` run after every node is recorded, while the
 # list is non-empty: forward mode (tangents), anomaly mode (call sites) and
 # saved_tensors_hooks (packing) use it. ``args`` are the op's arguments as passed
-# (Tensors or Python scalars). An empty list costs the recorder one truth test.
+# (Tensors or Python scalars). An empty list costs the recorder one truth test. The list
+# is the process's; a hook whose state is per thread (forward mode, saved_tensors_hooks)
+# is installed while any thread uses it, returns at once in the other threads, and has a
+# ``watching()`` attribute saying whether it reads this thread's op arguments.
 RECORD_HOOKS = []
 
 _SCALARS = (int, float, bool, complex)
@@ -47,11 +50,21 @@ class DispatchError(TypeError):
 # reach, and that xpgrad allocated itself as an op's result (``Tensor._own``).
 
 
+def _watched():
+    """Whether a record hook reads the arguments of this thread's ops, so that none may
+    be overwritten: one that says so through ``watching()``, or one that does not say."""
+    for hook in tuple(RECORD_HOOKS):
+        watching = getattr(hook, "watching", None)
+        if watching is None or watching():
+            return True
+    return False
+
+
 def _elide(op, dev, a, ra):
     """The forward of the one-argument elementwise ``op`` computed into the memory of
     ``a``, a temporary Tensor, and of its array ``ra``; None where that is not safe or
     not worth it."""
-    if RECORD_HOOKS or not a._own or getattr(ra, "nbytes", 0) < ELIDE_MIN_BYTES:
+    if RECORD_HOOKS and _watched() or not a._own or getattr(ra, "nbytes", 0) < ELIDE_MIN_BYTES:
         return None  # forward mode and saved-tensor hooks see the arguments
     if a._rg and GRAD_ENABLED.get() and op.plan((True,)).keep[0]:
         return None  # the node saves a for backward
@@ -64,7 +77,7 @@ def _elide_operator(op, dev, a, b, ra, rb, brg, count_a, count_b, temporary, sym
     of whichever operand is a temporary (``count_a``, ``count_b``: their reference
     counts in the operator method, ``temporary`` a temporary's); None where neither is,
     or it is not safe."""
-    if RECORD_HOOKS:
+    if RECORD_HOOKS and _watched():
         return None  # forward mode and saved-tensor hooks see the arguments
     temp_a, temp_b = operator_temporaries(a, b, count_a, count_b, temporary, symbol)
     temp_a = temp_a and a._own
@@ -404,12 +417,29 @@ def _unknown(name, dev):
     close = difflib.get_close_matches(name, list(dev.ops), n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     known = registry.all_ops().get(name)
-    if known:
+    # Only backend-specific definitions, none for this backend. (A definition that would
+    # serve it means the op was registered by another thread during this very call.)
+    if known and all(o.backends and dev.backend.name not in o.backends for o in known):
         raise DispatchError(
             f"op {name!r} is registered only for backends "
-            f"{sorted(set().union(*(o.backends or () for o in known)))}, not for {dev.backend.name}"
+            f"{sorted(set().union(*(o.backends for o in known)))}, not for {dev.backend.name}"
         )
-    raise DispatchError(f"xpgrad has no op {name!r}{hint} (python -m xpgrad lists the ops)")
+    raise DispatchError(f"xpgrad has no op {name!r}{hint} (python -m xpgrad lists the ops)"
+                        f"{_skipped_plugins()}")
+
+
+def _skipped_plugins():
+    """The plugins that failed to load and are not registered now, and why: one of them
+    may be where a missing op was to come from."""
+    from xpgrad.plugins import registry
+    from xpgrad.plugins.manager import get_plugin_manager
+
+    pm = get_plugin_manager()
+    skipped = {name: reason for name, reason in registry.broken() if not pm.has_plugin(name)}
+    if not skipped:
+        return ""
+    return (". Plugins that failed to load, and may define it: "
+            + "; ".join(f"plugin {name!r} was skipped: {reason}" for name, reason in skipped.items()))
 
 
 def _mixed(name, args):

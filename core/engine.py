@@ -43,13 +43,29 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         ``create_graph``.
     create_graph : bool, optional
         Record the backward pass itself, so that the gradients can be differentiated.
+    inputs : Tensor or sequence of Tensor, optional
+        Accumulate into the ``.grad`` of these Tensors only, instead of every leaf; the
+        walk is limited to the part of the graph that leads to them. A non-leaf among
+        them gets its gradient in ``.grad`` too, and retains it from then on, as after
+        ``retain_grad()`` (PyTorch does the same).
     """
     tensors = _as_tuple(tensors, "tensors")
+    if inputs is not None:
+        inputs = _backward_inputs(inputs)
     grads = _root_grads(tensors, grad_tensors, create_graph, "grad_tensors")
     if retain_graph is None:
         retain_graph = create_graph
     roots = [_root_node(t, i) for i, t in enumerate(tensors)]
-    _execute(roots, grads, retain_graph, create_graph, None)
+    targets = None
+    if inputs is not None:
+        targets = {}
+        for t in inputs:
+            if t._grad_fn is not None:
+                t.retain_grad()  # its gradient reaches .grad through the retain hook
+                targets.setdefault(t._grad_fn, None)
+            else:
+                targets.setdefault(_accumulate_node(t), None)
+    _execute(roots, grads, retain_graph, create_graph, targets, False)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -97,11 +113,18 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     targets = {}
     for t in inputs:
         targets.setdefault(t._grad_fn if t._grad_fn is not None else _accumulate_node(t), None)
-    found = _execute(roots, grads, retain_graph, create_graph, targets)
+    found = _execute(roots, grads, retain_graph, create_graph, targets, True)
     result = []
+    first = {}  # node -> the index of the input it was returned for
     for i, t in enumerate(inputs):
         node = t._grad_fn if t._grad_fn is not None else t._accum
-        g = found.get(node)
+        j = first.get(node)
+        if j is not None:  # the same input again: a gradient of its own all the same
+            g = result[j]
+            result.append(None if g is None else _owned_copy(g, create_graph))
+            continue
+        first[node] = i
+        g = found.pop(node, None)  # found no longer holds it: only this frame does
         if g is None:
             if materialize_grads:
                 result.append(Tensor(t._dev.xp.zeros_like(t._data), t._dev))
@@ -113,16 +136,23 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 )
             result.append(None)
         elif create_graph:
-            result.append(g)
+            result.append(_owned_copy(g, True))
         else:
-            result.append(Tensor(g, t._dev))
+            dev = t._dev
+            if dev.backend.may_alias(g, held=1):  # held here as g
+                g = dev.xp.asarray(g, copy=True)
+            result.append(Tensor(g, dev))
     return tuple(result)
 
 
 # ---------------------------------------------------------------------- the walk
 
 
-def _execute(roots, root_grads, retain, create, targets):
+def _execute(roots, root_grads, retain, create, targets, capture):
+    """Walk the graph from ``roots``. ``targets`` (a dict whose keys are nodes), if
+    given, limits the walk to the nodes on a path to one of them; ``capture``: the
+    gradients reaching the targets are returned by node, instead of accumulated into
+    the leaves' ``.grad``."""
     deps = {}
     buffers = {}
     for node, g in zip(roots, root_grads):
@@ -131,13 +161,12 @@ def _execute(roots, root_grads, retain, create, targets):
         buffers[node] = g if prev is None else prev + g
     if targets is None:
         _count_dependencies(deps)
-        useful = None
+        useful = stops = None
     else:
-        deps, buffers, useful = _restrict_to_targets(deps, buffers, targets)
+        deps, buffers, useful, stops = _restrict_to_targets(deps, buffers, targets)
     found = {}
     ready = [n for n, c in deps.items() if c == 0 and n in buffers]
     epoch = INPLACE_EPOCH
-    accumulate_into_leaves = targets is None
     check = ANOMALY_CHECK[0]
     token = GRAD_ENABLED.set(create)
     try:
@@ -146,12 +175,17 @@ def _execute(roots, root_grads, retain, create, targets):
             g = buffers.pop(node)
             if node.hooks:
                 g = _run_hooks(node, g, create)
-            if targets is not None and node in targets:
-                found[node] = g
             if type(node) is AccumulateGrad:
-                if accumulate_into_leaves:
+                if capture:  # a target: only targets' leaves are on the walk
+                    found[node] = g
+                else:
                     _accumulate(node, g, create)
                 continue
+            if targets is not None and node in targets:
+                if capture:
+                    found[node] = g
+                if node in stops:
+                    continue  # no other target lies below: the node itself need not run
             saved = node.saved
             if saved is _FREED:
                 raise RuntimeError(
@@ -258,7 +292,10 @@ def _restrict_to_targets(deps, buffers, targets):
         for nxt in n.next:
             if nxt in useful:
                 deps[nxt] += 1
-    return deps, {n: g for n, g in buffers.items() if n in useful}, useful
+    # The targets none of whose inputs is on the walk: their gradient is all that is
+    # wanted of them, and their own node is left as it is (its saved values too).
+    stops = {t for t in targets if t in useful and not any(n in useful for n in t.next)}
+    return deps, {n: g for n, g in buffers.items() if n in useful}, useful, stops
 
 
 def _drain(node, deps, buffers, useful):
@@ -294,6 +331,35 @@ def _differentiable_xp():
     from . import xp
 
     return xp
+
+
+def _backward_inputs(inputs):
+    """``backward(inputs=...)`` checked, as a tuple of Tensors that require grad."""
+    if isinstance(inputs, Tensor):
+        return (inputs,)
+    try:
+        inputs = tuple(inputs)
+    except TypeError:
+        raise TypeError(
+            f"inputs must be a Tensor or a sequence of Tensors, got {type(inputs).__name__}"
+        ) from None
+    if not inputs:
+        raise RuntimeError(
+            "`inputs` argument to `backward()` cannot be empty: give the Tensors whose .grad "
+            "should receive the gradient, or leave inputs out to accumulate into every leaf"
+        )
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise RuntimeError(
+                f"inputs[{i}] must be a Tensor, got {type(t).__name__}: backward() accumulates "
+                "gradients into Tensors only"
+            )
+        if not t._rg:
+            raise RuntimeError(
+                f"inputs[{i}] does not require grad: backward() can only accumulate into "
+                "Tensors that require grad (call .requires_grad_() on a leaf)"
+            )
+    return inputs
 
 
 def _as_tuple(value, what):
@@ -428,13 +494,35 @@ def _check_versions(node):
         )
 
 
+def _owned_copy(g, create):
+    """A copy of the gradient Tensor ``g`` that shares memory with nothing; under
+    ``create``, a differentiable one (PyTorch's AccumulateGrad clones there too)."""
+    if not create:
+        return Tensor(g._dev.xp.asarray(g._data, copy=True), g._dev)
+    from .dispatch import unary
+
+    token = GRAD_ENABLED.set(True)
+    try:
+        return unary("clone", g)
+    finally:
+        GRAD_ENABLED.reset(token)
+
+
 def _run_hooks(node, g, create):
     from .tensor import _RetainGrad
 
     dev = node.dev
-    t = g if create else Tensor(g, dev)
+    hooks = list(node.hooks)
+    if create:
+        # A hook may change its gradient in place: it gets one that nothing else holds.
+        t = g if all(isinstance(h, _RetainGrad) for h in hooks) else _owned_copy(g, True)
+    else:
+        # References to g held here: _execute's local and this function's parameter.
+        if dev.backend.may_alias(g, held=2) and not all(isinstance(h, _RetainGrad) for h in hooks):
+            g = dev.xp.asarray(g, copy=True)
+        t = Tensor(g, dev)
     retains = []
-    for hook in list(node.hooks):
+    for hook in hooks:
         if isinstance(hook, _RetainGrad):
             retains.append(hook)
             continue
@@ -456,17 +544,22 @@ def _accumulate(node, g, create):
     if var is None:
         return
     dev = var._dev
-    old = var._grad
-    if create:
-        var._grad = g if old is None else old + g
-    elif old is None:
-        # References to g held here: _execute's local and this function's parameter.
-        if dev.backend.may_alias(g, held=2):
-            g = dev.xp.asarray(g, copy=True)
-        var._grad = Tensor(g, dev)
-    elif old._grad_fn is not None:
-        var._grad = Tensor(old._data + g, dev)
-    else:
-        summed = dev.backend.accumulate(old._data, g)
-        if summed is not None:  # a backend whose arrays cannot be written (JAX)
-            var._grad = Tensor(summed, dev)
+    lock = node.lock  # one accumulation at a time per leaf: backward may run in threads
+    lock.acquire()
+    try:
+        old = var._grad
+        if create:
+            var._grad = _owned_copy(g, True) if old is None else old + g
+        elif old is None:
+            # References to g held here: _execute's local and this function's parameter.
+            if dev.backend.may_alias(g, held=2):
+                g = dev.xp.asarray(g, copy=True)
+            var._grad = Tensor(g, dev)
+        elif old._grad_fn is not None:
+            var._grad = Tensor(old._data + g, dev)
+        else:
+            summed = dev.backend.accumulate(old._data, g)
+            if summed is not None:  # a backend whose arrays cannot be written (JAX)
+                var._grad = Tensor(summed, dev)
+    finally:
+        lock.release()

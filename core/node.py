@@ -6,6 +6,7 @@ the cyclic garbage collector. The inputs the VJP rules name are kept as they wer
 (``saved``: Tensors, whose arrays plain backward reads, or Python scalars); the output is
 kept as a raw array and rebuilt into a Tensor only when a double backward asks for it.
 """
+import threading
 import weakref
 
 __all__ = ["Node", "AccumulateGrad", "RemovableHandle", "Packed"]
@@ -138,12 +139,15 @@ class AccumulateGrad(Node):
     """The node of a leaf Tensor that requires grad: adds incoming gradients to ``.grad``.
 
     The leaf holds its AccumulateGrad strongly; the node holds the leaf weakly, so no
-    cycle forms and a leaf the user dropped simply receives nothing.
+    cycle forms and a leaf the user dropped simply receives nothing. ``lock`` makes each
+    accumulation into ``.grad`` atomic, so that backward passes running in several
+    threads at once lose no gradient (PyTorch holds a mutex per AccumulateGrad too).
     """
 
-    __slots__ = ("_var",)
+    __slots__ = ("_var", "lock")
 
     def __init__(self, tensor):
+        self.lock = threading.Lock()
         self.next = ()
         self.saved = self.out = None
         self.hooks = None

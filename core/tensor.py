@@ -7,6 +7,7 @@ autograd tensor the tutorials use (``backward``, ``grad``, ``grad_fn``, ``data``
 built-in ops and third-party plugins are reached the same way.
 """
 from collections import namedtuple
+import threading
 import weakref
 
 from .grad_mode import GRAD_ENABLED
@@ -20,29 +21,37 @@ __all__ = ["Tensor"]
 INPLACE_EPOCH = [0]
 
 
+_ACCUM_LOCK = threading.Lock()
+
+
 def _accumulate_node(t):
     node = t._accum
     if node is None:
-        node = t._accum = AccumulateGrad(t)
+        with _ACCUM_LOCK:  # one node per leaf, even when threads record on it at once
+            node = t._accum
+            if node is None:
+                node = t._accum = AccumulateGrad(t)
     return node
 
 
 class _RetainGrad:
     """The hook ``retain_grad()`` installs; the engine runs it after the user's hooks."""
 
-    __slots__ = ("ref",)
+    __slots__ = ("ref", "lock")
 
     def __init__(self, t):
         self.ref = weakref.ref(t)
+        self.lock = threading.Lock()  # backward may run in several threads at once
 
     def __call__(self, g):
         t = self.ref()
         if t is not None:
-            if t._grad is None:
-                t._grad = g if g._grad_fn is not None else Tensor(
-                    t._dev.xp.asarray(g._data, copy=True), t._dev)
-            else:
-                t._grad = t._grad + g
+            with self.lock:
+                if t._grad is None:  # a copy: the gradient flows on (a clone in the graph)
+                    t._grad = g.clone() if g._grad_fn is not None else Tensor(
+                        t._dev.xp.asarray(g._data, copy=True), t._dev)
+                else:
+                    t._grad = t._grad + g
 
 
 def _dims(args, what):
@@ -210,14 +219,16 @@ class Tensor:
             ``create_graph``).
         create_graph : bool, optional
             Record the backward pass, for higher-order derivatives.
+        inputs : Tensor or sequence of Tensor, optional
+            Accumulate into these Tensors' ``.grad`` only (see
+            :func:`xpgrad.autograd.backward`).
         """
         from . import engine
 
-        if inputs is not None:
-            raise NotImplementedError("backward(inputs=...) is not supported; use xpgrad.autograd.grad")
         # One output, so ``gradient`` is its one gradient, whatever its type (a list is
         # not a sequence of gradients here; the engine says to wrap it).
-        engine.backward(self, None if gradient is None else (gradient,), retain_graph, create_graph)
+        engine.backward(self, None if gradient is None else (gradient,), retain_graph, create_graph,
+                        inputs)
 
     def detach(self):
         """A Tensor sharing this one's storage, cut from the graph (requires_grad False)."""

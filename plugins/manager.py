@@ -5,6 +5,11 @@ Packages advertise plugins under the entry-point group ``xpgrad``; setting the
 environment variable ``XPGRAD_DISABLE_PLUGIN_AUTOLOAD`` turns that discovery off.
 Whenever the set of plugins changes, every plugin's hooks are asked once and the answers
 are compiled into the registry; op calls never touch pluggy.
+
+The manager is set up once, on first use, under the registry's lock, and published only
+when the built-in plugins and the entry points are registered: threads that make their
+first xpgrad call at the same time wait for the one that sets it up. Registering and
+unregistering hold the same lock.
 """
 import importlib
 import os
@@ -13,6 +18,7 @@ import warnings
 import pluggy
 
 from . import hookspecs, registry
+from .op import OpDefinitionError
 
 __all__ = ["register", "unregister", "get_plugin_manager", "list_plugins", "XpgradPluginWarning",
            "BUILTIN_PLUGINS", "ENTRY_POINT_GROUP", "DISABLE_AUTOLOAD_ENV"]
@@ -42,45 +48,62 @@ class XpgradPluginWarning(UserWarning):
     """A plugin could not be loaded or answered its hooks with an error; it is skipped."""
 
 
-_pm = None
+_pm = None  # published once set up
+_building = None  # the manager while the thread holding the lock sets it up
+_LOCK = registry.LOCK
 
 
 def get_plugin_manager():
     """The pluggy PluginManager for project ``"xpgrad"``, created on first use."""
-    global _pm
-    if _pm is None:
-        _pm = pluggy.PluginManager("xpgrad")
-        _pm.add_hookspecs(hookspecs)
-        for modname in BUILTIN_PLUGINS:
-            _pm.register(importlib.import_module(modname), name=modname)
-        _pm.check_pending()
-        _rebuild(strict=True)
-        if not os.environ.get(DISABLE_AUTOLOAD_ENV):
-            _load_entry_points()
-    return _pm
+    global _pm, _building
+    pm = _pm
+    if pm is not None:
+        return pm
+    with _LOCK:
+        if _pm is not None:
+            return _pm
+        if _building is not None:
+            return _building  # asked again by the set-up itself (a plugin's import)
+        pm = _building = pluggy.PluginManager("xpgrad")
+        try:
+            pm.add_hookspecs(hookspecs)
+            for modname in BUILTIN_PLUGINS:
+                pm.register(importlib.import_module(modname), name=modname)
+            pm.check_pending()
+            _rebuild(pm, strict=True)
+            if not os.environ.get(DISABLE_AUTOLOAD_ENV):
+                _load_entry_points(pm)
+        finally:
+            _building = None
+        _pm = pm
+    return pm
 
 
 def register(plugin, name=None):
     """Register a plugin (a module or any object with ``@hookimpl`` functions) at run time.
 
-    Returns the name it was registered under. Raises ``PluginConflictError`` (and leaves
-    the plugin unregistered) if it defines an op another plugin already defines for the
-    same backends without ``overrides=True``; ``pluggy.PluginValidationError`` if it
-    implements a hook that xpgrad does not specify.
+    Returns the name it was registered under. Raises, and leaves the plugin
+    unregistered, if its hooks fail: ``OpDefinitionError`` naming the plugin and the op
+    for an invalid op, the hook's own error (naming the plugin) if a hook raises,
+    ``PluginConflictError`` if it defines an op another plugin already defines for the
+    same backends without ``overrides=True``, ``pluggy.PluginValidationError`` if it
+    implements a hook that xpgrad does not specify. (A plugin found through an entry
+    point is skipped with a warning instead: importing xpgrad never fails.)
     """
     pm = get_plugin_manager()
     if isinstance(plugin, str):
         plugin = importlib.import_module(plugin)
-    name = pm.register(plugin, name=name)
-    if name is None:
-        raise ValueError(f"plugin {plugin!r} is already registered")
-    try:
-        pm.check_pending()
-        _rebuild(strict=True)
-    except Exception:
-        pm.unregister(plugin)
-        _rebuild(strict=True)
-        raise
+    with _LOCK:
+        name = pm.register(plugin, name=name)
+        if name is None:
+            raise ValueError(f"plugin {plugin!r} is already registered")
+        try:
+            pm.check_pending()
+            _rebuild(pm, strict=True, raising=(name,))
+        except Exception:
+            pm.unregister(plugin)
+            _rebuild(pm, strict=True)
+            raise
     return name
 
 
@@ -89,10 +112,11 @@ def unregister(plugin=None, name=None):
     pm = get_plugin_manager()
     if plugin is None and name is None:
         raise TypeError("unregister() needs the plugin or its name")
-    removed = pm.unregister(plugin=plugin, name=name)
-    if removed is None:
-        raise ValueError(f"no plugin {name or plugin!r} is registered")
-    _rebuild(strict=True)
+    with _LOCK:
+        removed = pm.unregister(plugin=plugin, name=name)
+        if removed is None:
+            raise ValueError(f"no plugin {name or plugin!r} is registered")
+        _rebuild(pm, strict=True)
     return removed
 
 
@@ -101,7 +125,11 @@ def list_plugins():
     return [name for name, plugin in get_plugin_manager().list_name_plugin() if plugin is not None]
 
 
-def _answers(hook, strict):
+def _answers(pm, hook, strict, raising=()):
+    """Every plugin's answer to ``hook``, as ``(plugin name, items)``. A plugin whose
+    hook raises is skipped with a warning, unless it is built in (under ``strict``) or
+    named in ``raising`` (the one ``register()`` is registering): then the error is
+    raised, naming the plugin."""
     out = []
     for impl in reversed(hook.get_hookimpls()):  # pluggy lists them last-registered first
         try:
@@ -109,33 +137,49 @@ def _answers(hook, strict):
         except Exception as exc:
             if strict and impl.plugin_name in BUILTIN_PLUGINS:
                 raise
+            if impl.plugin_name in raising:
+                raise _plugin_error(impl.plugin_name, hook.name, exc) from exc
             reason = f"{hook.name} raised {type(exc).__name__}: {exc}"
             registry.record_broken(impl.plugin_name, reason)
             warnings.warn(f"xpgrad plugin {impl.plugin_name!r} skipped: {reason}",
                           XpgradPluginWarning, stacklevel=3)
-            _pm.unregister(name=impl.plugin_name)
+            pm.unregister(name=impl.plugin_name)
     return out
 
 
-def _rebuild(strict):
-    registry.rebuild(_answers(_pm.hook.xpgrad_ops, strict), _answers(_pm.hook.xpgrad_backends, strict))
+def _plugin_error(plugin_name, hook_name, exc):
+    """``exc``, raised by a plugin's hook, as the same kind of error naming the plugin
+    (an invalid ``Op`` names itself already)."""
+    if isinstance(exc, OpDefinitionError):
+        msg = f"plugin {plugin_name!r}: {exc}"
+    else:
+        msg = f"plugin {plugin_name!r}: its {hook_name} hook raised {type(exc).__name__}: {exc}"
+    try:
+        return type(exc)(msg)
+    except Exception:
+        return RuntimeError(msg)
 
 
-def _load_entry_points():
+def _rebuild(pm, strict, raising=()):
+    registry.rebuild(_answers(pm, pm.hook.xpgrad_ops, strict, raising),
+                     _answers(pm, pm.hook.xpgrad_backends, strict, raising))
+
+
+def _load_entry_points(pm):
     from importlib.metadata import entry_points
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if _pm.has_plugin(ep.name):
+        if pm.has_plugin(ep.name):
             continue
         try:
             plugin = ep.load()
-            _pm.register(plugin, name=ep.name)
-            _pm.check_pending()
-            _rebuild(strict=False)
+            pm.register(plugin, name=ep.name)
+            pm.check_pending()
+            _rebuild(pm, strict=False)
         except Exception as exc:
-            if _pm.has_plugin(ep.name):
-                _pm.unregister(name=ep.name)
-                _rebuild(strict=False)
+            if pm.has_plugin(ep.name):
+                pm.unregister(name=ep.name)
+                _rebuild(pm, strict=False)
             reason = f"{type(exc).__name__}: {exc}"
             registry.record_broken(ep.name, reason)
             warnings.warn(f"xpgrad plugin {ep.name!r} (entry point {ep.value}) skipped: {reason}",

@@ -1,49 +1,79 @@
 """The registry: what the plugins' hooks answered, compiled into plain dicts.
 
 ``table(backend_name)`` is the dict the dispatcher reads per op call: the generic ops,
-with any op specialised for that backend in place of the generic one. Tables are rebuilt
-in place whenever plugins change, so a Device that holds a reference to its table always
-sees the current one.
+with any op specialised for that backend in place of the generic one. Whenever plugins
+change, the whole registry (every table, the backends, the listings) is built aside and
+swapped in with one assignment, and the Devices are pointed at their new tables: an op
+call, in any thread, sees the plugins as they were before a change or after it, never
+half of it. Changes are serialised by ``LOCK``, which the plugin manager and the
+creation of Devices hold too.
 """
+import threading
+
 from .op import Op
 
-__all__ = ["PluginConflictError", "table", "ops", "all_ops", "backends", "broken", "record_broken", "rebuild"]
+__all__ = ["PluginConflictError", "table", "ops", "all_ops", "backends", "broken", "record_broken",
+           "rebuild", "LOCK", "on_rebuild"]
 
 
 class PluginConflictError(RuntimeError):
     """Two plugins define the same op for the same backends and neither overrides."""
 
 
-_GENERIC = {}  # op name -> Op, the backend-neutral definitions
-_SPECIAL = {}  # backend name -> {op name -> Op}
-_TABLES = {}  # backend name -> the compiled dict the dispatcher reads
-_BACKENDS = {}  # backend name -> Backend
-_PROVIDERS = {}  # op name -> [Op, ...] every definition, for listings
+class _Snapshot:
+    """One state of the registry. Never changed once published, except that a table for
+    a backend name asked for the first time is added (under LOCK)."""
+
+    __slots__ = ("generic", "special", "providers", "backends", "tables")
+
+    def __init__(self, generic, special, providers, backends, tables):
+        self.generic = generic  # op name -> Op, the backend-neutral definitions
+        self.special = special  # backend name -> {op name -> Op}
+        self.providers = providers  # op name -> [Op, ...] every definition, for listings
+        self.backends = backends  # backend name -> Backend
+        self.tables = tables  # backend name -> the compiled dict the dispatcher reads
+
+
+_CURRENT = _Snapshot({}, {}, {}, {}, {})
 _BROKEN = []  # (plugin name, what went wrong), reported by `python -m xpgrad`
+_LISTENERS = []  # called after every swap (the Devices take their new tables)
+
+# Re-entrant: the plugin manager's set-up registers plugins, rebuilds and may create
+# Devices while it holds it.
+LOCK = threading.RLock()
+
+
+def on_rebuild(fn):
+    """Call ``fn()`` after every rebuild, with the new registry in place (under LOCK)."""
+    _LISTENERS.append(fn)
 
 
 def table(backend_name):
-    """The dispatch dict for one backend (created empty if the backend is new)."""
-    t = _TABLES.get(backend_name)
+    """The dispatch dict for one backend (created, with the generic ops, if the backend
+    is new). A rebuild replaces it by a new dict: ask again after plugins change."""
+    t = _CURRENT.tables.get(backend_name)
     if t is None:
-        t = _TABLES[backend_name] = {}
-        _compile(backend_name)
+        with LOCK:
+            current = _CURRENT
+            t = current.tables.get(backend_name)
+            if t is None:
+                t = current.tables[backend_name] = _compiled(current.generic, current.special, backend_name)
     return t
 
 
 def ops():
     """Every generic op by name (a copy)."""
-    return dict(_GENERIC)
+    return dict(_CURRENT.generic)
 
 
 def all_ops():
     """Every op definition, generic and specialised, by name (a copy)."""
-    return {k: list(v) for k, v in _PROVIDERS.items()}
+    return {k: list(v) for k, v in _CURRENT.providers.items()}
 
 
 def backends():
     """Every registered backend by name (a copy)."""
-    return dict(_BACKENDS)
+    return dict(_CURRENT.backends)
 
 
 def broken():
@@ -61,6 +91,13 @@ def rebuild(op_answers, backend_answers):
     ``op_answers`` and ``backend_answers`` are lists of ``(plugin_name, items)``. Raises
     PluginConflictError, leaving the registry as it was, if two plugins clash.
     """
+    with LOCK:
+        _rebuild(op_answers, backend_answers)
+
+
+def _rebuild(op_answers, backend_answers):
+    global _CURRENT
+    current = _CURRENT
     generic, special, providers = {}, {}, {}
     for plugin, items in op_answers:
         for op in items:
@@ -84,7 +121,7 @@ def rebuild(op_answers, backend_answers):
                     f"backend {b.name!r} is defined by two plugins: {backends_[b.name]._plugin!r} "
                     f"and {plugin!r}"
                 )
-            old = _BACKENDS.get(b.name)
+            old = current.backends.get(b.name)
             if old is not None and type(old) is type(b) and getattr(old, "_plugin", None) == plugin:
                 # The hook answers a fresh object at every rebuild, but the Devices made so
                 # far hold the old one (its random generator, its caches): keep that one, so
@@ -98,17 +135,16 @@ def rebuild(op_answers, backend_answers):
         for op in defs:
             if op.node_type is None:
                 op.node_type = type(op.node_name, (Node,), {"__slots__": (), "_op": op})
-    _GENERIC.clear()
-    _GENERIC.update(generic)
-    _SPECIAL.clear()
-    _SPECIAL.update(special)
-    _PROVIDERS.clear()
-    _PROVIDERS.update(providers)
-    _BACKENDS.clear()
-    _BACKENDS.update(backends_)
-    for name in set(_TABLES) | set(_BACKENDS):
-        table(name)
-        _compile(name)
+    tables = {name: _compiled(generic, special, name) for name in set(current.tables) | set(backends_)}
+    _CURRENT = _Snapshot(generic, special, providers, backends_, tables)
+    for fn in _LISTENERS:
+        fn()
+
+
+def _compiled(generic, special, backend_name):
+    t = dict(generic)
+    t.update(special.get(backend_name, {}))
+    return t
 
 
 def _place(where, name, op):
@@ -124,10 +160,3 @@ def _place(where, name, op):
             f"{op.plugin!r}. Unregister one, or declare the replacement with "
             "Op(..., overrides=True)."
         )
-
-
-def _compile(backend_name):
-    t = _TABLES[backend_name]
-    t.clear()
-    t.update(_GENERIC)
-    t.update(_SPECIAL.get(backend_name, {}))

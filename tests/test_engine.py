@@ -297,6 +297,114 @@ def test_xpgrad_grad_is_autograd_grad():
     assert xpgrad.grad is xpgrad.autograd.grad
 
 
+# ---------------------------------------------------------------------- backward(inputs=...)
+# As in PyTorch: only the given Tensors receive a gradient, through either entry point; a
+# non-leaf among them accumulates into its .grad too (and retains its gradient from then
+# on, as retain_grad() makes it).
+
+
+def _two_leaves(device):
+    x = xpgrad.tensor([1.0, 2.0], device=device, requires_grad=True)
+    w = xpgrad.tensor([3.0, 4.0], device=device, requires_grad=True)
+    return x, w
+
+
+@pytest.mark.parametrize("entry", ["method", "function"])
+def test_backward_inputs_accumulates_only_into_inputs(device, entry):
+    x, w = _two_leaves(device)
+    run = (lambda t, **kw: t.backward(**kw)) if entry == "method" else \
+        (lambda t, **kw: xpgrad.autograd.backward(t, **kw))
+    loss = (x * w * x).sum()
+    run(loss, inputs=[x], retain_graph=True)
+    assert_close(x.grad, [6.0, 16.0])  # 2 x w
+    assert w.grad is None
+    run(loss, inputs=w, retain_graph=True)  # one Tensor as it is
+    assert_close(w.grad, [1.0, 4.0])
+    assert_close(x.grad, [6.0, 16.0])  # left alone this time
+    run(loss, inputs=(x, w))
+    assert_close(x.grad, [12.0, 32.0])
+    assert_close(w.grad, [2.0, 8.0])
+
+
+@pytest.mark.parametrize("entry", ["method", "function"])
+def test_backward_inputs_non_leaf_accumulates_into_its_grad(device, entry):
+    x, w = _two_leaves(device)
+    run = (lambda t, **kw: t.backward(**kw)) if entry == "method" else \
+        (lambda t, **kw: xpgrad.autograd.backward(t, **kw))
+    y = x * w
+    z = (y * y).sum()
+    run(z, inputs=[y], retain_graph=True)
+    assert_close(y.grad, [6.0, 16.0])  # 2 y
+    assert x.grad is None and w.grad is None
+    assert y.retains_grad
+    run(z, inputs=[y], retain_graph=True)
+    assert_close(y.grad, [12.0, 32.0])
+    run(z, inputs=[y, x])  # the walk goes on below y for x; y gets its gradient once more
+    assert_close(y.grad, [18.0, 48.0])
+    assert_close(x.grad, [18.0, 64.0])  # 2 y w
+    assert w.grad is None
+
+
+def test_backward_inputs_leaves_the_graph_below_a_non_leaf_input_unwalked(device):
+    x, _ = _two_leaves(device)
+    y = x * 2.0
+    (y * y).sum().backward(inputs=[y])
+    assert_close(y.grad, [4.0, 8.0])
+    assert x.grad is None
+    assert not y.grad_fn.freed  # y's own node never ran (PyTorch leaves it as well)
+    (y * 1.0).sum().backward()
+    assert_close(x.grad, [2.0, 2.0])
+
+
+def test_backward_inputs_with_retain_grad_counts_once(device):
+    x, w = _two_leaves(device)
+    y = x * w
+    y.retain_grad()
+    (y * y).sum().backward(inputs=[y])
+    assert_close(y.grad, [6.0, 16.0])
+
+
+def test_backward_inputs_runs_hooks_and_accepts_unused_and_repeated_inputs(device):
+    x, w = _two_leaves(device)
+    unused = xpgrad.tensor([5.0], device=device, requires_grad=True)
+    x.register_hook(lambda g: g * 10.0)
+    (x * w).sum().backward(inputs=[unused, x, x])
+    assert_close(x.grad, [30.0, 40.0])  # once, through the hook
+    assert unused.grad is None and w.grad is None
+    z = (x * 2.0).sum()
+    z.backward(inputs=[z])  # the output itself
+    assert_close(z.grad, 1.0)
+    assert_close(x.grad, [30.0, 40.0])
+
+
+def test_backward_inputs_with_create_graph(device):
+    x, _ = _two_leaves(device)
+    (x * x * x).sum().backward(inputs=[x], create_graph=True)
+    assert_close(x.grad, [3.0, 12.0])
+    assert x.grad.grad_fn is not None
+    (g,) = xpgrad.autograd.grad(x.grad.sum(), x)
+    assert_close(g, [6.0, 12.0])
+
+
+@pytest.mark.parametrize("entry", ["method", "function"])
+def test_backward_inputs_errors(device, entry):
+    x, _ = _two_leaves(device)
+    run = (lambda t, **kw: t.backward(**kw)) if entry == "method" else \
+        (lambda t, **kw: xpgrad.autograd.backward(t, **kw))
+    loss = (x * x).sum()
+    for empty in ([], ()):
+        with pytest.raises(RuntimeError, match=r"`inputs` argument to `backward\(\)` cannot be empty"):
+            run(loss, inputs=empty, retain_graph=True)
+    constant = xpgrad.tensor([1.0], device=device)
+    with pytest.raises(RuntimeError, match=r"inputs\[1\] does not require grad"):
+        run(loss, inputs=[x, constant], retain_graph=True)
+    with pytest.raises(RuntimeError, match=r"inputs\[0\] must be a Tensor, got float"):
+        run(loss, inputs=[1.0], retain_graph=True)
+    with pytest.raises(TypeError, match=r"inputs must be a Tensor or a sequence of Tensors, got int"):
+        run(loss, inputs=5, retain_graph=True)
+    assert x.grad is None  # nothing ran
+
+
 # ---------------------------------------------------------------------- hooks
 
 

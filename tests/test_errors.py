@@ -75,12 +75,6 @@ def test_hook_returning_wrong_shape(device):
         (x * 2.0).sum().backward()
 
 
-def test_backward_inputs_argument_not_supported(device):
-    x = xpgrad.tensor([1.0], device=device, requires_grad=True)
-    with pytest.raises(NotImplementedError, match=r"use xpgrad\.autograd\.grad"):
-        (x * 2.0).backward(inputs=[x])
-
-
 # ---------------------------------------------------------------------- requires_grad
 
 

@@ -356,6 +356,99 @@ def test_plugin_with_unknown_hook_is_rejected(register):
     assert "xpgrad_test_typo" not in list_plugins()
 
 
+def _invalid_op_plugin():
+    class InvalidOp:
+        @hookimpl
+        def xpgrad_ops(self):
+            return [_cube_op(), Op("xpgrad_test_invalid", lambda xp, x: x,
+                                   vjp={"x": lambda xp, g, y: g})]  # y: no such argument
+
+    return InvalidOp()
+
+
+def test_register_plugin_with_invalid_op_raises_naming_plugin_and_op(register, recwarn):
+    with pytest.raises(OpDefinitionError, match=r"plugin 'xpgrad_test_invalid_plugin': op "
+                       r"'xpgrad_test_invalid': the VJP rule asks for 'y'"):
+        register(_invalid_op_plugin(), name="xpgrad_test_invalid_plugin")
+    assert "xpgrad_test_invalid_plugin" not in list_plugins()
+    assert "xpgrad_test_cube" not in registry.ops()  # none of its ops, the valid one neither
+    assert not [w for w in recwarn if issubclass(w.category, manager.XpgradPluginWarning)]
+    assert (xpgrad.tensor([2.0]) * 3.0).item() == 6.0  # the built-in ops are still there
+
+
+def test_register_plugin_whose_hook_fails_raises_naming_plugin(register, recwarn):
+    class Failing:
+        @hookimpl
+        def xpgrad_ops(self):
+            raise ValueError("no configuration found")
+
+    with pytest.raises(ValueError, match=r"plugin 'xpgrad_test_failing': its xpgrad_ops hook "
+                       r"raised ValueError: no configuration found"):
+        register(Failing(), name="xpgrad_test_failing")
+    assert "xpgrad_test_failing" not in list_plugins()
+    assert not [w for w in recwarn if issubclass(w.category, manager.XpgradPluginWarning)]
+
+
+# An installed package advertising two plugins that cannot load: one whose module fails
+# to import, one whose hook declares an invalid op. A fresh interpreter, since this one
+# has loaded its entry points already.
+_BROKEN_PLUGINS = {
+    "xpgrad_test_huber.py": "import xpgrad_test_module_that_is_not_installed\n",
+    "xpgrad_test_invalid.py": (
+        "from xpgrad.plugins import Op, hookimpl\n"
+        "@hookimpl\n"
+        "def xpgrad_ops():\n"
+        "    return [Op('xpgrad_test_invalid', lambda xp, x: x, vjp={'x': lambda xp, g, y: g})]\n"
+    ),
+    "xpgrad_test_broken-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: xpgrad-test-broken\nVersion: 1.0\n",
+    "xpgrad_test_broken-1.0.dist-info/entry_points.txt": (
+        "[xpgrad]\nhuber = xpgrad_test_huber\ninvalid = xpgrad_test_invalid\n"
+    ),
+}
+
+_LOAD_BROKEN = """
+import warnings
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import xpgrad
+    x = xpgrad.tensor([2.0])
+    print("value", (x * 3.0).item())
+for w in caught:
+    print("warning", w.category.__name__, w.message)
+from xpgrad.dispatch import apply
+for name in ("huber", "xpgrad_test_invalid"):
+    try:
+        apply(name, (x,))
+    except Exception as exc:
+        print("error", type(exc).__name__, exc)
+"""
+
+
+def test_entry_point_plugin_that_fails_is_skipped_and_named_later(tmp_path):
+    for relative, text in _BROKEN_PLUGINS.items():
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    env = {k: v for k, v in os.environ.items() if k != "XPGRAD_DISABLE_PLUGIN_AUTOLOAD"}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path)] + [p for p in [env.get("PYTHONPATH")] if p])
+    proc = subprocess.run([sys.executable, "-c", _LOAD_BROKEN], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr  # importing and computing never break
+    lines = proc.stdout.splitlines()
+    assert "value 6.0" in lines
+    warned = [line for line in lines if line.startswith("warning XpgradPluginWarning")]
+    assert len(warned) == 2, lines
+    assert any("'huber'" in w and "xpgrad_test_module_that_is_not_installed" in w for w in warned)
+    assert any("'invalid'" in w and "op 'xpgrad_test_invalid'" in w for w in warned)
+    errors = [line for line in lines if line.startswith("error")]
+    assert len(errors) == 2, lines
+    for error in errors:
+        assert error.startswith("error DispatchError xpgrad has no op"), error
+        # which plugins were skipped, and why
+        assert "plugin 'huber' was skipped" in error and "ModuleNotFoundError" in error
+        assert "plugin 'invalid' was skipped" in error and "asks for 'y'" in error
+
+
 # ---------------------------------------------------------------------- no pluggy per op
 
 

@@ -50,6 +50,14 @@ def _pack_node(node, out, args):
     node.out = None
 
 
+def _watching():
+    """Whether pack hooks see this thread's (or task's) op arguments (see dispatch)."""
+    return bool(_HOOKS.get())
+
+
+_pack_node.watching = _watching
+
+
 class saved_tensors_hooks:
     """Context manager: pack the values graph nodes save for backward with
     ``pack_hook`` and unpack them with ``unpack_hook`` when backward runs.

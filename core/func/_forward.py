@@ -13,10 +13,16 @@ differentiate a jvp, and a jvp can run inside a jvp. Each jvp is a *level*; the 
 compute level ``k``'s tangents are seen by the levels outside it only (they are part of
 the outer computation, and the hook must not recurse into itself).
 
+Levels belong to the thread that entered them: each thread has its own stack, and the
+hook serves the calling thread's levels only. The hook is installed while any thread
+has a level; an op recorded in a thread without one costs that thread one look at its
+own (empty) state.
+
 An op without JVP rules still works: its JVP is derived from its VJP rule (the
 double-VJP trick): ``v(u) = vjp(u)`` is linear in the cotangent ``u``, and the JVP of
 tangent ``t`` is ``grad(sum(v(u) * t), u)``.
 """
+import threading
 import weakref
 
 from xpgrad import dispatch
@@ -29,8 +35,19 @@ from ._pytree import describe_path, flatten, tensor_leaves, unflatten
 
 __all__ = ["jvp", "ForwardLevel", "tangent_of"]
 
-_LEVELS = []  # the active levels, outermost first
-_VISIBLE = [0]  # the hook serves _LEVELS[:_VISIBLE[0]]
+
+class _ThreadState(threading.local):
+    """One thread's forward mode: its active levels, outermost first, and how many of
+    them the hook serves (``levels[:visible]``)."""
+
+    def __init__(self):
+        self.levels = []
+        self.visible = 0
+
+
+_STATE = _ThreadState()
+_THREADS = [0]  # threads with at least one level: the hook is installed while > 0
+_LOCK = threading.Lock()
 
 
 def _xp():
@@ -49,21 +66,36 @@ class ForwardLevel:
     __slots__ = ("index", "tangents", "_prev")
 
     def __enter__(self):
-        self.index = len(_LEVELS)
+        state = _STATE
+        levels = state.levels
+        self.index = len(levels)
         self.tangents = weakref.WeakKeyDictionary()  # node -> tangent Tensor
-        self._prev = _VISIBLE[0]
-        _LEVELS.append(self)
-        _VISIBLE[0] = len(_LEVELS)
-        if len(_LEVELS) == 1:
-            dispatch.RECORD_HOOKS.append(_on_record)
+        self._prev = state.visible
+        levels.append(self)
+        state.visible = len(levels)
+        if len(levels) == 1:
+            with _LOCK:
+                _THREADS[0] += 1
+                if _on_record not in dispatch.RECORD_HOOKS:
+                    dispatch.RECORD_HOOKS.append(_on_record)
         return self
 
     def __exit__(self, *exc):
-        if len(_LEVELS) == 1:
-            dispatch.RECORD_HOOKS.remove(_on_record)
-        _LEVELS.pop()
-        _VISIBLE[0] = self._prev
+        state = _STATE
+        levels = state.levels
+        if not levels or levels[-1] is not self:
+            raise RuntimeError(
+                "forward mode: a level was left in another order than it was entered, or in "
+                "another thread; enter and leave each ForwardLevel in one thread, innermost first"
+            )
+        levels.pop()
+        state.visible = self._prev
         self.tangents = None
+        if not levels:
+            with _LOCK:
+                _THREADS[0] -= 1
+                if not _THREADS[0] and _on_record in dispatch.RECORD_HOOKS:
+                    dispatch.RECORD_HOOKS.remove(_on_record)
         return False
 
     def set(self, t, tangent):
@@ -78,28 +110,42 @@ class ForwardLevel:
 
 
 def tangent_of(t, level=-1):
-    """The tangent of ``t`` at a forward level (the innermost by default), or None."""
-    if not _LEVELS:
+    """The tangent of ``t`` at one of this thread's forward levels (the innermost by
+    default), or None."""
+    levels = _STATE.levels
+    if not levels:
         return None
-    return _LEVELS[level].get(t)
+    return levels[level].get(t)
 
 
 # ---------------------------------------------------------------------- the hook
 
 
 def _on_record(node, out, args):
-    n = _VISIBLE[0]
+    state = _STATE
+    n = state.visible
+    if not n:
+        return  # no forward mode in this thread
+    levels = state.levels
     for k in range(n):
-        level = _LEVELS[k]
+        level = levels[k]
         tangents = [level.get(a) for a in args]
         if any(t is not None for t in tangents):
-            _VISIBLE[0] = k  # only the levels outside this one see the tangent's ops
+            state.visible = k  # only the levels outside this one see the tangent's ops
             try:
                 tangent = _output_tangent(node, out, args, tangents)
             finally:
-                _VISIBLE[0] = n
+                state.visible = n
             if tangent is not None:
                 level.tangents[node] = tangent
+
+
+def _watching():
+    """Whether the hook reads the arguments of this thread's ops (see dispatch)."""
+    return bool(_STATE.levels)
+
+
+_on_record.watching = _watching
 
 
 class _NodeView:
