@@ -154,10 +154,15 @@ class CupyBackend(Backend):
     def shares_memory(self, result, array):
         return bool(self._cupy().may_share_memory(result, array))
 
-    def accumulate(self, dst, src):
+    def fresh(self, array):
+        return (type(array) is self._cupy().ndarray and array.base is None
+                and array.flags.owndata)
+
+    def add_into(self, dst, src):
         cupy = self._cupy()
         with dst.device:
             cupy.add(dst, src, out=dst)
+        return dst
 
     def seed(self, seed):
         # Called by manual_seed for every backend: remember, don't import CuPy.

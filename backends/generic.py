@@ -21,13 +21,12 @@ installed (backend name = device prefix):
 Device strings are ``"<backend>"`` for the library's default device and
 ``"<backend>:<name>"`` for another.
 
-In-place ops (``add_``, ``zero_``, ``fill_``, ``copy_``, accumulating a second backward
-into ``.grad``) write with ``dst[...] = src``. Dask implements that by rebinding the
-dask Array object to a new lazy graph: every Tensor holding that object (``t.data``,
-``t.detach()``) sees the change, but a Tensor sliced from it earlier does not (dask has
-no views). JAX arrays cannot be written at all: in-place ops on ``"jax"`` Tensors raise
-a RuntimeError saying so, and a second backward replaces ``.grad`` by a new Tensor
-holding the sum (as PyTorch does whenever it cannot accumulate in place).
+In-place ops (``add_``, ``zero_``, ``fill_``, ``copy_``, item assignment) write with
+``dst[...] = src``. Dask implements that by rebinding the dask Array object to a new
+lazy graph: every Tensor holding that object (``t.data``, ``t.detach()``) sees the
+change, but a Tensor sliced from it earlier does not (dask has no views). JAX arrays
+cannot be written at all: in-place ops on ``"jax"`` Tensors raise a RuntimeError saying
+so. (A second backward makes ``.grad`` a new Tensor holding the sum, on every backend.)
 """
 import importlib
 import importlib.util
@@ -211,11 +210,6 @@ class GenericBackend(Backend):
             )
         dst[...] = src
 
-    def accumulate(self, dst, src):
-        if not self.mutable:
-            return dst + src  # the engine replaces .grad by a Tensor holding this
-        dst[...] = dst + src
-
     def seed(self, seed):
         import numpy as np
 
@@ -293,9 +287,9 @@ class DaskBackend(GenericBackend):
         # sees a write through the other, which rebinds that object.
         return result is array
 
-    # write and accumulate: ``dst[...] = src`` rebinds the dask Array object to a new
-    # graph (dask's __setitem__), lazily; may_alias stays True, so a gradient is a fresh
-    # Array object before it becomes a .grad that such a rebinding may change.
+    # write: ``dst[...] = src`` rebinds the dask Array object to a new graph (dask's
+    # __setitem__), lazily. fresh() stays False: the engine never writes into a gradient
+    # it has, and copies one before it becomes a .grad that such a rebinding may change.
 
 
 class TorchBackend(GenericBackend):
@@ -333,8 +327,13 @@ class TorchBackend(GenericBackend):
     def to_numpy(self, array):
         return array.detach().cpu().numpy()
 
-    def accumulate(self, dst, src):
-        dst.add_(src)
+    def fresh(self, array):
+        # An op's result is no view (its _base is None) and is not a leaf of torch's own
+        # autograd, which in-place writes would trip over.
+        return array._base is None and not array.requires_grad
+
+    def add_into(self, dst, src):
+        return dst.add_(src)
 
     def shares_memory(self, result, array):
         # A view shares its base's storage, on any device.
@@ -374,9 +373,6 @@ class JaxBackend(GenericBackend):
         import numpy as np
 
         return np.asarray(array)
-
-    def may_alias(self, array, held=0):
-        return False  # arrays that nothing can write may be shared freely
 
     def shares_memory(self, result, array):
         return False  # nothing can write through an alias

@@ -15,6 +15,11 @@ from xpgrad.temporaries import getrefcount_extra
 # array is ever taken for unshared.
 _GETREFCOUNT_EXTRA = getrefcount_extra()
 
+_REAL = (int, float, bool)
+
+# Below this many bytes, telling a broadcast one costs more than the multiply it saves.
+_UNIT_MIN_BYTES = 1 << 16
+
 
 def _ufunc(name):
     """The namespace's function ``name`` where it is a NumPy ufunc (it takes ``out=``),
@@ -62,23 +67,55 @@ class NumpyBackend(Backend):
         return array
 
     def from_foreign(self, array, device, source):
-        # The source's own way to the host (DLPack for most, .get() for CuPy); copied
-        # unless that already made a fresh array no one else holds.
-        host = np.asarray(source.to_numpy(array))
-        return np.array(host, copy=True) if self.may_alias(host, held=1) else host
+        # The source's own way to the host (DLPack for most, .get() for CuPy), copied: the
+        # host array may be the source's own memory (a CPU PyTorch tensor's, say).
+        return np.array(source.to_numpy(array), copy=True)
 
-    def accumulate(self, dst, src):
-        np.add(dst, src, out=dst)
+    def fresh(self, array):
+        # An op's result owns its memory and is writable; a view, a read-only array or a
+        # NumPy scalar (arithmetic on 0-d arrays gives those) is not one.
+        return (type(array) is np.ndarray and array.base is None and array.flags.owndata
+                and array.flags.writeable)
 
-    def sum_gradients(self, dst, src, held=0):
-        if self.owns(dst, held + 1):
+    def chain(self, g, d, g_free, d_free):
+        if type(d) in _REAL:  # a constant derivative: 1 passes g on, -1 negates it
+            if d == 1:
+                return g, g_free
+            if g_free and type(g) is np.ndarray:
+                np.multiply(g, d, out=g)  # exactly g * d: a Python number keeps g's dtype
+                return g, True
+            p = g * d
+            return p, type(p) is np.ndarray
+        if type(d) is complex or d.dtype.kind == "c":
+            p = g * np.conj(d)
+            return p, type(p) is np.ndarray
+        if type(g) is np.ndarray and type(d) is np.ndarray:
+            if (g.nbytes >= _UNIT_MIN_BYTES and not any(g.strides) and d.shape == g.shape
+                    and d.dtype == g.dtype and g[(0,) * g.ndim] == 1):
+                return d, d_free  # g is sum's broadcast one: 1 * d is d, exactly
+            if (g_free or d_free) and np.result_type(g, d) == g.dtype:
+                shape = np.broadcast_shapes(g.shape, d.shape)
+                if g_free and shape == g.shape:
+                    np.multiply(g, d, out=g)
+                    return g, True
+                if d_free and shape == d.shape:
+                    np.multiply(d, g, out=d)
+                    return d, True
+        p = g * d
+        return p, type(p) is np.ndarray
+
+    def add_into(self, dst, src):
+        if type(dst) is np.ndarray:
             np.add(dst, src, out=dst)
             return dst
         return dst + src
 
-    def owns(self, array, held=0):
-        return (type(array) is np.ndarray and array.flags.writeable
-                and not self.may_alias(array, held + 1))
+    def _unshared(self, array, held):
+        """Whether no one but the caller (``held`` references, besides this call's) holds
+        ``array``: by its reference count, for temporaries only (off by default, see
+        xpgrad.temporaries), on an interpreter whose counts xpgrad has checked."""
+        return (_GETREFCOUNT_EXTRA is not None and self.fresh(array)
+                and sys.getrefcount(array) <= held + 1 + _GETREFCOUNT_EXTRA)
 
     def elementwise_into(self, name, args, into, held):
         fn = _UFUNCS.get(name)
@@ -86,9 +123,9 @@ class NumpyBackend(Backend):
             fn = _UFUNCS[name] = _ufunc(name)
         dst = args[into]
         # a real floating dst keeps its dtype through every one-argument function the ops
-        # declare; with two, the result's dtype and shape must be dst's. owns() comes
+        # declare; with two, the result's dtype and shape must be dst's. _unshared() comes
         # before the dtype: it also tells an array from a Python scalar operand.
-        if (fn is False or fn.nin != len(args) or not self.owns(dst, held + 1)
+        if (fn is False or fn.nin != len(args) or not self._unshared(dst, held + 1)
                 or dst.dtype.kind != "f"):
             return None
         if len(args) > 1 and (np.result_type(*args) != dst.dtype
@@ -100,13 +137,6 @@ class NumpyBackend(Backend):
         # Bounds only (no exact overlap search): a view of array lies within its buffer,
         # and a fresh result never does.
         return np.may_share_memory(result, array)
-
-    def may_alias(self, array, held=0):
-        # A fresh result of a computation owns its memory and is referenced only by the
-        # caller's own variables (``held``), this argument and whatever getrefcount's own
-        # call adds (see _GETREFCOUNT_EXTRA).
-        return (_GETREFCOUNT_EXTRA is None or array.base is not None or not array.flags.owndata
-                or sys.getrefcount(array) > held + 1 + _GETREFCOUNT_EXTRA)
 
     def seed(self, seed):
         self._rng = np.random.default_rng(seed)

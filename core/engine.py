@@ -16,13 +16,20 @@ __all__ = ["backward", "grad", "ANOMALY_CHECK"]
 # a rule returns (xpgrad.autograd.detect_anomaly sets it); None otherwise.
 ANOMALY_CHECK = [None]
 
-# From this size on, the gradients an input receives from several consumers are summed
-# in place where its backend can tell that no one else holds the running sum
-# (Backend.sum_gradients), and a node's last rule that asks for ``g_owned`` may write
-# its result into the cotangent when the engine holds it alone (Backend.owns): one
-# allocation, and the page faults of a fresh array, saved each time. Below it, a plain
-# operation costs less than asking.
-_IN_PLACE_MIN_BYTES = 1 << 16
+_NUMBERS = (int, float, complex, bool, type(None))
+
+# Ownership. A walk writes in place, or hands out without a copy, only arrays it can
+# prove are its own, by construction rather than by counting references: each cotangent
+# in ``buffers`` has a flag in ``mine``. An array is the walk's own when the walk made
+# it (the ones of a scalar root, a sum of two gradients, a reduction or cast of one) or
+# when a trusted rule (a built-in op's, not a custom Function's) returned a fresh array
+# (``Backend.fresh``: memory of its own) that is none of the arrays the rule was handed
+# (its cotangent, the saved inputs, the output). It stops being the walk's own when it
+# is handed to anyone: to a rule as its cotangent (only the node's last rule may write
+# into it, and only if no earlier rule passed it on), to a hook, to the user (``.grad``,
+# what ``grad()`` returns). Whatever is not the walk's own is copied before it is handed
+# out, so a gradient never shares memory with a weight, an input, a forward output or
+# another gradient, and nothing here depends on a reference count.
 
 
 # ---------------------------------------------------------------------- public entry
@@ -124,7 +131,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             result.append(None if g is None else _owned_copy(g, create_graph))
             continue
         first[node] = i
-        g = found.pop(node, None)  # found no longer holds it: only this frame does
+        g, own = found.pop(node, (None, False))
         if g is None:
             if materialize_grads:
                 result.append(Tensor(t._dev.xp.zeros_like(t._data), t._dev))
@@ -136,12 +143,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 )
             result.append(None)
         elif create_graph:
-            result.append(_owned_copy(g, True))
+            result.append(g if own else _owned_copy(g, True))
         else:
             dev = t._dev
-            if dev.backend.may_alias(g, held=1):  # held here as g
-                g = dev.xp.asarray(g, copy=True)
-            result.append(Tensor(g, dev))
+            result.append(Tensor(g if own else dev.xp.asarray(g, copy=True), dev))
     return tuple(result)
 
 
@@ -149,16 +154,18 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 def _execute(roots, root_grads, retain, create, targets, capture):
-    """Walk the graph from ``roots``. ``targets`` (a dict whose keys are nodes), if
-    given, limits the walk to the nodes on a path to one of them; ``capture``: the
-    gradients reaching the targets are returned by node, instead of accumulated into
+    """Walk the graph from ``roots``. ``root_grads`` are ``(gradient, whether the walk
+    owns it)`` pairs. ``targets`` (a dict whose keys are nodes), if given, limits the
+    walk to the nodes on a path to one of them; ``capture``: the gradients reaching the
+    targets are returned by node, as ``(gradient, owned)``, instead of accumulated into
     the leaves' ``.grad``."""
     deps = {}
     buffers = {}
-    for node, g in zip(roots, root_grads):
+    mine = {}  # node -> whether buffers[node] is the walk's own (see "Ownership")
+    for node, (g, own) in zip(roots, root_grads):
         deps[node] = 0
         prev = buffers.get(node)
-        buffers[node] = g if prev is None else prev + g
+        buffers[node], mine[node] = (g, own) if prev is None else (prev + g, True)
     if targets is None:
         _count_dependencies(deps)
         useful = stops = None
@@ -173,17 +180,19 @@ def _execute(roots, root_grads, retain, create, targets, capture):
         while ready:
             node = ready.pop()
             g = buffers.pop(node)
+            g_mine = mine.pop(node)
             if node.hooks:
-                g = _run_hooks(node, g, create)
+                g, g_mine = _run_hooks(node, g, g_mine, create)
             if type(node) is AccumulateGrad:
                 if capture:  # a target: only targets' leaves are on the walk
-                    found[node] = g
+                    found[node] = (g, g_mine)
                 else:
-                    _accumulate(node, g, create)
+                    _accumulate(node, g, g_mine, create)
                 continue
             if targets is not None and node in targets:
                 if capture:
-                    found[node] = g
+                    found[node] = (g, g_mine)
+                    g_mine = False  # handed out: no rule below may write into it
                 if node in stops:
                     continue  # no other target lies below: the node itself need not run
             saved = node.saved
@@ -207,38 +216,60 @@ def _execute(roots, root_grads, retain, create, targets, capture):
                     out = Tensor(out, node.dev, node)
             else:
                 xp = node.dev.xp
+            backend = node.dev.backend
             shapes = node.shapes
             dtypes = node.dtypes
             plan = node.plan
             rules = plan.rules
-            owner = plan.owner
+            last = plan.last
             i = -1
             for nxt in node.next:
                 i += 1
                 if nxt is None or useful is not None and nxt not in useful:
                     continue
                 rule = rules[i]
-                if (i == owner and not create
-                        and getattr(g, "nbytes", 0) >= _IN_PLACE_MIN_BYTES
-                        and node.dev.backend.owns(g, 1)):  # held once here, as g
-                    gi = rule.call(xp, g, saved, out, node, True)
+                if create:
+                    gi = rule.call_graph(xp, g, saved, out, node)
+                    gi_mine = (type(gi) is Tensor and gi._own and getattr(rule, "trusted", False)
+                               and not _given(gi, g, saved, out, True))
+                elif getattr(rule, "derivative", False):
+                    d = rule.derive(xp, saved, out, node)
+                    d_mine = (type(d) not in _NUMBERS and backend.fresh(d)
+                              and not _given(d, g, saved, out, False))
+                    gi, gi_mine = backend.chain(g, d, g_mine and i == last, d_mine)
                 else:
-                    gi = (rule.call_graph if create else rule.call)(xp, g, saved, out, node)
-                if gi is not None:
+                    gi = rule.call(xp, g, saved, out, node)
+                    gi_mine = (getattr(rule, "trusted", False) and type(gi) not in _NUMBERS
+                               and backend.fresh(gi) and not _given(gi, g, saved, out, False))
+                if gi is None:
+                    pass
+                else:
+                    if not gi_mine:
+                        g_mine = False  # gi may be g or share its memory: g stays as it is
                     if check is not None:
                         check(node, i, gi)
                     if gi.shape != shapes[i]:
                         gi = _sum_to(xp, gi, shapes[i], node, i)
+                        gi_mine = True
                     dt = gi.dtype
                     if dt is not dtypes[i] and dt != dtypes[i]:
                         gi = _cast(xp, gi, dtypes[i], node, i)
+                        gi_mine = True
                     prev = buffers.get(nxt)
                     if prev is None:
                         buffers[nxt] = gi
-                    elif create or getattr(prev, "nbytes", 0) < _IN_PLACE_MIN_BYTES:
+                        mine[nxt] = gi_mine
+                    elif create:
                         buffers[nxt] = prev + gi
-                    else:  # held twice here: in buffers and as prev
-                        buffers[nxt] = nxt.dev.backend.sum_gradients(prev, gi, 2)
+                        mine[nxt] = True
+                    elif mine[nxt]:
+                        buffers[nxt] = nxt.dev.backend.add_into(prev, gi)
+                    elif gi_mine:
+                        buffers[nxt] = nxt.dev.backend.add_into(gi, prev)
+                        mine[nxt] = True
+                    else:
+                        buffers[nxt] = prev + gi
+                        mine[nxt] = True
                 count = deps[nxt] - 1
                 deps[nxt] = count
                 if count == 0:
@@ -248,15 +279,23 @@ def _execute(roots, root_grads, retain, create, targets, capture):
                         # every consumer sent None: nothing flows further down this edge,
                         # but its own inputs may still be waiting on it.
                         ready.extend(_drain(nxt, deps, buffers, useful))
-            # Drop this frame's last references to cotangents now in buffers: a leaf's
-            # gradient is taken without a copy, and a running sum is added to in place,
-            # only if the engine holds it just once.
-            gi = prev = None
             if not retain and (saved is not None or out is not None):
                 node.saved = node.out = _FREED
     finally:
         GRAD_ENABLED.reset(token)
     return found
+
+
+def _given(a, g, saved, out, tensors):
+    """Whether ``a``, what a rule returned, is one of the arrays it was handed (its
+    cotangent, the output, a saved input): then it is not the walk's own."""
+    if a is g or a is out:
+        return True
+    if saved:
+        for s in saved:
+            if s is a or not tensors and type(s) is Tensor and s._data is a:
+                return True
+    return False
 
 
 def _count_dependencies(deps):
@@ -401,7 +440,7 @@ def _root_grads(tensors, grads, create, what):
                     "e.g. xpgrad.ones_like(output), or reduce the output first (.sum())."
                 )
             raw = t._dev.xp.ones_like(t._data)
-            result.append(Tensor(raw, t._dev) if create else raw)
+            result.append((Tensor(raw, t._dev) if create else raw, True))  # the walk's own
             continue
         if not isinstance(g, Tensor):
             raise TypeError(
@@ -416,9 +455,10 @@ def _root_grads(tensors, grads, create, what):
                 f"Mismatch in shape: {what}[{i}] has a shape of {tuple(g._data.shape)} and "
                 f"output[{i}] has a shape of {tuple(shape)}"
             )
-        if g._data.dtype != t._data.dtype:
+        own = g._data.dtype != t._data.dtype
+        if own:  # a cast is a copy the walk made
             g = Tensor(t._dev.xp.astype(g._data, t._data.dtype), t._dev)
-        result.append(g if create else g._data)
+        result.append((g if create else g._data, own))
     return result
 
 
@@ -508,19 +548,19 @@ def _owned_copy(g, create):
         GRAD_ENABLED.reset(token)
 
 
-def _run_hooks(node, g, create):
+def _run_hooks(node, g, g_mine, create):
+    """Run ``node``'s hooks on its gradient; returns the gradient and whether it is still
+    the walk's own. A hook may change its gradient in place, or keep it: it gets one that
+    shares memory with nothing, which is then no longer the walk's."""
     from .tensor import _RetainGrad
 
     dev = node.dev
     hooks = list(node.hooks)
+    users = not all(isinstance(h, _RetainGrad) for h in hooks)
     if create:
-        # A hook may change its gradient in place: it gets one that nothing else holds.
-        t = g if all(isinstance(h, _RetainGrad) for h in hooks) else _owned_copy(g, True)
+        t = g if g_mine or not users else _owned_copy(g, True)
     else:
-        # References to g held here: _execute's local and this function's parameter.
-        if dev.backend.may_alias(g, held=2) and not all(isinstance(h, _RetainGrad) for h in hooks):
-            g = dev.xp.asarray(g, copy=True)
-        t = Tensor(g, dev)
+        t = Tensor(g if g_mine or not users else dev.xp.asarray(g, copy=True), dev)
     retains = []
     for hook in hooks:
         if isinstance(hook, _RetainGrad):
@@ -535,11 +575,16 @@ def _run_hooks(node, g, create):
                 )
             t = new
     for hook in retains:
-        hook(t)
-    return t if create else t._data
+        hook(t)  # it keeps a copy (under create_graph, the Tensor itself)
+    mine = g_mine and not users and not (create and retains)
+    return (t if create else t._data), mine
 
 
-def _accumulate(node, g, create):
+def _accumulate(node, g, g_mine, create):
+    """Add ``g`` into the leaf's ``.grad``: ``g`` itself where it is the walk's own, else a
+    copy. A second backward adds into ``.grad`` in place, as PyTorch does, where that is
+    memory xpgrad allocated (``_own``: a ``.grad`` an earlier backward made); into a
+    ``.grad`` the user assigned over memory of their own it makes a new Tensor instead."""
     var = node._var()
     if var is None:
         return
@@ -549,17 +594,23 @@ def _accumulate(node, g, create):
     try:
         old = var._grad
         if create:
-            var._grad = _owned_copy(g, True) if old is None else old + g
+            if old is None:
+                var._grad = g if g_mine else _owned_copy(g, True)
+            else:
+                var._grad = old + g
         elif old is None:
-            # References to g held here: _execute's local and this function's parameter.
-            if dev.backend.may_alias(g, held=2):
-                g = dev.xp.asarray(g, copy=True)
-            var._grad = Tensor(g, dev)
-        elif old._grad_fn is not None:
-            var._grad = Tensor(old._data + g, dev)
+            new = var._grad = Tensor(g if g_mine else dev.xp.asarray(g, copy=True), dev)
+            new._own = True
+        elif old._own and old._grad_fn is None and old._view is None:
+            summed = dev.backend.add_into(old._data, g)
+            if summed is not old._data:  # the library added out of place
+                if dev.backend.mutable:
+                    dev.backend.write(old._data, summed)  # .grad stays the same Tensor
+                else:  # JAX: its arrays cannot be written
+                    new = var._grad = Tensor(summed, dev)
+                    new._own = True
         else:
-            summed = dev.backend.accumulate(old._data, g)
-            if summed is not None:  # a backend whose arrays cannot be written (JAX)
-                var._grad = Tensor(summed, dev)
+            new = var._grad = Tensor(old._data + g, dev)
+            new._own = True
     finally:
         lock.release()

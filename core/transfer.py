@@ -57,6 +57,8 @@ class _MoveBack:
     needs_args = frozenset()
     needs_out = False
 
+    trusted = True  # a move is a copy: what it returns is the walk's own
+
     @staticmethod
     def call(xp, g, saved, out, node):
         return move_array(g, node.dev, node.params["source"])
@@ -71,7 +73,7 @@ class _Plan:
     keep = (False,)
     out = False
     rules = (_MoveBack(),)
-    owner = -1
+    last = -1  # no rule may write into its cotangent
 
 
 _PLAN = _Plan()

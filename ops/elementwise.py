@@ -1,10 +1,16 @@
 """Elementwise ops: every elementwise function of the array API standard (2024.12).
 
-Rules are written with the array API's operators where the standard has one: an
-operator costs about half a namespace call on NumPy, and it works the same on raw
-arrays, on Python scalars and on Tensors (under ``create_graph``). Broadcasting is the
-engine's business: a rule returns the cotangent in the broadcast shape and the engine
-sums it down to each argument's shape.
+Where an argument's VJP is the cotangent times its elementwise derivative (``exp``,
+``sin``, ``multiply``), the op declares that derivative (``derivative=``): it reads as
+the derivative does (``xp.cos(x)``), and the engine computes ``g * conj(d)`` for the VJP
+and ``t * d`` for the JVP, deciding where the product may be written (into a cotangent
+or a derivative it owns; nothing is written where someone else may hold the array).
+Where the VJP divides (``log``: ``g / x``, as PyTorch computes it, one rounding fewer
+than ``g * (1 / x)``), the rule is written out. Rules are written with the array API's
+operators where the standard has one: an operator costs about half a namespace call on
+NumPy, and it works the same on raw arrays, on Python scalars and on Tensors (under
+``create_graph``). Broadcasting is the engine's business: a rule returns the cotangent
+in the broadcast shape and the engine sums it down to each argument's shape.
 
 Complex numbers follow PyTorch's convention. For a real loss ``L`` of ``z = x + iy`` the
 gradient is ``dL/dx + i dL/dy``; for a holomorphic ``f`` the VJP is therefore
@@ -34,60 +40,6 @@ _LN10 = math.log(10.0)
 
 def _zeros(xp, g):
     return xp.zeros_like(g)
-
-
-def _times(xp, g, d):
-    """``g * conj(d)``: the VJP of a holomorphic function whose derivative is ``d``."""
-    return g * _conj(xp, d)
-
-
-# Below this many bytes (64 Ki float64 elements) the checks in _scaled cost more than the
-# pass they save.
-_UNIT_MIN_BYTES = 1 << 19
-
-
-def _scaled(xp, g, d, fresh=False, g_owned=False):
-    """``g * conj(d)`` for the ops on the hot path, with three savings on large raw
-    arrays with strides (NumPy, CuPy):
-
-    - where ``g`` is a broadcast 1, which is what ``sum`` sends down to every element,
-      the multiply is skipped: ``1 * d == d`` exactly, and a full pass is saved;
-    - where the engine hands the rule ``g`` to keep (``g_owned``), ``g`` is multiplied
-      by ``d`` in place;
-    - where the rule has just computed ``d`` and holds it alone (``fresh``: ``cos(x)``
-      in sin's rule), ``d`` is multiplied by ``g`` in place.
-
-    The last two save allocating, and faulting in, one more array of ``g``'s size. A
-    Tensor cotangent under ``create_graph`` (no strides) is always multiplied, since it
-    may itself be differentiated; lazy and immutable arrays take the plain path."""
-    if _is_complex(d):
-        return g * _conj(xp, d)
-    if getattr(g, "nbytes", 0) >= _UNIT_MIN_BYTES and type(d) not in _REAL_SCALARS:
-        if _is_unit(g, d):
-            return d
-        if g_owned and d.dtype == g.dtype:  # d broadcasts to g's shape: g is the output's
-            g *= d
-            return g
-        if (fresh and getattr(d, "strides", None) is not None and d.shape == g.shape
-                and d.dtype == g.dtype):
-            d *= g
-            return d
-    return g * d
-
-
-def _negated(g, g_owned):
-    """``-g``, in place where the engine hands the rule ``g`` to keep (see _scaled)."""
-    if g_owned:
-        g *= -1  # exactly -g, signed zeros included
-        return g
-    return -g
-
-
-def _is_unit(g, d):
-    # A Tensor has no strides; a lazy array may have none either.
-    strides = getattr(g, "strides", None)
-    return (strides is not None and not any(strides) and d.shape == g.shape
-            and d.dtype == g.dtype and bool(g[(0,) * g.ndim] == 1))
 
 
 def _over(xp, g, d):
@@ -321,11 +273,8 @@ def _unary_ops():
     """The differentiable one-argument functions (exponentials, trigonometry, powers)."""
     return [
         # ----- exponentials, logarithms, roots, powers
-        Op("exp", lambda xp, x: xp.exp(x), vjp={"x": lambda xp, g, out, g_owned: _scaled(xp, g, out, g_owned=g_owned)},
-           jvp={"x": lambda xp, t, out: t * out}, doc="e ** x"),
-        Op("expm1", lambda xp, x: xp.expm1(x),
-           vjp={"x": lambda xp, g, out: _times(xp, g, out + 1)},
-           jvp={"x": lambda xp, t, out: t * (out + 1)},
+        Op("exp", lambda xp, x: xp.exp(x), derivative={"x": lambda xp, out: out}, doc="e ** x"),
+        Op("expm1", lambda xp, x: xp.expm1(x), derivative={"x": lambda xp, out: out + 1},
            doc="exp(x) - 1, accurate near 0; gradient exp(x) = out + 1"),
         Op("log", lambda xp, x: xp.log(x), vjp={"x": lambda xp, g, x: _over(xp, g, x)},
            jvp={"x": lambda xp, t, x: t / x}, doc="natural logarithm"),
@@ -338,18 +287,13 @@ def _unary_ops():
         Op("sqrt", lambda xp, x: xp.sqrt(x), vjp={"x": lambda xp, g, out: _over(xp, g, 2 * out)},
            jvp={"x": lambda xp, t, out: t / (2 * out)},
            doc="square root; its gradient at 0 is inf, as in PyTorch"),
-        Op("square", lambda xp, x: xp.square(x), vjp={"x": lambda xp, g, x: _times(xp, g, 2 * x)},
-           jvp={"x": lambda xp, t, x: t * (2 * x)}, doc="x * x"),
-        Op("reciprocal", lambda xp, x: xp.reciprocal(x),
-           vjp={"x": lambda xp, g, out: -_times(xp, g, out * out)},
-           jvp={"x": lambda xp, t, out: -t * (out * out)}, doc="1 / x"),
+        Op("square", lambda xp, x: xp.square(x), derivative={"x": lambda xp, x: 2 * x}, doc="x * x"),
+        Op("reciprocal", lambda xp, x: xp.reciprocal(x), derivative={"x": lambda xp, out: -(out * out)},
+           doc="1 / x"),
         # ----- trigonometric
-        Op("sin", lambda xp, x: xp.sin(x), vjp={"x": lambda xp, g, x: _scaled(xp, g, xp.cos(x), fresh=True)},
-           jvp={"x": lambda xp, t, x: t * xp.cos(x)}, doc="sine"),
-        Op("cos", lambda xp, x: xp.cos(x), vjp={"x": lambda xp, g, x: _scaled(xp, g, -xp.sin(x), fresh=True)},
-           jvp={"x": lambda xp, t, x: -t * xp.sin(x)}, doc="cosine"),
-        Op("tan", lambda xp, x: xp.tan(x), vjp={"x": lambda xp, g, out: _times(xp, g, 1 + out * out)},
-           jvp={"x": lambda xp, t, out: t * (1 + out * out)}, doc="tangent"),
+        Op("sin", lambda xp, x: xp.sin(x), derivative={"x": lambda xp, x: xp.cos(x)}, doc="sine"),
+        Op("cos", lambda xp, x: xp.cos(x), derivative={"x": lambda xp, x: -xp.sin(x)}, doc="cosine"),
+        Op("tan", lambda xp, x: xp.tan(x), derivative={"x": lambda xp, out: 1 + out * out}, doc="tangent"),
         Op("asin", lambda xp, x: xp.asin(x),
            vjp={"x": lambda xp, g, x: _over(xp, g, xp.sqrt(1 - x * x))},
            jvp={"x": lambda xp, t, x: t / xp.sqrt(1 - x * x)}, doc="inverse sine; inf gradient at +-1"),
@@ -359,12 +303,10 @@ def _unary_ops():
         Op("atan", lambda xp, x: xp.atan(x), vjp={"x": lambda xp, g, x: _over(xp, g, 1 + x * x)},
            jvp={"x": lambda xp, t, x: t / (1 + x * x)}, doc="inverse tangent"),
         # ----- hyperbolic
-        Op("sinh", lambda xp, x: xp.sinh(x), vjp={"x": lambda xp, g, x: _times(xp, g, xp.cosh(x))},
-           jvp={"x": lambda xp, t, x: t * xp.cosh(x)}, doc="hyperbolic sine"),
-        Op("cosh", lambda xp, x: xp.cosh(x), vjp={"x": lambda xp, g, x: _times(xp, g, xp.sinh(x))},
-           jvp={"x": lambda xp, t, x: t * xp.sinh(x)}, doc="hyperbolic cosine"),
-        Op("tanh", lambda xp, x: xp.tanh(x), vjp={"x": lambda xp, g, out: _scaled(xp, g, 1 - out * out, fresh=True)},
-           jvp={"x": lambda xp, t, out: t * (1 - out * out)}, doc="hyperbolic tangent"),
+        Op("sinh", lambda xp, x: xp.sinh(x), derivative={"x": lambda xp, x: xp.cosh(x)}, doc="hyperbolic sine"),
+        Op("cosh", lambda xp, x: xp.cosh(x), derivative={"x": lambda xp, x: xp.sinh(x)}, doc="hyperbolic cosine"),
+        Op("tanh", lambda xp, x: xp.tanh(x), derivative={"x": lambda xp, out: 1 - out * out},
+           doc="hyperbolic tangent"),
         Op("asinh", lambda xp, x: xp.asinh(x),
            vjp={"x": lambda xp, g, x: _over(xp, g, xp.sqrt(x * x + 1))},
            jvp={"x": lambda xp, t, x: t / xp.sqrt(x * x + 1)}, doc="inverse hyperbolic sine"),
@@ -383,25 +325,18 @@ def _arithmetic_ops():
     """+ - * / ** and the other two-argument differentiable functions."""
     return [
         Op("add", lambda xp, x1, x2: x1 + x2,
-           vjp={"x1": lambda xp, g: g, "x2": lambda xp, g: g},
-           jvp={"x1": lambda xp, t: t, "x2": lambda xp, t: t},
-           node_name="AddBackward", doc="x1 + x2"),
+           derivative={"x1": lambda xp: 1, "x2": lambda xp: 1}, node_name="AddBackward", doc="x1 + x2"),
         Op("subtract", lambda xp, x1, x2: x1 - x2,
-           vjp={"x1": lambda xp, g: g, "x2": lambda xp, g, g_owned: _negated(g, g_owned)},
-           jvp={"x1": lambda xp, t: t, "x2": lambda xp, t: -t},
-           node_name="SubBackward", doc="x1 - x2"),
+           derivative={"x1": lambda xp: 1, "x2": lambda xp: -1}, node_name="SubBackward", doc="x1 - x2"),
         Op("multiply", lambda xp, x1, x2: x1 * x2,
-           vjp={"x1": lambda xp, g, x2, g_owned: _scaled(xp, g, x2, g_owned=g_owned),
-                "x2": lambda xp, g, x1, g_owned: _scaled(xp, g, x1, g_owned=g_owned)},
-           jvp={"x1": lambda xp, t, x2: t * x2, "x2": lambda xp, t, x1: x1 * t},
+           derivative={"x1": lambda xp, x2: x2, "x2": lambda xp, x1: x1},
            node_name="MulBackward", doc="x1 * x2"),
         Op("divide", lambda xp, x1, x2: x1 / x2,
            vjp={"x1": lambda xp, g, x2: _over(xp, g, x2), "x2": _divide_denominator},
            jvp={"x1": lambda xp, t, x2: t / x2, "x2": lambda xp, t, x1, x2: -t * x1 / (x2 * x2)},
            node_name="DivBackward", doc="x1 / x2"),
-        Op("negative", lambda xp, x: -x, vjp={"x": lambda xp, g, g_owned: _negated(g, g_owned)}, jvp={"x": lambda xp, t: -t},
-           node_name="NegBackward", doc="-x"),
-        Op("positive", lambda xp, x: +x, vjp={"x": lambda xp, g: g}, jvp={"x": lambda xp, t: t}, doc="+x"),
+        Op("negative", lambda xp, x: -x, derivative={"x": lambda xp: -1}, node_name="NegBackward", doc="-x"),
+        Op("positive", lambda xp, x: +x, derivative={"x": lambda xp: 1}, doc="+x"),
         Op("pow", lambda xp, x1, x2: x1 ** x2,
            vjp={"x1": _pow_base, "x2": _pow_exponent},
            jvp={"x1": _pow_base_jvp, "x2": _pow_exponent_jvp},

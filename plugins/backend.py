@@ -9,6 +9,15 @@ does not cover (random numbers, moving data, writing into storage).
 __all__ = ["Backend", "BackendUnavailable"]
 
 
+def _conj(xp, d):
+    """``conj(d)`` for a complex derivative, ``d`` itself for a real one."""
+    if type(d) is complex:
+        return d.conjugate()
+    if type(d) in (int, float, bool) or "complex" not in str(d.dtype):
+        return d
+    return xp.conj(d)
+
+
 class BackendUnavailable(RuntimeError):
     """The backend's library is missing or cannot run here (no GPU, say)."""
 
@@ -138,39 +147,51 @@ class Backend:
         """
         dst[...] = src
 
-    def accumulate(self, dst, src):
-        """Add ``src`` into ``dst`` in place (a second backward adding to ``.grad``).
+    # ---------------------------------------------------------------- gradients
+    # The engine writes in place only into arrays it can prove are its own: results it
+    # made itself, and results of the built-in rules that are no array the rule was
+    # handed (``fresh``). These three methods say, per library, what "fresh" is and how
+    # to compute into such an array; the defaults never write in place.
 
-        Returns None; a backend whose arrays cannot be written returns ``dst + src``
-        instead, and the engine makes ``.grad`` a new Tensor holding it.
-        """
-        dst[...] = dst + src
-
-    def sum_gradients(self, dst, src, held=0):
-        """``dst + src`` for the engine, which sums the gradients an input receives from
-        its several consumers. A backend may write the sum into ``dst`` and return it
-        when no one else holds ``dst`` (``held`` as in :meth:`may_alias`, counting the
-        caller's references, not this argument): that saves allocating an array per
-        consumer for large gradients. ``dst`` and ``src`` have the same shape and dtype.
-        """
-        return dst + src
-
-    def owns(self, array, held=0):
-        """Whether the caller may write into ``array``: it is writable and no one else
-        holds it (``held`` as in :meth:`may_alias`). The engine asks this before it
-        lets a VJP rule reuse a cotangent's memory. The default says no."""
+    def fresh(self, array):
+        """Whether ``array`` is a new array with memory of its own (no view of another,
+        writable), as an op's result is. The engine asks this of what a rule returned,
+        after checking it is none of the arrays the rule was handed: only then may it
+        write into it or hand it out without a copy. The default says no."""
         return False
+
+    def chain(self, g, d, g_free, d_free):
+        """``(g * conj(d), free)``: a cotangent ``g`` through an elementwise derivative
+        ``d`` (an array broadcasting with ``g``, or a Python number), and whether the
+        result is an array the engine may write into.
+
+        ``g_free`` and ``d_free`` say whether the engine owns ``g`` and ``d`` and no one
+        reads them after this: the product may then be written into one of them. Where
+        ``g`` is a broadcast one the product is ``d`` itself (free only if ``d`` is). The
+        default multiplies into a new array.
+        """
+        p = g * _conj(self.namespace(), d)
+        return p, self.fresh(p)
+
+    def add_into(self, dst, src):
+        """``dst + src``, for the engine summing the gradients an input receives from
+        several consumers: written into ``dst`` (and returned) where the library can,
+        ``dst`` being an array the engine owns (see :meth:`fresh`); else a new array.
+        ``dst`` and ``src`` have the same shape and dtype."""
+        return dst + src
 
     def elementwise_into(self, name, args, into, held):
         """The standard's elementwise function ``name`` (``exp``, ``add``) of ``args``
         (arrays, or an array and a Python scalar), computed into the memory of
         ``args[into]`` and returned, or None where this backend will not.
 
-        The dispatcher asks this only for a temporary: an argument of an op declared
-        ``elementwise``, a Tensor nothing else can reach, whose array the graph does not
-        save. The backend makes the final checks: ``args[into]`` is no view and no one
-        else holds it (``held`` as in :meth:`may_alias`), and the result has its dtype
-        and shape. The default declines: the op runs out of place.
+        The dispatcher asks this only where the user turned temporaries on
+        (``xpgrad.set_temporaries_enabled``), for a temporary: an argument of an op
+        declared ``elementwise``, a Tensor nothing else can reach over memory xpgrad
+        allocated, whose array the graph does not save. The backend makes the final
+        checks: ``args[into]`` is no view and no one else holds it (``held`` references
+        are the dispatcher's own, besides this call's), and the result has its dtype and
+        shape. The default declines: the op runs out of place.
         """
         return None
 
@@ -185,17 +206,6 @@ class Backend:
         cannot see exists. A library without views (dask, JAX) answers False.
         """
         return None
-
-    def may_alias(self, array, held=0):
-        """Whether ``array`` may share memory with an array someone else holds.
-
-        The engine copies such a gradient before it becomes a leaf's ``.grad``, so that
-        an in-place change to one ``.grad`` never shows up in another. Backends that can
-        tell a fresh array from a view or a shared one say so here and save the copy.
-        ``held`` is how many references to ``array`` the caller itself holds (besides
-        the argument): those do not count as someone else's.
-        """
-        return True
 
     def seed(self, seed):
         """Reseed this backend's random number generator."""

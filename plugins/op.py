@@ -14,15 +14,19 @@ in any order, as pytest fixtures do:
 - an argument's name (``x1``): that argument's value, saved for backward;
 - ``out``: the forward's result, saved for backward;
 - ``<arg>_shape`` / ``<arg>_dtype``: that argument's shape or dtype (nothing saved);
-- a param's name (``axis``): that param's value;
-- ``g_owned``: True where the rule may overwrite ``g`` and return it (``g *= x2``): the
-  engine holds the only reference to that array and no later rule of the node reads
-  it. False under ``create_graph``, for small arrays and on backends that cannot tell.
+- a param's name (``axis``): that param's value.
+
+Where the VJP is the cotangent times an elementwise derivative, the op may declare the
+derivative instead, ``derivative={"x1": lambda xp, x2: x2, "x2": lambda xp, x1: x1}``;
+the engine then forms ``g * conj(d)`` (and the JVP ``t * d``) and decides where that
+product may be written.
 
 The engine saves exactly what the rules of the arguments that require grad ask for, and
 nothing else, so a graph keeps no array alive that its backward does not read. The same
 rule runs on raw backend arrays with the backend's namespace in plain ``backward()``,
-and on Tensors with ``xpgrad.xp`` under ``create_graph=True``.
+and on Tensors with ``xpgrad.xp`` under ``create_graph=True``. A rule returns a new
+array or one of the arrays it was handed, unchanged; never one it keeps elsewhere (a
+cache, a global), which the engine would take for its own.
 """
 import inspect
 import re
@@ -41,34 +45,70 @@ def _node_name(name):
     return "".join(part.capitalize() for part in name.split("_")) + "Backward"
 
 
+def _product(xp, g, d):
+    """``g * conj(d)``: the cotangent through a derivative ``d`` (PyTorch's convention for
+    complex values; ``conj`` only where ``d`` is complex, at no cost for real values). A
+    derivative of 1 or -1 passes ``g`` on, or its negation, without a multiply."""
+    kind = type(d)
+    if kind in _REAL_SCALARS:
+        return g if d == 1 else -g if d == -1 else g * d
+    if kind is complex:
+        return g * d.conjugate()
+    if "complex" in str(d.dtype):
+        return g * xp.conj(d)
+    return g * d
+
+
+def _tangent(xp, t, d):
+    """``t * d``: a tangent through a derivative ``d`` (no conjugate: forward mode)."""
+    if type(d) in _REAL_SCALARS:
+        return t if d == 1 else -t if d == -1 else t * d
+    return t * d
+
+
+_REAL_SCALARS = (int, float, bool)
+
+
 class Rule:
-    """One compiled VJP rule: the function and two callers that feed it what it names.
+    """One compiled rule: the function and the callers that feed it what it names.
+
+    ``kind`` says what the function is: ``"vjp"`` ``fn(xp, g, ...)`` returns the
+    cotangent of its argument; ``"jvp"`` ``fn(xp, t, ...)`` its contribution to the
+    output's tangent; ``"derivative"`` ``fn(xp, ...)`` the argument's elementwise
+    derivative ``d``, from which the cotangent is ``g * conj(d)`` (``derive`` returns
+    ``d`` itself, so that the engine decides where that product is written) and the
+    tangent ``t * d`` (kind ``"derivative_jvp"``, the same function).
 
     ``call`` serves plain backward: the saved arguments are unwrapped to raw arrays.
-    ``call_graph`` serves ``create_graph``: the saved Tensors are passed as they are.
-    Both read shapes, dtypes and params from the node, and only where the rule names
-    them.
+    ``call_graph`` serves ``create_graph`` (and forward mode): the saved Tensors are
+    passed as they are. Both read shapes, dtypes and params from the node, and only
+    where the rule names them.
     """
 
-    __slots__ = ("fn", "call", "call_graph", "needs_args", "needs_out", "names", "takes_owned")
+    __slots__ = ("fn", "kind", "call", "call_graph", "derive", "derivative", "needs_args",
+                 "needs_out", "names")
+    # What an op's rule returns is a new array or one it was handed (the contract in
+    # docs/plugins.md), so the engine may own the new ones; a custom Function's backward
+    # is user code, whose results the engine never owns (its rules say trusted = False).
+    trusted = True
 
-    def __init__(self, op_name, argnames, params, fn):
+    def __init__(self, op_name, argnames, params, fn, kind="vjp"):
+        what = "derivative" if kind.startswith("derivative") else f"{kind.upper()} rule"
         try:
             sig = inspect.signature(fn)
         except (TypeError, ValueError) as exc:
-            raise OpDefinitionError(f"op {op_name!r}: cannot read the VJP rule's signature: {exc}")
+            raise OpDefinitionError(f"op {op_name!r}: cannot read the {what}'s signature: {exc}")
         names = list(sig.parameters)
-        if len(names) < 2:
+        skip = 1 if kind.startswith("derivative") else 2
+        if len(names) < skip:
             raise OpDefinitionError(
-                f"op {op_name!r}: a VJP rule takes (xp, g, ...) and then the names it needs; "
+                f"op {op_name!r}: a {what} takes "
+                f"{'(xp, ...)' if skip == 1 else '(xp, g, ...)'} and then the names it needs; "
                 f"got {fn!r} with parameters {names}"
             )
-        exprs, needs_args, needs_out, takes_owned = [], set(), False, False
-        for name in names[2:]:
-            if name == "g_owned":
-                takes_owned = True
-                exprs.append("owned")
-            elif name in argnames:
+        exprs, needs_args, needs_out = [], set(), False
+        for name in names[skip:]:
+            if name in argnames:
                 i = argnames.index(name)
                 needs_args.add(i)
                 exprs.append(f"a{i}")
@@ -82,45 +122,54 @@ class Rule:
                 exprs.append(f"node.params[{name!r}]")
             else:
                 raise OpDefinitionError(
-                    f"op {op_name!r}: the VJP rule asks for {name!r}, which is none of the "
-                    f"op's arguments {list(argnames)}, 'out', '<arg>_shape', '<arg>_dtype', "
-                    f"'g_owned' or its params {sorted(params)}"
+                    f"op {op_name!r}: the {what} asks for {name!r}, which is none of the "
+                    f"op's arguments {list(argnames)}, 'out', '<arg>_shape', '<arg>_dtype' "
+                    f"or its params {sorted(params)}"
                 )
         # A generated caller costs one Python call per rule; building the argument list
         # from a plan at every backward step would cost several. A saved argument is a
         # Tensor or a Python scalar; plain backward hands the rule the Tensor's array.
-        call = ["def call(xp, g, saved, out, node, owned=False):"]
-        graph = ["def call_graph(xp, g, saved, out, node, owned=False):"]
+        unwrap, keep = [], []
         for i in sorted(needs_args):
-            call += [f"    a{i} = saved[{i}]", f"    if type(a{i}) is Tensor:", f"        a{i} = a{i}._data"]
-            graph.append(f"    a{i} = saved[{i}]")
-        ret = f"    return fn(xp, g{''.join(', ' + e for e in exprs)})"
+            unwrap += [f"    a{i} = saved[{i}]", f"    if type(a{i}) is Tensor:", f"        a{i} = a{i}._data"]
+            keep.append(f"    a{i} = saved[{i}]")
+        given = "".join(", " + e for e in exprs)
+        if skip == 1:
+            value = f"fn(xp{given})"
+            ret = f"    return {'product' if kind == 'derivative' else 'tangent'}(xp, g, {value})"
+        else:
+            ret = f"    return fn(xp, g{given})"
+        lines = (["def call(xp, g, saved, out, node):"] + unwrap + [ret]
+                 + ["def call_graph(xp, g, saved, out, node):"] + keep + [ret])
+        if skip == 1:
+            lines += ["def derive(xp, saved, out, node):"] + unwrap + [f"    return fn(xp{given})"]
         from xpgrad.tensor import Tensor
 
-        scope = {"fn": fn, "Tensor": Tensor}
-        exec("\n".join(call + [ret] + graph + [ret]), scope)
+        scope = {"fn": fn, "Tensor": Tensor, "product": _product, "tangent": _tangent}
+        exec("\n".join(lines), scope)
         self.fn = fn
+        self.kind = kind
         self.call = scope["call"]
         self.call_graph = scope["call_graph"]
+        self.derive = scope.get("derive")
+        self.derivative = kind == "derivative"
         self.needs_args = frozenset(needs_args)
         self.needs_out = needs_out
-        self.names = tuple(names[2:])
-        self.takes_owned = takes_owned
+        self.names = tuple(names[skip:])
 
 
 class SavePlan:
     """What a node keeps for a given set of arguments that require grad."""
 
-    __slots__ = ("keep", "out", "rules", "owner")
+    __slots__ = ("keep", "out", "rules", "last")
 
     def __init__(self, keep, out, rules):
         self.keep = keep  # tuple of bools, one per argument
         self.out = out  # whether the forward's result is kept
         self.rules = rules  # per argument: the Rule to run, or None
-        # The index of the rule the engine may hand g to keep (g_owned): the last rule to
-        # run, since no later one reads g, if it asks for g_owned; -1 if none.
-        last = max((i for i, r in enumerate(rules) if r is not None), default=-1)
-        self.owner = last if last >= 0 and getattr(rules[last], "takes_owned", False) else -1
+        # The index of the last rule to run: no later one reads g, so the engine may let
+        # it write into g where g is its own (-1: none)
+        self.last = max((i for i, r in enumerate(rules) if r is not None), default=-1)
 
 
 class Op:
@@ -138,6 +187,15 @@ class Op:
         One rule per differentiable argument, keyed by argument name or listed in order
         (``None`` for an argument with no gradient). ``vjp=None`` declares the op not
         differentiable: its outputs never require grad (comparisons, ``argmax``).
+    derivative : dict or tuple or None, optional
+        For an argument whose VJP is a product with its elementwise derivative (``exp``,
+        ``sin``, ``multiply``): ``{"x": lambda xp, x: xp.cos(x)}``, the derivative of the
+        output with respect to that argument, elementwise (an array that broadcasts to
+        the output's shape, or a Python number), asking by name for what it needs as a
+        VJP rule does. The engine then computes the cotangent ``g * conj(d)`` and the
+        tangent ``t * d`` itself, and decides where the product may be written (into a
+        cotangent or a derivative no one else holds). An argument has either a derivative
+        or a VJP (and JVP) rule, not both.
     jvp : dict or tuple or None, optional
         Forward-mode rules, one per differentiable argument, in the same form as ``vjp``
         but taking the argument's tangent ``t`` where a VJP rule takes ``g``:
@@ -182,8 +240,9 @@ class Op:
         "elementwise", "view",
     )
 
-    def __init__(self, name, forward, vjp=None, *, jvp=None, backends=None, overrides=False,
-                 node_name=None, doc=None, first_order_only=False, elementwise=False, view=False):
+    def __init__(self, name, forward, vjp=None, *, derivative=None, jvp=None, backends=None,
+                 overrides=False, node_name=None, doc=None, first_order_only=False,
+                 elementwise=False, view=False):
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise OpDefinitionError(f"an op's name must be an identifier, got {name!r}")
         if not callable(forward):
@@ -216,7 +275,7 @@ class Op:
         self.doc = doc
         self.plugin = None  # set by the registry: the plugin's name
         self.node_type = None  # set by the registry: a Node subclass named node_name
-        self.differentiable = vjp is not None
+        self.differentiable = vjp is not None or derivative is not None
         self.first_order_only = bool(first_order_only)
         self.variadic = variadic
         self.elementwise = bool(elementwise) and len(argnames) in (1, 2)
@@ -233,35 +292,63 @@ class Op:
                         f"op {name!r} takes *arrays: its {what} must be a function of the argument's "
                         "index i returning that argument's rule (or None)"
                     )
+            if derivative is not None:
+                raise OpDefinitionError(f"op {name!r} takes *arrays: give vjp= (and jvp=) factories, "
+                                        "not derivative=")
             self._rule_factories = (vjp, jvp)
             vjp = jvp = None
         self.rules = self._compile_rules(vjp)
-        self.jvp_rules = self._compile_rules(jvp) if jvp is not None else None
+        self.jvp_rules = self._compile_rules(jvp, "jvp") if jvp is not None else None
+        if derivative is not None:
+            self._add_derivatives(derivative)
         if self.jvp_rules is not None and not self.differentiable:
             raise OpDefinitionError(f"op {name!r}: JVP rules given for an op declared not differentiable (vjp=None)")
         self._plans = {}
         self.recorders = {}  # the dispatcher's, by bit mask of the arguments requiring grad
 
-    def _compile_rules(self, vjp):
-        """VJP rules and JVP rules alike: the function after ``(xp, g_or_t)`` names what it needs."""
+    def _per_argument(self, given, what):
+        """``given`` (a dict by argument name, or a sequence in order) as a list with one
+        entry per argument (None where absent)."""
         n = len(self.argnames)
-        if vjp is None:
-            return (None,) * n
-        if isinstance(vjp, dict):
-            unknown = set(vjp) - set(self.argnames)
+        if isinstance(given, dict):
+            unknown = set(given) - set(self.argnames)
             if unknown:
                 raise OpDefinitionError(
-                    f"op {self.name!r}: VJP rules for {sorted(unknown)}, which are not "
+                    f"op {self.name!r}: {what} for {sorted(unknown)}, which are not "
                     f"arguments of its forward {list(self.argnames)}"
                 )
-            fns = [vjp.get(a) for a in self.argnames]
-        else:
-            fns = list(vjp)
-            if len(fns) != n:
+            return [given.get(a) for a in self.argnames]
+        fns = list(given)
+        if len(fns) != n:
+            raise OpDefinitionError(
+                f"op {self.name!r}: {len(fns)} {what} for {n} arguments {list(self.argnames)}"
+            )
+        return fns
+
+    def _compile_rules(self, rules, kind="vjp"):
+        """VJP rules and JVP rules alike: the function after ``(xp, g_or_t)`` names what it needs."""
+        if rules is None:
+            return (None,) * len(self.argnames)
+        fns = self._per_argument(rules, f"{kind.upper()} rules")
+        return tuple(None if f is None else Rule(self.name, self.argnames, self.params, f, kind)
+                     for f in fns)
+
+    def _add_derivatives(self, derivative):
+        """The VJP and JVP rules of the arguments that have a derivative."""
+        fns = self._per_argument(derivative, "derivatives")
+        rules, jvp_rules = list(self.rules), list(self.jvp_rules or (None,) * len(fns))
+        for i, f in enumerate(fns):
+            if f is None:
+                continue
+            if rules[i] is not None or jvp_rules[i] is not None:
                 raise OpDefinitionError(
-                    f"op {self.name!r}: {len(fns)} VJP rules for {n} arguments {list(self.argnames)}"
+                    f"op {self.name!r}: argument {self.argnames[i]!r} has a derivative and a VJP or "
+                    "JVP rule; give one or the other"
                 )
-        return tuple(None if f is None else Rule(self.name, self.argnames, self.params, f) for f in fns)
+            rules[i] = Rule(self.name, self.argnames, self.params, f, "derivative")
+            jvp_rules[i] = Rule(self.name, self.argnames, self.params, f, "derivative_jvp")
+        self.rules = tuple(rules)
+        self.jvp_rules = tuple(jvp_rules)
 
     def with_arity(self, n):
         """For an op declared with ``*arrays``: the op for exactly ``n`` arrays, named

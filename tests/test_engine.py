@@ -638,10 +638,22 @@ def test_large_float32_gradients_stay_float32(device):
     assert_close(x.grad, np.cos(xv) * xv + np.sin(xv) + (1 - t * t) * xv + t, rtol=1e-5, atol=1e-5)
 
 
-def test_numpy_may_alias_sees_one_more_holder():
+def test_numpy_tells_a_fresh_array_from_a_view_or_a_read_only_one():
     backend = xpgrad.device("cpu").backend
-    fresh = np.ones(10) + 1  # held here only
-    assert not backend.may_alias(fresh, held=1)
-    other = [fresh]  # noqa: F841 - a second holder
-    assert backend.may_alias(fresh, held=1)
-    assert backend.may_alias(np.ones(10)[2:], held=1)  # a view
+    fresh = np.ones(10) + 1
+    assert backend.fresh(fresh)
+    assert not backend.fresh(fresh[2:])  # a view
+    assert not backend.fresh(np.broadcast_to(fresh, (3, 10)))  # read-only
+    assert not backend.fresh(np.float64(1.0))  # a scalar: nothing to write into
+
+
+def test_a_grad_the_user_assigned_over_their_own_array_is_never_written(device):
+    data = np.zeros(3)
+    x = xpgrad.tensor([1.0, 2.0, 3.0], dtype=xpgrad.float64, device=device, requires_grad=True)
+    if device == "cpu":
+        x.grad = xpgrad.as_tensor(data)
+    else:
+        x.grad = xpgrad.tensor(data, device=device)
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(data, [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(values(x.grad), [2.0, 4.0, 6.0])

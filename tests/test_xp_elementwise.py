@@ -594,7 +594,9 @@ def _jvp_by_rules(op, ns, args, tangents, params):
             if not isinstance(a, (int, float, complex)):
                 named[f"{op.argnames[j]}_shape"] = a.shape
                 named[f"{op.argnames[j]}_dtype"] = a.dtype
-        part = rule.fn(ns, t, *(named[n] for n in rule.names))
+        given = [named[n] for n in rule.names]
+        # a derivative rule gives d, the tangent's factor; a JVP rule the product itself
+        part = t * rule.fn(ns, *given) if rule.kind == "derivative_jvp" else rule.fn(ns, t, *given)
         total = part if total is None else total + part
     return total
 

@@ -198,7 +198,7 @@ class _Plan:
     """A SavePlan with given rules (the engine reads ``plan.rules``)."""
 
     __slots__ = ("keep", "out", "rules")
-    owner = -1  # no rule is handed g to keep
+    last = -1  # no rule may write into its cotangent
 
     def __init__(self, rules):
         self.keep = (False,) * len(rules)
