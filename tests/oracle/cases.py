@@ -173,6 +173,7 @@ def _unary_cases(name):
     for dt in _elementwise_dtypes(name):
         rng = rng_for(name, dt)
         cases.append(Case(name, "random", fn, (_draw(rng, dom, (5,), dt),)))
+        cases.append(Case(name, "random-large", fn, (_draw(rng, dom, (4, 64), dt),), slow=True))
         cases.append(Case(name, "0d", fn, (_draw(rng, dom, (), dt),)))
         if dt.startswith("complex"):
             cases.append(Case(name, "special", fn, (complex_special_values(),)))
@@ -189,6 +190,8 @@ def _binary_cases(name):
     for dt in _elementwise_dtypes(name):
         rng = rng_for(name, dt)
         cases.append(Case(name, "random", fn, (_draw(rng, d1, (5,), dt), _draw(rng, d2, (5,), dt))))
+        cases.append(Case(name, "random-large", fn, (_draw(rng, d1, (4, 64), dt), _draw(rng, d2, (64,), dt)),
+                          slow=True))
         cases.append(Case(name, "broadcast", fn, (_draw(rng, d1, (3, 1), dt), _draw(rng, d2, (4,), dt))))
         cases.append(Case(name, "0d-vector", fn, (_draw(rng, d1, (), dt), _draw(rng, d2, (3,), dt))))
         if dt.startswith("complex"):

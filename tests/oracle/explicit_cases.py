@@ -587,7 +587,9 @@ def _pinv():
                  ("float-rtol", lambda xp, x: xp.linalg.pinv(x, rtol=0.3), lambda r, dt: (_singular(3, dt=dt),),
                   {"dtypes": (F64,)}),
                  ("array-rtol", lambda xp, x: xp.linalg.pinv(x, rtol=const(xp, 0.3, x)),
-                  lambda r, dt: (_singular(3, dt=dt),), {"dtypes": (F64,)}))
+                  lambda r, dt: (_singular(3, dt=dt),), {"dtypes": (F64,)}),
+                 ("batch-array-rtol", lambda xp, x: xp.linalg.pinv(x, rtol=const(xp, np.array([0.3, 0.01]), x)),
+                  lambda r, dt: (np.stack([_singular(3, dt=dt), _singular(3, dt=dt)]),), {"dtypes": (F64,)}))
 
 
 @explicit("matrix_rank")
@@ -596,6 +598,8 @@ def _matrix_rank():
                  ("rank-2", lambda xp, x: xp.linalg.matrix_rank(x), lambda r, dt: (_singular(2, dt=dt),)),
                  ("array-rtol", lambda xp, x: xp.linalg.matrix_rank(x, rtol=const(xp, 0.3, x)),
                   lambda r, dt: (_singular(3, dt=dt),)),
+                 ("batch-array-rtol", lambda xp, x: xp.linalg.matrix_rank(x, rtol=const(xp, np.array([0.3, 0.01]), x)),
+                  lambda r, dt: (np.stack([_singular(3, dt=dt), _singular(3, dt=dt)]),)),
                  dtypes=(F64,))
 
 

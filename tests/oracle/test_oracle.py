@@ -123,3 +123,33 @@ def test_case_ids_are_unique():
     ids = [c.id for c in ALL]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     assert not dupes, dupes
+
+
+def test_docs_tables_are_current():
+    """docs/oracle.md shows exactly the tables the oracle asserts."""
+    from .docs import PAGE, render
+
+    text = PAGE.read_text()
+    assert render(text) == text, (
+        "docs/oracle.md is out of date with tests/oracle/differences.py or known_bugs.py: "
+        "run `python -m tests.oracle.docs` from the repository root")
+
+
+def _strict_subset():
+    """One case per op (its first float64 case): the same comparison with xpgrad on
+    array-api-strict, whose namespace has only what the standard says."""
+    from xpgrad.plugins import registry
+
+    seen, out = set(), []
+    for c in ALL:
+        if (c.dtype == "float64" and c.op not in seen and not c.slow and _bug(c.id) is None
+                and registry.ops()[c.op].differentiable):
+            seen.add(c.op)
+            out.append(c)
+    return out
+
+
+@pytest.mark.parametrize("case", _params(_strict_subset(), bugs=False))
+def test_array_api_strict(case, sides):
+    pytest.importorskip("array_api_strict")
+    _check_case(case, XpgradSide("array_api_strict"), sides[1])
