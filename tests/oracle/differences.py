@@ -1,0 +1,390 @@
+"""Where xpgrad deliberately differs from PyTorch: the one table (:data:`DIFFERENCES`)
+the oracle asserts and ``docs/oracle.md`` shows.
+
+Each entry names the cases it applies to (``fnmatch`` patterns over case ids
+``op/variant/dtype``), the components that differ (``value``, ``grad``, ``grad2``,
+``jvp``), a kind, the reason, and what exactly the difference is:
+
+- :class:`NotDifferentiable`: xpgrad declares the op not differentiable (its result
+  never requires grad) where PyTorch gives a gradient (zero, for the rounding functions);
+- :class:`At`: at the elements where ``where(*inputs)`` holds, xpgrad's result is
+  ``ours`` (``"nan"``, ``"zero"``, ``"inf"``, ``"finite"`` or a function of the inputs
+  giving the expected values) and PyTorch's differs; everywhere else the two agree;
+- :class:`Matches`: xpgrad's result equals a function of PyTorch's (or an analytic
+  value), and not PyTorch's own.
+
+An entry that no longer describes what happens (the difference is gone, or is another
+one) fails the case: the table cannot go stale.
+"""
+import fnmatch
+from dataclasses import dataclass
+
+import numpy as np
+
+from .harness import NOT_DIFFERENTIABLE, Error, Mismatch, compare, compare_arrays
+
+
+@dataclass(frozen=True)
+class NotDifferentiable:
+    torch: str = "zero"  # what PyTorch's gradient is: "zero", or "any" array
+
+    def describe(self):
+        return "xpgrad: no gradient (the result does not require grad); PyTorch: " + (
+            "a zero gradient" if self.torch == "zero" else "a gradient")
+
+    def check(self, case, component, ours, theirs):
+        if component == "jvp":  # the tangent of a constant is zero; PyTorch refuses forward mode
+            if isinstance(ours, Error) or any(np.any(o != 0) for o in ours):
+                raise Mismatch(f"jvp: documented as a zero tangent, xpgrad gives {ours!r}")
+            if self.torch == "refuses" and not isinstance(theirs, Error):
+                raise Mismatch(f"jvp: documented that PyTorch refuses forward mode, it gives {theirs!r}")
+            if self.torch != "refuses" and isinstance(theirs, Error):
+                raise Mismatch(f"jvp: documented that PyTorch gives a tangent, it gives {theirs!r}")
+            return
+        if ours is not NOT_DIFFERENTIABLE:
+            raise Mismatch(f"{component}: documented as not differentiable, but xpgrad gives {ours!r}")
+        if isinstance(theirs, (Error,)) or theirs is NOT_DIFFERENTIABLE:
+            raise Mismatch(f"{component}: documented that PyTorch gives a gradient, it gives {theirs!r}")
+        if self.torch == "zero" and any(np.any(t != 0) for t in theirs):
+            raise Mismatch(f"{component}: documented that PyTorch's gradient is zero, it is {theirs!r}")
+
+
+@dataclass(frozen=True)
+class At:
+    where: object  # where(*inputs) -> bool array, broadcast against each result
+    ours: object  # "nan", "zero", "inf", "finite", or f(*inputs) -> expected values
+    text: str = ""
+
+    def describe(self):
+        return self.text
+
+    def mask(self, case, shape):
+        m = np.asarray(self.where(*case.arrays()), dtype=bool)
+        return np.broadcast_to(m, shape) if m.shape != shape else m
+
+    def satisfied(self, case, o):
+        if callable(self.ours):
+            expected = np.broadcast_to(np.asarray(self.ours(*case.arrays())), o.shape)
+            with np.errstate(all="ignore"):
+                return np.isclose(o, expected, rtol=1e-7, atol=0, equal_nan=True) | (o == expected)
+        return {
+            "nan": lambda: np.isnan(o),
+            "zero": lambda: o == 0,
+            "inf": lambda: np.isinf(o.real) | np.isinf(o.imag),
+            "finite": lambda: np.isfinite(o),
+        }[self.ours]()
+
+
+@dataclass(frozen=True)
+class Matches:
+    expected: object  # expected(case, component, theirs) -> list of arrays
+    text: str = ""
+
+    def describe(self):
+        return self.text
+
+    def check(self, case, component, ours, theirs):
+        if isinstance(ours, Error) or ours is NOT_DIFFERENTIABLE:
+            raise Mismatch(f"{component}: xpgrad gives {ours!r}")
+        expected = self.expected(case, component, theirs)
+        compare(component, ours, expected, case.rtol, case.atol)
+        try:
+            compare(component, ours, theirs, case.rtol, case.atol)
+        except Mismatch:
+            return
+        raise Mismatch(f"{component}: documented difference from PyTorch no longer occurs: "
+                       "remove its entry from DIFFERENCES")
+
+
+@dataclass(frozen=True)
+class Difference:
+    cases: tuple  # fnmatch patterns over case ids
+    components: tuple
+    kind: str
+    reason: str
+    what: object  # NotDifferentiable, At or Matches
+
+    def applies(self, case_id, component):
+        return component in self.components and any(fnmatch.fnmatchcase(case_id, p) for p in self.cases)
+
+
+def check_component(case, component, ours, theirs, entries):
+    """Compare one component under the entries that apply to it (none: plain equality)."""
+    whole = [e for e in entries if not isinstance(e.what, At)]
+    at = [e for e in entries if isinstance(e.what, At)]
+    for e in whole:
+        e.what.check(case, component, ours, theirs)
+    if whole:
+        return
+    if not at:
+        compare(component, ours, theirs, case.rtol, case.atol)
+        return
+    if isinstance(ours, Error) or isinstance(theirs, Error) or NOT_DIFFERENTIABLE in (ours, theirs):
+        raise Mismatch(f"{component}: ours {ours!r}, torch {theirs!r}")
+    differs = False
+    for i, (o, t) in enumerate(zip(ours, theirs)):
+        o, t = np.asarray(o), np.asarray(t)
+        covered = np.zeros(o.shape, dtype=bool)
+        for e in at:
+            m = e.what.mask(case, o.shape)
+            ok = e.what.satisfied(case, o)
+            if np.any(m & ~ok):
+                where = np.argwhere(m & ~ok)[:5].tolist()
+                raise Mismatch(f"{component}[{i}]: at {where} xpgrad gives {o[m & ~ok][:5]}, not the documented "
+                               f"{e.what.ours if not callable(e.what.ours) else 'values'} ({e.kind})")
+            covered |= m
+        same_o, same_t = np.where(covered, 0, o), np.where(covered, 0, t)
+        compare_arrays(same_o, same_t, case.rtol, case.atol, what=f"{component}[{i}] (outside the documented elements)")
+        with np.errstate(all="ignore"):
+            for po, pt in ((o.real, t.real), (o.imag, t.imag)):
+                agree = (po == pt) | (np.isnan(po) & np.isnan(pt)) | np.isclose(po, pt, rtol=1e-7, atol=0)
+                differs |= bool(np.any(covered & ~agree))
+    if not differs:
+        raise Mismatch(f"{component}: documented difference from PyTorch no longer occurs: "
+                       "remove its entry from DIFFERENCES")
+
+
+def entries_for(case_id, component):
+    return [e for e in DIFFERENCES if e.applies(case_id, component)]
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _lower_fold(case, component, theirs):
+    """PyTorch's symmetric gradient ``G`` of a function of a symmetric matrix, as the
+    gradient of the same function of the lower triangle: ``tril(G + G^H, -1) + Re(diag G)``."""
+    out = []
+    for g in theirs:
+        low = np.tril(g + np.conj(np.swapaxes(g, -1, -2)), -1)
+        diag = np.real(np.diagonal(g, axis1=-2, axis2=-1))
+        out.append((low + diag[..., None] * np.eye(g.shape[-1])).astype(g.dtype))
+    return out
+
+
+def _tangents(case):
+    from .harness import _weights
+
+    return _weights(case.id, "tangent", case.arrays())
+
+
+def _cotangent(case, outputs):
+    from .harness import _weights
+
+    return _weights(case.id, "cotangent", outputs)
+
+
+def _second(case):
+    from .harness import _weights
+
+    return _weights(case.id, "second", case.arrays())
+
+
+def _det_1x1_jvp(case, component, theirs):
+    """d det([[a]]) = da: the tangent itself."""
+    return [_tangents(case)[0][..., 0, 0]]
+
+
+def _sym(m):
+    return (m + np.swapaxes(m, -1, -2)) / 2
+
+
+def _trace_cube_grad2(case, component, theirs):
+    """The second derivative of sum(eig(S)^3) = trace(S^3), S = (x + x^T) / 2, weighted
+    by w0 and v: 3 w0 sym(v S + S v)."""
+    (x,) = case.arrays()
+    s = _sym(x)
+    (w0,) = _cotangent(case, [np.zeros(())])
+    (v,) = _second(case)
+    return [(3 * w0 * _sym(v @ s + s @ v)).astype(x.dtype)]
+
+
+def _singular_cube_grad2(case, component, theirs):
+    """The second derivative of sum(svdvals(Q)^3) at an orthogonal Q: the gradient is
+    3 A (A^T A)^(1/2), whose derivative at Q gives w0 (4.5 v + 1.5 Q v^T Q)."""
+    (q,) = case.arrays()
+    (w0,) = _cotangent(case, [np.zeros(())])
+    (v,) = _second(case)
+    return [w0 * (4.5 * v + 1.5 * q @ v.T @ q)]
+
+
+def _projector_grad(case, component, theirs):
+    """The gradient of <W, V diag(1, 1, 3) V^T> = <W, I + 2 P>, P the projector on the
+    eigenvector of the simple eigenvalue 2 of S = sym(x) (eigenvalues 1, 1, 2):
+    dP = R dS P + P dS R with R = (2 I - S)^+ = I - P, so the gradient is
+    2 sym(R W P + P W R) (W symmetrised)."""
+    (x,) = case.arrays()
+    w, vecs = np.linalg.eigh(_sym(x))
+    p = np.outer(vecs[:, -1], vecs[:, -1].conj())
+    r = np.eye(3) - p
+    (wt,) = _cotangent(case, [np.zeros((3, 3), dtype=x.dtype)])
+    wt = _sym(wt)
+    return [(2 * _sym(r @ wt @ p + p @ wt @ r)).astype(x.dtype)]
+
+
+def _tiny_norm_grad2(case, component, theirs):
+    """The Hessian of ||x|| applied to v, (v - u (u . v)) / ||x|| with u = x / ||x||,
+    computed without squaring x (which underflows at 1e-300)."""
+    (x,) = case.arrays()
+    scale = np.max(np.abs(x))
+    norm = scale * np.sqrt(np.sum((x / scale) ** 2))
+    u = x / norm
+    (w0,) = _cotangent(case, [np.zeros(())])
+    (v,) = _second(case)
+    return [w0 * (v - u * np.dot(u, v)) / norm]
+
+
+def _finite_others(x):
+    """Where the product of the other elements of the row (last axis) is finite."""
+    out = np.zeros(x.shape, dtype=bool)
+    for i in range(x.shape[-1]):
+        out[..., i] = np.isfinite(np.prod(np.delete(x, i, axis=-1), axis=-1))
+    return out
+
+
+def _either_nan(x1, x2):
+    return np.isnan(x1) | np.isnan(x2)
+
+
+def _origin(x1, x2):
+    return (x1 == 0) & (x2 == 0)
+
+
+def _subnormal(x):
+    return (x != 0) & (np.abs(x) < np.finfo(x.dtype).tiny)
+
+
+# ---------------------------------------------------------------------- the table
+
+DIFFERENCES = [
+    Difference(("floor/*", "ceil/*", "round/*", "trunc/*"), ("grad", "grad2"), "not differentiable",
+               "Rounding is piecewise constant; xpgrad declares it not differentiable, so its result "
+               "is a constant, which gives the same gradient through every other path.",
+               NotDifferentiable("zero")),
+    Difference(("sign/*/float64", "sign/*/float32", "slogdet_sign/*"), ("grad", "grad2"), "not differentiable",
+               "The sign of a real number (of a real determinant) is piecewise constant.",
+               NotDifferentiable("zero")),
+    Difference(("nextafter/*",), ("grad", "grad2", "jvp"), "not differentiable",
+               "The next representable number is a step function of both arguments; PyTorch passes "
+               "the gradient through to x1.",
+               NotDifferentiable("any")),
+    Difference(("cholesky/lower-triangle/*", "eigh_eigenvalues/lower-triangle/*",
+                "eigh_eigenvectors/lower-triangle/*", "eigvalsh/lower-triangle/*"), ("grad", "grad2"),
+               "triangle read",
+               "eigh, eigvalsh and cholesky read the lower triangle only, as the libraries do; xpgrad "
+               "differentiates that function (the upper triangle gets zero, the lower the sum of both "
+               "mirrored entries) where PyTorch returns the symmetric gradient of the symmetric matrix.",
+               Matches(_lower_fold, "xpgrad = tril(G + G^H, -1) + Re(diag G), G PyTorch's gradient")),
+    Difference(("prod/special/float64",), ("grad",), "exact with non-finite elements",
+               "prod's gradient is the product of the other elements, computed without dividing: "
+               "finite for an infinite element among finite ones, where PyTorch's divides and gives NaN.",
+               At(lambda x: _finite_others(x) & ~np.all(np.isfinite(x) & (np.abs(x) < 1e100), axis=-1, keepdims=True),
+                  "finite", "xpgrad finite; PyTorch -inf or NaN")),
+    Difference(("floor_divide/*",), ("jvp",), "not differentiable",
+               "floor_divide is piecewise constant: xpgrad's forward mode gives it a zero tangent, "
+               "where PyTorch refuses forward mode for it.",
+               NotDifferentiable("refuses")),
+    # ----- subgradients at the points where the derivative is 0/0
+    Difference(("hypot/special/*",), ("grad", "grad2", "jvp"), "subgradient",
+               "At the origin the derivative of hypot is 0/0; xpgrad takes the subgradient 0 (and the "
+               "second derivative 0), where PyTorch gives NaN.",
+               At(_origin, "zero", "xpgrad 0 at (0, 0); PyTorch NaN")),
+    Difference(("atan2/special/*",), ("jvp",), "subgradient",
+               "Where x1^2 + x2^2 is 0 (the origin, and subnormal pairs whose squares underflow) "
+               "atan2's derivative is 0/0; xpgrad's forward mode takes the subgradient 0, as both "
+               "libraries' reverse modes do at the origin, where PyTorch's forward mode gives NaN or +-inf.",
+               At(lambda x1, x2: (x1 * x1 + x2 * x2 == 0), "zero", "xpgrad 0; PyTorch NaN or +-inf")),
+    Difference(("atan2/special/*",), ("grad2",), "subgradient",
+               "Where x1^2 + x2^2 is 0 (the origin, and subnormal pairs whose squares underflow) "
+               "atan2's second derivative is taken as 0, the derivative of the subgradient; PyTorch "
+               "gives NaN.",
+               At(lambda x1, x2: (x1 * x1 + x2 * x2 == 0), "zero", "xpgrad 0; PyTorch NaN")),
+    Difference(("copysign/special/*",), ("grad2",), "subgradient",
+               "copysign's derivative in x1 is +-1, and 0 at x1 == 0 (abs's subgradient); its second "
+               "derivative is 0 everywhere, where PyTorch's is NaN at zero, subnormal and "
+               "non-finite x1.",
+               At(lambda x1, x2: np.ones(x1.shape, dtype=bool), "zero", "xpgrad 0 everywhere; PyTorch NaN at some")),
+    Difference(("vector_norm/ord=2-zeros/float64",), ("grad2",), "subgradient",
+               "The 2-norm's gradient at the zero vector is the subgradient 0; its second derivative "
+               "there is 0, where PyTorch's is NaN.",
+               At(lambda x: np.all(x == 0, axis=-1, keepdims=True), "zero", "xpgrad 0 at a zero row; PyTorch NaN")),
+    # ----- exact where PyTorch's formula loses the value
+    Difference(("hypot/special/*",), ("grad", "jvp"), "exact with subnormals",
+               "hypot's derivative x / hypot(x, y) is computed as a ratio of like magnitudes; PyTorch "
+               "multiplies by a subnormal first and rounds the derivative to 0, 1 or 2.",
+               At(lambda x1, x2: ~_origin(x1, x2) & (_subnormal(x1) | _subnormal(x2)) & np.isfinite(x1) & np.isfinite(x2),
+                  "finite", "xpgrad the derivative; PyTorch a rounded one (or NaN)")),
+    Difference(("hypot/special/*",), ("grad2",), "subnormal second derivative",
+               "hypot's second derivative y^2 / hypot^3 at subnormal arguments is 0/0 in floating "
+               "point: xpgrad gives NaN, PyTorch +-inf.",
+               At(lambda x1, x2: ~_origin(x1, x2) & (np.abs(x1) < np.finfo(x1.dtype).tiny)
+                  & (np.abs(x2) < np.finfo(x2.dtype).tiny), "nan", "xpgrad NaN; PyTorch +-inf")),
+    Difference(("copysign/special/*",), ("grad", "jvp"), "exact at infinity",
+               "copysign's derivative in x1 is +-1 also at x1 = +-inf and NaN; PyTorch computes it as "
+               "x1 / |x1| and gives NaN there.",
+               At(lambda x1, x2: ~np.isfinite(x1), "finite", "xpgrad +-1 times the cotangent; PyTorch NaN")),
+    Difference(("det/1x1-zero/float64",), ("jvp",), "exact at singular matrices",
+               "det's JVP is the cofactor contraction, exact at singular matrices; PyTorch's forward "
+               "mode gives 0 for det([[0.]]) whose derivative is 1.",
+               Matches(_det_1x1_jvp, "xpgrad = the tangent (d det([[a]]) = da); PyTorch 0")),
+    Difference(("eigh_eigenvectors/repeated/*",), ("grad",), "repeated eigenvalues",
+               "At repeated eigenvalues the eigenvector rules drop their 1/gap terms (the gap is 0); a "
+               "function that does not tell the repeated eigenvectors apart then has its true gradient. "
+               "PyTorch divides by the rounding-level gap and returns large wrong values.",
+               Matches(_projector_grad, "xpgrad = the analytic gradient 2 sym(R W P + P W R)")),
+    # ----- NaN and out-of-domain conventions
+    Difference(("abs/special/float*",), ("grad", "jvp"), "NaN propagates",
+               "abs's gradient at NaN is NaN (sign(NaN)); PyTorch gives 0.",
+               At(lambda x: np.isnan(x), "nan", "xpgrad NaN; PyTorch 0")),
+    Difference(("maximum/special/*", "minimum/special/*"), ("grad", "jvp"), "NaN operand",
+               "Where either operand is NaN the result is NaN and xpgrad passes no gradient to either "
+               "(neither is the maximum); PyTorch passes it to both.",
+               At(_either_nan, "zero", "xpgrad 0; PyTorch the cotangent")),
+    Difference(("acosh/special/float*",), ("grad", "jvp"), "outside the domain",
+               "acosh is NaN below 1; so is xpgrad's derivative there, where PyTorch's formula "
+               "1 / sqrt(x^2 - 1) gives a finite number.",
+               At(lambda x: x < 1, "nan", "xpgrad NaN; PyTorch finite")),
+    Difference(("acosh/special/float*",), ("grad2",), "outside the domain",
+               "acosh's second derivative is NaN below 1 and at 1, where PyTorch gives a finite "
+               "number below 1 and -inf at 1.",
+               At(lambda x: x <= 1, "nan", "xpgrad NaN; PyTorch finite or -inf")),
+    Difference(("asin/special/complex128", "acos/special/complex128", "acosh/special/complex128"),
+               ("grad", "jvp"), "branch point",
+               "At the branch points +-1 the derivative is infinite; xpgrad gives complex infinity, "
+               "PyTorch NaN.",
+               At(lambda z: (z.imag == 0) & (np.abs(z.real) == 1), "inf", "xpgrad infinite; PyTorch NaN")),
+    Difference(("asinh/special/complex128",), ("grad", "jvp"), "branch point",
+               "At the branch points +-i the derivative of asinh is infinite; xpgrad gives complex "
+               "infinity, PyTorch NaN.",
+               At(lambda z: (z.real == 0) & (np.abs(z.imag) == 1), "inf", "xpgrad infinite; PyTorch NaN")),
+    # ----- NumPy's values where PyTorch's differ
+    Difference(("remainder/special/*",), ("value",), "NumPy's value",
+               "The forward is the backend's (NumPy's) remainder: x % y for a subnormal y is 0, "
+               "where PyTorch's is NaN.",
+               At(lambda x1, x2: _subnormal(x2) & np.isfinite(x1), lambda x1, x2: np.remainder(x1, x2),
+                  "xpgrad NumPy's remainder; PyTorch NaN")),
+    Difference(("reciprocal/special/complex128",), ("value",), "NumPy's value",
+               "The forward is NumPy's: 1 / (0 + 0j) is nan + nanj, where PyTorch's is inf + nanj.",
+               At(lambda z: z == 0, lambda z: np.reciprocal(z), "xpgrad NumPy's 1 / z")),
+    Difference(("multiply/special/complex128",), ("value",), "NumPy's value",
+               "The forward is NumPy's complex multiply, which differs from PyTorch's where a product "
+               "of parts overflows.",
+               At(lambda a, b: (np.abs(a) > 1e100) | (np.abs(b) > 1e100), lambda a, b: a * b,
+                  "xpgrad NumPy's a * b")),
+    # ----- where PyTorch is inaccurate: the analytic value is the reference
+    Difference(("eigh_eigenvalues/repeated-symmetric-function/*", "eigvalsh/repeated-symmetric-function/*"),
+               ("grad2",), "PyTorch inaccurate",
+               "The second derivative of sum(eigenvalues^3) = trace(S^3) at repeated eigenvalues is "
+               "3 sym(v S + S v); PyTorch's differs in the third digit (its 1/gap terms at a "
+               "rounding-level gap). xpgrad is checked against the analytic value.",
+               Matches(_trace_cube_grad2, "xpgrad = the analytic 3 w sym(v S + S v)")),
+    Difference(("svd_s/repeated-symmetric-function/*", "svdvals/repeated-symmetric-function/*"), ("grad2",),
+               "PyTorch inaccurate",
+               "The second derivative of sum(svdvals^3) at an orthogonal matrix (all singular values "
+               "1) is w (4.5 v + 1.5 Q v^T Q); PyTorch's differs in the second digit.",
+               Matches(_singular_cube_grad2, "xpgrad = the analytic w (4.5 v + 1.5 Q v^T Q)")),
+    Difference(("vector_norm/tiny/float64",), ("grad2",), "PyTorch inaccurate",
+               "The 2-norm's Hessian at x ~ 1e-300 is finite (~1e300); PyTorch's squares underflow to "
+               "NaN. xpgrad is checked against the analytic value.",
+               Matches(_tiny_norm_grad2, "xpgrad = the analytic (v - u (u . v)) / ||x||")),
+]
