@@ -3,8 +3,8 @@
 Forward, when asked for (off by default: xpgrad.set_temporaries_enabled, ``with
 xpgrad.elide_temporaries():``, XPGRAD_TEMPORARIES=1): ``t.exp()`` and ``t + u`` on a temporary
 ``t`` (a Tensor only the call holds, over memory xpgrad allocated) are computed into
-``t``'s own memory, as NumPy does for its temporaries. Backward: a VJP rule that asks for
-``g_owned`` may write its result into the cotangent when the engine holds it alone.
+``t``'s own memory, as NumPy does for its temporaries. Backward: the engine writes a
+product or a sum into a cotangent it owns by construction (core/engine.py, "Ownership").
 Both must be invisible: the same values as out of place, and no array that a variable, a
 container, a cache, the graph or the user's NumPy code holds is ever written.
 
