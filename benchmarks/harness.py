@@ -50,9 +50,12 @@ def set_thread_env():
 import numpy as np  # noqa: E402
 
 # name -> (module to import, label); the factories are found as f"{name}_{case.kind}".
+# "xpgrad-temps" is xpgrad with temporaries turned on (off by default): xpgrad's own
+# factories, each step run inside ``xpgrad.elide_temporaries()``.
 SYSTEMS = {
     "numpy": ("numpy", "NumPy (by hand)"),
     "xpgrad": ("xpgrad", "xpgrad"),
+    "xpgrad-temps": ("xpgrad", "xpgrad, temporaries on"),
     "torch": ("torch", "PyTorch"),
     "autograd": ("autograd", "HIPS autograd"),
     "mygrad": ("mygrad", "MyGrad"),
@@ -110,11 +113,27 @@ def available_systems(wanted=None):
 
 
 def factory(case, system):
+    if system == "xpgrad-temps":
+        return _with_temporaries(factory(case, "xpgrad"))
     namespace = case.module if isinstance(case.module, dict) else vars(case.module)
     fn = namespace.get(f"{system}_{case.kind}")
     if fn is None:
         raise Unsupported(f"no {case.kind} implementation for {system}")
     return fn
+
+
+def _with_temporaries(make):
+    """xpgrad's factory ``make``, its steps run with temporaries turned on."""
+    def make_on(data):
+        import xpgrad
+
+        step = make(data)
+
+        def step_on():
+            with xpgrad.elide_temporaries():
+                return step()
+        return step_on
+    return make_on
 
 
 def build(case, system):
