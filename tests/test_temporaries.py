@@ -198,6 +198,26 @@ def test_a_cached_array_behind_a_weak_reference_is_never_written(switch):
     assert_close(out, (before + 1.0) * 2.0, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("make", ["as_tensor", "from_dlpack", "xp.asarray", "Tensor"])
+def test_an_array_from_outside_is_never_written(make, switch, monkeypatch):
+    # Memory xpgrad did not allocate as an op's result is never reused, whatever the
+    # reference counts say: here they are made blind to the user's references (as they
+    # are to a weak cache's, or to memory a C library holds), and a Tensor over the
+    # user's array is a temporary.
+    from xpgrad.backends.numpy import NumpyBackend
+
+    monkeypatch.setattr(NumpyBackend, "_unshared", lambda self, array, held: True)
+    data = np.random.default_rng(1).standard_normal(LARGE)
+    before = data.copy()
+    wrap = {"as_tensor": xpgrad.as_tensor, "from_dlpack": xpgrad.xp.from_dlpack,
+            "xp.asarray": lambda a: xpgrad.xp.asarray(a, copy=False),
+            "Tensor": lambda a: xpgrad.Tensor(a, xpgrad.device("cpu"))}[make]
+    outs = [wrap(data).exp(), wrap(data) + 1.0, -wrap(data), wrap(data) * wrap(data)]
+    np.testing.assert_array_equal(data, before)
+    for out, expected in zip(outs, [np.exp(before), before + 1.0, -before, before * before]):
+        assert_close(out, expected, rtol=0, atol=0)
+
+
 def test_an_operator_called_with_no_python_frame_above_it(switch):
     import _thread
 
