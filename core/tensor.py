@@ -19,9 +19,25 @@ __all__ = ["Tensor"]
 # recorded; if nothing was modified in place since (the common case) backward skips the
 # per-Tensor version checks entirely.
 INPLACE_EPOCH = [0]
+# Bumping the epoch and a version counter is a read-modify-write: under a lock, so that
+# two threads writing in place never lose a bump (a lost one would let backward skip
+# the version check of a node that saved what was written).
+_EPOCH_LOCK = threading.Lock()
 
 
 _ACCUM_LOCK = threading.Lock()
+
+
+def _shared_version(t):
+    """``t``'s version counter, made (once, whichever thread asks first) if it has none,
+    for an alias that is to share it."""
+    vc = t._vc
+    if vc is None:
+        with _EPOCH_LOCK:
+            vc = t._vc
+            if vc is None:
+                vc = t._vc = [0]
+    return vc
 
 
 def _accumulate_node(t):
@@ -233,9 +249,7 @@ class Tensor:
     def detach(self):
         """A Tensor sharing this one's storage, cut from the graph (requires_grad False)."""
         t = Tensor(self._data, self._dev)
-        if self._vc is None:
-            self._vc = [0]
-        t._vc = self._vc  # an in-place change through either shows up in both
+        t._vc = _shared_version(self)  # an in-place change through either shows up in both
         return t
 
     def detach_(self):
@@ -468,11 +482,12 @@ class Tensor:
         return t
 
     def _bump_version(self):
-        INPLACE_EPOCH[0] += 1
-        if self._vc is None:
-            self._vc = [INPLACE_EPOCH[0]]
-        else:
-            self._vc[0] = INPLACE_EPOCH[0]
+        with _EPOCH_LOCK:
+            epoch = INPLACE_EPOCH[0] = INPLACE_EPOCH[0] + 1
+            if self._vc is None:
+                self._vc = [epoch]
+            else:
+                self._vc[0] = epoch
 
     @property
     def _version(self):

@@ -33,11 +33,15 @@ A write through any alias is then recorded in the graph or refused, as in PyTorc
   (``real``, ``imag``) or that reaches an element twice (``broadcast_to``), whose
   history cannot be rewritten.
 """
+import threading
 import weakref
 
 from . import dispatch
 from .grad_mode import GRAD_ENABLED
-from .tensor import Tensor
+from .tensor import Tensor, _shared_version
+
+# Guards each root's list of views (made, pruned and replayed from any thread).
+_VIEWS_LOCK = threading.Lock()
 
 __all__ = ["ViewInfo", "track", "commit", "check_inplace", "keep_saved", "write_failed"]
 
@@ -117,23 +121,23 @@ def track(t, src, op, params):
         root, steps = src, ((op, params),)
     else:
         root, steps = info.root, info.steps + ((op, params),)
-    vc = root._vc
-    if vc is None:
-        vc = root._vc = [0]
+    vc = _shared_version(root)
     node = t._grad_fn
     if node is not None and node.out_vc is not None:
         node.out_vc = vc  # a view op that saved its output: that output is the root's memory
     t._vc = vc
     t._own = False  # the root's memory
     t._view = ViewInfo(root, steps, GRAD_ENABLED.get())
-    views = root._views
-    if views is None:
-        root._views = [weakref.ref(t)]
-    else:
-        n = len(views)
-        if n >= 16 and not n & (n - 1):  # at 16, 32, 64 ...: drop the dead, amortised
-            views[:] = [r for r in views if r() is not None]
-        views.append(weakref.ref(t))
+    ref = weakref.ref(t)
+    with _VIEWS_LOCK:  # a view made in another thread at the same time is never lost
+        views = root._views
+        if views is None:
+            root._views = [ref]
+        else:
+            n = len(views)
+            if n >= 16 and not n & (n - 1):  # at 16, 32, 64 ...: drop the dead, amortised
+                views[:] = [r for r in views if r() is not None]
+            views.append(ref)
     return t
 
 
@@ -252,16 +256,15 @@ def commit(t, result, what):
 
 def _replay_views(root):
     """Give every live view of ``root`` the history of its steps replayed from the root's."""
-    live = []
-    for ref in root._views:
-        v = ref()
+    with _VIEWS_LOCK:
+        pairs = [(ref, ref()) for ref in root._views]
+        root._views[:] = [ref for ref, v in pairs if v is not None]
+    for _, v in pairs:
         if v is None:
             continue
-        live.append(ref)
         u = root
         for op, params in v._view.steps:
             raw = op.forward(u._dev.xp, u._data, **params) if params else op.forward(u._dev.xp, u._data)
             u = dispatch.record(op, (u,), raw, params)
         v._grad_fn = u._grad_fn
         v._rg = u._rg
-    root._views[:] = live

@@ -420,3 +420,62 @@ def test_ops_while_another_thread_registers_and_unregisters_plugins():
                 np.testing.assert_array_equal(cube, xv ** 3)
             assert listed[2] == expected[4][2]
     assert cubes  # the plugin's op was called while registered, too
+
+
+# ---------------------------------------------------------------------- in place
+
+
+def test_in_place_writes_from_several_threads_lose_no_version_bump():
+    # Each write bumps the process's in-place epoch once; a lost bump would let backward
+    # skip the version check of a node that saved what was written.
+    from xpgrad.tensor import INPLACE_EPOCH
+
+    y = xpgrad.zeros(64, dtype=F64)
+    barrier = threading.Barrier(4)
+    writes = 300
+
+    def work(k):
+        barrier.wait()
+        for i in range(writes):
+            v = y[k * 16:(k + 1) * 16]  # a view made here, written through at once
+            v += 1.0
+
+    start = INPLACE_EPOCH[0]
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert INPLACE_EPOCH[0] - start == 4 * writes
+    np.testing.assert_array_equal(values(y), np.full(64, float(writes)))
+    assert len([r for r in y._views if r() is not None]) <= 4
+
+
+def test_views_made_in_threads_all_see_a_write_through_the_base():
+    # A view made in one thread while another prunes the root's list must not be lost:
+    # every live view replays the base's new history after the write.
+    x = xpgrad.tensor(np.arange(1.0, 65.0), dtype=F64, requires_grad=True)
+    y = x * 1.0
+    barrier = threading.Barrier(4)
+    made = [[] for _ in range(4)]
+
+    def work(k):
+        barrier.wait()
+        for i in range(40):
+            v = y[k * 16 + i % 16: k * 16 + i % 16 + 1]
+            if i % 8 == 0:
+                made[k].append(v)  # kept; the others die and are pruned
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    y.mul_(3.0)
+    kept = [v for vs in made for v in vs]
+    (g,) = xpgrad.autograd.grad(xpgrad.xp.sum(xpgrad.xp.stack([xpgrad.xp.sum(v) for v in kept])), x)
+    expected = np.zeros(64)
+    for k in range(4):
+        for i in range(0, 40, 8):
+            expected[k * 16 + i % 16] += 3.0
+    np.testing.assert_array_equal(values(g), expected)
