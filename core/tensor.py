@@ -578,6 +578,7 @@ class Tensor:
 
         xp = self._dev.xp
         raw = value._data if isinstance(value, Tensor) else value
+        keep_output(self)
         try:
             if not self._dev.backend.mutable or has_integer_array(xp, raw_key) or any(
                     k is None for k in (raw_key if isinstance(raw_key, tuple) else (raw_key,))):
@@ -810,7 +811,7 @@ def _no_grad():
 from .dispatch import (  # noqa: E402  (they need Tensor)
     apply, binary, binary_method, rbinary_method, unary, unary_method,
 )
-from .views import check_inplace, commit, keep_saved, write_failed  # noqa: E402
+from .views import check_inplace, commit, keep_output, keep_saved, write_failed  # noqa: E402
 
 _OPERATORS = {
     # arithmetic

@@ -43,7 +43,7 @@ from .tensor import Tensor, _shared_version
 # Guards each root's list of views (made, pruned and replayed from any thread).
 _VIEWS_LOCK = threading.Lock()
 
-__all__ = ["ViewInfo", "track", "commit", "check_inplace", "keep_saved", "write_failed"]
+__all__ = ["ViewInfo", "track", "commit", "check_inplace", "keep_saved", "keep_output", "write_failed"]
 
 
 class ViewInfo:
@@ -198,7 +198,7 @@ def keep_saved(value, t):
         node.saved = tuple(a._snapshot() if type(a) is Tensor and a._vc is vc else a for a in saved)
 
 
-def _keep_output(t):
+def keep_output(t):
     """Before ``t``'s memory is overwritten: if the node that made it (or made the root
     of the view ``t``) saved that output for its own backward (``exp``, ``sqrt``,
     ``eigh``), give the node a copy of it, so that the write does not invalidate it.
@@ -228,7 +228,7 @@ def commit(t, result, what):
     """Write ``result``'s values into ``t``'s memory, in place, and make ``t`` (and every
     alias of it) stand for ``result`` in the graph. ``check_inplace`` has passed;
     ``what`` names the in-place op for errors."""
-    _keep_output(t)
+    keep_output(t)
     try:
         t._dev.backend.write(t._data, result._data)
     except (ValueError, TypeError) as exc:

@@ -461,3 +461,13 @@ def test_pytorch_refuses_a_write_into_a_saved_output():
     e += 1.0
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         e.sum().backward()
+
+
+def test_a_write_under_no_grad_into_a_saved_output_keeps_it_too(device):
+    x = xpgrad.tensor([0.5, 1.0, 2.0], dtype=F64, device=device, requires_grad=True)
+    e = xp.exp(x)
+    with xpgrad.no_grad():
+        e[0] = 7.0  # item assignment
+        e += 1.0  # an operator
+    (g,) = xpgrad.autograd.grad(xp.sum(e), x)
+    np.testing.assert_allclose(values(g), np.exp([0.5, 1.0, 2.0]), rtol=1e-15)
