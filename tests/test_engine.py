@@ -657,3 +657,13 @@ def test_a_grad_the_user_assigned_over_their_own_array_is_never_written(device):
     (x * x).sum().backward()
     np.testing.assert_array_equal(data, [0.0, 0.0, 0.0])
     np.testing.assert_array_equal(values(x.grad), [2.0, 4.0, 6.0])
+
+
+def test_pytorch_adds_into_a_grad_over_the_users_array():
+    # The other side of the difference above (docs/oracle.md): PyTorch writes into it.
+    torch = pytest.importorskip("torch")
+    data = np.zeros(3)
+    x = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    x.grad = torch.from_numpy(data)
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(data, [2.0, 2.0, 2.0])

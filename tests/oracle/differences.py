@@ -388,3 +388,60 @@ DIFFERENCES = [
                "NaN. xpgrad is checked against the analytic value.",
                Matches(_tiny_norm_grad2, "xpgrad = the analytic (v - u (u . v)) / ||x||")),
 ]
+
+
+# ---------------------------------------------------------------------- programs
+# Differences that are not one op's, but a program's: views and in-place writes. Each
+# names the tests that assert it, on xpgrad's side and PyTorch's
+# (``test_program_differences_are_asserted`` checks that those tests exist).
+
+
+@dataclass(frozen=True)
+class ProgramDifference:
+    program: str
+    torch: str
+    ours: str
+    reason: str
+    tests: tuple  # "module.py::test_name" under tests/
+
+
+PROGRAM_DIFFERENCES = (
+    ProgramDifference(
+        "`t[i] = f(t[i], y)` where `f` saved `t[i]`, as array-api-extra's `at(t, i).max(y)` writes",
+        "raises at backward (a saved tensor was modified in place)",
+        "the exact gradient",
+        "Before the assignment, the node that computed the value gets a copy of what it saved "
+        "from the memory being overwritten (views.keep_saved): code written for the array API "
+        "does this, and the copy is of the region only.",
+        ("test_views.py::test_a_write_through_a_view_against_pytorch",
+         "test_views.py::test_gradient_of_a_write_through_a_view",
+         "test_third_party.py::test_third_party_gradient")),
+    ProgramDifference(
+        "a write into an output its own node saved: `e = exp(x); e += 1`, scikit-learn's "
+        "StandardScaler into `sqrt(var)`, its PCA(covariance_eigh) through a view into `eigh`'s "
+        "eigenvectors",
+        "raises at backward",
+        "the exact gradient",
+        "Before the first such write the node gets a copy of its output (views.keep_output): one "
+        "copy, once, and common array-API code becomes differentiable.",
+        ("test_views.py::test_pytorch_refuses_a_write_into_a_saved_output",
+         "test_views.py::test_a_write_into_an_output_its_node_saved",
+         "test_views.py::test_a_write_under_no_grad_into_a_saved_output_keeps_it_too")),
+    ProgramDifference(
+        "in-place writes into the pieces `unstack` returns",
+        "refused (unbind's outputs are views of a multi-output function)",
+        "recorded, as through any indexing view",
+        "xpgrad's unstack is indexing, one view per piece, so a write through a piece is "
+        "an ordinary write through a view.",
+        ("test_views.py::test_writes_into_unstacked_pieces_where_pytorch_refuses",)),
+    ProgramDifference(
+        "a second backward into a `.grad` the user assigned over an array of their own "
+        "(`x.grad = xpgrad.as_tensor(a)`)",
+        "adds into it in place (the user's array changes)",
+        "makes `.grad` a new Tensor holding the sum; the user's array is never written",
+        "A user's data is the user's: xpgrad writes in place only into memory it allocated "
+        "(an earlier backward's `.grad`, which it does add into in place, as PyTorch does).",
+        ("test_engine.py::test_a_grad_the_user_assigned_over_their_own_array_is_never_written",
+         "test_engine.py::test_pytorch_adds_into_a_grad_over_the_users_array",
+         "test_engine.py::test_large_backward_accumulates_into_an_existing_grad")),
+)

@@ -4,7 +4,7 @@ them; ``test_docs_tables_are_current`` fails when the page and the tables disagr
 import pathlib
 import re
 
-from .differences import DIFFERENCES
+from .differences import DIFFERENCES, PROGRAM_DIFFERENCES
 from .known_bugs import KNOWN_BUGS
 
 PAGE = pathlib.Path(__file__).resolve().parents[2] / "docs" / "oracle.md"
@@ -32,7 +32,16 @@ def known_bugs_table():
     return "\n".join(rows)
 
 
-TABLES = {"differences": differences_table, "known-bugs": known_bugs_table}
+def program_differences_table():
+    rows = ["| program | PyTorch | xpgrad | why | asserted by |", "| --- | --- | --- | --- | --- |"]
+    for d in PROGRAM_DIFFERENCES:
+        tests = ", ".join(f"`tests/{t}`" for t in d.tests)
+        rows.append(f"| {_cell(d.program)} | {_cell(d.torch)} | {_cell(d.ours)} | {_cell(d.reason)} | {tests} |")
+    return "\n".join(rows)
+
+
+TABLES = {"differences": differences_table, "program-differences": program_differences_table,
+          "known-bugs": known_bugs_table}
 
 
 def render(text):

@@ -125,6 +125,23 @@ def test_case_ids_are_unique():
     assert not dupes, dupes
 
 
+def test_program_differences_are_asserted():
+    """Every program-level difference names tests that exist."""
+    import ast
+    import pathlib
+
+    from .differences import PROGRAM_DIFFERENCES
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    for d in PROGRAM_DIFFERENCES:
+        assert d.tests, d.program
+        for test in d.tests:
+            module, name = test.split("::")
+            tree = ast.parse((root / module).read_text())
+            names = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+            assert name in names, f"{test}, named for {d.program!r}, does not exist"
+
+
 def test_docs_tables_are_current():
     """docs/oracle.md shows exactly the tables the oracle asserts."""
     from .docs import PAGE, render
