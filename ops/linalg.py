@@ -12,7 +12,12 @@ derivatives come from the same code. Conventions at the hard places:
 - ``det``: the gradient is the cofactor matrix (the transposed adjugate), computed from
   an SVD as ``sign * U diag(prod_{j != i} s_j) V^T``; it never inverts, so it is exact
   for singular matrices (``det([[0.]])`` has gradient ``[[1.]]``; a rank ``n - 1``
-  matrix has the nonzero ``adj(A)^T``).
+  matrix has the nonzero ``adj(A)^T``). The cofactor matrix is an op of its own
+  (``cofactor``) with its own derivative: the cofactor matrix is multiplicative, so with
+  the SVD's factors held fixed ``cof(U (S + P) V^T) = cof(U) cof(S + P) cof(V^T)``, and
+  the derivative is that of the cofactor matrix at the diagonal ``S``, with no
+  ``1 / (s_i - s_j)``. The second derivative of ``det`` is therefore exact at repeated
+  singular values (``I``, rotations, permutations) and at singular matrices too.
 - ``slogdet``: ``sign`` is not differentiable; ``logabsdet`` has gradient ``A^{-T}``
   (infinite where ``A`` is singular, as the value is).
 - ``pinv``: the constant-rank formula (Golub and Pereyra), exact for rank-deficient
@@ -312,38 +317,91 @@ def _det(xp, x):
     return backend_linalg(xp, "det")(x)
 
 
-def conj_cofactor(xp, x):
-    """The conjugate of the cofactor matrix of each square matrix (the cofactor matrix
-    ``adj(x)^T``, ``det(x) x^{-T}`` when invertible, is real for real ``x``), from an
-    SVD ``x = U S Vh``: ``conj(det U det Vh) U diag(c) Vh`` where ``c_i`` is the product
-    of the other singular values. Products, no division: exact for singular matrices,
-    and differentiable again (``prod`` is exact at zeros).
-
-    ``det U det Vh`` has modulus 1. For real ``x`` it is a sign, locally constant, taken
-    from ``slogdet``; for complex ``x`` it is a phase that moves with ``x``, so it is
-    ``det(U) det(Vh)`` through the differentiable ``det`` (as PyTorch computes it). It
-    is unchanged by the SVD's gauge (``U -> U D``, ``Vh -> D^H Vh``), as is
-    ``U diag(c) Vh``."""
-    n = x.shape[-1]
-    if n == 0:
-        return x
-    if n == 1:
-        return xp.ones_like(x)
+def _cofactor_svd(xp, x):
+    """``U``, ``S``, ``Vh`` of a reduced SVD ``x = U diag(S) Vh`` and ``k = det(U) det(Vh)``,
+    of modulus 1. For real ``x``, ``k`` is a sign, locally constant, taken from
+    ``slogdet``; for complex ``x`` it is a phase that moves with ``x``, so it is
+    ``det(U) det(Vh)`` through the differentiable ``det`` (as PyTorch computes it)."""
     u, s, vh = decomposition(xp, "svd", x, ("svd_u", "svd_s", "svd_vh"), full_matrices=False)
-    eye = eye_like(xp, s, n)
-    others = xp.prod(xp.expand_dims(s, axis=-2) * (1 - eye) + eye, axis=-1)
     if is_complex(x):
-        phase = xp.conj(call(xp, "det", u) * call(xp, "det", vh))
+        k = call(xp, "det", u) * call(xp, "det", vh)
     else:  # U and V are orthogonal: their determinants are +-1 and locally constant.
-        phase = call(xp, "slogdet_sign", u) * call(xp, "slogdet_sign", vh)
-    return xp.expand_dims(xp.expand_dims(phase, axis=-1), axis=-1) * xp.matmul(
-        u * xp.expand_dims(others, axis=-2), vh)
+        k = call(xp, "slogdet_sign", u) * call(xp, "slogdet_sign", vh)
+    return u, s, vh, xp.expand_dims(xp.expand_dims(k, axis=-1), axis=-1)
+
+
+def _others(xp, s, leave):
+    """Products of the singular values ``s`` ``(..., n)`` leaving some out, by ``prod``
+    (no division, exact with zeros): ``leave=1`` gives ``c_i = prod_{l != i} s_l``
+    ``(..., n)``; ``leave=2`` gives ``q_ij = prod_{l != i, j} s_l`` for ``i != j`` and 0
+    on the diagonal ``(..., n, n)``."""
+    n = s.shape[-1]
+    eye = eye_like(xp, s, n)
+    if leave == 1:
+        return xp.prod(xp.expand_dims(s, axis=-2) * (1 - eye) + eye, axis=-1)
+    dev = device_of(s)
+    ls = xp.arange(n, device=dev)
+    left = xp.reshape(ls, (n, 1, 1)) == xp.reshape(ls, (1, 1, n))  # l == i
+    right = xp.reshape(ls, (1, n, 1)) == xp.reshape(ls, (1, 1, n))  # l == j
+    parts = xp.where(xp.logical_or(left, right), 1.0, xp.expand_dims(xp.expand_dims(s, axis=-2), axis=-2))
+    return xp.prod(parts, axis=-1) * (1 - eye)
+
+
+def _cofactor_derivative_at_diagonal(xp, q, p):
+    """The derivative of the cofactor matrix at ``diag(s)`` along ``p``: a diagonal
+    entry ``C_ii`` (the product of the other ``s_l``) moves by ``sum_{k != i} q_ik p_kk``,
+    an off-diagonal one ``C_ij`` by ``-q_ij p_ji``; ``q`` from :func:`_others`. The map
+    is its own adjoint (``q`` is real and symmetric)."""
+    d = xp.sum(q * xp.expand_dims(diag_part(xp, p), axis=-2), axis=-1)
+    return diag_embed(xp, d) - q * T(xp, p)
+
+
+def _cofactor(xp, x):
+    """The cofactor matrix of each square matrix (``adj(x)^T``; ``det(x) x^{-T}`` when
+    invertible), from an SVD ``x = U S Vh``: the cofactor matrix is multiplicative and
+    that of a unitary ``U`` is ``det(U) conj(U)``, so it is ``k conj(U) diag(c) conj(Vh)``
+    with ``c_i`` the product of the other singular values and ``k = det U det Vh``.
+    Products, no division: exact for singular matrices. Unchanged by the SVD's gauge
+    (``U -> U D``, ``Vh -> D^H Vh``)."""
+    _square("cofactor", x)
+    n = x.shape[-1]
+    if n <= 1:
+        return xp.ones_like(x)
+    u, s, vh, k = _cofactor_svd(xp, x)
+    return k * xp.matmul(conj(xp, u) * xp.expand_dims(_others(xp, s, 1), axis=-2), conj(xp, vh))
+
+
+def _cofactor_jvp(xp, t, x):
+    # With U, Vh fixed, cof(x + dx) = k conj(U) cof(S + P) conj(Vh) exactly, P = U^H dx V:
+    # the derivative is that of the cofactor matrix at the diagonal S, which needs no
+    # 1 / (s_i - s_j) and so is exact where singular values repeat (or vanish).
+    if x.shape[-1] <= 1:
+        return xp.zeros_like(t)
+    u, s, vh, k = _cofactor_svd(xp, x)
+    p = xp.matmul(xp.matmul(conj_T(xp, u), t), conj_T(xp, vh))
+    m = _cofactor_derivative_at_diagonal(xp, _others(xp, s, 2), p)
+    return k * xp.matmul(xp.matmul(conj(xp, u), m), conj(xp, vh))
+
+
+def _cofactor_vjp(xp, g, x):
+    # The adjoint of the JVP (the cofactor matrix is holomorphic): U M(conj(k) U^T g Vh^T) Vh.
+    if x.shape[-1] <= 1:
+        return xp.zeros_like(g)
+    u, s, vh, k = _cofactor_svd(xp, x)
+    p = conj(xp, k) * xp.matmul(xp.matmul(T(xp, u), g), T(xp, vh))
+    m = _cofactor_derivative_at_diagonal(xp, _others(xp, s, 2), p)
+    return xp.matmul(xp.matmul(u, m), vh)
 
 
 def cofactor(xp, x):
-    """The cofactor matrix of each square matrix (``adj(x)^T``; ``det(x) x^{-T}`` when
-    invertible), exact for singular matrices: see :func:`conj_cofactor`."""
-    return conj(xp, conj_cofactor(xp, x))
+    """The cofactor matrix of each square matrix, through the registered op (recorded
+    under ``create_graph``, with its own exact derivative): see :func:`_cofactor`."""
+    return call(xp, "cofactor", x)
+
+
+def conj_cofactor(xp, x):
+    """The conjugate of :func:`cofactor` (the cofactor itself for real ``x``)."""
+    return conj(xp, cofactor(xp, x))
 
 
 def _det_vjp(xp, g, x):
@@ -586,7 +644,12 @@ def xpgrad_ops():
            jvp={"x1": _solve_x1_jvp, "x2": _solve_x2_jvp}, node_name="LinalgSolveBackward",
            doc="x1^-1 x2; a 1-D x2 is a vector"),
         Op("det", _det, vjp={"x": _det_vjp}, jvp={"x": _det_jvp}, node_name="LinalgDetBackward",
-           doc="determinant; gradient by the adjugate, exact for singular matrices"),
+           doc="determinant; gradient by the adjugate, exact for singular matrices and, to second "
+               "order, at repeated singular values"),
+        Op("cofactor", _cofactor, vjp={"x": _cofactor_vjp}, jvp={"x": _cofactor_jvp},
+           node_name="LinalgCofactorBackward",
+           doc="the cofactor matrix adj(x)^T, det's gradient; from an SVD, with a derivative exact for "
+               "singular matrices and at repeated singular values"),
         Op("slogdet_sign", _slogdet_part(0), doc="sign of the determinant (not differentiable)"),
         Op("slogdet_phase", _phase_forward, vjp={"x": _phase_vjp}, jvp={"x": _phase_jvp},
            node_name="SlogdetBackward",

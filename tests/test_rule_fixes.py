@@ -170,3 +170,108 @@ def test_prod_complex_against_torch(name, data):
     z = tensor(data, "cpu", C128)
     (g,) = grads(_prod_cases()[name](z), (z,))
     np.testing.assert_allclose(numpy(g), expected, rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------------- 2. det: second order at repeated singular values
+
+
+def _np_cofactor(a):
+    a = np.asarray(a, dtype=complex if np.iscomplexobj(a) else float)
+    n = a.shape[-1]
+    if n == 1:
+        return np.ones_like(a)
+    return np.array([[(-1) ** (i + j) * np.linalg.det(np.delete(np.delete(a, i, 0), j, 1)) for j in range(n)]
+                     for i in range(n)])
+
+
+def _np_det_hvp(a, v, eps=1e-3):
+    """d/dA sum(cofactor(A) * V) by central differences of the exact cofactor matrix:
+    a polynomial of degree n - 1 <= 2 in each direction, so they are exact up to rounding."""
+    a, v = np.asarray(a, dtype=float), np.asarray(v, dtype=float)
+    out = np.zeros_like(a)
+    for idx in np.ndindex(a.shape):
+        e = np.zeros_like(a)
+        e[idx] = eps
+        out[idx] = (np.sum(_np_cofactor(a + e) * v) - np.sum(_np_cofactor(a - e) * v)) / (2 * eps)
+    return out
+
+
+def _rotation(theta):
+    return [[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]]
+
+
+# Matrices whose singular values repeat: the SVD's 1 / (s_i^2 - s_j^2) terms are dropped
+# there, which the second derivative of det must not depend on.
+REPEATED = {
+    "I2": np.eye(2).tolist(),
+    "2I3": (2 * np.eye(3)).tolist(),
+    "rotation": _rotation(0.7),
+    "reflection": [[0.0, 1.0], [1.0, 0.0]],
+    "permutation3": [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]],
+    "scaled-rotation-batch": [_rotation(0.3), (3 * np.array(_rotation(-1.2))).tolist()],
+    "diag-1-0-0": np.diag([1.0, 0.0, 0.0]).tolist(),  # singular, zero singular value repeated
+    "zero3": np.zeros((3, 3)).tolist(),
+}
+
+
+def _weights_like(a):
+    shape = np.shape(a)
+    return (np.arange(1, np.prod(shape) + 1, dtype=float).reshape(shape) / 10).tolist()
+
+
+def test_det_second_derivative_at_identity_from_the_brief(device):
+    a = tensor(np.eye(2).tolist(), device)
+    v = xpgrad.tensor([[0.1, 0.2], [0.3, 0.4]], dtype=F64, device=device)
+    (g,) = grads(xp.linalg.det(a), (a,), create_graph=True)
+    (h,) = grads(xp.sum(g * v), (a,))
+    np.testing.assert_allclose(numpy(h), [[0.4, -0.3], [-0.2, 0.1]], atol=1e-14)  # tr(V) I - V^T
+    # forward over reverse: the same Hessian-vector product
+    _, tangent = func.jvp(func.grad(xp.linalg.det), (a.detach(),), (v,))
+    np.testing.assert_allclose(numpy(tangent), [[0.4, -0.3], [-0.2, 0.1]], atol=1e-14)
+
+
+@pytest.mark.parametrize("name", list(REPEATED))
+def test_det_second_derivative_at_repeated_singular_values(name, device):
+    data = REPEATED[name]
+    a = tensor(data, device)
+    w = _weights_like(data)
+    v = xpgrad.tensor(w, dtype=F64, device=device)
+    mats = np.asarray(data).reshape((-1,) + np.shape(data)[-2:])
+    ws = np.asarray(w).reshape(mats.shape)
+    expected = np.stack([_np_det_hvp(m, x) for m, x in zip(mats, ws)]).reshape(np.shape(data))
+    (g,) = grads(xp.sum(xp.linalg.det(a)), (a,), create_graph=True)
+    np.testing.assert_allclose(numpy(g), np.stack([_np_cofactor(m) for m in mats]).reshape(np.shape(data)),
+                               atol=1e-12)
+    (h,) = grads(xp.sum(g * v), (a,))
+    np.testing.assert_allclose(numpy(h), expected, atol=1e-9)
+    # forward mode: det's own tangent, and the tangent of its gradient (forward over reverse)
+    _, dt = func.jvp(xp.linalg.det, (a.detach(),), (v,))
+    np.testing.assert_allclose(numpy(dt), np.sum((np.stack([_np_cofactor(m) for m in mats]) * ws).reshape(
+        np.shape(dt) + (-1,)), axis=-1), atol=1e-12)
+    _, tangent = func.jvp(func.grad(lambda x: xp.sum(xp.linalg.det(x))), (a.detach(),), (v,))
+    np.testing.assert_allclose(numpy(tangent), expected, atol=1e-9)
+    # the Hessian against finite differences of the gradient (det is a polynomial)
+    assert xpgrad.gradgradcheck(xp.linalg.det, (a,))
+
+
+@pytest.mark.parametrize("data", [[[1j, 0], [0, 1]], [[0, 1j], [1j, 0]],
+                                  (np.exp(0.4j) * np.array(_rotation(0.9))).tolist()],
+                         ids=["diag-phase", "antidiag", "unitary"])
+def test_det_complex_second_derivative_at_repeated_singular_values(data, device):
+    complex_gradient_check(xp.linalg.det, (data,), device)
+    complex_gradient_check(first_gradient(xp.linalg.det), (data,), device, differentiates=True,
+                           rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", [n for n in REPEATED if n not in ("diag-1-0-0", "zero3")])
+def test_det_second_derivative_against_torch(name):  # PyTorch's is NaN at singular matrices
+    torch = torch_or_skip()
+    data = REPEATED[name]
+    w = _weights_like(data)
+    a = torch.tensor(data, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(torch.linalg.det(a).sum(), a, create_graph=True)
+    (h,) = torch.autograd.grad((g * torch.tensor(w, dtype=torch.float64)).sum(), a)
+    x = tensor(data, "cpu")
+    (gx,) = grads(xp.sum(xp.linalg.det(x)), (x,), create_graph=True)
+    (hx,) = grads(xp.sum(gx * xpgrad.tensor(w, dtype=F64)), (x,))
+    np.testing.assert_allclose(numpy(hx), h.numpy(), atol=1e-9)

@@ -184,7 +184,8 @@ def solve(x1, x2, /):
 
 def det(x, /):
     """The determinant of each square matrix. Its gradient, the cofactor matrix, is
-    computed without inverting: exact for singular matrices."""
+    computed without inverting: exact for singular matrices; so is the second
+    derivative, at repeated singular values too."""
     return apply("det", (x,))
 
 
