@@ -165,6 +165,21 @@ def _divide_denominator(xp, g, x1, x2):
     return -g * _conj(xp, x1 / (x2 * x2))
 
 
+def _sigmoid_of_difference(xp, x1, x2):
+    """``sigmoid(x1 - x2) = 1 / (1 + exp(x2 - x1))``, d logaddexp(x1, x2) / dx1, from the
+    inputs rather than as ``exp(x1 - out)``: ``out`` rounds away ``log 2`` next to
+    ``1e17`` (giving 1 for 1/2) and makes ``inf - inf`` at ``(inf, 0)``. Each branch
+    exponentiates a non-positive number only (no overflow; 1 at ``x1 == x2``, 1 and 0 at
+    infinities), and the other branch is fed 0, so that neither holds inf or nan for
+    a second derivative to multiply."""
+    d = x1 - x2
+    up = d >= 0
+    zero = xp.zeros_like(d)
+    e_up = xp.exp(-xp.where(up, d, zero))  # exp(-d) where d >= 0
+    e_down = xp.exp(xp.where(up, zero, d))  # exp(d) where d < 0
+    return xp.where(up, 1 / (1 + e_up), e_down / (1 + e_down))
+
+
 def _remainder_divisor(xp, g, x1, x2):
     # x1 % x2 = x1 - floor(x1 / x2) * x2: the quotient is piecewise constant (PyTorch's rule).
     return -g * xp.floor_divide(x1, x2)
@@ -421,11 +436,12 @@ def _arithmetic_ops():
                 "x2": lambda xp, t, x2, out: t * _safe_ratio(xp, x2, out)},
            doc="sqrt(x1 ** 2 + x2 ** 2) without overflow; subgradient 0 at (0, 0)"),
         Op("logaddexp", lambda xp, x1, x2: xp.logaddexp(x1, x2),
-           vjp={"x1": lambda xp, g, x1, out: g * xp.exp(x1 - out),
-                "x2": lambda xp, g, x2, out: g * xp.exp(x2 - out)},
-           jvp={"x1": lambda xp, t, x1, out: t * xp.exp(x1 - out),
-                "x2": lambda xp, t, x2, out: t * xp.exp(x2 - out)},
-           doc="log(exp(x1) + exp(x2)) without overflow; gradients exp(x - out), stable too"),
+           vjp={"x1": lambda xp, g, x1, x2: g * _sigmoid_of_difference(xp, x1, x2),
+                "x2": lambda xp, g, x1, x2: g * _sigmoid_of_difference(xp, x2, x1)},
+           jvp={"x1": lambda xp, t, x1, x2: t * _sigmoid_of_difference(xp, x1, x2),
+                "x2": lambda xp, t, x1, x2: t * _sigmoid_of_difference(xp, x2, x1)},
+           doc="log(exp(x1) + exp(x2)) without overflow; gradients sigmoid(x1 - x2) and sigmoid(x2 - x1), "
+               "stable too (1/2 each at (1e17, 1e17), 1 and 0 at (inf, 0))"),
         Op("copysign", lambda xp, x1, x2: xp.copysign(x1, x2),
            vjp={"x1": _copysign_magnitude, "x2": lambda xp, g: _zeros(xp, g)},
            jvp={"x1": lambda xp, t, x1, out: _copysign_magnitude(xp, t, x1, out),

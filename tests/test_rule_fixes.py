@@ -275,3 +275,56 @@ def test_det_second_derivative_against_torch(name):  # PyTorch's is NaN at singu
     (gx,) = grads(xp.sum(xp.linalg.det(x)), (x,), create_graph=True)
     (hx,) = grads(xp.sum(gx * xpgrad.tensor(w, dtype=F64)), (x,))
     np.testing.assert_allclose(numpy(hx), h.numpy(), atol=1e-9)
+
+
+# ---------------------------------------------------------------------- 3. logaddexp at large and infinite inputs
+
+
+# (x1, x2) and the exact sigmoid(x1 - x2) = d/dx1 logaddexp (d/dx2 is 1 - it).
+LOGADDEXP = [(1e17, 1e17, 0.5), (float("inf"), 0.0, 1.0), (0.0, float("inf"), 0.0),
+             (-float("inf"), 3.0, 0.0), (1e300, -1e300, 1.0), (-1e17, 1e17, 0.0),
+             (0.3, -1.2, 1 / (1 + np.exp(-1.5))), (2.0, 2.0, 0.5)]
+
+
+def test_logaddexp_gradients(device):
+    x1 = tensor([c[0] for c in LOGADDEXP], device)
+    x2 = tensor([c[1] for c in LOGADDEXP], device)
+    s = np.array([c[2] for c in LOGADDEXP])
+    g1, g2 = grads(xp.sum(xp.logaddexp(x1, x2)), (x1, x2), create_graph=True)
+    np.testing.assert_allclose(numpy(g1), s, rtol=1e-15)
+    np.testing.assert_allclose(numpy(g2), 1 - s, rtol=1e-15)
+    # second order: d2/dx1^2 = s (1 - s) = -d2/dx1dx2
+    h1, h2 = grads(xp.sum(g1), (x1, x2))
+    np.testing.assert_allclose(numpy(h1), s * (1 - s), rtol=1e-15)
+    np.testing.assert_allclose(numpy(h2), -s * (1 - s), rtol=1e-15)
+    # forward mode
+    t1 = xpgrad.full((len(s),), 2.0, dtype=F64, device=device)
+    t2 = xpgrad.full((len(s),), -3.0, dtype=F64, device=device)
+    _, tangent = func.jvp(xp.logaddexp, (x1.detach(), x2.detach()), (t1, t2))
+    np.testing.assert_allclose(numpy(tangent), 2 * s - 3 * (1 - s), rtol=1e-15)
+    # finite differences where the values are moderate, equal ones included
+    a = tensor([0.3, 2.0, -4.0, 10.0], device)
+    b = tensor([-1.2, 2.0, 1.0, 10.0], device)
+    check(xp.logaddexp, (a, b))
+    assert xpgrad.gradcheck(xp.logaddexp, (a, b), check_forward_ad=True, check_backward_ad=False)
+
+
+def test_logaddexp_against_torch():
+    torch = torch_or_skip()
+    x1, x2 = [c[0] for c in LOGADDEXP], [c[1] for c in LOGADDEXP]
+    a = torch.tensor(x1, dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(x2, dtype=torch.float64, requires_grad=True)
+    ta, tb = torch.autograd.grad(torch.logaddexp(a, b).sum(), (a, b), create_graph=True)
+    ha, hb = torch.autograd.grad(ta.sum(), (a, b))
+    ua, ub = tensor(x1, "cpu"), tensor(x2, "cpu")
+    ga, gb = grads(xp.sum(xp.logaddexp(ua, ub)), (ua, ub), create_graph=True)
+    ka, kb = grads(xp.sum(ga), (ua, ub))
+    for got, want in ((ga, ta), (gb, tb)):
+        np.testing.assert_allclose(numpy(got), want.detach().numpy(), rtol=1e-15)
+    # PyTorch's second derivative is nan where exp(x2 - x1) overflows; the exact one, 0, there
+    for got, want in ((ka, ha), (kb, hb)):
+        want = want.numpy()
+        finite = np.isfinite(want)
+        assert finite.sum() >= 5
+        np.testing.assert_allclose(numpy(got)[finite], want[finite], rtol=1e-15)
+        np.testing.assert_array_equal(numpy(got)[~finite], 0.0)

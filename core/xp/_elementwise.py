@@ -67,7 +67,7 @@ _BINARY = {
     "hypot": "sqrt(x1 ** 2 + x2 ** 2) without overflow; subgradient 0 at (0, 0).",
     "less": "x1 < x2; bool, not differentiable.",
     "less_equal": "x1 <= x2; bool, not differentiable.",
-    "logaddexp": "log(exp(x1) + exp(x2)) without overflow.",
+    "logaddexp": "log(exp(x1) + exp(x2)) without overflow; gradients sigmoid(x1 - x2) and sigmoid(x2 - x1).",
     "logical_and": "Logical AND of bool arrays; not differentiable.",
     "logical_or": "Logical OR of bool arrays; not differentiable.",
     "logical_xor": "Logical XOR of bool arrays; not differentiable.",
