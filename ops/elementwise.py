@@ -162,7 +162,13 @@ def _pow_exponent_jvp(xp, t, x1, out):
 
 
 def _divide_denominator(xp, g, x1, x2):
-    return -g * _conj(xp, x1 / (x2 * x2))
+    # -g * conj(x1 / x2 ** 2), divided twice (PyTorch's order): x2 * x2 underflows (to 0
+    # or a subnormal) where the quotient does not, e.g. 0 / 1e-200 or, in float32, 1e-30 / 1e-30.
+    return -g * _conj(xp, x1 / x2 / x2)
+
+
+def _divide_denominator_jvp(xp, t, x1, x2):
+    return -t * (x1 / x2 / x2)
 
 
 def _sigmoid_of_difference(xp, x1, x2):
@@ -412,8 +418,8 @@ def _arithmetic_ops():
            node_name="MulBackward", doc="x1 * x2"),
         Op("divide", lambda xp, x1, x2: x1 / x2,
            vjp={"x1": lambda xp, g, x2: _over(xp, g, x2), "x2": _divide_denominator},
-           jvp={"x1": lambda xp, t, x2: t / x2, "x2": lambda xp, t, x1, x2: -t * x1 / (x2 * x2)},
-           node_name="DivBackward", doc="x1 / x2"),
+           jvp={"x1": lambda xp, t, x2: t / x2, "x2": _divide_denominator_jvp},
+           node_name="DivBackward", doc="x1 / x2; d/dx2 is -x1 / x2 / x2, which does not underflow"),
         Op("negative", lambda xp, x: -x, vjp={"x": lambda xp, g, g_owned: _negated(g, g_owned)}, jvp={"x": lambda xp, t: -t},
            node_name="NegBackward", doc="-x"),
         Op("positive", lambda xp, x: +x, vjp={"x": lambda xp, g: g}, jvp={"x": lambda xp, t: t}, doc="+x"),

@@ -20,7 +20,7 @@ import pytest
 import xpgrad
 from xpgrad import func, xp
 
-from helpers import check, complex_gradient_check
+from helpers import check, complex_gradient_check, dtype_name
 
 F32 = xpgrad.float32
 F64 = xpgrad.float64
@@ -328,3 +328,58 @@ def test_logaddexp_against_torch():
         assert finite.sum() >= 5
         np.testing.assert_allclose(numpy(got)[finite], want[finite], rtol=1e-15)
         np.testing.assert_array_equal(numpy(got)[~finite], 0.0)
+
+
+# ---------------------------------------------------------------------- 4. divide: the divisor's gradient without underflow
+
+
+# (dtype, x1, x2, d/dx2 = -x1 / x2^2, d2/dx2^2 = 2 x1 / x2^3): x2 * x2 underflows in each
+# but the last, which the gradient must not go through. The second derivative of the first
+# float32 case overflows (2e60): it is checked to first order only.
+DIVIDE = [
+    ("float64", [0.0, 1e-200, 3.0], [1e-200, 1e-160, 2.0], [-0.0, -1e120, -0.75], [0.0, 2e280, 0.75]),
+    ("float32", [1e-30, 0.0, 1e-30, 3.0], [1e-30, 1e-20, 1e-20, 2.0], [-1e30, -0.0, -1e10, -0.75],
+     [None, 0.0, 2e30, 0.75]),
+]
+
+
+@pytest.mark.parametrize("dtype, a, b, d2, dd2", DIVIDE, ids=[c[0] for c in DIVIDE])
+def test_divide_divisor_gradient_does_not_underflow(dtype, a, b, d2, dd2, device):
+    dt = getattr(xpgrad, dtype)
+    rtol = 1e-6 if dtype == "float32" else 1e-15
+    x1, x2 = tensor(a, device, dt), tensor(b, device, dt)
+    g1, g2 = grads(xp.sum(x1 / x2), (x1, x2))
+    assert dtype_name(g2.dtype) == dtype
+    np.testing.assert_allclose(numpy(g2), d2, rtol=rtol)
+    assert list(np.signbit(numpy(g2))) == list(np.signbit(d2))  # -0.0 where x1 == 0, as PyTorch
+    np.testing.assert_allclose(numpy(g1), 1 / np.asarray(b, dtype=dtype), rtol=rtol)
+    k = dd2.count(None)
+    y1, y2 = tensor(a[k:], device, dt), tensor(b[k:], device, dt)
+    (g2,) = grads(xp.sum(y1 / y2), (y2,), create_graph=True)
+    (h2,) = grads(xp.sum(g2), (y2,))
+    np.testing.assert_allclose(numpy(h2), dd2[k:], rtol=rtol)
+    for fn in (xp.divide, lambda p, q: p / q):
+        t = xpgrad.full((len(a),), 2.0, dtype=dt, device=device)
+        _, tangent = func.jvp(fn, (x1.detach(), x2.detach()), (xpgrad.zeros_like(t), t))
+        np.testing.assert_allclose(numpy(tangent), 2 * np.asarray(d2), rtol=rtol)
+
+
+def test_divide_against_torch():
+    torch = torch_or_skip()
+    for dtype, a, b, _, dd2 in DIVIDE:
+        tdt = getattr(torch, dtype)
+        k = dd2.count(None)
+        ta = torch.tensor(a, dtype=tdt, requires_grad=True)
+        tb = torch.tensor(b, dtype=tdt, requires_grad=True)
+        wa, wb = torch.autograd.grad((ta / tb).sum(), (ta, tb))
+        ta, tb = ta.detach()[k:].requires_grad_(), tb.detach()[k:].requires_grad_()
+        (wb2,) = torch.autograd.grad((ta / tb).sum(), (tb,), create_graph=True)
+        (wbb,) = torch.autograd.grad(wb2.sum(), (tb,))
+        x1, x2 = tensor(a, "cpu", getattr(xpgrad, dtype)), tensor(b, "cpu", getattr(xpgrad, dtype))
+        g1, g2 = grads(xp.sum(x1 / x2), (x1, x2))
+        y1, y2 = tensor(a[k:], "cpu", getattr(xpgrad, dtype)), tensor(b[k:], "cpu", getattr(xpgrad, dtype))
+        (h,) = grads(xp.sum(y1 / y2), (y2,), create_graph=True)
+        (h2,) = grads(xp.sum(h), (y2,))
+        for got, want in ((g1, wa), (g2, wb), (h2, wbb)):
+            np.testing.assert_allclose(numpy(got), want.detach().numpy().astype(np.float64), rtol=1e-6)
+            assert list(np.signbit(numpy(got))) == list(np.signbit(want.detach().numpy()))

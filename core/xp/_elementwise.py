@@ -59,7 +59,7 @@ _BINARY = {
     "bitwise_right_shift": "x1 >> x2 for integer arrays; not differentiable.",
     "bitwise_xor": "Bitwise XOR of integer or bool arrays; not differentiable.",
     "copysign": "|x1| with the sign of x2; differentiable in x1 only (zero gradient for x2).",
-    "divide": "x1 / x2.",
+    "divide": "x1 / x2; the gradient for x2, -x1 / x2 / x2, does not underflow.",
     "equal": "x1 == x2; bool, not differentiable.",
     "floor_divide": "floor(x1 / x2); not differentiable.",
     "greater": "x1 > x2; bool, not differentiable.",
