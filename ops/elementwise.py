@@ -107,7 +107,12 @@ def _safe_ratio(xp, num, den):
 
 
 def _pow_base_derivative(xp, x1, x2):
-    """d(x1 ** x2)/dx1, with the usual Python-scalar exponents made cheap."""
+    """d(x1 ** x2)/dx1, with the usual Python-scalar exponents made cheap. An array
+    exponent: ``x2 * x1 ** (x2 - 1)`` is ``0 * 0 ** -1 = nan`` where both are 0, and the
+    derivative there is 0 (``x1 ** 0`` is 1 for every x1, PyTorch's value): those places
+    take 0, and a base of 1 in the unused branch, so that no nan reaches a second
+    derivative either. (``x1 ** 1`` at 0 differentiates, under ``create_graph``, through
+    ``x1 ** 0`` at 0: its second derivative is 0 too.)"""
     if isinstance(x2, _SCALARS):
         if x2 == 0:
             return None
@@ -115,7 +120,10 @@ def _pow_base_derivative(xp, x1, x2):
             return 1
         if x2 == 2:
             return 2 * x1
-    return x2 * x1 ** (x2 - 1)
+        return x2 * x1 ** (x2 - 1)
+    both = xp.logical_and(x1 == 0, x2 == 0)
+    safe = xp.where(both, xp.ones_like(x1), x1)
+    return xp.where(both, 0.0, x2 * safe ** (x2 - 1))
 
 
 def _pow_base(xp, g, x1, x2):
@@ -426,7 +434,7 @@ def _arithmetic_ops():
         Op("pow", lambda xp, x1, x2: x1 ** x2,
            vjp={"x1": _pow_base, "x2": _pow_exponent},
            jvp={"x1": _pow_base_jvp, "x2": _pow_exponent_jvp},
-           doc="x1 ** x2, tensor or scalar exponent; d/dx2 is 0 where x1 == 0"),
+           doc="x1 ** x2, tensor or scalar exponent; d/dx2 is 0 where x1 == 0, d/dx1 is 0 where x1 == x2 == 0"),
         Op("remainder", lambda xp, x1, x2: xp.remainder(x1, x2),
            vjp={"x1": lambda xp, g: g, "x2": _remainder_divisor},
            jvp={"x1": lambda xp, t: t, "x2": lambda xp, t, x1, x2: -t * xp.floor_divide(x1, x2)},

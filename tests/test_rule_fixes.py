@@ -383,3 +383,51 @@ def test_divide_against_torch():
         for got, want in ((g1, wa), (g2, wb), (h2, wbb)):
             np.testing.assert_allclose(numpy(got), want.detach().numpy().astype(np.float64), rtol=1e-6)
             assert list(np.signbit(numpy(got))) == list(np.signbit(want.detach().numpy()))
+
+
+# ---------------------------------------------------------------------- 5. pow: x ** 0 at x = 0, array exponent
+
+
+# x, the array exponent, d/dx x ** e, d2/dx2 x ** e (0 ** 0 is 1, a constant in x)
+POW_X = [0.0, 2.0, 0.0, 0.0, 0.0, 0.7]
+POW_E = [0.0, 0.0, 1.0, 2.0, 3.0, 0.0]
+POW_D = [0.0, 0.0, 1.0, 0.0, 0.0, 0.0]
+POW_DD = [0.0, 0.0, 0.0, 2.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("spelling", ["operator", "xp.pow"])
+def test_pow_zero_exponent_at_zero(spelling, device):
+    fn = (lambda a, b: a ** b) if spelling == "operator" else xp.pow
+    x, e = tensor(POW_X, device), tensor(POW_E, device)
+    gx, ge = grads(xp.sum(fn(x, e)), (x, e), create_graph=True)
+    np.testing.assert_array_equal(numpy(gx), POW_D)
+    (hx,) = grads(xp.sum(gx), (x,), create_graph=True)
+    np.testing.assert_array_equal(numpy(hx), POW_DD)
+    # where x != 0 the mixed derivative d/de (e x ** (e - 1)) = 1 / x at e = 0 is kept
+    (he,) = grads(xp.sum(gx), (e,))
+    np.testing.assert_allclose(numpy(he)[1], 0.5)
+    # forward mode, and the exponent a constant
+    t = xpgrad.full((len(POW_X),), 3.0, dtype=F64, device=device)
+    _, tangent = func.jvp(lambda a: fn(a, e.detach()), (x.detach(),), (t,))
+    np.testing.assert_array_equal(numpy(tangent), 3 * np.asarray(POW_D))
+    _, tangent = func.jvp(func.grad(lambda a: xp.sum(fn(a, e.detach()))), (x.detach(),), (t,))
+    np.testing.assert_array_equal(numpy(tangent), 3 * np.asarray(POW_DD))
+    # and the smooth places still match finite differences
+    check(fn, (tensor([0.5, 2.0, 1.5], device), tensor([0.0, 0.0, 1.0], device)))
+
+
+def test_pow_zero_exponent_against_torch():
+    torch = torch_or_skip()
+    x = torch.tensor(POW_X, dtype=torch.float64, requires_grad=True)
+    e = torch.tensor(POW_E, dtype=torch.float64)
+    (gx,) = torch.autograd.grad((x ** e).sum(), x, create_graph=True)
+    (hx,) = torch.autograd.grad(gx.sum(), x)
+    ux, ue = tensor(POW_X, "cpu"), tensor(POW_E, "cpu", requires_grad=False)
+    (gu,) = grads(xp.sum(ux ** ue), (ux,), create_graph=True)
+    (hu,) = grads(xp.sum(gu), (ux,))
+    np.testing.assert_array_equal(numpy(gu), gx.detach().numpy())
+    # PyTorch's second derivative is nan at 0 ** 0 and 0 ** 1; the exact one is 0
+    hx = hx.numpy()
+    finite = np.isfinite(hx)
+    np.testing.assert_array_equal(numpy(hu)[finite], hx[finite])
+    np.testing.assert_array_equal(numpy(hu)[~finite], 0.0)
