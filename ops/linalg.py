@@ -24,6 +24,10 @@ derivatives come from the same code. Conventions at the hard places:
   matrices along perturbations that keep the rank; the pseudo-inverse is discontinuous
   across rank changes, so no formula can do better.
 - ``matrix_rank``: not differentiable.
+- ``vector_norm``: the subgradient 0 at 0. For ``ord < 1`` the gradient
+  ``sign(x) |x|^(ord-1) ||x||^(1-ord)`` is 0 at zero entries (``|x|^(ord-1)`` is infinite
+  there), to second order too; a negative ``ord`` whose norm a zero entry makes 0 has
+  gradient 0 (PyTorch's values).
 
 Complex input follows PyTorch's convention: for a real loss ``L`` of ``z = x + iy`` the
 gradient is ``dL/dx + i dL/dy``, so a function holomorphic in its inputs has the VJP
@@ -591,6 +595,15 @@ def _norm_partials(xp, x, out, axis, keepdims, ord):
         return _sgn(xp, x) * hit / ties
     if ord == 0:
         return xp.zeros_like(x)
+    if ord < 1:
+        # d/dx = sign(x) |x|^(p-1) ||x||^(1-p), 0 at the zero entries (PyTorch's
+        # subgradient; |x|^(p-1) is infinite there). ||x||^(1-p) is finite and is 0 where
+        # a zero entry makes a negative-order norm 0: then every entry's gradient is 0.
+        # The zero entries take |x| = 1 in the unused branch, so that no inf or nan reaches a
+        # second derivative.
+        zero = x == 0
+        ax = xp.abs(xp.where(zero, xp.ones_like(x), x))
+        return _sgn(xp, x) * xp.where(zero, 0.0, ax ** (ord - 1)) * out ** (1 - ord)
     # ||x||_p: d/dx = sign(x) |x|^(p-1) / ||x||^(p-1)
     return _sgn(xp, x) * _safe_divide(xp, xp.abs(x) ** (ord - 1), out ** (ord - 1))
 

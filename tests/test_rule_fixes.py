@@ -431,3 +431,87 @@ def test_pow_zero_exponent_against_torch():
     finite = np.isfinite(hx)
     np.testing.assert_array_equal(numpy(hu)[finite], hx[finite])
     np.testing.assert_array_equal(numpy(hu)[~finite], 0.0)
+
+
+# ---------------------------------------------------------------------- 6. vector_norm, ord < 1, at a zero entry
+
+
+def _np_norm_partials(x, p):
+    """d ||x||_p / dx for real x with p < 1: 0 at the zero entries (the subgradient), and
+    where a zero entry makes a negative-order norm 0, 0 everywhere."""
+    x = np.asarray(x, dtype=float)
+    nz = x != 0
+    out = np.zeros_like(x)
+    if p < 0 and not nz.all():
+        return out
+    s = np.sum(np.abs(x[nz]) ** p)
+    out[nz] = s ** (1 / p - 1) * np.abs(x[nz]) ** (p - 1) * np.sign(x[nz])
+    return out
+
+
+def _np_norm_hessian(x, p):
+    """The Hessian of ``||x||_p`` over the nonzero entries, 0 in the rows and columns of
+    the zero ones (and everywhere for p < 0 with a zero entry: the norm is 0 while it is)."""
+    x = np.asarray(x, dtype=float)
+    n = len(x)
+    h = np.zeros((n, n))
+    nz = np.flatnonzero(x)
+    if p < 0 and len(nz) < n:
+        return h
+    s = np.sum(np.abs(x[nz]) ** p)
+    d = np.zeros(n)
+    d[nz] = np.abs(x[nz]) ** (p - 1) * np.sign(x[nz])
+    for i in nz:
+        for j in nz:
+            h[i, j] = (1 - p) * s ** (1 / p - 2) * d[i] * d[j]
+            if i == j:
+                h[i, j] += s ** (1 / p - 1) * (p - 1) * np.abs(x[i]) ** (p - 2)
+    return h
+
+
+NORM_ORDS = [-1, 0.5, -2, 0.3]
+NORM_X = [0.0, 1.0, -2.0]
+NORM_W = [0.3, -1.0, 2.0]
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero encountered:RuntimeWarning")  # the forward: |0| ** -1
+@pytest.mark.parametrize("ord", NORM_ORDS)
+def test_vector_norm_below_one_at_a_zero_entry(ord, device):
+    x = tensor(NORM_X, device)
+    (g,) = grads(xp.linalg.vector_norm(x, ord=ord), (x,), create_graph=True)
+    np.testing.assert_allclose(numpy(g), _np_norm_partials(NORM_X, ord), rtol=1e-13, atol=0)
+    w = xpgrad.tensor(NORM_W, dtype=F64, device=device)
+    (h,) = grads(xp.sum(g * w), (x,))
+    np.testing.assert_allclose(numpy(h), _np_norm_hessian(NORM_X, ord) @ NORM_W, rtol=1e-12, atol=1e-14)
+    _, tangent = func.jvp(lambda a: xp.linalg.vector_norm(a, ord=ord), (x.detach(),), (w,))
+    np.testing.assert_allclose(float(tangent), _np_norm_partials(NORM_X, ord) @ NORM_W, rtol=1e-13)
+    # an all-zero vector: gradient 0
+    zero = tensor([0.0, 0.0], device)
+    (g0,) = grads(xp.linalg.vector_norm(zero, ord=ord), (zero,))
+    np.testing.assert_array_equal(numpy(g0), [0.0, 0.0])
+    if ord > 0:  # the nonzero entries, the zero one held at 0: against finite differences
+        const = xpgrad.zeros(1, dtype=F64, device=device)
+        check(lambda y: xp.linalg.vector_norm(xp.concat([const, y]), ord=ord), (tensor(NORM_X[1:], device),))
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero encountered:RuntimeWarning")
+@pytest.mark.parametrize("ord", NORM_ORDS)
+def test_vector_norm_below_one_against_torch(ord):
+    torch = torch_or_skip()
+    tx = torch.tensor(NORM_X, dtype=torch.float64, requires_grad=True)
+    (tg,) = torch.autograd.grad(torch.linalg.vector_norm(tx, ord=ord), tx, create_graph=True)
+    (th,) = torch.autograd.grad((tg * torch.tensor(NORM_W, dtype=torch.float64)).sum(), tx)
+    x = tensor(NORM_X, "cpu")
+    (g,) = grads(xp.linalg.vector_norm(x, ord=ord), (x,), create_graph=True)
+    (h,) = grads(xp.sum(g * xpgrad.tensor(NORM_W, dtype=F64)), (x,))
+    np.testing.assert_allclose(numpy(g), tg.detach().numpy(), rtol=1e-13, atol=0)
+    th = th.numpy()  # nan in the zero entry's row (PyTorch); 0 here
+    finite = np.isfinite(th)
+    np.testing.assert_allclose(numpy(h)[finite], th[finite], rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(numpy(h)[~finite], 0.0)
+    # complex input, a zero entry
+    z = [0j, 1 + 1j, 2 - 1j]
+    (tz,) = torch_grad(torch, lambda a: torch.linalg.vector_norm(a, ord=ord), z, dtype=torch.complex128)
+    uz = tensor(z, "cpu", C128)
+    (gz,) = grads(xp.linalg.vector_norm(uz, ord=ord), (uz,))
+    np.testing.assert_allclose(numpy(gz), tz, rtol=1e-13, atol=0)
