@@ -515,3 +515,43 @@ def test_vector_norm_below_one_against_torch(ord):
     uz = tensor(z, "cpu", C128)
     (gz,) = grads(xp.linalg.vector_norm(uz, ord=ord), (uz,))
     np.testing.assert_allclose(numpy(gz), tz, rtol=1e-13, atol=0)
+
+
+# ---------------------------------------------------------------------- 7. diff with n=0
+
+
+DIFF_X = [[1.0, 2.0, 4.0], [-3.0, 0.5, 7.0]]
+DIFF_PRE = [[0.0], [10.0]]
+DIFF_APP = [[5.0, 6.0], [-1.0, -2.0]]
+
+
+@pytest.mark.parametrize("where", ["prepend", "append", "both"])
+def test_diff_n0_is_x_unchanged(where, device):
+    x = tensor(DIFF_X, device)
+    kw = {}
+    if where in ("prepend", "both"):
+        kw["prepend"] = tensor(DIFF_PRE, device)
+    if where in ("append", "both"):
+        kw["append"] = tensor(DIFF_APP, device)
+    out = xp.diff(x, axis=1, n=0, **kw)
+    expected = np.diff(np.asarray(DIFF_X), axis=1, n=0, **{k: np.asarray(numpy(v)) for k, v in kw.items()})
+    np.testing.assert_array_equal(numpy(out), expected)
+    w = xpgrad.tensor([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]], dtype=F64, device=device)
+    (g,) = grads(xp.sum(xp.diff(x * x, axis=1, n=0, **kw) * w), (x,), create_graph=True)
+    np.testing.assert_allclose(numpy(g), 2 * np.asarray(DIFF_X) * numpy(w))
+    (h,) = grads(xp.sum(g), (x,))
+    np.testing.assert_allclose(numpy(h), 2 * numpy(w))
+    _, tangent = func.jvp(lambda a: xp.diff(a, axis=1, n=0, **kw), (x.detach(),), (w,))
+    np.testing.assert_array_equal(numpy(tangent), numpy(w))
+    consts = {k: v.detach() for k, v in kw.items()}
+    check(lambda a: xp.diff(a * a, axis=1, n=0, **consts), (x,))
+
+
+def test_diff_n0_against_torch():
+    torch = torch_or_skip()
+    x = torch.tensor(DIFF_X, dtype=torch.float64)
+    expected = torch.diff(x, dim=1, n=0, prepend=torch.tensor(DIFF_PRE, dtype=torch.float64),
+                          append=torch.tensor(DIFF_APP, dtype=torch.float64))
+    got = xp.diff(tensor(DIFF_X, "cpu"), axis=1, n=0, prepend=tensor(DIFF_PRE, "cpu"),
+                  append=tensor(DIFF_APP, "cpu"))
+    np.testing.assert_array_equal(numpy(got), expected.numpy())
