@@ -18,8 +18,10 @@ derivatives come from the same code. Conventions at the hard places:
   the derivative is that of the cofactor matrix at the diagonal ``S``, with no
   ``1 / (s_i - s_j)``. The second derivative of ``det`` is therefore exact at repeated
   singular values (``I``, rotations, permutations) and at singular matrices too.
-- ``slogdet``: ``sign`` is not differentiable; ``logabsdet`` has gradient ``A^{-T}``
-  (infinite where ``A`` is singular, as the value is).
+- ``slogdet``: ``sign`` is not differentiable; ``logabsdet`` has gradient ``A^{-T}``.
+  At a singular ``A`` (``logabsdet`` is ``-inf``) it has none: the gradient and the
+  tangent are NaN (PyTorch's are inf or NaN there), and no error is raised; so for the
+  complex ``sign``.
 - ``pinv``: the constant-rank formula (Golub and Pereyra), exact for rank-deficient
   matrices along perturbations that keep the rank; the pseudo-inverse is discontinuous
   across rank changes, so no formula can do better.
@@ -52,6 +54,8 @@ complex input:
 The rules conjugate only complex arrays (:func:`conj`, :func:`conj_T`): real input runs
 exactly the real rules.
 """
+import math
+
 from xpgrad.dispatch import call
 from xpgrad.plugins import Op, hookimpl
 
@@ -123,6 +127,27 @@ def safe_reciprocal(xp, e):
 def inv(xp, x):
     """The registered inverse (the backend's, or a device's override such as dask's)."""
     return call(xp, "inv", x)
+
+
+def inv_or_nan(xp, x, singular):
+    """:func:`inv` of the matrices ``x`` where ``singular`` ``(...)`` is False, and NaN
+    for those where it is True: a rule whose derivative does not exist at a singular
+    matrix (``slogdet``'s ``x^-H``, ``qr``'s ``R^-1``) gives NaN there, as PyTorch gives
+    inf or NaN, instead of the backend's error (NumPy's ``LinAlgError``) from deep inside
+    backward. The singular matrices are inverted as the identity, ``x + (I - x)``, and
+    the result multiplied by NaN: products, not ``where``, so that a second derivative
+    there is NaN too (``where`` would drop the NaN cotangent and give 0), while the
+    others are ``x`` and ``inv(x)`` exactly."""
+    s = xp.expand_dims(xp.expand_dims(singular, axis=-1), axis=-1)
+    ones = xp.astype(s, x.dtype)  # 1 for a singular matrix, 0 for the others
+    safe = x + ones * (eye_like(xp, x, x.shape[-1]) - x)
+    return inv(xp, safe) * xp.where(s, math.nan, 1 - ones)
+
+
+def triangular_inv(xp, r):
+    """The inverse of triangular matrices ``r``, NaN for those with an exact zero on the
+    diagonal (singular: where the backend's inverse fails); see :func:`inv_or_nan`."""
+    return inv_or_nan(xp, r, xp.any(diag_part(xp, r) == 0, axis=-1))
 
 
 def decomposition(xp, name, x, ops, **params):
@@ -425,13 +450,19 @@ def _slogdet_part(index):
     return forward
 
 
-def _logabsdet_vjp(xp, g, x):
-    # d log|det x| = Re tr(x^-1 dx): the gradient is g x^-H.
-    return xp.expand_dims(xp.expand_dims(g, axis=-1), axis=-1) * conj_T(xp, inv(xp, x))
+def _slogdet_inv(xp, x, logabsdet):
+    """``x^-1``, NaN for the singular matrices: those whose ``log|det|`` is ``-inf``
+    (the backend's LU met an exact zero pivot, which is where its inverse fails)."""
+    return inv_or_nan(xp, x, logabsdet == -math.inf)
 
 
-def _logabsdet_jvp(xp, t, x):
-    d = xp.sum(T(xp, inv(xp, x)) * t, axis=(-2, -1))
+def _logabsdet_vjp(xp, g, x, out):
+    # d log|det x| = Re tr(x^-1 dx): the gradient is g x^-H (NaN where x is singular).
+    return xp.expand_dims(xp.expand_dims(g, axis=-1), axis=-1) * conj_T(xp, _slogdet_inv(xp, x, out))
+
+
+def _logabsdet_jvp(xp, t, x, out):
+    d = xp.sum(T(xp, _slogdet_inv(xp, x, out)) * t, axis=(-2, -1))
     return xp.real(d) if is_complex(d) else d
 
 
@@ -443,15 +474,20 @@ def _phase_forward(xp, x):
     return backend_linalg(xp, "slogdet")(x)[0]
 
 
+def _phase_inv(xp, x, sign):
+    """``x^-1``, NaN where ``x`` is singular (its sign is 0)."""
+    return inv_or_nan(xp, x, sign == 0)
+
+
 def _phase_vjp(xp, g, x, out):
     # sign = det / |det|: d sign = i sign Im tr(x^-1 dx), so the gradient is
-    # i Im(g conj(sign)) x^-H (PyTorch's slogdet_backward).
+    # i Im(g conj(sign)) x^-H (PyTorch's slogdet_backward); NaN where x is singular.
     k = imag_part(xp, g * xp.conj(out))
-    return xp.expand_dims(xp.expand_dims(k, axis=-1), axis=-1) * conj_T(xp, inv(xp, x))
+    return xp.expand_dims(xp.expand_dims(k, axis=-1), axis=-1) * conj_T(xp, _phase_inv(xp, x, out))
 
 
 def _phase_jvp(xp, t, x, out):
-    return out * imag_part(xp, xp.sum(T(xp, inv(xp, x)) * t, axis=(-2, -1)))
+    return out * imag_part(xp, xp.sum(T(xp, _phase_inv(xp, x, out)) * t, axis=(-2, -1)))
 
 
 # ---------------------------------------------------------------------- matrix_power
@@ -668,7 +704,8 @@ def xpgrad_ops():
            node_name="SlogdetBackward",
            doc="sign of the determinant of complex matrices, det / |det| (differentiable)"),
         Op("slogdet_logabsdet", _slogdet_part(1), vjp={"x": _logabsdet_vjp},
-           jvp={"x": _logabsdet_jvp}, node_name="SlogdetBackward", doc="log |det|"),
+           jvp={"x": _logabsdet_jvp}, node_name="SlogdetBackward",
+           doc="log |det|; gradient x^-T, NaN at singular matrices"),
         Op("matrix_power", _matrix_power, vjp={"x": _matrix_power_vjp}, jvp={"x": _matrix_power_jvp},
            node_name="LinalgMatrixPowerBackward", doc="integer matrix power; negative n inverts"),
         Op("pinv", _pinv, vjp={"x": _pinv_vjp}, jvp={"x": _pinv_jvp}, node_name="PinvBackward",

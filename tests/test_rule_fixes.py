@@ -555,3 +555,107 @@ def test_diff_n0_against_torch():
     got = xp.diff(tensor(DIFF_X, "cpu"), axis=1, n=0, prepend=tensor(DIFF_PRE, "cpu"),
                   append=tensor(DIFF_APP, "cpu"))
     np.testing.assert_array_equal(numpy(got), expected.numpy())
+
+
+# ---------------------------------------------------------------------- 8. slogdet and qr at singular input
+
+
+SINGULAR = {"rank1": [[1.0, 2.0], [2.0, 4.0]], "zero": [[0.0, 0.0], [0.0, 0.0]], "diag": [[1.0, 0.0], [0.0, 0.0]]}
+REGULAR = [[2.0, 1.0], [0.5, 3.0]]
+
+
+def _all_nan(a):
+    return bool(np.all(np.isnan(a)))
+
+
+@pytest.mark.parametrize("name", list(SINGULAR))
+def test_slogdet_at_singular_matrix_gives_nan_not_an_error(name, device):
+    batch = [SINGULAR[name], REGULAR]  # one singular matrix, one regular
+    a = tensor(batch, device)
+    sign, logabsdet = xp.linalg.slogdet(a)
+    assert numpy(logabsdet)[0] == -np.inf
+    (g,) = grads(xp.sum(logabsdet), (a,), create_graph=True)
+    assert _all_nan(numpy(g)[0])
+    np.testing.assert_allclose(numpy(g)[1], np.linalg.inv(REGULAR).T, rtol=1e-14)
+    (h,) = grads(xp.sum(g * xpgrad.tensor(np.ones((2, 2, 2)).tolist(), dtype=F64, device=device)), (a,))
+    assert _all_nan(numpy(h)[0]) and np.all(np.isfinite(numpy(h)[1]))
+    t = xpgrad.tensor([[[0.3, 0.1], [-0.2, 0.5]]] * 2, dtype=F64, device=device)
+    _, tangent = func.jvp(lambda m: xp.linalg.slogdet(m).logabsdet, (a.detach(),), (t,))
+    assert np.isnan(numpy(tangent)[0])
+    np.testing.assert_allclose(numpy(tangent)[1], np.sum(np.linalg.inv(REGULAR).T * numpy(t)[1]), rtol=1e-14)
+    check(lambda m: xp.linalg.slogdet(m).logabsdet, (tensor(REGULAR, device),))
+
+
+def test_complex_slogdet_at_singular_matrix_gives_nan_not_an_error():
+    for device in ("cpu", "array_api_strict"):
+        a = tensor([[[1 + 1j, 2 + 2j], [1.0, 2.0]], [[2.0, 1j], [0.5, 3.0]]], device, C128)
+        for part in (lambda r: xp.real(r.sign), lambda r: xp.imag(r.sign), lambda r: r.logabsdet):
+            (g,) = grads(xp.sum(part(xp.linalg.slogdet(a))), (a,), create_graph=True)
+            assert _all_nan(numpy(g)[0]) and np.all(np.isfinite(numpy(g)[1]))
+            (h,) = grads(xp.sum(xp.real(g)), (a,))
+            assert _all_nan(numpy(h)[0]) and np.all(np.isfinite(numpy(h)[1]))
+        t = xpgrad.ones((2, 2, 2), dtype=C128, device=device)
+        _, (ts, tl) = func.jvp(lambda m: tuple(xp.linalg.slogdet(m)), (a.detach(),), (t,))
+        assert np.isnan(numpy(ts)[0]) and np.isnan(numpy(tl)[0])
+        assert np.isfinite(numpy(ts)[1]) and np.isfinite(numpy(tl)[1])
+
+
+# Inputs whose R has an exact zero on its diagonal (rank-deficient), with the mode.
+QR_SINGULAR = {
+    "square": ([[1.0, 2.0], [0.0, 0.0]], "reduced"),
+    "zero-column": ([[0.0, 1.0], [0.0, 1.0]], "reduced"),
+    "zero": ([[0.0, 0.0], [0.0, 0.0]], "reduced"),
+    "tall-complete": ([[1.0, 2.0], [0.0, 0.0], [0.0, 0.0]], "complete"),
+    "tall": ([[0.0, 1.0], [0.0, 2.0], [0.0, 3.0]], "reduced"),
+    "wide": ([[1.0, 2.0, 3.0], [0.0, 0.0, 1.0]], "reduced"),
+}
+QR_REGULAR = {2: [[2.0, 1.0], [0.5, 3.0]], 3: [[2.0, 1.0], [0.5, 3.0], [1.0, -1.0]]}
+
+
+def _qr_batch(name):
+    m, mode = QR_SINGULAR[name]
+    regular = np.asarray(m) + np.asarray(QR_REGULAR[3] if len(m) == 3 else [[2.0, 1.0, 0.0], [0.5, 3.0, 1.0]]
+                                         if len(m[0]) == 3 else QR_REGULAR[2])
+    return [m, regular.tolist()], mode
+
+
+@pytest.mark.parametrize("name", list(QR_SINGULAR))
+def test_qr_at_rank_deficient_input_gives_nan_not_an_error(name, device):
+    batch, mode = _qr_batch(name)
+    a = tensor(batch, device)
+    r = numpy(xp.linalg.qr(a, mode=mode).R)
+    k = min(r.shape[-2:])
+    assert np.any(r[0, np.arange(k), np.arange(k)] == 0) and np.all(r[1, np.arange(k), np.arange(k)] != 0)
+    for part in ("Q", "R"):
+        # NaN for the first k columns (a wide input's others, Y = Q V, have Q's cotangent)
+        (g,) = grads(xp.sum(getattr(xp.linalg.qr(a, mode=mode), part)), (a,), create_graph=True)
+        assert _all_nan(numpy(g)[0][:, :k]) and np.all(np.isfinite(numpy(g)[1]))
+        (h,) = grads(xp.sum(g), (a,))
+        assert _all_nan(numpy(h)[0][:, :k]) and np.all(np.isfinite(numpy(h)[1]))
+        t = xpgrad.ones(tuple(a.shape), dtype=F64, device=device)
+        _, tangent = func.jvp(lambda m: getattr(xp.linalg.qr(m, mode=mode), part), (a.detach(),), (t,))
+        assert np.any(np.isnan(numpy(tangent)[0])) and np.all(np.isfinite(numpy(tangent)[1]))
+    check(lambda m: xp.linalg.qr(m, mode=mode).Q @ xp.linalg.qr(m, mode=mode).R ** 2, (tensor(batch[1], device),))
+
+
+def test_slogdet_and_qr_at_singular_input_against_torch():
+    torch = torch_or_skip()
+    for name in SINGULAR:
+        batch = [SINGULAR[name], REGULAR]
+        (want,) = torch_grad(torch, lambda m: torch.linalg.slogdet(m).logabsdet.sum(), batch)
+        a = tensor(batch, "cpu")
+        (got,) = grads(xp.sum(xp.linalg.slogdet(a).logabsdet), (a,))
+        assert not np.all(np.isfinite(want[0])) and _all_nan(numpy(got)[0])  # inf/nan in PyTorch, nan here
+        np.testing.assert_allclose(numpy(got)[1], want[1], rtol=1e-14)
+    for name in QR_SINGULAR:
+        batch, mode = _qr_batch(name)
+        if mode == "complete":
+            continue  # PyTorch refuses complete mode for M > N
+        for part in (0, 1):
+            (want,) = torch_grad(torch, lambda m: torch.linalg.qr(m, mode=mode)[part].sum(), batch)
+            a = tensor(batch, "cpu")
+            (got,) = grads(xp.sum(xp.linalg.qr(a, mode=mode)[part]), (a,))
+            bad = ~np.isfinite(want[0])
+            assert bad.any() and np.all(np.isnan(numpy(got)[0][bad]))  # NaN wherever PyTorch has inf/nan
+            np.testing.assert_allclose(numpy(got)[0][~np.isnan(numpy(got)[0])], want[0][~np.isnan(numpy(got)[0])])
+            np.testing.assert_allclose(numpy(got)[1], want[1], rtol=1e-12, atol=1e-14)

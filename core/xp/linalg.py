@@ -192,7 +192,8 @@ def det(x, /):
 def slogdet(x, /):
     """``SlogdetResult(sign, logabsdet)``. For real ``x``, ``sign`` (+-1 or 0) is not
     differentiable; for complex ``x`` it is the phase ``det / |det|``, differentiable
-    (op ``slogdet_phase``), and ``logabsdet`` is real."""
+    (op ``slogdet_phase``), and ``logabsdet`` is real. At a singular matrix
+    (``logabsdet = -inf``) the gradients and tangents are NaN."""
     x = _tensor(x, "slogdet")
     sign = "slogdet_phase" if is_complex(x) else "slogdet_sign"
     return SlogdetResult(apply(sign, (x,)), apply("slogdet_logabsdet", (x,)))
@@ -235,7 +236,8 @@ def eigvalsh(x, /):
 
 
 def qr(x, /, *, mode="reduced"):
-    """``QRResult(Q, R)``; ``mode`` is ``'reduced'`` or ``'complete'``."""
+    """``QRResult(Q, R)``; ``mode`` is ``'reduced'`` or ``'complete'``. Where ``R`` has an
+    exact zero on its diagonal (rank-deficient input) the gradients and tangents are NaN."""
     if mode not in ("reduced", "complete"):
         raise ValueError(f"qr: mode must be 'reduced' or 'complete', got {mode!r}")
     return _parts(QRResult, "qr", x, ("qr_q", "qr_r"), {"mode": mode})
