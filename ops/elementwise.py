@@ -14,8 +14,10 @@ but costs a pass over it, so the rules conjugate only complex values (``ops/_com
 shared with the linear algebra rules).
 
 Integer- and bool-valued functions (comparisons, ``floor``, ``ceil``, ``trunc``,
-``round``, ``sign``, ``signbit``, ``isnan``, ``floor_divide``...) are declared not
-differentiable: their results never require grad. PyTorch instead gives ``floor``,
+``round``, the real ``sign``, ``signbit``, ``isnan``, ``floor_divide``...) are declared
+not differentiable: their results never require grad. The sign of complex numbers,
+``z / |z|``, is smooth away from 0: ``xpgrad.xp.sign`` of complex input dispatches the
+differentiable op ``sgn`` (PyTorch's ``sgn``, gradient 0 at 0). PyTorch instead gives ``floor``,
 ``ceil``, ``round`` and ``trunc`` a zero gradient; here those results are constants, which
 has the same effect on any gradient that flows through other paths.
 """
@@ -307,6 +309,25 @@ def _abs_jvp(xp, t, x):
     return t * xp.sign(x)
 
 
+def _sgn_forward(xp, x):
+    """``xp.sign``; for complex ``x`` with the zeros set aside first, since a library may
+    compute ``x / |x|`` and warn of the ``0 / 0`` (NumPy's namespace does)."""
+    if not _is_complex(x):
+        return xp.sign(x)
+    zero = x == 0
+    return xp.where(zero, xp.zeros_like(x), xp.sign(xp.where(zero, xp.ones_like(x), x)))
+
+
+def _sgn_derivative(xp, d, x, out):
+    """The derivative of ``s = x / |x|`` (complex ``x``) along ``d``, and its VJP for the
+    cotangent ``d`` (the map is its own adjoint): ``(d - s Re(conj(s) d)) / |x|``, the
+    part of ``d`` across the direction of ``x``, over ``|x|``; 0 at ``x = 0`` (PyTorch's
+    sgn). Real ``x``: 0 (``sgn`` of a real array is its sign, piecewise constant)."""
+    if not _is_complex(x):
+        return xp.zeros_like(out if _is_complex(d) else d)
+    return _safe_ratio(xp, d - out * xp.real(xp.conj(out) * d), xp.abs(x))
+
+
 def _imag_vjp(xp, g, x_dtype):
     # imag(x + iy) = y: dL/dx = 0 and dL/dy = g, so the gradient is 0 + i g.
     return xp.astype(g, x_dtype) * 1j
@@ -496,13 +517,21 @@ def _complex_ops():
            jvp={"x": lambda xp, t: xp.imag(t)}, doc="imaginary part; the gradient 0 + g * 1j"),
         Op("conj", lambda xp, x: xp.conj(x), vjp={"x": lambda xp, g: _conj(xp, g)},
            jvp={"x": lambda xp, t: _conj(xp, t)}, doc="complex conjugate; the gradient conj(g)"),
+        # xpgrad.xp.sign dispatches this op for complex input and the constant sign for real.
+        Op("sgn", _sgn_forward,
+           vjp={"x": lambda xp, g, x, out: _sgn_derivative(xp, g, x, out)},
+           jvp={"x": lambda xp, t, x, out: _sgn_derivative(xp, t, x, out)}, node_name="SgnBackward0",
+           doc="sign of complex x, x / |x| (0 at 0), differentiable as PyTorch's sgn: "
+               "the gradient (g - s Re(conj(s) g)) / |x|, 0 at 0"),
     ]
 
 
 def _constant_ops():
     """Integer- and bool-valued functions: results that never require grad."""
     return [
-        _not_differentiable("sign", lambda xp, x: xp.sign(x), "-1, 0 or 1 (x / |x| for complex)"),
+        _not_differentiable("sign", lambda xp, x: xp.sign(x),
+                            "-1, 0 or 1 (x / |x| for complex; xpgrad.xp.sign dispatches the "
+                            "differentiable sgn for complex x)"),
         _not_differentiable("signbit", lambda xp, x: xp.signbit(x), "whether the sign bit is set; bool"),
         _not_differentiable("floor", lambda xp, x: xp.floor(x),
                             "round down (PyTorch gives a zero gradient; here the result is a constant)"),

@@ -659,3 +659,76 @@ def test_slogdet_and_qr_at_singular_input_against_torch():
             assert bad.any() and np.all(np.isnan(numpy(got)[0][bad]))  # NaN wherever PyTorch has inf/nan
             np.testing.assert_allclose(numpy(got)[0][~np.isnan(numpy(got)[0])], want[0][~np.isnan(numpy(got)[0])])
             np.testing.assert_allclose(numpy(got)[1], want[1], rtol=1e-12, atol=1e-14)
+
+
+# ---------------------------------------------------------------------- 9. sign of complex input: differentiable (PyTorch's sgn)
+
+
+SGN_Z = [1 + 1j, 2 - 1j, 3j, -2 + 0j, 0.5 - 0.25j]
+SGN_A = [0.5, -1.0, 2.0, 0.25, 1.5]  # L = sum(real(sign(z)) * a + imag(sign(z)) * b)
+SGN_B = [1.0, 0.3, -0.7, 2.0, -1.0]
+
+
+def _np_sgn_grad(z, a, b):
+    """dL/dx + i dL/dy of that L: with s = z / |z|, ds = (dz - s Re(conj(s) dz)) / |z|,
+    a map that is its own adjoint, so the gradient is (w - s Re(conj(s) w)) / |z| with
+    w = a + ib; 0 at z = 0."""
+    z, w = np.asarray(z), np.asarray(a) + 1j * np.asarray(b)
+    out = np.zeros_like(z)
+    nz = z != 0
+    s = z[nz] / np.abs(z[nz])
+    out[nz] = (w[nz] - s * np.real(np.conj(s) * w[nz])) / np.abs(z[nz])
+    return out
+
+
+def _sign_spellings():
+    return {"xp.sign": xp.sign, "xpgrad.sign": xpgrad.sign, "Tensor.sign": lambda z: z.sign()}
+
+
+@pytest.mark.parametrize("spelling", list(_sign_spellings()))
+def test_complex_sign_is_differentiable(spelling, device):
+    sign = _sign_spellings()[spelling]
+    z = tensor(SGN_Z + [0j], device, C128)
+    a = xpgrad.tensor(SGN_A + [1.0], dtype=F64, device=device)
+    b = xpgrad.tensor(SGN_B + [1.0], dtype=F64, device=device)
+    s = sign(z)
+    assert s.requires_grad
+    np.testing.assert_allclose(numpy(s), np.sign(np.asarray(SGN_Z + [0j])), rtol=1e-15)
+    (g,) = grads(xp.sum(xp.real(s) * a + xp.imag(s) * b), (z,))
+    np.testing.assert_allclose(numpy(g), _np_sgn_grad(SGN_Z + [0j], SGN_A + [1.0], SGN_B + [1.0]),
+                               rtol=1e-13, atol=1e-15)
+    # first and second order against finite differences, away from 0
+    complex_gradient_check(sign, (SGN_Z,), device)
+    complex_gradient_check(first_gradient(sign, weights=SGN_A), (SGN_Z,), device, differentiates=True,
+                           rtol=1e-5, atol=1e-6)
+    # forward mode: ds = (t - s Re(conj(s) t)) / |z|, 0 at 0
+    t = xpgrad.tensor([0.3 - 1j] * 6, dtype=C128, device=device)
+    _, tangent = func.jvp(sign, (z.detach(),), (t,))
+    zn, tn = np.asarray(SGN_Z), 0.3 - 1j
+    sn = zn / np.abs(zn)
+    np.testing.assert_allclose(numpy(tangent), list((tn - sn * np.real(np.conj(sn) * tn)) / np.abs(zn)) + [0],
+                               rtol=1e-13, atol=1e-15)
+
+
+def test_real_sign_stays_a_constant(device):
+    x = tensor([-2.0, 0.0, 3.0], device)
+    for s in (xp.sign(x), xpgrad.sign(x), x.sign()):
+        assert not s.requires_grad and s.tolist() == [-1.0, 0.0, 1.0]
+    (g,) = grads(xp.sum(xp.sign(x) * x * x), (x,))  # sign is a constant: d/dx = 2 x sign(x)
+    np.testing.assert_array_equal(numpy(g), [4.0, 0.0, 6.0])
+
+
+def test_complex_sign_against_torch():
+    torch = torch_or_skip()
+    z = SGN_Z + [0j]
+    a, b = SGN_A + [1.0], SGN_B + [1.0]
+    ta, tb = torch.tensor(a, dtype=torch.float64), torch.tensor(b, dtype=torch.float64)
+    tz = torch.tensor(z, dtype=torch.complex128, requires_grad=True)
+    (tg,) = torch.autograd.grad((torch.sgn(tz).real * ta + torch.sgn(tz).imag * tb).sum(), tz, create_graph=True)
+    (th,) = torch.autograd.grad((tg.real * ta).sum(), tz)
+    uz = tensor(z, "cpu", C128)
+    ua, ub = xpgrad.tensor(a, dtype=F64), xpgrad.tensor(b, dtype=F64)
+    (g,) = grads(xp.sum(xp.real(xp.sign(uz)) * ua + xp.imag(xp.sign(uz)) * ub), (uz,), create_graph=True)
+    (h,) = grads(xp.sum(xp.real(g) * ua), (uz,))
+    np.testing.assert_allclose(numpy(g), tg.detach().numpy(), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(numpy(h)[:-1], th.numpy()[:-1], rtol=1e-12, atol=1e-14)

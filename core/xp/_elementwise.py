@@ -7,6 +7,7 @@ and their conventions at kinks and for complex numbers, is documented with each 
 (``python -m xpgrad`` lists them).
 """
 from xpgrad.dispatch import apply
+from xpgrad.ops._complex import is_complex
 from xpgrad.tensor import Tensor
 
 _UNARY = {
@@ -39,7 +40,7 @@ _UNARY = {
     "real": "Real part (the identity on real arrays).",
     "reciprocal": "1 / x.",
     "round": "Round to the nearest integer-valued number, halves to even; not differentiable.",
-    "sign": "-1, 0 or 1 (z / |z| for complex z); not differentiable.",
+    "sign": "-1, 0 or 1, not differentiable; for complex z, z / |z| (0 at 0), differentiable (op sgn).",
     "signbit": "Whether the sign bit is set; bool, not differentiable.",
     "sin": "Sine.",
     "sinh": "Hyperbolic sine.",
@@ -108,6 +109,15 @@ for _name, _doc in _UNARY.items():
 for _name, _doc in _BINARY.items():
     globals()[_name] = _binary(_name, _doc)
 del _name, _doc
+
+
+def sign(x, /):
+    """-1, 0 or 1, elementwise; not differentiable (the result is a constant, as
+    PyTorch's sign has a zero gradient). For complex ``z``, ``z / |z|`` (0 at 0),
+    differentiable: op ``sgn``, PyTorch's ``sgn``.
+
+    Dispatches op ``sign``, or op ``sgn`` for complex input."""
+    return apply("sgn" if isinstance(x, Tensor) and is_complex(x) else "sign", (x,))
 
 
 def clip(x, /, min=None, max=None):
