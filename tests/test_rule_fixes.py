@@ -732,3 +732,51 @@ def test_complex_sign_against_torch():
     (h,) = grads(xp.sum(xp.real(g) * ua), (uz,))
     np.testing.assert_allclose(numpy(g), tg.detach().numpy(), rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(numpy(h)[:-1], th.numpy()[:-1], rtol=1e-12, atol=1e-14)
+
+
+# ---------------------------------------------------------------------- 10. rtol as a Tensor that requires grad
+
+
+RANK_A = [[[1.0, 2.0], [2.0, 4.001]], [[3.0, 1.0], [1.0, 2.0]]]  # singular values ~5 and ~2e-4; ~3.6 and ~1.4
+RANK_RTOL = [1e-3, 1e-6]  # per matrix: the first counts its small singular value as zero
+
+
+def test_rtol_tensor_is_unwrapped(device):
+    a = tensor(RANK_A, device)
+    rtol = tensor(RANK_RTOL, device)  # requires grad: gets none (as in PyTorch)
+    ranks = xp.linalg.matrix_rank(a, rtol=rtol)
+    assert ranks.tolist() == [1, 2] and not ranks.requires_grad
+    assert xpgrad.linalg.matrix_rank(a, rtol=rtol).tolist() == [1, 2]
+    p = xp.linalg.pinv(a, rtol=rtol)
+    expected = np.linalg.pinv(np.asarray(RANK_A), rtol=np.asarray(RANK_RTOL))
+    np.testing.assert_allclose(numpy(p), expected, rtol=1e-9, atol=1e-12)
+    w = xpgrad.tensor(np.arange(8.0).reshape(2, 2, 2).tolist(), dtype=F64, device=device)
+    (g,) = grads(xp.sum(p * w), (a,), create_graph=True)
+    (g_float,) = grads(xp.sum(xp.linalg.pinv(a[1], rtol=1e-6) * w[1]), (a,))
+    np.testing.assert_allclose(numpy(g)[1], numpy(g_float)[1], rtol=1e-12)
+    (h,) = grads(xp.sum(g * w), (a,))
+    assert np.all(np.isfinite(numpy(h)))
+    assert rtol.grad is None
+    _, tangent = func.jvp(lambda m: xp.linalg.pinv(m, rtol=rtol), (a.detach(),), (w,))
+    _, tangent_float = func.jvp(lambda m: xp.linalg.pinv(m, rtol=1e-6), (a.detach()[1],), (w[1],))
+    np.testing.assert_allclose(numpy(tangent)[1], numpy(tangent_float), rtol=1e-12)
+    check(lambda m: xp.linalg.pinv(m, rtol=xpgrad.tensor(1e-6, dtype=F64, device=device, requires_grad=True)),
+          (tensor(RANK_A[1], device),))
+
+
+def test_rtol_tensor_against_torch():
+    torch = torch_or_skip()
+    ta = torch.tensor(RANK_A, dtype=torch.float64, requires_grad=True)
+    trtol = torch.tensor(RANK_RTOL, dtype=torch.float64, requires_grad=True)
+    w = torch.arange(8.0, dtype=torch.float64).reshape(2, 2, 2)
+    assert torch.linalg.matrix_rank(ta, rtol=trtol).tolist() == [1, 2]
+    # PyTorch's pinv refuses an rtol that requires grad ("not differentiable with respect to
+    # argument 'rtol'"); here it is taken as a constant
+    tp = torch.linalg.pinv(ta, rtol=trtol.detach())
+    (tg,) = torch.autograd.grad((tp * w).sum(), ta)
+    a, rtol = tensor(RANK_A, "cpu"), tensor(RANK_RTOL, "cpu")
+    assert xp.linalg.matrix_rank(a, rtol=rtol).tolist() == [1, 2]
+    p = xp.linalg.pinv(a, rtol=rtol)
+    (g,) = grads(xp.sum(p * xpgrad.tensor(w.tolist(), dtype=F64)), (a,))
+    np.testing.assert_allclose(numpy(p), tp.detach().numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(numpy(g), tg.numpy(), rtol=1e-7, atol=1e-9)
