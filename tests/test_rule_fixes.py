@@ -64,7 +64,7 @@ def torch_grad(torch, loss_fn, *arrays, dtype=None):
     return [g.detach().numpy() for g in torch.autograd.grad(loss_fn(*ts), ts)]
 
 
-# ---------------------------------------------------------------------- 1. prod, cumulative_prod: complex
+# ---------------------------------------------------------------------- prod, cumulative_prod: complex
 
 
 Z2 = [1 + 1j, 2 - 1j]
@@ -133,7 +133,7 @@ def test_prod_complex_gradient_is_conjugate(name, data, device):
         complex_gradient_check(first_gradient(fn), (data,), device, differentiates=True, rtol=1e-5, atol=1e-6)
 
 
-def test_prod_complex_values_from_the_brief(device):
+def test_prod_complex_known_values(device):
     z = tensor(Z2, device, C128)
     (g,) = grads(xp.real(xp.prod(z)), (z,))
     np.testing.assert_allclose(numpy(g), [2 + 1j, 1 - 1j])
@@ -172,7 +172,7 @@ def test_prod_complex_against_torch(name, data):
     np.testing.assert_allclose(numpy(g), expected, rtol=1e-12, atol=1e-12)
 
 
-# ---------------------------------------------------------------------- 2. det: second order at repeated singular values
+# ---------------------------------------------------------------------- det: second order at repeated singular values
 
 
 def _np_cofactor(a):
@@ -219,7 +219,7 @@ def _weights_like(a):
     return (np.arange(1, np.prod(shape) + 1, dtype=float).reshape(shape) / 10).tolist()
 
 
-def test_det_second_derivative_at_identity_from_the_brief(device):
+def test_det_second_derivative_at_identity(device):
     a = tensor(np.eye(2).tolist(), device)
     v = xpgrad.tensor([[0.1, 0.2], [0.3, 0.4]], dtype=F64, device=device)
     (g,) = grads(xp.linalg.det(a), (a,), create_graph=True)
@@ -261,6 +261,17 @@ def test_det_complex_second_derivative_at_repeated_singular_values(data, device)
     complex_gradient_check(xp.linalg.det, (data,), device)
     complex_gradient_check(first_gradient(xp.linalg.det), (data,), device, differentiates=True,
                            rtol=1e-5, atol=1e-6)
+    # forward over reverse: the tangent of the gradient of Re det (conj of the cofactor
+    # matrix) against central differences of it
+    grad_fn = func.grad(lambda z: xp.real(xp.linalg.det(z)))
+    z = np.asarray(data, dtype=complex)
+    t = np.array([[0.3 - 1j, 0.5], [-0.2j, 1 + 0.4j]])
+    _, tangent = func.jvp(grad_fn, (xpgrad.tensor(data, dtype=C128, device=device),),
+                          (xpgrad.tensor(t.tolist(), dtype=C128, device=device),))
+    eps = 1e-6
+    plus, minus = (numpy(grad_fn(xpgrad.tensor((z + s * eps * t).tolist(), dtype=C128, device=device)))
+                   for s in (1, -1))
+    np.testing.assert_allclose(numpy(tangent), (plus - minus) / (2 * eps), atol=1e-8)
 
 
 @pytest.mark.parametrize("name", [n for n in REPEATED if n not in ("diag-1-0-0", "zero3")])
@@ -277,7 +288,7 @@ def test_det_second_derivative_against_torch(name):  # PyTorch's is NaN at singu
     np.testing.assert_allclose(numpy(hx), h.numpy(), atol=1e-9)
 
 
-# ---------------------------------------------------------------------- 3. logaddexp at large and infinite inputs
+# ---------------------------------------------------------------------- logaddexp at large and infinite inputs
 
 
 # (x1, x2) and the exact sigmoid(x1 - x2) = d/dx1 logaddexp (d/dx2 is 1 - it).
@@ -330,7 +341,7 @@ def test_logaddexp_against_torch():
         np.testing.assert_array_equal(numpy(got)[~finite], 0.0)
 
 
-# ---------------------------------------------------------------------- 4. divide: the divisor's gradient without underflow
+# ---------------------------------------------------------------------- divide: the divisor's gradient without underflow
 
 
 # (dtype, x1, x2, d/dx2 = -x1 / x2^2, d2/dx2^2 = 2 x1 / x2^3): x2 * x2 underflows in each
@@ -385,7 +396,7 @@ def test_divide_against_torch():
             assert list(np.signbit(numpy(got))) == list(np.signbit(want.detach().numpy()))
 
 
-# ---------------------------------------------------------------------- 5. pow: x ** 0 at x = 0, array exponent
+# ---------------------------------------------------------------------- pow: x ** 0 at x = 0, array exponent
 
 
 # x, the array exponent, d/dx x ** e, d2/dx2 x ** e (0 ** 0 is 1, a constant in x)
@@ -433,7 +444,7 @@ def test_pow_zero_exponent_against_torch():
     np.testing.assert_array_equal(numpy(hu)[~finite], 0.0)
 
 
-# ---------------------------------------------------------------------- 6. vector_norm, ord < 1, at a zero entry
+# ---------------------------------------------------------------------- vector_norm, ord < 1, at a zero entry
 
 
 def _np_norm_partials(x, p):
@@ -517,7 +528,7 @@ def test_vector_norm_below_one_against_torch(ord):
     np.testing.assert_allclose(numpy(gz), tz, rtol=1e-13, atol=0)
 
 
-# ---------------------------------------------------------------------- 7. diff with n=0
+# ---------------------------------------------------------------------- diff with n=0
 
 
 DIFF_X = [[1.0, 2.0, 4.0], [-3.0, 0.5, 7.0]]
@@ -557,7 +568,7 @@ def test_diff_n0_against_torch():
     np.testing.assert_array_equal(numpy(got), expected.numpy())
 
 
-# ---------------------------------------------------------------------- 8. slogdet and qr at singular input
+# ---------------------------------------------------------------------- slogdet and qr at singular input
 
 
 SINGULAR = {"rank1": [[1.0, 2.0], [2.0, 4.0]], "zero": [[0.0, 0.0], [0.0, 0.0]], "diag": [[1.0, 0.0], [0.0, 0.0]]}
@@ -661,7 +672,7 @@ def test_slogdet_and_qr_at_singular_input_against_torch():
             np.testing.assert_allclose(numpy(got)[1], want[1], rtol=1e-12, atol=1e-14)
 
 
-# ---------------------------------------------------------------------- 9. sign of complex input: differentiable (PyTorch's sgn)
+# ---------------------------------------------------------------------- sign of complex input: differentiable (PyTorch's sgn)
 
 
 SGN_Z = [1 + 1j, 2 - 1j, 3j, -2 + 0j, 0.5 - 0.25j]
@@ -734,7 +745,7 @@ def test_complex_sign_against_torch():
     np.testing.assert_allclose(numpy(h)[:-1], th.numpy()[:-1], rtol=1e-12, atol=1e-14)
 
 
-# ---------------------------------------------------------------------- 10. rtol as a Tensor that requires grad
+# ---------------------------------------------------------------------- rtol as a Tensor that requires grad
 
 
 RANK_A = [[[1.0, 2.0], [2.0, 4.001]], [[3.0, 1.0], [1.0, 2.0]]]  # singular values ~5 and ~2e-4; ~3.6 and ~1.4
@@ -782,7 +793,7 @@ def test_rtol_tensor_against_torch():
     np.testing.assert_allclose(numpy(g), tg.numpy(), rtol=1e-7, atol=1e-9)
 
 
-# ---------------------------------------------------------------------- 11. integer-array assignment and scatter-add, exact
+# ---------------------------------------------------------------------- integer-array assignment and scatter-add, exact
 
 
 SLOW_ON_DASK |= {"test_integer_array_assignment_and_gradients_are_exact"}
