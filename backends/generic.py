@@ -416,6 +416,25 @@ def _dask_getitem(xp, x, *, key):
     return getitem(xp, x, key=key)
 
 
+def _dask_add_flat(xp, positions, values, size):
+    """dask's own sum of ``values`` into ``size`` flat ``positions`` (may repeat):
+    ``bincount`` with weights, blockwise and lazy, which accumulates in float64 (NumPy's
+    bincount does), so a float32 sum loses no more than its final rounding. The generic
+    sums by doubling would take a number of steps read from the data, and each step
+    re-slices the lazy array."""
+    import dask.array as da
+
+    def add(w):
+        w = w.rechunk(positions.chunks)
+        return da.bincount(positions, weights=w, minlength=size)
+
+    if xp.isdtype(values.dtype, "complex floating"):
+        total = xp.astype(add(xp.real(values)), values.dtype) + xp.astype(add(xp.imag(values)), values.dtype) * 1j
+    else:
+        total = add(values)
+    return xp.astype(total, values.dtype)
+
+
 def _positive_steps(key, shape):
     """A basic key for an array of ``shape`` without negative slice steps, and the axes
     of the result to flip after indexing with it.
@@ -510,13 +529,15 @@ def xpgrad_backends():
 @hookimpl
 def xpgrad_ops():
     from xpgrad.ops import decompositions, linalg
-    from xpgrad.ops.indexing import getitem_op, scatter_add_op
+    from xpgrad.ops.indexing import getitem_op, scatter_add_op, scatter_add_with, setitem_op, setitem_with
 
     from ._dask_linalg import dask_variants
 
     return [
         getitem_op(_dask_getitem, backends={"dask"},
                    doc="x[key], without boolean masks (data-dependent shapes)"),
+        scatter_add_op(scatter_add_with(_dask_add_flat), backends={"dask"}),
+        setitem_op(setitem_with(_dask_add_flat), backends={"dask"}),
         getitem_op(_torch_getitem, backends={"torch"}, doc="x[key], negative slice steps as flipped slices"),
         scatter_add_op(_torch_scatter_add, backends={"torch"}),
         scatter_add_op(_jax_scatter_add, backends={"jax"}),

@@ -109,8 +109,15 @@ sin = _unary("sin")
 cos = _unary("cos")
 tanh = _unary("tanh")
 abs = _unary("abs")
-sign = _unary("sign")
 clone = _unary("clone")
+
+
+def sign(input):
+    """Elementwise sign of a Tensor: a constant for real input; ``z / |z|`` for complex,
+    differentiable (PyTorch's ``sgn``)."""
+    from . import xp
+
+    return xp.sign(_tensor(input, "sign"))
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):

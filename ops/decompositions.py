@@ -28,6 +28,10 @@ Conventions:
 - ``qr`` with ``mode='complete'`` and ``M > N``: likewise, ``Q``'s last ``M - N``
   columns are any orthonormal completion; their cotangents are ignored and their
   tangents are zero (``R`` and ``Q``'s first ``N`` columns are exact).
+- ``qr`` of a rank-deficient input whose ``R`` has an exact zero on its diagonal (of
+  its first ``min(M, N)`` columns): ``Q`` is not determined by the input there and has
+  no derivative; the gradient and the tangents of such a matrix are NaN (PyTorch's
+  are NaN or inf), and no error is raised.
 
 Complex input (PyTorch's convention, ``dL/dx + i dL/dy``; PyTorch's formulas with ``^H``
 for ``^T``). Every decomposition here supports it:
@@ -67,7 +71,7 @@ from xpgrad.plugins import Op, hookimpl
 
 from ._shapes import device_of
 from .linalg import (T, backend_linalg, conj, conj_T, decomposition, diag_part, eye_like, imag_part, inv, is_complex,
-                     lower_symmetric, lower_symmetric_vjp, safe_reciprocal, tril, triu)
+                     lower_symmetric, lower_symmetric_vjp, safe_reciprocal, triangular_inv, tril, triu)
 
 
 def _expect_matrices(name, x, square=False):
@@ -233,7 +237,7 @@ def _qr_deep_vjp(xp, q, r, gq, gr):
     (either may be None): ``Q (gR + tril(sym) R^-T) + (gQ - Q Q^T gQ) R^-T``."""
     if is_complex(r):
         return _qr_deep_vjp_complex(xp, q, r, gq, gr)
-    ri_t = T(xp, inv(xp, r))
+    ri_t = T(xp, triangular_inv(xp, r))
     skew = None
     if gq is not None:
         qgq = xp.matmul(T(xp, q), gq)
@@ -265,7 +269,7 @@ def _qr_deep_vjp_complex(xp, q, r, gq, gr):
     up = triu(xp, m, k=1)
     n = up + conj_T(xp, up) + xp.real(m) * eye_like(xp, m, m.shape[-1])
     top = xp.matmul(q, n) if gq is None else gq + xp.matmul(q, n)
-    return xp.matmul(top, conj_T(xp, inv(xp, r)))
+    return xp.matmul(top, conj_T(xp, triangular_inv(xp, r)))
 
 
 def _qr_vjp(xp, x, q, r, gq, gr, mode):
@@ -293,7 +297,7 @@ def _qr_deep_jvp(xp, q, r, t):
     ``dQ = dA R^-1 - Q (C - W)``. Complex: ``C = Q^H dA R^-1`` and ``W`` the
     skew-Hermitian matrix from C's strictly lower triangle and ``i Im diag(C)``, which
     keeps ``R``'s diagonal real."""
-    ri = inv(xp, r)
+    ri = triangular_inv(xp, r)
     c = xp.matmul(xp.matmul(conj_T(xp, q), t), ri)
     low = tril(xp, c, k=-1)
     upper = c - low + conj_T(xp, low)  # C - W

@@ -20,8 +20,10 @@ but costs a pass over it, so the rules conjugate only complex values (``ops/_com
 shared with the linear algebra rules).
 
 Integer- and bool-valued functions (comparisons, ``floor``, ``ceil``, ``trunc``,
-``round``, ``sign``, ``signbit``, ``isnan``, ``floor_divide``...) are declared not
-differentiable: their results never require grad. PyTorch instead gives ``floor``,
+``round``, the real ``sign``, ``signbit``, ``isnan``, ``floor_divide``...) are declared
+not differentiable: their results never require grad. The sign of complex numbers,
+``z / |z|``, is smooth away from 0: ``xpgrad.xp.sign`` of complex input dispatches the
+differentiable op ``sgn`` (PyTorch's ``sgn``, gradient 0 at 0). PyTorch instead gives ``floor``,
 ``ceil``, ``round`` and ``trunc`` a zero gradient; here those results are constants, which
 has the same effect on any gradient that flows through other paths.
 """
@@ -59,7 +61,12 @@ def _safe_ratio(xp, num, den):
 
 
 def _pow_base_derivative(xp, x1, x2):
-    """d(x1 ** x2)/dx1, with the usual Python-scalar exponents made cheap."""
+    """d(x1 ** x2)/dx1, with the usual Python-scalar exponents made cheap. An array
+    exponent: ``x2 * x1 ** (x2 - 1)`` is ``0 * 0 ** -1 = nan`` where both are 0, and the
+    derivative there is 0 (``x1 ** 0`` is 1 for every x1, PyTorch's value): those places
+    take 0, and a base of 1 in the unused branch, so that no nan reaches a second
+    derivative either. (``x1 ** 1`` at 0 differentiates, under ``create_graph``, through
+    ``x1 ** 0`` at 0: its second derivative is 0 too.)"""
     if isinstance(x2, _SCALARS):
         if x2 == 0:
             return None
@@ -67,7 +74,10 @@ def _pow_base_derivative(xp, x1, x2):
             return 1
         if x2 == 2:
             return 2 * x1
-    return x2 * x1 ** (x2 - 1)
+        return x2 * x1 ** (x2 - 1)
+    both = xp.logical_and(x1 == 0, x2 == 0)
+    safe = xp.where(both, xp.ones_like(x1), x1)
+    return xp.where(both, 0.0, x2 * safe ** (x2 - 1))
 
 
 def _pow_base(xp, g, x1, x2):
@@ -114,7 +124,28 @@ def _pow_exponent_jvp(xp, t, x1, out):
 
 
 def _divide_denominator(xp, g, x1, x2):
-    return -g * _conj(xp, x1 / (x2 * x2))
+    # -g * conj(x1 / x2 ** 2), divided twice (PyTorch's order): x2 * x2 underflows (to 0
+    # or a subnormal) where the quotient does not, e.g. 0 / 1e-200 or, in float32, 1e-30 / 1e-30.
+    return -g * _conj(xp, x1 / x2 / x2)
+
+
+def _divide_denominator_jvp(xp, t, x1, x2):
+    return -t * (x1 / x2 / x2)
+
+
+def _sigmoid_of_difference(xp, x1, x2):
+    """``sigmoid(x1 - x2) = 1 / (1 + exp(x2 - x1))``, d logaddexp(x1, x2) / dx1, from the
+    inputs rather than as ``exp(x1 - out)``: ``out`` rounds away ``log 2`` next to
+    ``1e17`` (giving 1 for 1/2) and makes ``inf - inf`` at ``(inf, 0)``. Each branch
+    exponentiates a non-positive number only (no overflow; 1 at ``x1 == x2``, 1 and 0 at
+    infinities), and the other branch is fed 0, so that neither holds inf or nan for
+    a second derivative to multiply."""
+    d = x1 - x2
+    up = d >= 0
+    zero = xp.zeros_like(d)
+    e_up = xp.exp(-xp.where(up, d, zero))  # exp(-d) where d >= 0
+    e_down = xp.exp(xp.where(up, zero, d))  # exp(d) where d < 0
+    return xp.where(up, 1 / (1 + e_up), e_down / (1 + e_down))
 
 
 def _remainder_divisor(xp, g, x1, x2):
@@ -230,6 +261,25 @@ def _abs_jvp(xp, t, x):
     return t * xp.sign(x)
 
 
+def _sgn_forward(xp, x):
+    """``xp.sign``; for complex ``x`` with the zeros set aside first, since a library may
+    compute ``x / |x|`` and warn of the ``0 / 0`` (NumPy's namespace does)."""
+    if not _is_complex(x):
+        return xp.sign(x)
+    zero = x == 0
+    return xp.where(zero, xp.zeros_like(x), xp.sign(xp.where(zero, xp.ones_like(x), x)))
+
+
+def _sgn_derivative(xp, d, x, out):
+    """The derivative of ``s = x / |x|`` (complex ``x``) along ``d``, and its VJP for the
+    cotangent ``d`` (the map is its own adjoint): ``(d - s Re(conj(s) d)) / |x|``, the
+    part of ``d`` across the direction of ``x``, over ``|x|``; 0 at ``x = 0`` (PyTorch's
+    sgn). Real ``x``: 0 (``sgn`` of a real array is its sign, piecewise constant)."""
+    if not _is_complex(x):
+        return xp.zeros_like(out if _is_complex(d) else d)
+    return _safe_ratio(xp, d - out * xp.real(xp.conj(out) * d), xp.abs(x))
+
+
 def _imag_vjp(xp, g, x_dtype):
     # imag(x + iy) = y: dL/dx = 0 and dL/dy = g, so the gradient is 0 + i g.
     return xp.astype(g, x_dtype) * 1j
@@ -333,14 +383,14 @@ def _arithmetic_ops():
            node_name="MulBackward", doc="x1 * x2"),
         Op("divide", lambda xp, x1, x2: x1 / x2,
            vjp={"x1": lambda xp, g, x2: _over(xp, g, x2), "x2": _divide_denominator},
-           jvp={"x1": lambda xp, t, x2: t / x2, "x2": lambda xp, t, x1, x2: -t * x1 / (x2 * x2)},
-           node_name="DivBackward", doc="x1 / x2"),
+           jvp={"x1": lambda xp, t, x2: t / x2, "x2": _divide_denominator_jvp},
+           node_name="DivBackward", doc="x1 / x2; d/dx2 is -x1 / x2 / x2, which does not underflow"),
         Op("negative", lambda xp, x: -x, derivative={"x": lambda xp: -1}, node_name="NegBackward", doc="-x"),
         Op("positive", lambda xp, x: +x, derivative={"x": lambda xp: 1}, doc="+x"),
         Op("pow", lambda xp, x1, x2: x1 ** x2,
            vjp={"x1": _pow_base, "x2": _pow_exponent},
            jvp={"x1": _pow_base_jvp, "x2": _pow_exponent_jvp},
-           doc="x1 ** x2, tensor or scalar exponent; d/dx2 is 0 where x1 == 0"),
+           doc="x1 ** x2, tensor or scalar exponent; d/dx2 is 0 where x1 == 0, d/dx1 is 0 where x1 == x2 == 0"),
         Op("remainder", lambda xp, x1, x2: xp.remainder(x1, x2),
            vjp={"x1": lambda xp, g: g, "x2": _remainder_divisor},
            jvp={"x1": lambda xp, t: t, "x2": lambda xp, t, x1, x2: -t * xp.floor_divide(x1, x2)},
@@ -356,11 +406,12 @@ def _arithmetic_ops():
                 "x2": lambda xp, t, x2, out: t * _safe_ratio(xp, x2, out)},
            doc="sqrt(x1 ** 2 + x2 ** 2) without overflow; subgradient 0 at (0, 0)"),
         Op("logaddexp", lambda xp, x1, x2: xp.logaddexp(x1, x2),
-           vjp={"x1": lambda xp, g, x1, out: g * xp.exp(x1 - out),
-                "x2": lambda xp, g, x2, out: g * xp.exp(x2 - out)},
-           jvp={"x1": lambda xp, t, x1, out: t * xp.exp(x1 - out),
-                "x2": lambda xp, t, x2, out: t * xp.exp(x2 - out)},
-           doc="log(exp(x1) + exp(x2)) without overflow; gradients exp(x - out), stable too"),
+           vjp={"x1": lambda xp, g, x1, x2: g * _sigmoid_of_difference(xp, x1, x2),
+                "x2": lambda xp, g, x1, x2: g * _sigmoid_of_difference(xp, x2, x1)},
+           jvp={"x1": lambda xp, t, x1, x2: t * _sigmoid_of_difference(xp, x1, x2),
+                "x2": lambda xp, t, x1, x2: t * _sigmoid_of_difference(xp, x2, x1)},
+           doc="log(exp(x1) + exp(x2)) without overflow; gradients sigmoid(x1 - x2) and sigmoid(x2 - x1), "
+               "stable too (1/2 each at (1e17, 1e17), 1 and 0 at (inf, 0))"),
         Op("copysign", lambda xp, x1, x2: xp.copysign(x1, x2),
            vjp={"x1": _copysign_magnitude, "x2": lambda xp, g: _zeros(xp, g)},
            jvp={"x1": lambda xp, t, x1, out: _copysign_magnitude(xp, t, x1, out),
@@ -401,13 +452,21 @@ def _complex_ops():
            jvp={"x": lambda xp, t: xp.imag(t)}, doc="imaginary part; the gradient 0 + g * 1j", view=True),
         Op("conj", lambda xp, x: xp.conj(x), vjp={"x": lambda xp, g: _conj(xp, g)},
            jvp={"x": lambda xp, t: _conj(xp, t)}, doc="complex conjugate; the gradient conj(g)"),
+        # xpgrad.xp.sign dispatches this op for complex input and the constant sign for real.
+        Op("sgn", _sgn_forward,
+           vjp={"x": lambda xp, g, x, out: _sgn_derivative(xp, g, x, out)},
+           jvp={"x": lambda xp, t, x, out: _sgn_derivative(xp, t, x, out)}, node_name="SgnBackward0",
+           doc="sign of complex x, x / |x| (0 at 0), differentiable as PyTorch's sgn: "
+               "the gradient (g - s Re(conj(s) g)) / |x|, 0 at 0"),
     ]
 
 
 def _constant_ops():
     """Integer- and bool-valued functions: results that never require grad."""
     return [
-        _not_differentiable("sign", lambda xp, x: xp.sign(x), "-1, 0 or 1 (x / |x| for complex)"),
+        _not_differentiable("sign", lambda xp, x: xp.sign(x),
+                            "-1, 0 or 1 (x / |x| for complex; xpgrad.xp.sign dispatches the "
+                            "differentiable sgn for complex x)"),
         _not_differentiable("signbit", lambda xp, x: xp.signbit(x), "whether the sign bit is set; bool"),
         _not_differentiable("floor", lambda xp, x: xp.floor(x),
                             "round down (PyTorch gives a zero gradient; here the result is a constant)"),

@@ -2,9 +2,11 @@
 
 Integer-array keys may repeat an index; each occurrence then adds its share of the
 gradient (``x[[0, 0]]`` gives element 0 twice the gradient). The generic scatter-add
-below does that with standard functions only (sort, cumulative sum, binary search);
-a backend may register a faster ``scatter_add`` for its own arrays (NumPy does, with
-``add.at``).
+below does that with standard functions only (a stable sort, binary search, and sums
+within each run of a repeated position by doubling): a position named once gets its
+value exactly, bit for bit, and a repeated one the sum of its values as accurately as
+pairwise summation. A backend may register a faster ``scatter_add`` for its own arrays
+(NumPy does, with ``add.at``).
 
 ``take`` and ``take_along_axis`` are indexing along one axis, so their adjoints are the
 same scatter-add. ``setitem`` is item assignment as a function (a copy of ``x`` with
@@ -84,19 +86,81 @@ def _out_of_range(k, size):
     raise IndexError(f"index {k} is out of bounds for an axis of size {size}")
 
 
-def _scatter_add_flat(xp, positions, values, size):
-    """Add ``values`` into a zero vector of length ``size`` at ``positions`` (may repeat)."""
+def _segments(xp, positions, size):
+    """Where each of the flat positions ``0 .. size - 1`` occurs in ``positions`` (1-D,
+    may repeat): the stable order that sorts ``positions``, the sorted positions, and
+    per position the run ``[lower, upper)`` of the sorted ones equal to it."""
     order = xp.argsort(positions, stable=True)
     pos = xp.take(positions, order)
-    running = xp.cumulative_sum(xp.take(values, order), include_initial=True)
     grid = xp.arange(size, dtype=pos.dtype, device=device_of(pos))
-    upper = xp.searchsorted(pos, grid, side="right")
-    lower = xp.searchsorted(pos, grid, side="left")
-    return xp.take(running, upper) - xp.take(running, lower)
+    return order, pos, xp.searchsorted(pos, grid, side="left"), xp.searchsorted(pos, grid, side="right")
+
+
+def _run_sums(xp, pos, vals, longest):
+    """The running sums of ``vals`` within each run of equal ``pos`` (sorted), by
+    doubling: step ``d`` adds the partial sum ``d`` places back where it lies in the same
+    run. Each sum is then a balanced tree of additions, as accurate as pairwise
+    summation (prefix sums over the whole array, differenced, lose the precision of the
+    largest prefix; and they mix an inf or nan into every later run). ``longest``, the
+    longest run, bounds the steps: none where no position repeats. A value alone in its
+    run is left untouched, bit for bit."""
+    d = 1
+    while d < longest:
+        same = pos[d:] == pos[:-d]
+        vals = xp.concat([vals[:d], xp.where(same, vals[d:] + vals[:-d], vals[d:])])
+        d *= 2
+    return vals
+
+
+def _segment_sums(xp, positions, values, size, add=None):
+    """Per flat position ``0 .. size - 1``: the sum of the ``values`` at it, the number
+    of them, and the first of them (exactly the value given where there is one); the sum
+    and the first are 0 where there is none. ``add``: a backend's own sum of the values
+    at each position, ``add(xp, positions, values, size)``, taken for the positions named
+    more than once in place of the sums by doubling (whose number of steps depends on the
+    data, which a lazy library would compute first)."""
+    dev = device_of(values)
+    if values.shape[0] == 0 or size == 0:
+        zeros = xp.zeros((size,), dtype=values.dtype, device=dev)
+        return zeros, xp.zeros((size,), dtype=positions.dtype, device=dev), zeros
+    order, pos, lower, upper = _segments(xp, positions, size)
+    count = upper - lower
+    hit = count > 0
+    vals = xp.take(values, order)
+    zeros = xp.zeros((size,), dtype=values.dtype, device=dev)
+    first = xp.where(hit, xp.take(vals, xp.where(hit, lower, xp.zeros_like(lower))), zeros)
+    if add is not None:
+        return xp.where(count > 1, add(xp, positions, values, size), first), count, first
+    longest = int(xp.max(count))
+    if longest <= 1:
+        return first, count, first
+    summed = _run_sums(xp, pos, vals, longest)
+    total = xp.where(hit, xp.take(summed, xp.where(hit, upper - 1, xp.zeros_like(upper))), zeros)
+    return total, count, first
+
+
+def _scatter_add_flat(xp, positions, values, size):
+    """Add ``values`` into a zero vector of length ``size`` at ``positions`` (may
+    repeat): a position named once gets its value exactly, one named several times the
+    sum of its values (see :func:`_run_sums`)."""
+    return _segment_sums(xp, positions, values, size)[0]
 
 
 def scatter_add(xp, g, *, shape, key):
     """Zeros of ``shape`` with ``g`` added at ``key``, repeated indices accumulating."""
+    return _scatter_add(xp, g, shape, key, _scatter_add_flat)
+
+
+def scatter_add_with(add_flat):
+    """The forward of ``scatter_add`` for a backend whose own function sums values into
+    flat positions, ``add_flat(xp, positions, values, size)`` (positions may repeat)."""
+    def forward(xp, g, *, shape, key):
+        return _scatter_add(xp, g, shape, key, add_flat)
+
+    return forward
+
+
+def _scatter_add(xp, g, shape, key, add_flat):
     dev = device_of(g)
     if not any(hasattr(k, "dtype") for k in _key_items(key)):
         # Integers and slices select each element at most once. None (a new axis) has
@@ -112,7 +176,7 @@ def scatter_add(xp, g, *, shape, key):
     for s in shape:
         size *= s
     positions = getitem(xp, xp.reshape(xp.arange(size, device=dev), shape), key=key)
-    flat = _scatter_add_flat(xp, xp.reshape(positions, (-1,)), xp.reshape(g, (-1,)), size)
+    flat = add_flat(xp, xp.reshape(positions, (-1,)), xp.reshape(g, (-1,)), size)
     return xp.reshape(flat, shape)
 
 
@@ -233,14 +297,30 @@ def setitem(xp, x, value, *, key):
     Basic keys and boolean masks assign into the copy, as every mutable library can.
     Integer-array keys, which the standard leaves out of assignment, go through
     :func:`_setitem_positions`: standard functions only, so they work everywhere. A
-    position an integer-array key names more than once gets the mean of the values
-    assigned to it there (the standard leaves this unspecified and the libraries
-    differ; this is the same on every backend, and the gradients follow it).
+    position an integer-array key names once gets exactly the value assigned to it, as
+    NumPy's assignment does. A position it names more than once gets the mean of the
+    values assigned to it there (the standard leaves this unspecified and the libraries
+    differ; this is the same on every backend, and the gradients follow it): an integer
+    mean rounded toward 0, and for bools True if any of them is.
     """
+    return _setitem(xp, x, value, key, None)
+
+
+def setitem_with(add):
+    """The forward of ``setitem`` for a backend whose own function sums values into flat
+    positions (see :func:`_segment_sums`), for the positions an integer-array key names
+    more than once."""
+    def forward(xp, x, value, *, key):
+        return _setitem(xp, x, value, key, add)
+
+    return forward
+
+
+def _setitem(xp, x, value, key, add):
     if _is_array(value) and value.dtype != x.dtype:
         value = xp.astype(value, x.dtype)
     if has_integer_array(xp, key):
-        return _setitem_positions(xp, x, value, key)
+        return _setitem_positions(xp, x, value, key, add)
     out = xp.asarray(x, copy=True)
     items = _key_items(key)
     target = tuple(k for k in items if k is not None)  # None (a new axis) has no place here
@@ -268,8 +348,10 @@ def _selected_shape(xp, x, key, value):
     return selected
 
 
-def _setitem_positions(xp, x, value, key):
-    """``x`` with ``value`` at an integer-array ``key``, built without writing into x."""
+def _setitem_positions(xp, x, value, key, add=None):
+    """``x`` with ``value`` at an integer-array ``key``, built without writing into x. A
+    position named once holds exactly the value assigned to it; one named several times
+    the mean of its values."""
     dev = device_of(x)
     size = prod(tuple(x.shape))
     positions = getitem(xp, xp.reshape(xp.arange(size, device=dev), tuple(x.shape)), key=key)
@@ -279,10 +361,24 @@ def _setitem_positions(xp, x, value, key):
         values = xp.full(tuple(positions.shape), value, dtype=x.dtype, device=dev)
     positions = xp.reshape(positions, (-1,))
     values = xp.reshape(values, (-1,))
-    hits = _scatter_add_flat(xp, positions, xp.ones(tuple(positions.shape), dtype=x.dtype, device=dev), size)
-    hit = hits > 0
-    mean = _scatter_add_flat(xp, positions, values, size) / xp.where(hit, hits, xp.ones_like(hits))
-    return xp.reshape(xp.where(hit, mean, xp.reshape(x, (-1,))), tuple(x.shape))
+    boolean = xp.isdtype(x.dtype, "bool")
+    total, count, first = _segment_sums(xp, positions, xp.astype(values, xp.int32) if boolean else values, size,
+                                        add)
+    if boolean:
+        assigned = xp.where(count > 1, total > 0, first > 0)  # the mean of bools, as a bool: any True
+    else:
+        assigned = xp.where(count > 1, _mean(xp, total, count), first)
+    return xp.reshape(xp.where(count > 0, assigned, xp.reshape(x, (-1,))), tuple(x.shape))
+
+
+def _mean(xp, total, count):
+    """``total / count`` in ``total``'s dtype (integers: rounded toward 0, as a cast of
+    the mean); 1 in place of a zero count (those positions are not read)."""
+    count = xp.where(count > 0, count, xp.ones_like(count))
+    if xp.isdtype(total.dtype, "integral"):
+        q = xp.astype(xp.floor_divide(xp.abs(total), count), total.dtype)
+        return xp.where(total < 0, -q, q)
+    return total / xp.astype(count, total.dtype)
 
 
 def _setitem_x_vjp(xp, g, key):

@@ -12,13 +12,24 @@ derivatives come from the same code. Conventions at the hard places:
 - ``det``: the gradient is the cofactor matrix (the transposed adjugate), computed from
   an SVD as ``sign * U diag(prod_{j != i} s_j) V^T``; it never inverts, so it is exact
   for singular matrices (``det([[0.]])`` has gradient ``[[1.]]``; a rank ``n - 1``
-  matrix has the nonzero ``adj(A)^T``).
-- ``slogdet``: ``sign`` is not differentiable; ``logabsdet`` has gradient ``A^{-T}``
-  (infinite where ``A`` is singular, as the value is).
+  matrix has the nonzero ``adj(A)^T``). The cofactor matrix is an op of its own
+  (``cofactor``) with its own derivative: the cofactor matrix is multiplicative, so with
+  the SVD's factors held fixed ``cof(U (S + P) V^T) = cof(U) cof(S + P) cof(V^T)``, and
+  the derivative is that of the cofactor matrix at the diagonal ``S``, with no
+  ``1 / (s_i - s_j)``. The second derivative of ``det`` is therefore exact at repeated
+  singular values (``I``, rotations, permutations) and at singular matrices too.
+- ``slogdet``: ``sign`` is not differentiable; ``logabsdet`` has gradient ``A^{-T}``.
+  At a singular ``A`` (``logabsdet`` is ``-inf``) it has none: the gradient and the
+  tangent are NaN (PyTorch's are inf or NaN there), and no error is raised; so for the
+  complex ``sign``.
 - ``pinv``: the constant-rank formula (Golub and Pereyra), exact for rank-deficient
   matrices along perturbations that keep the rank; the pseudo-inverse is discontinuous
   across rank changes, so no formula can do better.
 - ``matrix_rank``: not differentiable.
+- ``vector_norm``: the subgradient 0 at 0. For ``ord < 1`` the gradient
+  ``sign(x) |x|^(ord-1) ||x||^(1-ord)`` is 0 at zero entries (``|x|^(ord-1)`` is infinite
+  there), to second order too; a negative ``ord`` whose norm a zero entry makes 0 has
+  gradient 0 (PyTorch's values).
 
 Complex input follows PyTorch's convention: for a real loss ``L`` of ``z = x + iy`` the
 gradient is ``dL/dx + i dL/dy``, so a function holomorphic in its inputs has the VJP
@@ -43,6 +54,8 @@ complex input:
 The rules conjugate only complex arrays (:func:`conj`, :func:`conj_T`): real input runs
 exactly the real rules.
 """
+import math
+
 from xpgrad.dispatch import call
 from xpgrad.plugins import Op, hookimpl
 
@@ -114,6 +127,27 @@ def safe_reciprocal(xp, e):
 def inv(xp, x):
     """The registered inverse (the backend's, or a device's override such as dask's)."""
     return call(xp, "inv", x)
+
+
+def inv_or_nan(xp, x, singular):
+    """:func:`inv` of the matrices ``x`` where ``singular`` ``(...)`` is False, and NaN
+    for those where it is True: a rule whose derivative does not exist at a singular
+    matrix (``slogdet``'s ``x^-H``, ``qr``'s ``R^-1``) gives NaN there, as PyTorch gives
+    inf or NaN, instead of the backend's error (NumPy's ``LinAlgError``) from deep inside
+    backward. The singular matrices are inverted as the identity, ``x + (I - x)``, and
+    the result multiplied by NaN: products, not ``where``, so that a second derivative
+    there is NaN too (``where`` would drop the NaN cotangent and give 0), while the
+    others are ``x`` and ``inv(x)`` exactly."""
+    s = xp.expand_dims(xp.expand_dims(singular, axis=-1), axis=-1)
+    ones = xp.astype(s, x.dtype)  # 1 for a singular matrix, 0 for the others
+    safe = x + ones * (eye_like(xp, x, x.shape[-1]) - x)
+    return inv(xp, safe) * xp.where(s, math.nan, 1 - ones)
+
+
+def triangular_inv(xp, r):
+    """The inverse of triangular matrices ``r``, NaN for those with an exact zero on the
+    diagonal (singular: where the backend's inverse fails); see :func:`inv_or_nan`."""
+    return inv_or_nan(xp, r, xp.any(diag_part(xp, r) == 0, axis=-1))
 
 
 def decomposition(xp, name, x, ops, **params):
@@ -312,38 +346,91 @@ def _det(xp, x):
     return backend_linalg(xp, "det")(x)
 
 
-def conj_cofactor(xp, x):
-    """The conjugate of the cofactor matrix of each square matrix (the cofactor matrix
-    ``adj(x)^T``, ``det(x) x^{-T}`` when invertible, is real for real ``x``), from an
-    SVD ``x = U S Vh``: ``conj(det U det Vh) U diag(c) Vh`` where ``c_i`` is the product
-    of the other singular values. Products, no division: exact for singular matrices,
-    and differentiable again (``prod`` is exact at zeros).
-
-    ``det U det Vh`` has modulus 1. For real ``x`` it is a sign, locally constant, taken
-    from ``slogdet``; for complex ``x`` it is a phase that moves with ``x``, so it is
-    ``det(U) det(Vh)`` through the differentiable ``det`` (as PyTorch computes it). It
-    is unchanged by the SVD's gauge (``U -> U D``, ``Vh -> D^H Vh``), as is
-    ``U diag(c) Vh``."""
-    n = x.shape[-1]
-    if n == 0:
-        return x
-    if n == 1:
-        return xp.ones_like(x)
+def _cofactor_svd(xp, x):
+    """``U``, ``S``, ``Vh`` of a reduced SVD ``x = U diag(S) Vh`` and ``k = det(U) det(Vh)``,
+    of modulus 1. For real ``x``, ``k`` is a sign, locally constant, taken from
+    ``slogdet``; for complex ``x`` it is a phase that moves with ``x``, so it is
+    ``det(U) det(Vh)`` through the differentiable ``det`` (as PyTorch computes it)."""
     u, s, vh = decomposition(xp, "svd", x, ("svd_u", "svd_s", "svd_vh"), full_matrices=False)
-    eye = eye_like(xp, s, n)
-    others = xp.prod(xp.expand_dims(s, axis=-2) * (1 - eye) + eye, axis=-1)
     if is_complex(x):
-        phase = xp.conj(call(xp, "det", u) * call(xp, "det", vh))
+        k = call(xp, "det", u) * call(xp, "det", vh)
     else:  # U and V are orthogonal: their determinants are +-1 and locally constant.
-        phase = call(xp, "slogdet_sign", u) * call(xp, "slogdet_sign", vh)
-    return xp.expand_dims(xp.expand_dims(phase, axis=-1), axis=-1) * xp.matmul(
-        u * xp.expand_dims(others, axis=-2), vh)
+        k = call(xp, "slogdet_sign", u) * call(xp, "slogdet_sign", vh)
+    return u, s, vh, xp.expand_dims(xp.expand_dims(k, axis=-1), axis=-1)
+
+
+def _others(xp, s, leave):
+    """Products of the singular values ``s`` ``(..., n)`` leaving some out, by ``prod``
+    (no division, exact with zeros): ``leave=1`` gives ``c_i = prod_{l != i} s_l``
+    ``(..., n)``; ``leave=2`` gives ``q_ij = prod_{l != i, j} s_l`` for ``i != j`` and 0
+    on the diagonal ``(..., n, n)``."""
+    n = s.shape[-1]
+    eye = eye_like(xp, s, n)
+    if leave == 1:
+        return xp.prod(xp.expand_dims(s, axis=-2) * (1 - eye) + eye, axis=-1)
+    dev = device_of(s)
+    ls = xp.arange(n, device=dev)
+    left = xp.reshape(ls, (n, 1, 1)) == xp.reshape(ls, (1, 1, n))  # l == i
+    right = xp.reshape(ls, (1, n, 1)) == xp.reshape(ls, (1, 1, n))  # l == j
+    parts = xp.where(xp.logical_or(left, right), 1.0, xp.expand_dims(xp.expand_dims(s, axis=-2), axis=-2))
+    return xp.prod(parts, axis=-1) * (1 - eye)
+
+
+def _cofactor_derivative_at_diagonal(xp, q, p):
+    """The derivative of the cofactor matrix at ``diag(s)`` along ``p``: a diagonal
+    entry ``C_ii`` (the product of the other ``s_l``) moves by ``sum_{k != i} q_ik p_kk``,
+    an off-diagonal one ``C_ij`` by ``-q_ij p_ji``; ``q`` from :func:`_others`. The map
+    is its own adjoint (``q`` is real and symmetric)."""
+    d = xp.sum(q * xp.expand_dims(diag_part(xp, p), axis=-2), axis=-1)
+    return diag_embed(xp, d) - q * T(xp, p)
+
+
+def _cofactor(xp, x):
+    """The cofactor matrix of each square matrix (``adj(x)^T``; ``det(x) x^{-T}`` when
+    invertible), from an SVD ``x = U S Vh``: the cofactor matrix is multiplicative and
+    that of a unitary ``U`` is ``det(U) conj(U)``, so it is ``k conj(U) diag(c) conj(Vh)``
+    with ``c_i`` the product of the other singular values and ``k = det U det Vh``.
+    Products, no division: exact for singular matrices. Unchanged by the SVD's gauge
+    (``U -> U D``, ``Vh -> D^H Vh``)."""
+    _square("cofactor", x)
+    n = x.shape[-1]
+    if n <= 1:
+        return xp.ones_like(x)
+    u, s, vh, k = _cofactor_svd(xp, x)
+    return k * xp.matmul(conj(xp, u) * xp.expand_dims(_others(xp, s, 1), axis=-2), conj(xp, vh))
+
+
+def _cofactor_jvp(xp, t, x):
+    # With U, Vh fixed, cof(x + dx) = k conj(U) cof(S + P) conj(Vh) exactly, P = U^H dx V:
+    # the derivative is that of the cofactor matrix at the diagonal S, which needs no
+    # 1 / (s_i - s_j) and so is exact where singular values repeat (or vanish).
+    if x.shape[-1] <= 1:
+        return xp.zeros_like(t)
+    u, s, vh, k = _cofactor_svd(xp, x)
+    p = xp.matmul(xp.matmul(conj_T(xp, u), t), conj_T(xp, vh))
+    m = _cofactor_derivative_at_diagonal(xp, _others(xp, s, 2), p)
+    return k * xp.matmul(xp.matmul(conj(xp, u), m), conj(xp, vh))
+
+
+def _cofactor_vjp(xp, g, x):
+    # The adjoint of the JVP (the cofactor matrix is holomorphic): U M(conj(k) U^T g Vh^T) Vh.
+    if x.shape[-1] <= 1:
+        return xp.zeros_like(g)
+    u, s, vh, k = _cofactor_svd(xp, x)
+    p = conj(xp, k) * xp.matmul(xp.matmul(T(xp, u), g), T(xp, vh))
+    m = _cofactor_derivative_at_diagonal(xp, _others(xp, s, 2), p)
+    return xp.matmul(xp.matmul(u, m), vh)
 
 
 def cofactor(xp, x):
-    """The cofactor matrix of each square matrix (``adj(x)^T``; ``det(x) x^{-T}`` when
-    invertible), exact for singular matrices: see :func:`conj_cofactor`."""
-    return conj(xp, conj_cofactor(xp, x))
+    """The cofactor matrix of each square matrix, through the registered op (recorded
+    under ``create_graph``, with its own exact derivative): see :func:`_cofactor`."""
+    return call(xp, "cofactor", x)
+
+
+def conj_cofactor(xp, x):
+    """The conjugate of :func:`cofactor` (the cofactor itself for real ``x``)."""
+    return conj(xp, cofactor(xp, x))
 
 
 def _det_vjp(xp, g, x):
@@ -363,13 +450,19 @@ def _slogdet_part(index):
     return forward
 
 
-def _logabsdet_vjp(xp, g, x):
-    # d log|det x| = Re tr(x^-1 dx): the gradient is g x^-H.
-    return xp.expand_dims(xp.expand_dims(g, axis=-1), axis=-1) * conj_T(xp, inv(xp, x))
+def _slogdet_inv(xp, x, logabsdet):
+    """``x^-1``, NaN for the singular matrices: those whose ``log|det|`` is ``-inf``
+    (the backend's LU met an exact zero pivot, which is where its inverse fails)."""
+    return inv_or_nan(xp, x, logabsdet == -math.inf)
 
 
-def _logabsdet_jvp(xp, t, x):
-    d = xp.sum(T(xp, inv(xp, x)) * t, axis=(-2, -1))
+def _logabsdet_vjp(xp, g, x, out):
+    # d log|det x| = Re tr(x^-1 dx): the gradient is g x^-H (NaN where x is singular).
+    return xp.expand_dims(xp.expand_dims(g, axis=-1), axis=-1) * conj_T(xp, _slogdet_inv(xp, x, out))
+
+
+def _logabsdet_jvp(xp, t, x, out):
+    d = xp.sum(T(xp, _slogdet_inv(xp, x, out)) * t, axis=(-2, -1))
     return xp.real(d) if is_complex(d) else d
 
 
@@ -381,15 +474,20 @@ def _phase_forward(xp, x):
     return backend_linalg(xp, "slogdet")(x)[0]
 
 
+def _phase_inv(xp, x, sign):
+    """``x^-1``, NaN where ``x`` is singular (its sign is 0)."""
+    return inv_or_nan(xp, x, sign == 0)
+
+
 def _phase_vjp(xp, g, x, out):
     # sign = det / |det|: d sign = i sign Im tr(x^-1 dx), so the gradient is
-    # i Im(g conj(sign)) x^-H (PyTorch's slogdet_backward).
+    # i Im(g conj(sign)) x^-H (PyTorch's slogdet_backward); NaN where x is singular.
     k = imag_part(xp, g * xp.conj(out))
-    return xp.expand_dims(xp.expand_dims(k, axis=-1), axis=-1) * conj_T(xp, inv(xp, x))
+    return xp.expand_dims(xp.expand_dims(k, axis=-1), axis=-1) * conj_T(xp, _phase_inv(xp, x, out))
 
 
 def _phase_jvp(xp, t, x, out):
-    return out * imag_part(xp, xp.sum(T(xp, inv(xp, x)) * t, axis=(-2, -1)))
+    return out * imag_part(xp, xp.sum(T(xp, _phase_inv(xp, x, out)) * t, axis=(-2, -1)))
 
 
 # ---------------------------------------------------------------------- matrix_power
@@ -535,6 +633,15 @@ def _norm_partials(xp, x, out, axis, keepdims, ord):
         return _sgn(xp, x) * hit / ties
     if ord == 0:
         return xp.zeros_like(x)
+    if ord < 1:
+        # d/dx = sign(x) |x|^(p-1) ||x||^(1-p), 0 at the zero entries (PyTorch's
+        # subgradient; |x|^(p-1) is infinite there). ||x||^(1-p) is finite and is 0 where
+        # a zero entry makes a negative-order norm 0: then every entry's gradient is 0.
+        # The zero entries take |x| = 1 in the unused branch, so that no inf or nan reaches a
+        # second derivative.
+        zero = x == 0
+        ax = xp.abs(xp.where(zero, xp.ones_like(x), x))
+        return _sgn(xp, x) * xp.where(zero, 0.0, ax ** (ord - 1)) * out ** (1 - ord)
     # ||x||_p: d/dx = sign(x) |x|^(p-1) / ||x||^(p-1)
     return _sgn(xp, x) * _safe_divide(xp, xp.abs(x) ** (ord - 1), out ** (ord - 1))
 
@@ -588,13 +695,19 @@ def xpgrad_ops():
            jvp={"x1": _solve_x1_jvp, "x2": _solve_x2_jvp}, node_name="LinalgSolveBackward",
            doc="x1^-1 x2; a 1-D x2 is a vector"),
         Op("det", _det, vjp={"x": _det_vjp}, jvp={"x": _det_jvp}, node_name="LinalgDetBackward",
-           doc="determinant; gradient by the adjugate, exact for singular matrices"),
+           doc="determinant; gradient by the adjugate, exact for singular matrices and, to second "
+               "order, at repeated singular values"),
+        Op("cofactor", _cofactor, vjp={"x": _cofactor_vjp}, jvp={"x": _cofactor_jvp},
+           node_name="LinalgCofactorBackward",
+           doc="the cofactor matrix adj(x)^T, det's gradient; from an SVD, with a derivative exact for "
+               "singular matrices and at repeated singular values"),
         Op("slogdet_sign", _slogdet_part(0), doc="sign of the determinant (not differentiable)"),
         Op("slogdet_phase", _phase_forward, vjp={"x": _phase_vjp}, jvp={"x": _phase_jvp},
            node_name="SlogdetBackward",
            doc="sign of the determinant of complex matrices, det / |det| (differentiable)"),
         Op("slogdet_logabsdet", _slogdet_part(1), vjp={"x": _logabsdet_vjp},
-           jvp={"x": _logabsdet_jvp}, node_name="SlogdetBackward", doc="log |det|"),
+           jvp={"x": _logabsdet_jvp}, node_name="SlogdetBackward",
+           doc="log |det|; gradient x^-T, NaN at singular matrices"),
         Op("matrix_power", _matrix_power, vjp={"x": _matrix_power_vjp}, jvp={"x": _matrix_power_jvp},
            node_name="LinalgMatrixPowerBackward", doc="integer matrix power; negative n inverts"),
         Op("pinv", _pinv, vjp={"x": _pinv_vjp}, jvp={"x": _pinv_jvp}, node_name="PinvBackward",

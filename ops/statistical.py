@@ -11,6 +11,9 @@ Conventions the finite differences cannot see:
   the elements before and after each one (exclusive cumulative products from both
   ends); ``cumulative_prod`` divides only when the input holds no zero and otherwise
   forms, per slice along the axis, the ``n x n`` products leaving one element out.
+  Both are holomorphic: for complex input the VJP is ``g`` times the conjugate of the
+  partial products (PyTorch's convention, ``dL/dx + i dL/dy``), the JVP ``t`` times
+  them.
 - ``std`` where the variance is exactly zero: the gradient is 0 (a subgradient; every
   ``x - mean`` is then exactly 0), not the NaN of ``0 / 0`` that PyTorch returns.
 - ``var``/``std`` with ``correction`` >= the number of elements: NaN gradients, as the
@@ -20,8 +23,8 @@ import math
 
 from xpgrad.plugins import Op, hookimpl
 
+from ._complex import conj
 from ._shapes import count, device_of, normalize_axes, restore_reduced
-from .sorting import permute
 
 
 def _sum_vjp(xp, g, x_shape, axis, keepdims):
@@ -79,9 +82,7 @@ def _flatten_reduced(xp, x, axis):
 
 
 def _reverse_last(xp, x):
-    n = x.shape[-1]
-    rev = xp.arange(n - 1, -1, -1, device=device_of(x))
-    return permute(xp, x, xp.broadcast_to(rev, tuple(x.shape)), -1)
+    return xp.flip(x, axis=-1)
 
 
 def _exclusive_cumprod(xp, x):
@@ -99,7 +100,8 @@ def _prod_partials(xp, x, axis):
 
 
 def _prod_vjp(xp, g, x, axis, keepdims):
-    return restore_reduced(xp, g, tuple(x.shape), axis, keepdims) * _prod_partials(xp, x, axis)
+    # holomorphic: g * conj(d prod / d x)
+    return restore_reduced(xp, g, tuple(x.shape), axis, keepdims) * conj(xp, _prod_partials(xp, x, axis))
 
 
 def _prod_jvp(xp, t, x, axis, keepdims, dtype):
@@ -201,18 +203,19 @@ def _move_last(xp, x, axis):
 
 def _cumprod_vjp(xp, g, x, out, axis, include_initial):
     if not _has_zero(xp, x):
-        # sum over the outputs x_i enters of g_j * out_j, divided by x_i (x has no zero)
-        h = g * out
+        # sum over the outputs x_i enters of g_j * conj(out_j), divided by conj(x_i) (x
+        # has no zero): g times the conjugate of d out_j / d x_i = out_j / x_i
+        h = g * conj(xp, out)
         total = xp.sum(h, axis=axis, keepdims=True)
         if include_initial:
             reach = total - xp.cumulative_sum(h, axis=axis)[_along(h, axis, slice(0, x.shape[axis]))]
         else:
             reach = total - xp.cumulative_sum(h, axis=axis) + h
-        return reach / x
+        return reach / conj(xp, x)
     xl, back = _move_last(xp, x, axis)
     gl, _ = _move_last(xp, g, axis)
     z, enters = _leave_one_out(xp, xl, include_initial)
-    return xp.permute_dims(xp.sum(z * enters * xp.expand_dims(gl, axis=-2), axis=-1), back)
+    return xp.permute_dims(xp.sum(conj(xp, z) * enters * xp.expand_dims(gl, axis=-2), axis=-1), back)
 
 
 def _cumprod_jvp(xp, t, x, out, axis, include_initial):

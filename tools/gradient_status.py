@@ -102,6 +102,15 @@ OP_NAMES = {
     "unique_all": ("unique_values",),  # the values carry the gradient; indices and counts are integers
     "unique_counts": ("unique_values",),
     "unique_inverse": ("unique_values",),
+    "sign": ("sign", "sgn"),  # real input: the constant sign; complex input: sgn
+}
+
+# The notes of the functions in OP_NAMES (their ops' own one-line docs do not apply).
+OP_NOTES = {
+    "unique_all": "values differentiable; indices and counts are integers",
+    "unique_counts": "values differentiable; indices and counts are integers",
+    "unique_inverse": "values differentiable; indices and counts are integers",
+    "sign": "real: -1, 0 or 1, a constant; complex: z / |z| (0 at 0), differentiable as PyTorch's sgn",
 }
 
 # Ops that are not functions of the standard but serve one of its operators.
@@ -213,8 +222,8 @@ def function_row(name, namespace, ops):
     note = "" if present else "op registered, but not in the namespace yet"
     if not note and len(names) == 1:
         note = ops[names[0]].doc or ""
-    if name in OP_NAMES:
-        note = "values differentiable; indices and counts are integers"
+    if name in OP_NOTES:
+        note = OP_NOTES[name]
     return status, forward, ", ".join(names), note
 
 

@@ -7,6 +7,7 @@ and their conventions at kinks and for complex numbers, is documented with each 
 (``python -m xpgrad`` lists them).
 """
 from xpgrad.dispatch import apply
+from xpgrad.ops._complex import is_complex
 from xpgrad.tensor import Tensor
 
 _UNARY = {
@@ -39,7 +40,7 @@ _UNARY = {
     "real": "Real part (the identity on real arrays).",
     "reciprocal": "1 / x.",
     "round": "Round to the nearest integer-valued number, halves to even; not differentiable.",
-    "sign": "-1, 0 or 1 (z / |z| for complex z); not differentiable.",
+    "sign": "-1, 0 or 1, not differentiable; for complex z, z / |z| (0 at 0), differentiable (op sgn).",
     "signbit": "Whether the sign bit is set; bool, not differentiable.",
     "sin": "Sine.",
     "sinh": "Hyperbolic sine.",
@@ -59,7 +60,7 @@ _BINARY = {
     "bitwise_right_shift": "x1 >> x2 for integer arrays; not differentiable.",
     "bitwise_xor": "Bitwise XOR of integer or bool arrays; not differentiable.",
     "copysign": "|x1| with the sign of x2; differentiable in x1 only (zero gradient for x2).",
-    "divide": "x1 / x2.",
+    "divide": "x1 / x2; the gradient for x2, -x1 / x2 / x2, does not underflow.",
     "equal": "x1 == x2; bool, not differentiable.",
     "floor_divide": "floor(x1 / x2); not differentiable.",
     "greater": "x1 > x2; bool, not differentiable.",
@@ -67,7 +68,7 @@ _BINARY = {
     "hypot": "sqrt(x1 ** 2 + x2 ** 2) without overflow; subgradient 0 at (0, 0).",
     "less": "x1 < x2; bool, not differentiable.",
     "less_equal": "x1 <= x2; bool, not differentiable.",
-    "logaddexp": "log(exp(x1) + exp(x2)) without overflow.",
+    "logaddexp": "log(exp(x1) + exp(x2)) without overflow; gradients sigmoid(x1 - x2) and sigmoid(x2 - x1).",
     "logical_and": "Logical AND of bool arrays; not differentiable.",
     "logical_or": "Logical OR of bool arrays; not differentiable.",
     "logical_xor": "Logical XOR of bool arrays; not differentiable.",
@@ -76,7 +77,7 @@ _BINARY = {
     "multiply": "x1 * x2.",
     "nextafter": "The next representable value after x1 toward x2; not differentiable.",
     "not_equal": "x1 != x2; bool, not differentiable.",
-    "pow": "x1 ** x2; d/dx2 is 0 where x1 == 0.",
+    "pow": "x1 ** x2; d/dx2 is 0 where x1 == 0, and d/dx1 is 0 where x1 == x2 == 0.",
     "remainder": "x1 % x2, with the sign of x2; gradients 1 and -floor(x1 / x2).",
     "subtract": "x1 - x2.",
 }
@@ -108,6 +109,15 @@ for _name, _doc in _UNARY.items():
 for _name, _doc in _BINARY.items():
     globals()[_name] = _binary(_name, _doc)
 del _name, _doc
+
+
+def sign(x, /):
+    """-1, 0 or 1, elementwise; not differentiable (the result is a constant, as
+    PyTorch's sign has a zero gradient). For complex ``z``, ``z / |z|`` (0 at 0),
+    differentiable: op ``sgn``, PyTorch's ``sgn``.
+
+    Dispatches op ``sign``, or op ``sgn`` for complex input."""
+    return apply("sgn" if isinstance(x, Tensor) and is_complex(x) else "sign", (x,))
 
 
 def clip(x, /, min=None, max=None):

@@ -148,7 +148,8 @@ def _concat(parts, axis):
 def diff(x, /, *, axis=-1, n=1, prepend=None, append=None):
     """The ``n``-th forward difference along ``axis``: ``x[i + 1] - x[i]``, applied ``n``
     times, after joining ``prepend`` and ``append`` (same shape as ``x`` but along
-    ``axis``) to either end. Differentiable in ``x``, ``prepend`` and ``append``."""
+    ``axis``) to either end. Differentiable in ``x``, ``prepend`` and ``append``.
+    ``n=0`` returns ``x`` itself, ``prepend`` and ``append`` unused (as NumPy does)."""
     x = _tensor(x, "diff")
     if x.ndim == 0:
         raise ValueError("diff() needs an array of at least one dimension")
@@ -162,6 +163,8 @@ def diff(x, /, *, axis=-1, n=1, prepend=None, append=None):
         if not isinstance(p, Tensor) or p.ndim != x.ndim or _other_axes_differ(p, x, axis):
             raise ValueError(f"diff(): prepend and append must be Tensors shaped like x {x.shape} "
                              f"except along axis {axis}")
+    if n == 0:
+        return x
     y = _concat(parts, axis) if len(parts) > 1 else x
     lead = (slice(None),) * axis
     for _ in range(n):

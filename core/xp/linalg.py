@@ -184,14 +184,16 @@ def solve(x1, x2, /):
 
 def det(x, /):
     """The determinant of each square matrix. Its gradient, the cofactor matrix, is
-    computed without inverting: exact for singular matrices."""
+    computed without inverting: exact for singular matrices; so is the second
+    derivative, at repeated singular values too."""
     return apply("det", (x,))
 
 
 def slogdet(x, /):
     """``SlogdetResult(sign, logabsdet)``. For real ``x``, ``sign`` (+-1 or 0) is not
     differentiable; for complex ``x`` it is the phase ``det / |det|``, differentiable
-    (op ``slogdet_phase``), and ``logabsdet`` is real."""
+    (op ``slogdet_phase``), and ``logabsdet`` is real. At a singular matrix
+    (``logabsdet = -inf``) the gradients and tangents are NaN."""
     x = _tensor(x, "slogdet")
     sign = "slogdet_phase" if is_complex(x) else "slogdet_sign"
     return SlogdetResult(apply(sign, (x,)), apply("slogdet_logabsdet", (x,)))
@@ -202,15 +204,30 @@ def matrix_power(x, n, /):
     return apply("matrix_power", (x,), {"n": n})
 
 
+def _tolerance(x, rtol, name):
+    """``rtol`` as the backend takes it: a float, None, or (the standard allows an array,
+    broadcasting against the batch) the array of a Tensor on ``x``'s device. A Tensor's
+    array is taken whether it requires grad or not: the tolerance gets no gradient, as
+    in PyTorch."""
+    if not isinstance(rtol, Tensor):
+        return rtol
+    if isinstance(x, Tensor) and rtol.device != x.device:
+        raise ValueError(f"{name}: rtol is on device {rtol.device!r} and x on {x.device!r}; "
+                         f"move rtol to x's device (rtol.to({str(x.device)!r}))")
+    return rtol.detach()._data
+
+
 def pinv(x, /, *, rtol=None):
-    """The Moore-Penrose pseudo-inverse; singular values up to ``rtol`` times the largest
-    count as zero. The gradient is the constant-rank one."""
-    return apply("pinv", (x,), {"rtol": rtol})
+    """The Moore-Penrose pseudo-inverse; singular values up to ``rtol`` (a float, or a
+    Tensor broadcasting against the batch) times the largest count as zero. The gradient
+    is the constant-rank one; ``rtol`` gets none."""
+    return apply("pinv", (x,), {"rtol": _tolerance(x, rtol, "pinv")})
 
 
 def matrix_rank(x, /, *, rtol=None):
-    """The numerical rank of each matrix (an integer array; not differentiable)."""
-    return apply("matrix_rank", (x,), {"rtol": rtol})
+    """The numerical rank of each matrix (an integer array; not differentiable);
+    ``rtol`` a float or a Tensor broadcasting against the batch."""
+    return apply("matrix_rank", (x,), {"rtol": _tolerance(x, rtol, "matrix_rank")})
 
 
 # ---------------------------------------------------------------------- decompositions
@@ -234,7 +251,8 @@ def eigvalsh(x, /):
 
 
 def qr(x, /, *, mode="reduced"):
-    """``QRResult(Q, R)``; ``mode`` is ``'reduced'`` or ``'complete'``."""
+    """``QRResult(Q, R)``; ``mode`` is ``'reduced'`` or ``'complete'``. Where ``R`` has an
+    exact zero on its diagonal (rank-deficient input) the gradients and tangents are NaN."""
     if mode not in ("reduced", "complete"):
         raise ValueError(f"qr: mode must be 'reduced' or 'complete', got {mode!r}")
     return _parts(QRResult, "qr", x, ("qr_q", "qr_r"), {"mode": mode})
