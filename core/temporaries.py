@@ -90,6 +90,9 @@ class Counts:
 # ``[Counts]`` while temporaries are on, ``[None]`` while off: the dispatcher reads it
 # per Tensor method and operator call.
 ACTIVE = [None]
+# The calibration, once made: turning temporaries off and on again does not repeat it
+# (a refused one is tried again the next time they are turned on).
+_CALIBRATED = [None]
 
 
 def getrefcount_extra():
@@ -136,7 +139,9 @@ def set_temporaries_enabled(enabled):
         ACTIVE[0] = None
         return False
     if ACTIVE[0] is None:
-        ACTIVE[0] = _calibrate()
+        if _CALIBRATED[0] is None:
+            _CALIBRATED[0] = _calibrate()
+        ACTIVE[0] = _CALIBRATED[0]
     return ACTIVE[0] is not None
 
 

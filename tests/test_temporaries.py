@@ -97,7 +97,26 @@ def test_the_switch_turns_them_on_where_the_interpreter_is_checked(switch):
             assert (temporaries.ACTIVE[0].operator is not None) == OPERATORS_CHECKED
 
 
-def test_an_unchecked_interpreter_stays_off(monkeypatch):
+@pytest.fixture
+def uncalibrated(monkeypatch):
+    """This process as if temporaries had never been calibrated in it."""
+    monkeypatch.setattr(temporaries, "_CALIBRATED", [None])
+
+
+@pytest.mark.skipif(not CHECKED, reason="temporaries never turn on here")
+def test_calibration_happens_once(monkeypatch):
+    calls = []
+    real = temporaries._calibrate
+    monkeypatch.setattr(temporaries, "_CALIBRATED", [None])
+    monkeypatch.setattr(temporaries, "_calibrate", lambda: calls.append(1) or real())
+    with xpgrad.elide_temporaries(False):
+        for _ in range(3):
+            with xpgrad.elide_temporaries(True):
+                pass
+    assert calls == [1]
+
+
+def test_an_unchecked_interpreter_stays_off(monkeypatch, uncalibrated):
     monkeypatch.setattr(temporaries, "_EXPECTED", {})
     with xpgrad.elide_temporaries(False):
         with pytest.warns(xpgrad.TemporariesWarning, match="not an interpreter they have been checked on"):
@@ -105,7 +124,7 @@ def test_an_unchecked_interpreter_stays_off(monkeypatch):
 
 
 @pytest.mark.skipif(not CHECKED, reason="temporaries never turn on here")
-def test_counts_other_than_the_known_ones_leave_them_off(monkeypatch):
+def test_counts_other_than_the_known_ones_leave_them_off(monkeypatch, uncalibrated):
     expected = {k: (v[0] + 1,) + v[1:] for k, v in temporaries._EXPECTED.items()}
     monkeypatch.setattr(temporaries, "_EXPECTED", expected)
     with xpgrad.elide_temporaries(False):
@@ -124,7 +143,7 @@ def _tracer(frame, event, arg):
 
 @pytest.mark.skipif(not CHECKED, reason="temporaries never turn on here")
 @pytest.mark.parametrize("watcher", ["settrace", "setprofile"])
-def test_calibration_refuses_to_run_under_a_tracer_or_profiler(watcher):
+def test_calibration_refuses_to_run_under_a_tracer_or_profiler(watcher, uncalibrated):
     with xpgrad.elide_temporaries(False):
         getattr(sys, watcher)(_tracer)
         try:
@@ -567,7 +586,7 @@ def test_forward_mode_sees_the_operands_unchanged():
 
 
 @pytest.mark.skipif(not CHECKED, reason="temporaries never turn on here")
-def test_an_unknown_frame_layout_leaves_operators_out_of_place(mark, monkeypatch):
+def test_an_unknown_frame_layout_leaves_operators_out_of_place(mark, monkeypatch, uncalibrated):
     monkeypatch.setattr(temporaries, "_LAYOUTS", {})
     with xpgrad.elide_temporaries(False):
         with xpgrad.elide_temporaries(True) as on:
