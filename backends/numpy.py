@@ -17,8 +17,9 @@ _GETREFCOUNT_EXTRA = getrefcount_extra()
 
 _REAL = (int, float, bool)
 
-# Below this many bytes, telling a broadcast one costs more than the multiply it saves.
-_UNIT_MIN_BYTES = 1 << 16
+# Below this many bytes, a product into memory already there saves less than its checks
+# cost (and telling a broadcast one costs more than the multiply it saves).
+_IN_PLACE_MIN_BYTES = 1 << 16
 
 
 def _ufunc(name):
@@ -89,12 +90,19 @@ class NumpyBackend(Backend):
         if type(d) is complex or d.dtype.kind == "c":
             p = g * np.conj(d)
             return p, type(p) is np.ndarray
-        if type(g) is np.ndarray and type(d) is np.ndarray:
-            if (g.nbytes >= _UNIT_MIN_BYTES and not any(g.strides) and d.shape == g.shape
-                    and d.dtype == g.dtype and g[(0,) * g.ndim] == 1):
-                return d, d_free  # g is sum's broadcast one: 1 * d is d, exactly
-            if (g_free or d_free) and np.result_type(g, d) == g.dtype:
-                shape = np.broadcast_shapes(g.shape, d.shape)
+        if type(g) is np.ndarray and g.nbytes >= _IN_PLACE_MIN_BYTES and type(d) is np.ndarray:
+            same = d.shape == g.shape
+            if same and d.dtype == g.dtype:
+                if not any(g.strides) and g[(0,) * g.ndim] == 1:
+                    return d, d_free  # g is sum's broadcast one: 1 * d is d, exactly
+                if g_free:
+                    np.multiply(g, d, out=g)
+                    return g, True
+                if d_free:
+                    np.multiply(d, g, out=d)
+                    return d, True
+            elif (g_free or d_free) and np.result_type(g, d) == g.dtype:
+                shape = g.shape if same else np.broadcast_shapes(g.shape, d.shape)
                 if g_free and shape == g.shape:
                     np.multiply(g, d, out=g)
                     return g, True

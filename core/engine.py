@@ -18,6 +18,10 @@ ANOMALY_CHECK = [None]
 
 _NUMBERS = (int, float, complex, bool, type(None))
 
+# Below this many bytes the walk does not ask whether a rule's result is its own (and
+# so copies it before handing it out): asking costs more than the copy it may save.
+_REUSE_MIN_BYTES = 1 << 16
+
 # Ownership. A walk writes in place, or hands out without a copy, only arrays it can
 # prove are its own, by construction rather than by counting references: each cotangent
 # in ``buffers`` has a flag in ``mine``. An array is the walk's own when the walk made
@@ -161,11 +165,15 @@ def _execute(roots, root_grads, retain, create, targets, capture):
     the leaves' ``.grad``."""
     deps = {}
     buffers = {}
-    mine = {}  # node -> whether buffers[node] is the walk's own (see "Ownership")
+    mine = {}  # the nodes whose buffers[node] is the walk's own (True; see "Ownership")
     for node, (g, own) in zip(roots, root_grads):
         deps[node] = 0
         prev = buffers.get(node)
-        buffers[node], mine[node] = (g, own) if prev is None else (prev + g, True)
+        if prev is not None:
+            g, own = prev + g, True
+        buffers[node] = g
+        if own:
+            mine[node] = True
     if targets is None:
         _count_dependencies(deps)
         useful = stops = None
@@ -180,7 +188,7 @@ def _execute(roots, root_grads, retain, create, targets, capture):
         while ready:
             node = ready.pop()
             g = buffers.pop(node)
-            g_mine = mine.pop(node)
+            g_mine = mine.pop(node, False)
             if node.hooks:
                 g, g_mine = _run_hooks(node, g, g_mine, create)
             if type(node) is AccumulateGrad:
@@ -222,29 +230,33 @@ def _execute(roots, root_grads, retain, create, targets, capture):
             plan = node.plan
             rules = plan.rules
             last = plan.last
+            # Only large cotangents are worth writing into: for small ones a new array
+            # costs less than asking whether one is the walk's own.
+            large = not create and getattr(g, "nbytes", 0) >= _REUSE_MIN_BYTES
             i = -1
             for nxt in node.next:
                 i += 1
                 if nxt is None or useful is not None and nxt not in useful:
                     continue
                 rule = rules[i]
+                gi_mine = False
                 if create:
                     gi = rule.call_graph(xp, g, saved, out, node)
-                    gi_mine = (type(gi) is Tensor and gi._own and getattr(rule, "trusted", False)
+                    gi_mine = (type(gi) is Tensor and gi._own and rule.trusted
                                and not _given(gi, g, saved, out, True))
-                elif getattr(rule, "derivative", False):
+                elif large and rule.derivative:
+                    # the backend writes the product into g or d where the walk owns it
                     d = rule.derive(xp, saved, out, node)
                     d_mine = (type(d) not in _NUMBERS and backend.fresh(d)
                               and not _given(d, g, saved, out, False))
                     gi, gi_mine = backend.chain(g, d, g_mine and i == last, d_mine)
                 else:
                     gi = rule.call(xp, g, saved, out, node)
-                    gi_mine = (getattr(rule, "trusted", False) and type(gi) not in _NUMBERS
-                               and backend.fresh(gi) and not _given(gi, g, saved, out, False))
-                if gi is None:
-                    pass
-                else:
-                    if not gi_mine:
+                    if (rule.trusted and getattr(gi, "nbytes", 0) >= _REUSE_MIN_BYTES
+                            and backend.fresh(gi)):
+                        gi_mine = not _given(gi, g, saved, out, False)
+                if gi is not None:
+                    if g_mine and not gi_mine:
                         g_mine = False  # gi may be g or share its memory: g stays as it is
                     if check is not None:
                         check(node, i, gi)
@@ -255,14 +267,16 @@ def _execute(roots, root_grads, retain, create, targets, capture):
                     if dt is not dtypes[i] and dt != dtypes[i]:
                         gi = _cast(xp, gi, dtypes[i], node, i)
                         gi_mine = True
+                    # mine holds True for the walk's own; absent is "not known to be"
                     prev = buffers.get(nxt)
                     if prev is None:
                         buffers[nxt] = gi
-                        mine[nxt] = gi_mine
+                        if gi_mine:
+                            mine[nxt] = True
                     elif create:
                         buffers[nxt] = prev + gi
                         mine[nxt] = True
-                    elif mine[nxt]:
+                    elif nxt in mine:
                         buffers[nxt] = nxt.dev.backend.add_into(prev, gi)
                     elif gi_mine:
                         buffers[nxt] = nxt.dev.backend.add_into(gi, prev)

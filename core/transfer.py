@@ -58,6 +58,7 @@ class _MoveBack:
     needs_out = False
 
     trusted = True  # a move is a copy: what it returns is the walk's own
+    derivative = False
 
     @staticmethod
     def call(xp, g, saved, out, node):

@@ -45,6 +45,18 @@ def _node_name(name):
     return "".join(part.capitalize() for part in name.split("_")) + "Backward"
 
 
+# id(dtype) -> (dtype, whether complex): asked per rule call, so answered once per dtype
+# object (kept with its answer, so that its id is not reused while cached).
+_COMPLEX_BY_ID = {}
+
+
+def _complex_dtype(dtype):
+    known = _COMPLEX_BY_ID.get(id(dtype))
+    if known is None:
+        known = _COMPLEX_BY_ID[id(dtype)] = (dtype, "complex" in str(dtype))
+    return known[1]
+
+
 def _product(xp, g, d):
     """``g * conj(d)``: the cotangent through a derivative ``d`` (PyTorch's convention for
     complex values; ``conj`` only where ``d`` is complex, at no cost for real values). A
@@ -54,7 +66,7 @@ def _product(xp, g, d):
         return g if d == 1 else -g if d == -1 else g * d
     if kind is complex:
         return g * d.conjugate()
-    if "complex" in str(d.dtype):
+    if _complex_dtype(d.dtype):
         return g * xp.conj(d)
     return g * d
 
@@ -67,6 +79,15 @@ def _tangent(xp, t, d):
 
 
 _REAL_SCALARS = (int, float, bool)
+
+
+def _constant(fn):
+    """The value of a derivative that names nothing, where it is a Python number."""
+    try:
+        value = fn(None)
+    except Exception:
+        return None
+    return value if type(value) in _REAL_SCALARS or type(value) is complex else None
 
 
 class Rule:
@@ -134,7 +155,11 @@ class Rule:
             unwrap += [f"    a{i} = saved[{i}]", f"    if type(a{i}) is Tensor:", f"        a{i} = a{i}._data"]
             keep.append(f"    a{i} = saved[{i}]")
         given = "".join(", " + e for e in exprs)
-        if skip == 1:
+        constant = _constant(fn) if skip == 1 and not exprs else None
+        if constant is not None:  # a constant derivative (add's 1): folded here, once
+            ret = ("    return g" if constant == 1 else "    return -g" if constant == -1 else
+                   f"    return {'product' if kind == 'derivative' else 'tangent'}(xp, g, {constant!r})")
+        elif skip == 1:
             value = f"fn(xp{given})"
             ret = f"    return {'product' if kind == 'derivative' else 'tangent'}(xp, g, {value})"
         else:

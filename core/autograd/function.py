@@ -180,6 +180,7 @@ class DelayedErrorBackward(Node):
 
 class _DelayedErrorRule:
     __slots__ = ("message",)
+    derivative = trusted = False
     needs_args = frozenset()
     needs_out = False
     names = ()
@@ -214,6 +215,8 @@ class _BackwardRule:
     all inputs, cached on the ctx) and returns input ``i``'s gradient."""
 
     __slots__ = ("cls", "i", "k", "last")
+    derivative = False
+    trusted = False  # the user's backward: what it returns is never the engine's own
     needs_args = frozenset()
     needs_out = False
     names = ()
@@ -258,6 +261,7 @@ class _JvpRule:
     input ``i``'s tangent (zeros for the other Tensor inputs), output ``k`` of it."""
 
     __slots__ = ("cls", "i", "k")
+    derivative = trusted = False
     needs_args = frozenset()
     needs_out = False
     names = ()

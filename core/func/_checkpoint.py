@@ -94,6 +94,7 @@ class _RuleAdapter:
     """A compiled-rule look-alike for the engine: ``call`` and ``call_graph``."""
 
     __slots__ = ("call", "call_graph", "needs_args", "needs_out", "names")
+    derivative = trusted = False
 
     def __init__(self, state, i, n):
         self.call = state.rule(i, False)
