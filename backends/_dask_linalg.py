@@ -10,7 +10,6 @@ import numpy as np
 
 from xpgrad.ops.decompositions import _expect_matrices, _svd_sizes
 from xpgrad.ops.linalg import as_matrix, as_vector, conj_T, inv, is_complex
-from xpgrad.plugins import Op
 
 __all__ = ["dask_variants"]
 
@@ -145,8 +144,5 @@ def dask_variants(generic):
         forward = forwards.get(op.name)
         if forward is None:
             continue
-        vjp = None if not op.differentiable else {a: r.fn for a, r in zip(op.argnames, op.rules) if r}
-        jvp = None if op.jvp_rules is None else {a: r.fn for a, r in zip(op.argnames, op.jvp_rules) if r}
-        out.append(Op(op.name, forward, vjp, jvp=jvp, backends={"dask"}, node_name=op.node_name,
-                      doc=f"{op.doc} (dask: NumPy per block)", first_order_only=op.first_order_only))
+        out.append(op.replaced(forward, backends={"dask"}, doc=f"{op.doc} (dask: NumPy per block)"))
     return out

@@ -10,6 +10,7 @@ import sys
 
 from .grad_mode import GRAD_ENABLED
 from .temporaries import ACTIVE, ELIDE_MIN_BYTES, OPERATOR_SYMBOLS, operator_temporaries
+from .rules import plan as _plan
 from .tensor import INPLACE_EPOCH, Tensor, _accumulate_node
 from . import views
 
@@ -66,7 +67,7 @@ def _elide(op, dev, a, ra):
     not worth it."""
     if RECORD_HOOKS and _watched() or not a._own or getattr(ra, "nbytes", 0) < ELIDE_MIN_BYTES:
         return None  # forward mode and saved-tensor hooks see the arguments
-    if a._rg and GRAD_ENABLED.get() and op.plan((True,)).keep[0]:
+    if a._rg and GRAD_ENABLED.get() and _plan(op, (True,)).keep[0]:
         return None  # the node saves a for backward
     # held: a._data, unary's raw, this frame's ra and the tuple
     return dev.backend.elementwise_into(op.name, (ra,), 0, 4)
@@ -85,7 +86,7 @@ def _elide_operator(op, dev, a, b, ra, rb, brg, count_a, count_b, temporary, sym
     if not (temp_a or temp_b):
         return None
     if (a._rg or brg) and GRAD_ENABLED.get():
-        keep = op.plan((a._rg, brg)).keep
+        keep = _plan(op, (a._rg, brg)).keep
         temp_a = temp_a and not keep[0]  # the node saves it for backward
         temp_b = temp_b and not keep[1]
     # held, of either array: its Tensor's _data, the method's and this frame's names, the tuple
@@ -309,7 +310,7 @@ def _make_recorder(op, mask):
     answer is known in advance. It runs once per recorded op call; it is made once.
     """
     n = len(op.argnames)
-    plan = op.plan(tuple(bool(mask >> i & 1) for i in range(n)))
+    plan = _plan(op, tuple(bool(mask >> i & 1) for i in range(n)))
     diff = [i for i, rule in enumerate(plan.rules) if rule is not None]
     names = ", ".join([f"a{i}" for i in range(n)] + [f"r{i}" for i in range(n)])
     lines = [f"def record(dev, out, params, {names}):",

@@ -51,7 +51,7 @@ def move_array(raw, src, dst):
 
 class _MoveBack:
     """The VJP rule of a device move, in the engine's rule calling convention
-    (``plugins.op.Rule``): the gradient, moved from the node's device to the source."""
+    (``xpgrad.rules.Rule``): the gradient, moved from the node's device to the source."""
 
     __slots__ = ()
     needs_args = frozenset()

@@ -27,6 +27,10 @@ rule runs on raw backend arrays with the backend's namespace in plain ``backward
 and on Tensors with ``xpgrad.xp`` under ``create_graph=True``. A rule returns a new
 array or one of the arrays it was handed, unchanged; never one it keeps elsewhere (a
 cache, a global), which the engine would take for its own.
+
+This module is the declaration only: it checks what an op declares and keeps it. The
+engine compiles it (``xpgrad.rules``, plugged in as ``Op.compiler``) when the registry
+publishes the op.
 """
 import inspect
 import re
@@ -45,156 +49,7 @@ def _node_name(name):
     return "".join(part.capitalize() for part in name.split("_")) + "Backward"
 
 
-# id(dtype) -> (dtype, whether complex): asked per rule call, so answered once per dtype
-# object (kept with its answer, so that its id is not reused while cached).
-_COMPLEX_BY_ID = {}
-
-
-def _complex_dtype(dtype):
-    known = _COMPLEX_BY_ID.get(id(dtype))
-    if known is None:
-        known = _COMPLEX_BY_ID[id(dtype)] = (dtype, "complex" in str(dtype))
-    return known[1]
-
-
-def _product(xp, g, d):
-    """``g * conj(d)``: the cotangent through a derivative ``d`` (PyTorch's convention for
-    complex values; ``conj`` only where ``d`` is complex, at no cost for real values). A
-    derivative of 1 or -1 passes ``g`` on, or its negation, without a multiply."""
-    kind = type(d)
-    if kind in _REAL_SCALARS:
-        return g if d == 1 else -g if d == -1 else g * d
-    if kind is complex:
-        return g * d.conjugate()
-    if _complex_dtype(d.dtype):
-        return g * xp.conj(d)
-    return g * d
-
-
-def _tangent(xp, t, d):
-    """``t * d``: a tangent through a derivative ``d`` (no conjugate: forward mode)."""
-    if type(d) in _REAL_SCALARS:
-        return t if d == 1 else -t if d == -1 else t * d
-    return t * d
-
-
-_REAL_SCALARS = (int, float, bool)
-
-
-def _constant(fn):
-    """The value of a derivative that names nothing, where it is a Python number."""
-    try:
-        value = fn(None)
-    except Exception:
-        return None
-    return value if type(value) in _REAL_SCALARS or type(value) is complex else None
-
-
-class Rule:
-    """One compiled rule: the function and the callers that feed it what it names.
-
-    ``kind`` says what the function is: ``"vjp"`` ``fn(xp, g, ...)`` returns the
-    cotangent of its argument; ``"jvp"`` ``fn(xp, t, ...)`` its contribution to the
-    output's tangent; ``"derivative"`` ``fn(xp, ...)`` the argument's elementwise
-    derivative ``d``, from which the cotangent is ``g * conj(d)`` (``derive`` returns
-    ``d`` itself, so that the engine decides where that product is written) and the
-    tangent ``t * d`` (kind ``"derivative_jvp"``, the same function).
-
-    ``call`` serves plain backward: the saved arguments are unwrapped to raw arrays.
-    ``call_graph`` serves ``create_graph`` (and forward mode): the saved Tensors are
-    passed as they are. Both read shapes, dtypes and params from the node, and only
-    where the rule names them.
-    """
-
-    __slots__ = ("fn", "kind", "call", "call_graph", "derive", "derivative", "needs_args",
-                 "needs_out", "names")
-    # What an op's rule returns is a new array or one it was handed (the contract in
-    # docs/plugins.md), so the engine may own the new ones; a custom Function's backward
-    # is user code, whose results the engine never owns (its rules say trusted = False).
-    trusted = True
-
-    def __init__(self, op_name, argnames, params, fn, kind="vjp"):
-        what = "derivative" if kind.startswith("derivative") else f"{kind.upper()} rule"
-        try:
-            sig = inspect.signature(fn)
-        except (TypeError, ValueError) as exc:
-            raise OpDefinitionError(f"op {op_name!r}: cannot read the {what}'s signature: {exc}")
-        names = list(sig.parameters)
-        skip = 1 if kind.startswith("derivative") else 2
-        if len(names) < skip:
-            raise OpDefinitionError(
-                f"op {op_name!r}: a {what} takes "
-                f"{'(xp, ...)' if skip == 1 else '(xp, g, ...)'} and then the names it needs; "
-                f"got {fn!r} with parameters {names}"
-            )
-        exprs, needs_args, needs_out = [], set(), False
-        for name in names[skip:]:
-            if name in argnames:
-                i = argnames.index(name)
-                needs_args.add(i)
-                exprs.append(f"a{i}")
-            elif name == "out":
-                needs_out = True
-                exprs.append("out")
-            elif name.endswith(_SUFFIXES) and name[:-6] in argnames:
-                i = argnames.index(name[:-6])
-                exprs.append(f"node.{'shapes' if name.endswith('_shape') else 'dtypes'}[{i}]")
-            elif name in params:
-                exprs.append(f"node.params[{name!r}]")
-            else:
-                raise OpDefinitionError(
-                    f"op {op_name!r}: the {what} asks for {name!r}, which is none of the "
-                    f"op's arguments {list(argnames)}, 'out', '<arg>_shape', '<arg>_dtype' "
-                    f"or its params {sorted(params)}"
-                )
-        # A generated caller costs one Python call per rule; building the argument list
-        # from a plan at every backward step would cost several. A saved argument is a
-        # Tensor or a Python scalar; plain backward hands the rule the Tensor's array.
-        unwrap, keep = [], []
-        for i in sorted(needs_args):
-            unwrap += [f"    a{i} = saved[{i}]", f"    if type(a{i}) is Tensor:", f"        a{i} = a{i}._data"]
-            keep.append(f"    a{i} = saved[{i}]")
-        given = "".join(", " + e for e in exprs)
-        constant = _constant(fn) if skip == 1 and not exprs else None
-        if constant is not None:  # a constant derivative (add's 1): folded here, once
-            ret = ("    return g" if constant == 1 else "    return -g" if constant == -1 else
-                   f"    return {'product' if kind == 'derivative' else 'tangent'}(xp, g, {constant!r})")
-        elif skip == 1:
-            value = f"fn(xp{given})"
-            ret = f"    return {'product' if kind == 'derivative' else 'tangent'}(xp, g, {value})"
-        else:
-            ret = f"    return fn(xp, g{given})"
-        lines = (["def call(xp, g, saved, out, node):"] + unwrap + [ret]
-                 + ["def call_graph(xp, g, saved, out, node):"] + keep + [ret])
-        if skip == 1:
-            lines += ["def derive(xp, saved, out, node):"] + unwrap + [f"    return fn(xp{given})"]
-        from xpgrad.tensor import Tensor
-
-        scope = {"fn": fn, "Tensor": Tensor, "product": _product, "tangent": _tangent}
-        exec("\n".join(lines), scope)
-        self.fn = fn
-        self.kind = kind
-        self.call = scope["call"]
-        self.call_graph = scope["call_graph"]
-        self.derive = scope.get("derive")
-        self.derivative = kind == "derivative"
-        self.needs_args = frozenset(needs_args)
-        self.needs_out = needs_out
-        self.names = tuple(names[skip:])
-
-
-class SavePlan:
-    """What a node keeps for a given set of arguments that require grad."""
-
-    __slots__ = ("keep", "out", "rules", "last")
-
-    def __init__(self, keep, out, rules):
-        self.keep = keep  # tuple of bools, one per argument
-        self.out = out  # whether the forward's result is kept
-        self.rules = rules  # per argument: the Rule to run, or None
-        # The index of the last rule to run: no later one reads g, so the engine may let
-        # it write into g where g is its own (-1: none)
-        self.last = max((i for i, r in enumerate(rules) if r is not None), default=-1)
+_RULE_KINDS = {"vjp": ("VJP rule", 2), "jvp": ("JVP rule", 2), "derivative": ("derivative", 1)}
 
 
 class Op:
@@ -226,8 +81,10 @@ class Op:
         but taking the argument's tangent ``t`` where a VJP rule takes ``g``:
         ``{"x": lambda xp, t, x: t * xp.cos(x)}`` returns that argument's contribution
         to the output's tangent (the contributions are summed, and broadcast to the
-        output's shape). An op without them still works in forward mode: the engine
-        derives the JVP from the VJP rules (the double-VJP trick), one op at a time.
+        output's shape). ``jvp="linear"`` declares an op of one array argument that is
+        linear in it (``reshape``, ``sum``, ``fft``): its JVP is the op itself applied to
+        the tangent. An op without them still works in forward mode: the engine derives
+        the JVP from the VJP rules (the double-VJP trick), one op at a time.
     backends : iterable of str, optional
         Backend names this definition is specialised for (``{"numpy"}``); it then
         overrides the generic definition on those backends only.
@@ -259,11 +116,17 @@ class Op:
     """
 
     __slots__ = (
-        "name", "forward", "argnames", "params", "defaults", "rules", "jvp_rules", "backends",
-        "overrides", "node_name", "node_type", "doc", "plugin", "_plans", "recorders",
-        "differentiable", "first_order_only", "variadic", "_rule_factories", "_arities",
-        "elementwise", "view",
+        # the declaration
+        "name", "forward", "argnames", "params", "defaults", "vjp", "derivative", "jvp",
+        "backends", "overrides", "node_name", "doc", "plugin", "differentiable",
+        "first_order_only", "variadic", "elementwise", "view", "_rule_factories", "_arities",
+        # what the engine compiles from it (Op.compiler), when the registry publishes it
+        "rules", "jvp_rules", "node_type", "recorders", "_plans",
     )
+
+    #: The engine's rule compiler (``xpgrad.rules``), which the engine sets here when it
+    #: is imported; the registry runs ``compiler.compile_op`` on every op it publishes.
+    compiler = None
 
     def __init__(self, name, forward, vjp=None, *, derivative=None, jvp=None, backends=None,
                  overrides=False, node_name=None, doc=None, first_order_only=False,
@@ -299,16 +162,17 @@ class Op:
         self.node_name = node_name or _node_name(name)
         self.doc = doc
         self.plugin = None  # set by the registry: the plugin's name
-        self.node_type = None  # set by the registry: a Node subclass named node_name
         self.differentiable = vjp is not None or derivative is not None
         self.first_order_only = bool(first_order_only)
         self.variadic = variadic
         self.elementwise = bool(elementwise) and len(argnames) in (1, 2)
         self.view = bool(view)
-        if self.view and (variadic or not argnames):
-            raise OpDefinitionError(f"op {name!r}: a view op returns a view of its first array argument, "
-                                    "so it needs one, named (not *arrays)")
+        if self.view and (variadic or len(argnames) != 1):
+            raise OpDefinitionError(f"op {name!r}: a view op returns a view of its one array argument, "
+                                    "so it takes exactly one, named (not *arrays)")
         self._arities = {}
+        self.rules = self.jvp_rules = self.node_type = self.recorders = self._plans = None
+        n = len(argnames)
         if variadic:
             # Rules are made per argument count: see with_arity.
             for what, factory in (("vjp", vjp), ("jvp", jvp)):
@@ -321,15 +185,54 @@ class Op:
                 raise OpDefinitionError(f"op {name!r} takes *arrays: give vjp= (and jvp=) factories, "
                                         "not derivative=")
             self._rule_factories = (vjp, jvp)
-            vjp = jvp = None
-        self.rules = self._compile_rules(vjp)
-        self.jvp_rules = self._compile_rules(jvp, "jvp") if jvp is not None else None
-        if derivative is not None:
-            self._add_derivatives(derivative)
-        if self.jvp_rules is not None and not self.differentiable:
+            self.vjp = self.derivative = self.jvp = ()
+            return
+        self._rule_factories = None
+        self.vjp = self._per_argument(vjp, "VJP rules") if vjp is not None else (None,) * n
+        self.derivative = (self._per_argument(derivative, "derivatives") if derivative is not None
+                           else (None,) * n)
+        if jvp == "linear":
+            if n != 1:
+                raise OpDefinitionError(f'op {name!r}: jvp="linear" is for an op of one array argument; '
+                                        f"this one takes {list(argnames)}: give one JVP rule per argument")
+            self.jvp = ("linear",)
+        else:
+            self.jvp = self._per_argument(jvp, "JVP rules") if jvp is not None else (None,) * n
+        for i, (v, d, j) in enumerate(zip(self.vjp, self.derivative, self.jvp)):
+            if d is not None and (v is not None or j is not None):
+                raise OpDefinitionError(
+                    f"op {name!r}: argument {argnames[i]!r} has a derivative and a VJP or JVP rule; "
+                    "give one or the other"
+                )
+            for fn, kind in ((v, "vjp"), (d, "derivative"), (j, "jvp")):
+                if fn is not None and fn != "linear":
+                    self.rule_names(fn, kind)  # raises, naming the op, where a name is unknown
+        if not self.differentiable and any(j is not None for j in self.jvp):
             raise OpDefinitionError(f"op {name!r}: JVP rules given for an op declared not differentiable (vjp=None)")
-        self._plans = {}
-        self.recorders = {}  # the dispatcher's, by bit mask of the arguments requiring grad
+
+    def rule_names(self, fn, kind):
+        """The names a rule of ``kind`` (``"vjp"``, ``"jvp"``, ``"derivative"``) asks for
+        after ``xp`` (and ``g`` or ``t``): each an argument, ``out``, ``<arg>_shape``,
+        ``<arg>_dtype`` or a param; raises OpDefinitionError naming the op otherwise."""
+        what, skip = _RULE_KINDS[kind]
+        try:
+            names = list(inspect.signature(fn).parameters)
+        except (TypeError, ValueError) as exc:
+            raise OpDefinitionError(f"op {self.name!r}: cannot read the {what}'s signature: {exc}")
+        if len(names) < skip:
+            raise OpDefinitionError(
+                f"op {self.name!r}: a {what} takes {'(xp, ...)' if skip == 1 else '(xp, g, ...)'} "
+                f"and then the names it needs; got {fn!r} with parameters {names}"
+            )
+        for name in names[skip:]:
+            if not (name in self.argnames or name == "out" or name in self.params
+                    or name.endswith(_SUFFIXES) and name[:-6] in self.argnames):
+                raise OpDefinitionError(
+                    f"op {self.name!r}: the {what} asks for {name!r}, which is none of the "
+                    f"op's arguments {list(self.argnames)}, 'out', '<arg>_shape', '<arg>_dtype' "
+                    f"or its params {sorted(self.params)}"
+                )
+        return names[skip:]
 
     def _per_argument(self, given, what):
         """``given`` (a dict by argument name, or a sequence in order) as a list with one
@@ -342,38 +245,13 @@ class Op:
                     f"op {self.name!r}: {what} for {sorted(unknown)}, which are not "
                     f"arguments of its forward {list(self.argnames)}"
                 )
-            return [given.get(a) for a in self.argnames]
-        fns = list(given)
+            return tuple(given.get(a) for a in self.argnames)
+        fns = tuple(given)
         if len(fns) != n:
             raise OpDefinitionError(
                 f"op {self.name!r}: {len(fns)} {what} for {n} arguments {list(self.argnames)}"
             )
         return fns
-
-    def _compile_rules(self, rules, kind="vjp"):
-        """VJP rules and JVP rules alike: the function after ``(xp, g_or_t)`` names what it needs."""
-        if rules is None:
-            return (None,) * len(self.argnames)
-        fns = self._per_argument(rules, f"{kind.upper()} rules")
-        return tuple(None if f is None else Rule(self.name, self.argnames, self.params, f, kind)
-                     for f in fns)
-
-    def _add_derivatives(self, derivative):
-        """The VJP and JVP rules of the arguments that have a derivative."""
-        fns = self._per_argument(derivative, "derivatives")
-        rules, jvp_rules = list(self.rules), list(self.jvp_rules or (None,) * len(fns))
-        for i, f in enumerate(fns):
-            if f is None:
-                continue
-            if rules[i] is not None or jvp_rules[i] is not None:
-                raise OpDefinitionError(
-                    f"op {self.name!r}: argument {self.argnames[i]!r} has a derivative and a VJP or "
-                    "JVP rule; give one or the other"
-                )
-            rules[i] = Rule(self.name, self.argnames, self.params, f, "derivative")
-            jvp_rules[i] = Rule(self.name, self.argnames, self.params, f, "derivative_jvp")
-        self.rules = tuple(rules)
-        self.jvp_rules = tuple(jvp_rules)
 
     def with_arity(self, n):
         """For an op declared with ``*arrays``: the op for exactly ``n`` arrays, named
@@ -397,23 +275,29 @@ class Op:
             op.plugin = self.plugin
             if self.node_type is not None:  # the registry's type, specialised so node._op is this op
                 op.node_type = type(self.node_name, (self.node_type,), {"__slots__": (), "_op": op})
+            if Op.compiler is not None:
+                Op.compiler.compile_op(op)
             self._arities[n] = op
         return op
 
+    def replaced(self, forward, *, backends, doc=None):
+        """This op's declaration with another forward, for ``backends`` only: how a
+        backend runs a generic op its own way (dask's blockwise linear algebra) with the
+        same rules."""
+        if self.variadic:
+            raise OpDefinitionError(f"op {self.name!r} takes *arrays: declare its variant in full")
+        jvp = self.jvp
+        return Op(self.name, forward, self.vjp if self.differentiable and any(self.vjp) else None,
+                  derivative=self.derivative if any(d is not None for d in self.derivative) else None,
+                  jvp=("linear" if jvp == ("linear",) else jvp if any(j is not None for j in jvp) else None),
+                  backends=backends, node_name=self.node_name, doc=doc or self.doc,
+                  first_order_only=self.first_order_only, elementwise=self.elementwise, view=self.view)
+
     def plan(self, needs):
-        """The SavePlan for ``needs``, a tuple of bools: which arguments require grad."""
-        plan = self._plans.get(needs)
-        if plan is None:
-            rules = tuple(r if need else None for r, need in zip(self.rules, needs))
-            keep = [False] * len(self.argnames)
-            out = False
-            for r in rules:
-                if r is not None:
-                    for i in r.needs_args:
-                        keep[i] = True
-                    out = out or r.needs_out
-            plan = self._plans[needs] = SavePlan(tuple(keep), out, rules)
-        return plan
+        """What a node of this op keeps (the engine's SavePlan) when the arguments that
+        require grad are ``needs``, a tuple of bools."""
+        found = self._plans.get(needs)
+        return found if found is not None else Op.compiler.plan(self, needs)
 
     def __repr__(self):
         where = f" from {self.plugin}" if self.plugin else ""

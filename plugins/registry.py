@@ -129,12 +129,10 @@ def _rebuild(op_answers, backend_answers):
                 b = old
             b._plugin = plugin
             backends_[b.name] = b
-    from xpgrad.node import Node
-
-    for defs in providers.values():
-        for op in defs:
-            if op.node_type is None:
-                op.node_type = type(op.node_name, (Node,), {"__slots__": (), "_op": op})
+    if Op.compiler is not None:  # the engine compiles each op before anyone can call it
+        for defs in providers.values():
+            for op in defs:
+                Op.compiler.compile_op(op)
     tables = {name: _compiled(generic, special, name) for name in set(current.tables) | set(backends_)}
     _CURRENT = _Snapshot(generic, special, providers, backends_, tables)
     for fn in _LISTENERS:

@@ -19,7 +19,7 @@ A subclass declares a static ``forward(ctx, *args)`` and ``backward(ctx, *grad_o
 How it meets the engine: each differentiable output of a call gets one graph node, of a
 class ``<Name>Backward`` made once per Function subclass, number of arguments and output
 index. The node's rules (one per argument, in the engine's rule calling convention, see
-``xpgrad.plugins.op.Rule``) call the user's ``backward`` once per gradient reaching the
+``xpgrad.rules.Rule``) call the user's ``backward`` once per gradient reaching the
 node, keep the tuple of gradients it returned on the ctx, and hand each argument its
 own. The Tensors given to ``save_for_backward`` are the node's ``saved`` values, so the
 engine frees them after backward, checks them for in-place changes and lets
@@ -216,6 +216,7 @@ class _BackwardRule:
 
     __slots__ = ("cls", "i", "k", "last")
     derivative = False
+    kind = "vjp"
     trusted = False  # the user's backward: what it returns is never the engine's own
     needs_args = frozenset()
     needs_out = False
@@ -262,6 +263,7 @@ class _JvpRule:
 
     __slots__ = ("cls", "i", "k")
     derivative = trusted = False
+    kind = "jvp"
     needs_args = frozenset()
     needs_out = False
     names = ()

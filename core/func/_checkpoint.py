@@ -12,7 +12,8 @@ from xpgrad.dispatch import apply
 from xpgrad.engine import grad as engine_grad
 from xpgrad.grad_mode import GRAD_ENABLED, enable_grad, no_grad
 from xpgrad.node import Node
-from xpgrad.plugins.op import Op, SavePlan
+from xpgrad.plugins.op import Op
+from xpgrad.rules import SavePlan
 from xpgrad.tensor import INPLACE_EPOCH, Tensor, _accumulate_node
 
 from ._pytree import flatten, tensor_leaves, unflatten

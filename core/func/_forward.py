@@ -171,7 +171,9 @@ def _output_tangent(node, out, args, tangents):
         if t is None or vjp_rules[i] is None:  # no tangent, or not a differentiable argument
             continue
         rule = jvp_rules[i] if jvp_rules is not None else None
-        if rule is not None:
+        if rule is not None and rule.kind == "linear":  # the op itself, on the tangent
+            c = dispatch.apply(op.name, (t,), node.params)
+        elif rule is not None:
             c = rule.call_graph(xp, t, args, out, view)
         else:
             c = _derived(node, op, i, t, args, out, view)
