@@ -8,8 +8,8 @@ chunks): still lazy, and the rules are the generic ops' rules.
 """
 import numpy as np
 
-from xpgrad.ops.decompositions import _expect_matrices, _svd_sizes
-from xpgrad.ops.linalg import as_matrix, as_vector, conj_T, inv, is_complex
+from xpgrad.ops.linalg import as_matrix, as_vector, conj_T, inv
+from xpgrad.plugins.arrays import expect_matrices, is_complex, svd_sizes
 
 __all__ = ["dask_variants"]
 
@@ -33,7 +33,7 @@ def _real_dtype(x):
 def _dask_ops():
     def square(name):
         def check(x):
-            _expect_matrices(name, x, square=True)
+            expect_matrices(name, x, square=True)
             return x.shape[-1]
         return check
 
@@ -64,7 +64,7 @@ def _dask_ops():
 
     def svd(index):
         def forward(xp, x, *, full_matrices=True):
-            _expect_matrices("svd", x)
+            expect_matrices("svd", x)
             m, n = x.shape[-2], x.shape[-1]
             k = min(m, n)
             tail = [(m, m if full_matrices else k), (k,), (n if full_matrices else k, n)][index]
@@ -73,8 +73,8 @@ def _dask_ops():
         return forward
 
     def svd_packed(xp, x, *, full_matrices=True):
-        _expect_matrices("svd", x)
-        m, n, k, ku, kv = _svd_sizes(x.shape, full_matrices)
+        expect_matrices("svd", x)
+        m, n, k, ku, kv = svd_sizes(x.shape, full_matrices)
 
         def packed(b):
             u, s, vh = np.linalg.svd(b, full_matrices=full_matrices)
@@ -91,17 +91,17 @@ def _dask_ops():
         return _dask_blockwise(x, lambda b: np.linalg.slogdet(b)[0], ())
 
     def svdvals(xp, x):
-        _expect_matrices("svdvals", x)
+        expect_matrices("svdvals", x)
         return _dask_blockwise(x, lambda b: np.linalg.svd(b, compute_uv=False), (min(x.shape[-2:]),),
                                dtype=_real_dtype(x))
 
     def pinv(xp, x, *, rtol=None):
-        _expect_matrices("pinv", x)
+        expect_matrices("pinv", x)
         kw = {} if rtol is None else {"rtol": rtol}
         return _dask_blockwise(x, lambda b: np.linalg.pinv(b, **kw), (x.shape[-1], x.shape[-2]))
 
     def matrix_rank(xp, x, *, rtol=None):
-        _expect_matrices("matrix_rank", x)
+        expect_matrices("matrix_rank", x)
         kw = {} if rtol is None else {"rtol": rtol}
         return _dask_blockwise(x, lambda b: np.asarray(np.linalg.matrix_rank(b, **kw), dtype=np.int64), (),
                                dtype=np.int64)
@@ -113,7 +113,7 @@ def _dask_ops():
 
     def qr(index):
         def forward(xp, x, *, mode="reduced"):
-            _expect_matrices("qr", x)
+            expect_matrices("qr", x)
             if mode not in ("reduced", "complete"):
                 raise ValueError(f"qr: mode must be 'reduced' or 'complete', got {mode!r}")
             m, n = x.shape[-2], x.shape[-1]

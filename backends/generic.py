@@ -402,9 +402,10 @@ def _dask_namespace():
 
 
 def _dask_getitem(xp, x, *, key):
-    from xpgrad.ops.indexing import _key_items, getitem
+    from xpgrad.ops.indexing import getitem
+    from xpgrad.plugins.arrays import key_items
 
-    for k in _key_items(key):
+    for k in key_items(key):
         if hasattr(k, "dtype") and xp.isdtype(k.dtype, "bool"):
             raise NotImplementedError(
                 "boolean-mask indexing is not supported on the 'dask' device: its result's "
@@ -488,11 +489,11 @@ def _jax_scatter_add(xp, g, *, shape, key):
     # pass (as NumPy's add.at), where the generic rule would write into zeros.
     from array_api_compat import device
 
-    from xpgrad.ops.indexing import _key_items
+    from xpgrad.plugins.arrays import key_items
 
     out = xp.zeros(shape, dtype=g.dtype, device=device(g))
-    if not any(hasattr(k, "dtype") for k in _key_items(key)):
-        key = tuple(k for k in _key_items(key) if k is not None)  # None: no place in an update
+    if not any(hasattr(k, "dtype") for k in key_items(key)):
+        key = tuple(k for k in key_items(key) if k is not None)  # None: no place in an update
         g = xp.reshape(g, tuple(out[key].shape))
     return out.at[key].add(g)
 

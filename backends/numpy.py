@@ -4,8 +4,9 @@ import sys
 import numpy as np
 from array_api_compat import numpy as np_compat
 
-from xpgrad.ops.indexing import has_integer_array, scatter_add_op
+from xpgrad.ops.indexing import scatter_add_op
 from xpgrad.plugins import Backend, hookimpl
+from xpgrad.plugins.arrays import has_integer_array
 from xpgrad.temporaries import getrefcount_extra
 
 

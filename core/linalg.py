@@ -6,7 +6,7 @@ under ``torch.linalg``'s names and arguments. See ``xpgrad.ops.linalg`` and
 eigen/singular values, and for complex input (PyTorch's convention, and the phases of
 complex eigen- and singular vectors).
 """
-from xpgrad.ops._complex import is_complex
+from xpgrad.plugins.arrays import is_complex
 
 from .dispatch import apply
 from .xp import conj, linalg as _xl

@@ -10,6 +10,8 @@ from collections import namedtuple
 import threading
 import weakref
 
+from xpgrad.plugins.arrays import has_integer_array
+
 from .grad_mode import GRAD_ENABLED
 from .node import AccumulateGrad
 
@@ -574,8 +576,6 @@ class Tensor:
                 keep_saved(value, self)
             commit(self, apply("setitem", (self, value), {"key": raw_key}), what)
             return
-        from xpgrad.ops.indexing import has_integer_array
-
         xp = self._dev.xp
         raw = value._data if isinstance(value, Tensor) else value
         keep_output(self)

@@ -1,10 +1,373 @@
-"""``xpgrad.testing``: the pytest plugin :mod:`xpgrad.plugins.testing` under a shorter name.
+"""``xpgrad.testing``: a pytest plugin that runs op tests across every backend.
 
-``pytest -p xpgrad.testing`` loads it: the ``backend`` and ``make`` fixtures, run across
-every backend device, and :func:`check_grads` (see :mod:`xpgrad.plugins.testing` for
-usage). Everything, the pytest hooks and fixtures included, is re-exported, so either
-name works as a plugin; loading it under both names is harmless (PYTEST_DONT_REWRITE:
-nothing here needs pytest's assertion rewriting).
+Opt in from the command line, from your configuration or from a top-level conftest::
+
+    pytest -p xpgrad.testing
+
+    # pyproject.toml
+    [tool.pytest.ini_options]
+    addopts = "-p xpgrad.testing"
+
+    # conftest.py (the top-level one)
+    pytest_plugins = ["xpgrad.testing"]
+
+It provides:
+
+``backend`` (fixture)
+    Parametrized over every device of every backend registered with xpgrad (built-in or
+    plugin), with test ids ``numpy``, ``array_api_strict``, ``array_api_strict:device1``,
+    ``cupy``... A backend whose library is missing, or that has no device here (no GPU),
+    still appears in the matrix, as a skipped test that says why ("cupy is not
+    installed", "no CUDA device available"). The value is a :class:`BackendCase`:
+    ``.device`` (the device string, ``"cpu"``), ``.name`` (the backend's name,
+    ``"numpy"``), ``.xp`` (the backend's array API namespace, for raw arrays),
+    ``.backend`` (the :class:`xpgrad.plugins.Backend`) and ``.make(...)``.
+``make`` (fixture)
+    ``make(data_or_shape, dtype=xpgrad.float64, requires_grad=False)`` bound to the
+    current backend: a Tensor on its device, from Python data (numbers, nested lists,
+    NumPy arrays) or, given a tuple, random normal values of that shape (the same values
+    on every backend, and in every run).
+:func:`check_grads`
+    ``check_grads(fn, *inputs, order=2)`` checks ``fn``'s gradients against central
+    finite differences, first order and (``order=2``) second order, on the inputs' own
+    backend, and raises ``AssertionError`` naming ``fn`` and the ops of its graph.
+
+Example, a test of one op on every backend::
+
+    import xpgrad
+    from xpgrad.testing import check_grads
+
+    def test_tanh(backend, make):
+        x = make([-1.5, 0.0, 2.0], requires_grad=True)    # float64 on backend.device
+        y = xpgrad.tanh(x)
+        assert y.device == backend.device
+        check_grads(xpgrad.tanh, x)                       # first and second order
+        check_grads(lambda a, b: (a * b).sum(), make((2, 3), requires_grad=True),
+                    make((3,), requires_grad=True), order=1)
+
+The header of a test run lists the matrix (``xpgrad backends: ...``). To run one
+backend only, select it by id: ``pytest -k numpy`` or ``-k array_api_strict``.
+
+PYTEST_DONT_REWRITE: this module raises its own AssertionErrors, so pytest need not
+rewrite it, and may find it imported already.
 """
-from xpgrad.plugins.testing import *  # noqa: F401,F403
-from xpgrad.plugins.testing import __all__  # noqa: F401
+import importlib.util
+import weakref
+
+import pytest
+
+import xpgrad
+from xpgrad.plugins import registry
+from xpgrad.plugins.manager import get_plugin_manager
+
+__all__ = [
+    "BackendCase", "backend_matrix", "check_grads", "backend", "make",
+    "pytest_generate_tests", "pytest_report_header",
+]
+
+_DEFAULT_DTYPE = "float64"  # what finite differences need; make(..., dtype=None) infers
+_SEED = 0
+
+
+# ---------------------------------------------------------------------- the matrix
+
+
+def _short_id(backend, device, default):
+    """``numpy`` for NumPy's ``cpu``, ``cupy:1`` for ``cuda:1``, the device string for a
+    named device of a backend whose devices are named after it."""
+    if device == default:
+        return backend.name
+    prefix = backend.device_prefix or ""
+    if prefix and device.startswith(prefix + ":") and prefix != backend.name:
+        return backend.name + device[len(prefix):]
+    return device
+
+
+def _library_missing(library):
+    if not library:
+        return False
+    try:
+        return importlib.util.find_spec(library.split(".")[0]) is None
+    except (ImportError, ValueError):
+        return True
+
+
+def _looks_like_cuda(backend, text=""):
+    return backend.device_prefix == "cuda" or "cuda" in str(text).lower()
+
+
+def _why_unavailable(backend, why):
+    if _library_missing(backend.library):
+        install = getattr(backend, "install", None) or f"pip install {backend.library}"
+        return f"{backend.library} is not installed (the {backend.name} backend needs it: {install})"
+    if _looks_like_cuda(backend, why):
+        return f"no CUDA device available for the {backend.name} backend: {why}"
+    return f"the {backend.name} backend cannot run here: {why}"
+
+
+def backend_matrix():
+    """The backend matrix as ``[(id, device or None, skip reason or None), ...]``.
+
+    One entry per device of every registered backend, NumPy first; a backend that
+    cannot run here gets one entry, with no device and the reason it is skipped.
+    """
+    get_plugin_manager()
+    rows = []
+    backends = sorted(registry.backends().items(), key=lambda item: item[0] != "numpy")
+    for name, backend in backends:
+        try:
+            ok, why = backend.is_available()
+        except Exception as exc:  # a broken backend is reported, never fatal
+            ok, why = False, f"{type(exc).__name__}: {exc}"
+        if not ok:
+            rows.append((name, None, _why_unavailable(backend, why)))
+            continue
+        try:
+            devices = list(backend.devices())
+        except Exception as exc:
+            why = f"{type(exc).__name__}: {exc}"
+            if _looks_like_cuda(backend, why):
+                reason = f"no CUDA device available for the {name} backend: {why}"
+            else:
+                reason = f"the {name} backend has no usable device: {why}"
+            rows.append((name, None, reason))
+            continue
+        if not devices:
+            kind = "CUDA" if _looks_like_cuda(backend) else repr(backend.device_prefix)
+            rows.append((name, None, f"no {kind} device available for the {name} backend"))
+            continue
+        for device in devices:
+            rows.append((_short_id(backend, device, devices[0]), device, None))
+    return rows
+
+
+_MATRIX = pytest.StashKey()
+_HEADER_SHOWN = pytest.StashKey()
+_PARAMETRIZED = weakref.WeakSet()  # metafuncs already done (if the plugin is loaded twice)
+
+
+def _params(config):
+    rows = config.stash.get(_MATRIX, None)
+    if rows is None:
+        rows = config.stash[_MATRIX] = backend_matrix()
+    return [
+        pytest.param(device, id=id_, marks=() if reason is None else pytest.mark.skip(reason=reason))
+        for id_, device, reason in rows
+    ]
+
+
+def _parametrized_by_hand(metafunc):
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", ())
+        if isinstance(names, str):
+            names = [n.strip() for n in names.split(",")]
+        if "backend" in names:
+            return True
+    return False
+
+
+def pytest_generate_tests(metafunc):
+    """Parametrize every test that uses ``backend`` (or ``make``) over the matrix, unless
+    the test parametrizes ``backend`` itself (with device strings, ``indirect=True``)."""
+    if "backend" not in metafunc.fixturenames or metafunc in _PARAMETRIZED:
+        return
+    _PARAMETRIZED.add(metafunc)
+    if not _parametrized_by_hand(metafunc):
+        metafunc.parametrize("backend", _params(metafunc.config), indirect=True)
+
+
+def pytest_report_header(config):
+    """``xpgrad backends: numpy, array_api_strict, ...`` and a line per skipped one."""
+    if config.stash.get(_HEADER_SHOWN, False):  # the plugin is loaded under two names
+        return None
+    config.stash[_HEADER_SHOWN] = True
+    rows = backend_matrix()
+    ran = ", ".join(id_ for id_, device, reason in rows if reason is None) or "none"
+    lines = [f"xpgrad backends: {ran}"]
+    lines += [f"xpgrad backend {id_} skipped: {reason}" for id_, _, reason in rows if reason]
+    return lines
+
+
+# ---------------------------------------------------------------------- fixtures
+
+
+class BackendCase:
+    """One entry of the backend matrix: a device of a backend, and a Tensor factory.
+
+    Attributes
+    ----------
+    device : str
+        The device string (``"cpu"``, ``"array_api_strict:device1"``).
+    name : str
+        The backend's name (``"numpy"``, ``"array_api_strict"``).
+    backend : xpgrad.plugins.Backend
+        The backend itself.
+    xp : module
+        The backend's array API namespace (for raw arrays; ``xpgrad.xp`` is the
+        differentiable one for Tensors).
+    """
+
+    def __init__(self, device, seed=_SEED):
+        import numpy as np
+
+        self._dev = xpgrad.device(device)
+        self.device = self._dev.name
+        self.backend = self._dev.backend
+        self.name = self.backend.name
+        self.xp = self._dev.xp
+        self._rng = np.random.default_rng(seed)
+
+    def make(self, data_or_shape, dtype=_DEFAULT_DTYPE, requires_grad=False):
+        """A Tensor on this device.
+
+        Parameters
+        ----------
+        data_or_shape : tuple of int, or data
+            A tuple is a shape, filled with standard normal values from a generator
+            seeded per test (the same values on every backend); anything else (a Python
+            number, nested lists, a NumPy array) is the data.
+        dtype : dtype or str or None
+            ``xpgrad.float64`` unless given (what :func:`check_grads` needs); ``None``
+            lets xpgrad infer it from the data, as ``xpgrad.tensor`` does.
+        requires_grad : bool
+            Whether the Tensor is a leaf that requires grad.
+        """
+        import numpy as np
+
+        if isinstance(data_or_shape, tuple) and all(
+                isinstance(s, int) and not isinstance(s, bool) for s in data_or_shape):
+            data = self._rng.standard_normal(data_or_shape).tolist()
+        elif isinstance(data_or_shape, xpgrad.Tensor):
+            data = data_or_shape.detach()
+        elif hasattr(data_or_shape, "__array__") or hasattr(data_or_shape, "__dlpack__"):
+            try:  # another library's array: by way of NumPy, then Python lists
+                array = np.asarray(data_or_shape)
+            except Exception:
+                array = np.from_dlpack(data_or_shape)
+            data = array.tolist()
+            if dtype is None:
+                dtype = array.dtype.name
+        else:
+            data = data_or_shape
+        return xpgrad.tensor(data, dtype=dtype, device=self.device, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return f"<BackendCase {self.name} on {self.device!r}>"
+
+
+@pytest.fixture
+def backend(request):
+    """The backend (a :class:`BackendCase`) this run of the test is on.
+
+    Parametrized by ``pytest_generate_tests`` over every backend device; used directly
+    (``@pytest.mark.parametrize("backend", ["cpu"], indirect=True)``), its param is a
+    device string.
+    """
+    device = getattr(request, "param", None)
+    if device is None:
+        pytest.fail(
+            "the 'backend' fixture was not parametrized; is the xpgrad.testing plugin "
+            "loaded (pytest -p xpgrad.testing)?", pytrace=False
+        )
+    return BackendCase(device)
+
+
+@pytest.fixture
+def make(backend):
+    """``make(data_or_shape, dtype=xpgrad.float64, requires_grad=False)``: a Tensor on the
+    current backend (see :meth:`BackendCase.make`)."""
+    return backend.make
+
+
+# ---------------------------------------------------------------------- check_grads
+
+
+def _name(fn):
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    module = getattr(fn, "__module__", None)
+    if name is None:
+        return repr(fn)
+    if name == "<lambda>":
+        code = getattr(fn, "__code__", None)
+        where = f" at {code.co_filename}:{code.co_firstlineno}" if code is not None else ""
+        return f"<lambda>{where}"
+    return f"{module}.{name}" if module and module not in ("__main__", "builtins") else name
+
+
+def _ops_of(fn, inputs):
+    """The ops in the graph ``fn(*inputs)`` records, as "'name' (plugin 'p')" strings."""
+    try:
+        outs = fn(*inputs)
+    except Exception:
+        return []
+    outs = outs if isinstance(outs, (tuple, list)) else (outs,)
+    seen, found = set(), []
+    stack = [o.grad_fn for o in outs if isinstance(o, xpgrad.Tensor) and o.grad_fn is not None]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        op = getattr(type(node), "_op", None)
+        if op is not None:
+            text = f"{op.name!r} (plugin {op.plugin!r})"
+            if text not in found:
+                found.append(text)
+        stack.extend(getattr(node, "next", None) or ())
+    return found
+
+
+def check_grads(fn, *inputs, order=2, eps=1e-6, atol=1e-5, rtol=1e-3):
+    """Check ``fn``'s derivatives at ``inputs`` against central finite differences.
+
+    First order: the Jacobian that ``fn``'s VJPs give, one backward per output element,
+    against the one central differences give (:func:`xpgrad.gradcheck`). Second order
+    (``order=2``, the default): the same for the VJP itself, computed with
+    ``create_graph=True`` (:func:`xpgrad.gradgradcheck`), which proves that every VJP
+    rule in the graph is itself correctly differentiable. Everything runs on the inputs'
+    own backend.
+
+    Parameters
+    ----------
+    fn : callable
+        Takes the inputs, returns a Tensor or a tuple of Tensors.
+    *inputs : Tensor
+        The point to check at; those that require grad are checked and must be float64
+        (``make`` builds float64 Tensors).
+    order : {1, 2}
+        The highest order of derivative to check.
+    eps, atol, rtol : float
+        Finite-difference step and tolerances: ``|analytic - numerical| <= atol +
+        rtol * |numerical|`` for every entry.
+
+    Raises
+    ------
+    AssertionError
+        On a mismatch, naming ``fn``, the order, the device, the mismatching entry and
+        the ops (with their plugins) in ``fn``'s graph.
+    """
+    if order not in (1, 2):
+        raise ValueError(f"check_grads: order must be 1 or 2, got {order!r}")
+    if not inputs:
+        raise TypeError("check_grads(fn, *inputs): give at least one input Tensor")
+    tensors = [x for x in inputs if isinstance(x, xpgrad.Tensor)]
+    device = tensors[0].device if tensors else None
+    checks = [("first-order gradients (the VJPs)", xpgrad.gradcheck)]
+    if order == 2:
+        checks.append(("second-order gradients (the VJPs differentiated with "
+                       "create_graph=True)", xpgrad.gradgradcheck))
+    for what, check in checks:
+        try:
+            check(fn, inputs, eps=eps, atol=atol, rtol=rtol)
+        except xpgrad.GradcheckError as exc:
+            detail = str(exc)
+            if check is xpgrad.gradgradcheck:
+                detail += (f" (inputs 0..{len(inputs) - 1} are fn's inputs, the ones after "
+                           "them the cotangents of its outputs)")
+            ops = _ops_of(fn, inputs)
+            in_graph = f"; ops in its graph: {', '.join(ops)}" if ops else ""
+            raise AssertionError(
+                f"check_grads: the {what} of {_name(fn)} disagree with central finite "
+                f"differences on device {str(device)!r}: {detail}{in_graph}"
+            ) from None
+    return True

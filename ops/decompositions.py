@@ -69,15 +69,9 @@ for ``^T``). Every decomposition here supports it:
 from xpgrad.dispatch import call
 from xpgrad.plugins import Op, hookimpl
 
-from ._shapes import device_of
+from xpgrad.plugins.arrays import device_of, expect_matrices, pack, svd_sizes, unpack
 from .linalg import (T, backend_linalg, conj, conj_T, decomposition, diag_part, eye_like, imag_part, inv, is_complex,
                      lower_symmetric, lower_symmetric_vjp, safe_reciprocal, triangular_inv, tril, triu)
-
-
-def _expect_matrices(name, x, square=False):
-    if x.ndim < 2 or square and x.shape[-1] != x.shape[-2]:
-        what = "square matrices (..., M, M)" if square else "matrices (..., M, N)"
-        raise ValueError(f"{name} takes {what}, got shape {tuple(x.shape)}")
 
 
 def _col(xp, v):
@@ -94,7 +88,7 @@ def _row(xp, v):
 
 
 def _cholesky(xp, x, *, upper=False):
-    _expect_matrices("cholesky", x, square=True)
+    expect_matrices("cholesky", x, square=True)
     # Always the lower factor, transposed for upper: the input's lower triangle is read
     # on every backend (NumPy's upper=True would read the upper one).
     lower = backend_linalg(xp, "cholesky")(x)
@@ -131,14 +125,14 @@ def _cholesky_jvp(xp, t, out, upper):
 
 def _eigh_part(index):
     def forward(xp, x):
-        _expect_matrices("eigh", x, square=True)
+        expect_matrices("eigh", x, square=True)
         return backend_linalg(xp, "eigh")(x)[index]
 
     return forward
 
 
 def _eigvalsh(xp, x):
-    _expect_matrices("eigvalsh", x, square=True)
+    expect_matrices("eigvalsh", x, square=True)
     return backend_linalg(xp, "eigvalsh")(x)
 
 
@@ -224,7 +218,7 @@ def _check_phase_invariance(xp, name, im, m, what, vectors, quantity, instead):
 
 def _qr_part(index):
     def forward(xp, x, *, mode="reduced"):
-        _expect_matrices("qr", x)
+        expect_matrices("qr", x)
         if mode not in ("reduced", "complete"):
             raise ValueError(f"qr: mode must be 'reduced' or 'complete', got {mode!r}")
         return backend_linalg(xp, "qr")(x, mode=mode)[index]
@@ -337,14 +331,14 @@ def _qr_r_vjp(xp, g, x, out, mode):
 
 def _svd_part(index):
     def forward(xp, x, *, full_matrices=True):
-        _expect_matrices("svd", x)
+        expect_matrices("svd", x)
         return backend_linalg(xp, "svd")(x, full_matrices=full_matrices)[index]
 
     return forward
 
 
 def _svdvals(xp, x):
-    _expect_matrices("svdvals", x)
+    expect_matrices("svdvals", x)
     return backend_linalg(xp, "svdvals")(x)
 
 
@@ -531,40 +525,24 @@ def _svdvals_jvp(xp, t, x):
 # the condition as PyTorch does, and applies the full rule.
 
 
-def _svd_sizes(shape, full_matrices):
-    """``m, n, k, ku, kv`` for matrices of ``shape`` ``(..., m, n)``: ``k`` singular
-    values, ``ku`` columns of ``U`` and ``kv`` rows of ``Vh``."""
-    m, n = shape[-2], shape[-1]
-    k = min(m, n)
-    return m, n, k, (m if full_matrices else k), (n if full_matrices else k)
-
-
-def _pack(xp, u, s, vh):
-    batch = tuple(u.shape[:-2])
-    m, ku = u.shape[-2], u.shape[-1]
-    kv, n = vh.shape[-2], vh.shape[-1]
-    return xp.concat([xp.reshape(u, batch + (m * ku,)), xp.astype(s, u.dtype),
-                      xp.reshape(vh, batch + (kv * n,))], axis=-1)
+def _pack_svd(xp, u, s, vh):
+    return pack(xp, [u, s, vh], u.ndim - 2)
 
 
 def unpack_svd(xp, packed, m, n, full_matrices):
     """``U``, ``S``, ``Vh`` from :func:`_svd_packed`'s result (``S`` still complex)."""
-    _, _, k, ku, kv = _svd_sizes((m, n), full_matrices)
-    batch = tuple(packed.shape[:-1])
-    u = xp.reshape(packed[..., :m * ku], batch + (m, ku))
-    s = packed[..., m * ku:m * ku + k]
-    vh = xp.reshape(packed[..., m * ku + k:], batch + (kv, n))
-    return u, s, vh
+    _, _, k, ku, kv = svd_sizes((m, n), full_matrices)
+    return unpack(xp, packed, [(m, ku), (k,), (kv, n)])
 
 
 def _svd_packed(xp, x, *, full_matrices=True):
-    _expect_matrices("svd", x)
+    expect_matrices("svd", x)
     u, s, vh = backend_linalg(xp, "svd")(x, full_matrices=full_matrices)
-    return _pack(xp, u, s, vh)
+    return _pack_svd(xp, u, s, vh)
 
 
 def _svd_packed_vjp(xp, g, x, out, full_matrices):
-    m, n, k, _, _ = _svd_sizes(x.shape, full_matrices)
+    m, n, k, _, _ = svd_sizes(x.shape, full_matrices)
     u, s, vh = unpack_svd(xp, out, m, n, full_matrices)
     gu, gs, gvh = unpack_svd(xp, g, m, n, full_matrices)
     u, s, vh = u[..., :, :k], xp.real(s), vh[..., :k, :]
@@ -582,7 +560,7 @@ def _svd_packed_vjp(xp, g, x, out, full_matrices):
 
 def _svd_packed_jvp(xp, t, x, full_matrices):
     d = _svd_tangents(xp, t, x, full_matrices, "USV")
-    return _pack(xp, d["U"], d["S"], d["V"])
+    return _pack_svd(xp, d["U"], d["S"], d["V"])
 
 
 @hookimpl

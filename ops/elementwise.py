@@ -32,7 +32,7 @@ import math
 
 from xpgrad.plugins import Op, hookimpl
 
-from ._complex import conj as _conj, is_complex as _is_complex
+from xpgrad.plugins.arrays import conj as _conj, is_complex as _is_complex
 
 _SCALARS = (int, float, complex)
 _REAL_SCALARS = (int, float, bool)

@@ -34,7 +34,7 @@ complex64, complex64 to real gives float32).
 from xpgrad.dispatch import call
 from xpgrad.plugins import Op, hookimpl
 
-from ._shapes import device_of
+from xpgrad.plugins.arrays import device_of
 from .linalg import backend_extension
 
 # The adjoint of a transform normalised by ``norm`` is normalised by its dual.

@@ -15,16 +15,7 @@ place. Index arrays are params, not arguments: they select, and get no gradient.
 """
 from xpgrad.plugins import Op, hookimpl
 
-from ._shapes import device_of, normalize_axis, prod
-
-
-def _key_items(key):
-    return key if isinstance(key, tuple) else (key,)
-
-
-def has_integer_array(xp, key):
-    """Whether ``key`` holds an integer array (the only kind of index that can repeat)."""
-    return any(hasattr(k, "dtype") and not xp.isdtype(k.dtype, "bool") for k in _key_items(key))
+from xpgrad.plugins.arrays import device_of, has_integer_array, key_items, normalize_axis, prod
 
 
 def getitem(xp, x, *, key):
@@ -37,7 +28,7 @@ def getitem(xp, x, *, key):
     Integer arrays of more than one dimension take the same route (dask indexes with
     0-d and 1-d integer arrays only).
     """
-    items = _key_items(key)
+    items = key_items(key)
     if len(items) < x.ndim or len(items) > 1 and has_integer_array(xp, key) or any(
             hasattr(k, "dtype") and k.ndim > 1 and not xp.isdtype(k.dtype, "bool") for k in items):
         if not has_integer_array(xp, key):
@@ -162,13 +153,13 @@ def scatter_add_with(add_flat):
 
 def _scatter_add(xp, g, shape, key, add_flat):
     dev = device_of(g)
-    if not any(hasattr(k, "dtype") for k in _key_items(key)):
+    if not any(hasattr(k, "dtype") for k in key_items(key)):
         # Integers and slices select each element at most once. None (a new axis) has
         # no place in an assignment, so it is dropped and g reshaped to match.
         out = xp.zeros(shape, dtype=g.dtype, device=dev)
         if prod(tuple(g.shape)) == 0:
             return out  # nothing to add (and dask refuses to assign an empty selection)
-        target = tuple(k for k in _key_items(key) if k is not None)
+        target = tuple(k for k in key_items(key) if k is not None)
         out[target] = xp.reshape(g, tuple(out[target].shape))
         return out
     # Array keys: find which flat positions the key selected, then add g there.
@@ -322,7 +313,7 @@ def _setitem(xp, x, value, key, add):
     if has_integer_array(xp, key):
         return _setitem_positions(xp, x, value, key, add)
     out = xp.asarray(x, copy=True)
-    items = _key_items(key)
+    items = key_items(key)
     target = tuple(k for k in items if k is not None)  # None (a new axis) has no place here
     if _is_array(value) and value.ndim and (len(target) != len(items) or not _is_mask(xp, items)):
         # The value broadcasts against the selection with its new axes, and may have

@@ -59,8 +59,8 @@ import math
 from xpgrad.dispatch import call
 from xpgrad.plugins import Op, hookimpl
 
-from ._complex import conj, is_complex
-from ._shapes import device_of, restore_reduced
+from xpgrad.plugins.arrays import conj, is_complex
+from xpgrad.plugins.arrays import device_of, restore_reduced
 
 # ---------------------------------------------------------------------- helpers (both modes)
 

@@ -11,7 +11,7 @@ puts each element) are params that ``xpgrad.xp`` computes before dispatching.
 """
 from xpgrad.plugins import Op, hookimpl
 
-from ._shapes import normalize_axis, prod
+from xpgrad.plugins.arrays import normalize_axis, prod
 
 
 def _call(xp, name, *args, **params):

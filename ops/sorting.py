@@ -10,7 +10,7 @@ their original order.
 """
 from xpgrad.plugins import Op, hookimpl
 
-from ._shapes import device_of
+from xpgrad.plugins.arrays import device_of
 
 __all__ = ["take_along", "permute"]
 

@@ -23,8 +23,8 @@ import math
 
 from xpgrad.plugins import Op, hookimpl
 
-from ._complex import conj
-from ._shapes import count, device_of, normalize_axes, restore_reduced
+from xpgrad.plugins.arrays import conj
+from xpgrad.plugins.arrays import count, device_of, normalize_axes, restore_reduced
 
 
 def _sum_vjp(xp, g, x_shape, axis, keepdims):

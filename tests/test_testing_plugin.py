@@ -9,7 +9,7 @@ import pytest
 import xpgrad
 from xpgrad.dispatch import apply
 from xpgrad.plugins import Backend, Op, hookimpl, manager, registry
-from xpgrad.plugins.testing import BackendCase, backend_matrix, check_grads
+from xpgrad.testing import BackendCase, backend_matrix, check_grads
 
 pytest_plugins = ["pytester"]
 
@@ -71,15 +71,15 @@ def _ids_in_matrix():
 # ---------------------------------------------------------------------- the matrix
 
 
-@pytest.mark.parametrize("load", ["-p xpgrad.testing", "-p xpgrad.plugins.testing", "conftest",
+@pytest.mark.parametrize("load", ["-p xpgrad.testing", "conftest",
                                   "both names"])
 def test_matrix_runs_on_every_backend(pytester, load):
     pytester.makepyfile(test_matrix=MATRIX_TESTS)
     args = []
     if load == "conftest":
-        pytester.makeconftest('pytest_plugins = ["xpgrad.plugins.testing"]\n')
+        pytester.makeconftest('pytest_plugins = ["xpgrad.testing"]\n')
     elif load == "both names":
-        pytester.makeconftest('pytest_plugins = ["xpgrad.plugins.testing"]\n')
+        pytester.makeconftest('pytest_plugins = ["xpgrad.testing"]\n')
         args = ["-p", "xpgrad.testing"]
     else:
         args = load.split()

@@ -7,7 +7,7 @@ and their conventions at kinks and for complex numbers, is documented with each 
 (``python -m xpgrad`` lists them).
 """
 from xpgrad.dispatch import apply
-from xpgrad.ops._complex import is_complex
+from xpgrad.plugins.arrays import is_complex
 from xpgrad.tensor import Tensor
 
 _UNARY = {

@@ -2,7 +2,7 @@
 ``x``. Indices select and get no gradient; an index that repeats adds its share of the
 gradient to the element it selects each time."""
 from xpgrad.dispatch import apply
-from xpgrad.ops._shapes import normalize_axis as _normalize_axis
+from xpgrad.plugins.arrays import normalize_axis as _normalize_axis
 from xpgrad.tensor import Tensor
 
 __all__ = ["take", "take_along_axis"]

@@ -6,9 +6,9 @@ single-output ops, one per result; functions that are a relabelling of another
 (``moveaxis`` is a ``permute_dims``) dispatch that op.
 """
 from xpgrad.dispatch import apply
-from xpgrad.ops._shapes import broadcast_shapes as _broadcast_shapes
-from xpgrad.ops._shapes import normalize_axis as _normalize_axis
-from xpgrad.ops._shapes import prod as _prod
+from xpgrad.plugins.arrays import broadcast_shapes as _broadcast_shapes
+from xpgrad.plugins.arrays import normalize_axis as _normalize_axis
+from xpgrad.plugins.arrays import prod as _prod
 from xpgrad.tensor import Tensor
 
 __all__ = ["astype", "broadcast_arrays", "broadcast_to", "concat", "expand_dims", "flip", "moveaxis",

@@ -20,7 +20,7 @@ from collections import namedtuple
 
 from xpgrad.dispatch import apply
 from xpgrad.grad_mode import GRAD_ENABLED
-from xpgrad.ops._complex import is_complex
+from xpgrad.plugins.arrays import is_complex, svd_sizes, unpack
 from xpgrad.tensor import Tensor
 
 __all__ = ["cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm",
@@ -268,10 +268,10 @@ def svd(x, /, *, full_matrices=True):
     x = _tensor(x, "svd")
     if is_complex(x) and x.requires_grad and GRAD_ENABLED.get():
         from xpgrad import xp as ns
-        from xpgrad.ops.decompositions import unpack_svd
 
         packed = apply("svd_packed", (x,), params)
-        u, s, vh = unpack_svd(ns, packed, x.shape[-2], x.shape[-1], full_matrices)
+        m, n, k, ku, kv = svd_sizes(tuple(x.shape), full_matrices)
+        u, s, vh = unpack(ns, packed, [(m, ku), (k,), (kv, n)])
         return SVDResult(u, ns.real(s), vh)
     return _parts(SVDResult, "svd", x, ("svd_u", "svd_s", "svd_vh"), params)
 
