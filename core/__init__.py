@@ -13,6 +13,7 @@ array API standard. ``xpgrad.xp`` is the differentiable array API namespace.
 """
 from ._version import __version__
 from .tensor import Tensor
+from . import methods as _methods  # noqa: F401  (installs Tensor's computing methods)
 from .node import Node, AccumulateGrad, RemovableHandle
 from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from .temporaries import set_temporaries_enabled, elide_temporaries, temporaries_enabled, TemporariesWarning

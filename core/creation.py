@@ -3,6 +3,7 @@ import re
 
 from .device import device_of_array, get_device
 from .tensor import Tensor, _dims
+from .transfer import move_array
 
 __all__ = ["tensor", "as_tensor", "ones", "zeros", "full", "empty", "arange", "eye", "rand",
            "randn", "linspace", "ones_like", "zeros_like", "full_like", "empty_like", "rand_like",
@@ -71,8 +72,6 @@ def _from_data(data, dtype_, device, default_float=False, copy=False):
         dev = src if device is None else get_device(device)
         raw = data._data
         if dev is not src:
-            from .transfer import move_array
-
             raw = move_array(raw, src, dev)
         if dtype_ is not None:
             raw = dev.xp.astype(raw, resolve_dtype(dtype_, dev))
@@ -82,8 +81,6 @@ def _from_data(data, dtype_, device, default_float=False, copy=False):
     if dev_of is not None:
         raw = data
         if device is not None and get_device(device) is not dev_of:
-            from .transfer import move_array
-
             raw = move_array(raw, dev_of, get_device(device))  # a copy, on the device asked for
             dev_of = get_device(device)
         elif copy and dtype_ is None:

@@ -13,6 +13,7 @@ from .temporaries import ACTIVE, ELIDE_MIN_BYTES, OPERATOR_SYMBOLS, operator_tem
 from .rules import plan as _plan
 from .tensor import INPLACE_EPOCH, Tensor, _accumulate_node
 from . import views
+from .device import DeviceError, device_of_array
 
 __all__ = ["apply", "binary", "unary", "call", "record", "binary_method", "rbinary_method",
            "unary_method", "DispatchError", "RECORD_HOOKS"]
@@ -375,8 +376,6 @@ def call(xp, name, *args, **params):
     """
     if any(isinstance(a, Tensor) for a in args):
         return apply(name, args, params or None)
-    from .device import device_of_array
-
     for a in args:
         if type(a) not in _SCALARS:
             dev = device_of_array(a)
@@ -444,8 +443,6 @@ def _skipped_plugins():
 
 
 def _mixed(name, args):
-    from .device import DeviceError
-
     placed = [f"{_describe(a)}" for a in args if isinstance(a, Tensor)]
     first = next(a for a in args if isinstance(a, Tensor))
     raise DeviceError(

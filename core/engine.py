@@ -9,6 +9,9 @@ so the backward pass is itself recorded and can be differentiated again.
 from .grad_mode import GRAD_ENABLED
 from .node import _FREED, AccumulateGrad, Packed
 from .tensor import INPLACE_EPOCH, Tensor, _accumulate_node
+from . import xp as _xp
+from .dispatch import unary
+from .tensor import _RetainGrad
 
 __all__ = ["backward", "grad", "ANOMALY_CHECK"]
 
@@ -381,9 +384,7 @@ def _useful(targets, deps, parents):
 
 
 def _differentiable_xp():
-    from . import xp
-
-    return xp
+    return _xp
 
 
 def _backward_inputs(inputs):
@@ -553,8 +554,6 @@ def _owned_copy(g, create):
     ``create``, a differentiable one (PyTorch's AccumulateGrad clones there too)."""
     if not create:
         return Tensor(g._dev.xp.asarray(g._data, copy=True), g._dev)
-    from .dispatch import unary
-
     token = GRAD_ENABLED.set(True)
     try:
         return unary("clone", g)
@@ -566,8 +565,6 @@ def _run_hooks(node, g, g_mine, create):
     """Run ``node``'s hooks on its gradient; returns the gradient and whether it is still
     the walk's own. A hook may change its gradient in place, or keep it: it gets one that
     shares memory with nothing, which is then no longer the walk's."""
-    from .tensor import _RetainGrad
-
     dev = node.dev
     hooks = list(node.hooks)
     users = not all(isinstance(h, _RetainGrad) for h in hooks)

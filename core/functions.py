@@ -4,6 +4,7 @@ Each takes Tensors the way its ``torch`` namesake does (``dim=``/``keepdim=``) a
 through the same dispatcher as the Tensor methods and ``xpgrad.xp``.
 """
 from .dispatch import apply
+from . import xp as _xp
 from .tensor import Tensor
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "neg", "negative",
@@ -68,26 +69,20 @@ def remainder(input, other):
 
 def tril(input, diagonal=0):
     """The lower triangle of each matrix (on and below ``diagonal``), as ``torch.tril``."""
-    from .xp import tril as _tril
-
-    return _tril(_tensor(input, "tril"), k=diagonal)
+    return _xp.tril(_tensor(input, "tril"), k=diagonal)
 
 
 def triu(input, diagonal=0):
     """The upper triangle of each matrix (on and above ``diagonal``), as ``torch.triu``."""
-    from .xp import triu as _triu
-
-    return _triu(_tensor(input, "triu"), k=diagonal)
+    return _xp.triu(_tensor(input, "triu"), k=diagonal)
 
 
 def meshgrid(*tensors, indexing="ij"):
     """Coordinate grids from 1-D Tensors, as ``torch.meshgrid``: ``indexing="ij"`` by
     default (the array API's default is ``"xy"``). Returns a tuple; differentiable."""
-    from .xp import meshgrid as _meshgrid
-
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
-    return tuple(_meshgrid(*tensors, indexing=indexing))
+    return tuple(_xp.meshgrid(*tensors, indexing=indexing))
 
 
 def _unary(name, op=None):
@@ -115,9 +110,7 @@ clone = _unary("clone")
 def sign(input):
     """Elementwise sign of a Tensor: a constant for real input; ``z / |z|`` for complex,
     differentiable (PyTorch's ``sgn``)."""
-    from . import xp
-
-    return xp.sign(_tensor(input, "sign"))
+    return _xp.sign(_tensor(input, "sign"))
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):

@@ -4,7 +4,9 @@ The analytic Jacobian comes from one backward pass per output element; the numer
 one from perturbing each input element by ``eps`` both ways. Everything runs on the
 inputs' own backend, so the same check proves a rule on every backend in the matrix.
 """
+from .creation import randn_like, zeros_like
 from .engine import grad
+from .func import jvp
 from .tensor import Tensor
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
@@ -152,8 +154,6 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
 
 def _check_forward_ad(fn, inputs, diff, eps, atol, rtol, raise_exception):
     """Forward mode against finite differences along one random tangent."""
-    from .creation import randn_like
-    from .func import jvp
 
     def along(*xs):
         args = list(inputs)
@@ -205,8 +205,6 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
                 "e.g. xp.stack([xp.real(y), xp.imag(y)])"
             )
     if grad_outputs is None:
-        from .creation import randn_like
-
         grad_outputs = tuple(randn_like(o, requires_grad=True) for o in outputs)
     else:
         grad_outputs = tuple(g.detach().requires_grad_(True) for g in _as_tuple(grad_outputs))

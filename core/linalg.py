@@ -10,6 +10,7 @@ from xpgrad.plugins.arrays import is_complex
 
 from .dispatch import apply
 from .xp import conj, linalg as _xl
+from .xp import expand_dims, moveaxis, squeeze
 from .xp.linalg import EighResult, QRResult, SlogdetResult, SVDResult
 
 __all__ = ["cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm",
@@ -34,14 +35,10 @@ def vector_norm(x, ord=2, dim=None, keepdim=False):
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False):
     """The matrix norm over the two axes ``dim`` (``'fro'``, ``'nuc'``, ±1, ±2, ±inf)."""
-    from .xp import moveaxis
-
     dim = tuple(d % A.ndim for d in dim)
     if dim != (A.ndim - 2, A.ndim - 1):
         out = _xl.matrix_norm(moveaxis(A, dim, (-2, -1)), ord=ord, keepdims=False)
         if keepdim:
-            from .xp import expand_dims
-
             for d in sorted(dim):
                 out = expand_dims(out, axis=d)
         return out
@@ -92,8 +89,6 @@ def trace(x):
 def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     """The ``offset`` diagonal of the matrices in axes ``dim1``, ``dim2``."""
     if (dim1 % A.ndim, dim2 % A.ndim) != (A.ndim - 2, A.ndim - 1):
-        from .xp import moveaxis
-
         A = moveaxis(A, (dim1, dim2), (-2, -1))
     return _xl.diagonal(A, offset=offset)
 
@@ -156,8 +151,6 @@ def solve(A, B, *, left=True):
     """The solution ``X`` of ``A X = B`` (``left=False``: ``X A = B``). Unlike the array
     API's ``solve``, a ``B`` of shape ``(..., n)`` that broadcasts as a batch of vectors is
     a vector when ``A`` is ``(..., n, n)`` and ``B.ndim == A.ndim - 1``, as in PyTorch."""
-    from .xp import expand_dims, squeeze
-
     if not left:
         return _xl.matrix_transpose(solve(A.mT, B.mT))
     if B.ndim == A.ndim - 1 and B.ndim > 1:

@@ -19,30 +19,31 @@ class Packed:
 
     ``saved`` is the node's tuple with each Tensor replaced by what ``pack`` returned
     (other entries kept), ``out`` the packed output (or None); the engine calls
-    :meth:`unpack` just before the node's rules run.
+    :meth:`unpack` just before the node's rules run. ``tensor_type`` is the Tensor class
+    ``unpack`` must return (given by the maker, so that this module needs no Tensor).
     """
 
-    __slots__ = ("saved", "out", "unpack_fn", "packed_mask", "dev")
+    __slots__ = ("saved", "out", "unpack_fn", "packed_mask", "dev", "tensor_type")
 
-    def __init__(self, saved, out, unpack_fn, packed_mask, dev):
+    def __init__(self, saved, out, unpack_fn, packed_mask, dev, tensor_type):
         self.saved = saved
         self.out = out
         self.unpack_fn = unpack_fn
         self.packed_mask = packed_mask  # per entry of saved: whether pack() made it
         self.dev = dev
+        self.tensor_type = tensor_type
 
     def unpack(self):
         """``(saved, out)`` as the rules expect them: Tensors back in ``saved``, and the
         output as a raw array."""
-        from .tensor import Tensor
-
         fn = self.unpack_fn
+        kind = self.tensor_type
         saved = self.saved
         if saved is not None:
-            saved = tuple(_unpacked(fn(v), Tensor) if p else v for v, p in zip(saved, self.packed_mask))
+            saved = tuple(_unpacked(fn(v), kind) if p else v for v, p in zip(saved, self.packed_mask))
         out = self.out
         if out is not None:
-            out = _unpacked(fn(out), Tensor)._data
+            out = _unpacked(fn(out), kind)._data
         return saved, out
 
 

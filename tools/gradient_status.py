@@ -159,12 +159,18 @@ def _dispatched(fn, ops):
     except (OSError, TypeError, SyntaxError):
         return []
     own = getattr(fn, "__name__", None)
+    scope = getattr(fn, "__globals__", {})
     found = []
-    for node in ast.walk(tree):
+    nodes = sorted((n for n in ast.walk(tree) if hasattr(n, "lineno")),
+                   key=lambda n: (n.lineno, n.col_offset))  # in order of appearance
+    for node in nodes:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             name = node.value
         elif isinstance(node, ast.Name):
-            name = node.id
+            # a name bound to a namespace function under another name (``_sum``) is that
+            # function
+            target = scope.get(node.id)
+            name = getattr(target, "__name__", node.id) if callable(target) else node.id
         elif isinstance(node, ast.Attribute):
             name = node.attr
         elif isinstance(node, ast.alias):

@@ -26,9 +26,8 @@ _MAX_FRAMES = 10
 
 
 def _package_dirs():
-    import xpgrad
-
-    dirs = {os.path.dirname(os.path.abspath(xpgrad.__file__))}
+    # xpgrad's own folder: this file's parent's parent (xpgrad/autograd/anomaly.py)
+    dirs = {os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
     for name in ("ops", "plugins", "backends"):
         try:
             module = __import__(f"xpgrad.{name}", fromlist=["_"])

@@ -33,7 +33,9 @@ import functools
 import weakref
 
 from xpgrad.dispatch import RECORD_HOOKS
-from xpgrad.grad_mode import GRAD_ENABLED
+from xpgrad import xp
+from xpgrad.creation import zeros
+from xpgrad.grad_mode import GRAD_ENABLED, no_grad
 from xpgrad.node import _FREED, Node, Packed
 from xpgrad.plugins.op import Op
 from xpgrad.tensor import INPLACE_EPOCH, Tensor, _accumulate_node
@@ -314,8 +316,6 @@ class _JvpRule:
 
 
 def _zeros(meta):
-    from xpgrad.creation import zeros
-
     shape, dtype, dev = meta
     return zeros(tuple(shape), dtype=dtype, device=dev)
 
@@ -387,8 +387,6 @@ def _output_node(ctx, node, j):
 def _run_once_differentiable(cls, ctx, grads_out, saved, create):
     """Backward on detached Tensors without recording; its gradients, if they depend on
     anything that requires grad, stand on a node that refuses a second differentiation."""
-    from xpgrad.grad_mode import no_grad
-
     sources = [t for t in (*grads_out, *saved) if isinstance(t, Tensor) and t._rg] if create else ()
     ctx._saved = tuple(t.detach() if isinstance(t, Tensor) else t for t in saved)
     with no_grad():
@@ -470,8 +468,6 @@ def _fit(cls, g, meta, i):
         return g
     lead = len(gshape) - len(shape)
     if lead >= 0 and all(s == 1 or s == gs for s, gs in zip(shape, gshape[lead:])):
-        from xpgrad import xp
-
         axes = tuple(range(lead)) + tuple(
             lead + d for d, s in enumerate(shape) if s == 1 and gshape[lead + d] != 1)
         g = xp.sum(g, axis=axes, keepdims=True)

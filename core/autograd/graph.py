@@ -46,7 +46,7 @@ def _pack_node(node, out, args):
         packed_out = None if raw_out is None else pack(Tensor(raw_out, node.dev))
     finally:
         _HOOKS.reset(token)
-    node.saved = Packed(packed, packed_out, unpack, mask, node.dev)
+    node.saved = Packed(packed, packed_out, unpack, mask, node.dev, Tensor)
     node.out = None
 
 

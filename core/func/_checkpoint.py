@@ -15,6 +15,7 @@ from xpgrad.node import Node
 from xpgrad.plugins.op import Op
 from xpgrad.rules import SavePlan
 from xpgrad.tensor import INPLACE_EPOCH, Tensor, _accumulate_node
+from xpgrad.xp import reshape
 
 from ._pytree import flatten, tensor_leaves, unflatten
 
@@ -86,9 +87,7 @@ class _Recompute:
             g = Tensor(g, self.dev)
         if self.splits is None:
             return [g]
-        from xpgrad import xp
-
-        return [xp.reshape(g[a:b], shape) for a, b, shape in self.splits]
+        return [reshape(g[a:b], shape) for a, b, shape in self.splits]
 
 
 class _RuleAdapter:
@@ -193,6 +192,4 @@ def _record(f, leaves, treedef, positions, inputs, needs, outs):
         hook(node, t, tuple(inputs))
     if splits is None:
         return [t]
-    from xpgrad import xp
-
-    return [xp.reshape(t[a:b], shape) for a, b, shape in splits]
+    return [reshape(t[a:b], shape) for a, b, shape in splits]

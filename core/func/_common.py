@@ -17,7 +17,7 @@ from xpgrad.grad_mode import GRAD_ENABLED
 from xpgrad.node import AccumulateGrad
 from xpgrad.tensor import Tensor, _accumulate_node
 
-from ._pytree import describe_path, flatten
+from ._pytree import describe_path, flatten, unflatten
 
 __all__ = ["Scope", "check_argnums", "split_aux", "zeros_like", "check_primal", "SCRATCH"]
 
@@ -105,8 +105,6 @@ class Scope:
 
     def escape_tree(self, tree):
         leaves, _, treedef = flatten(tree)
-        from ._pytree import unflatten
-
         return unflatten(treedef, [self.escape(x) for x in leaves])
 
 

@@ -26,6 +26,7 @@ import threading
 import weakref
 
 from xpgrad import dispatch
+from xpgrad import xp as _namespace
 from xpgrad.engine import grad as engine_grad
 from xpgrad.grad_mode import enable_grad
 from xpgrad.tensor import Tensor, _accumulate_node
@@ -51,9 +52,7 @@ _LOCK = threading.Lock()
 
 
 def _xp():
-    from xpgrad import xp
-
-    return xp
+    return _namespace
 
 
 class ForwardLevel:

@@ -2,20 +2,21 @@
 mode (one JVP per input element)."""
 import functools
 
+from xpgrad import xp as _namespace
 from xpgrad.tensor import Tensor
 
 from ._common import check_argnums, check_primal
 from ._forward import run_jvp
+from ._forward import jvp
 from ._pytree import describe_path, flatten, unflatten
 from ._reverse import _numel, _selected, _Traced
+from ._reverse import grad
 
 __all__ = ["jacobian", "jacrev", "jacfwd", "hessian", "hvp"]
 
 
 def _xp():
-    from xpgrad import xp
-
-    return xp
+    return _namespace
 
 
 def _device(t):
@@ -192,9 +193,6 @@ def hvp(f, primals, tangents):
     >>> xpgrad.func.hvp(lambda x: (x ** 3).sum(), (x,), (xpgrad.ones_like(x),))
     (tensor([ 6., 12.], dtype=xpgrad.float64),)
     """
-    from ._forward import jvp
-    from ._reverse import grad
-
     if not isinstance(primals, (tuple, list)) or not primals:
         raise TypeError("hvp: primals must be a non-empty tuple of f's positional arguments; "
                         "write hvp(f, (x,), (v,)) for one argument")

@@ -10,6 +10,8 @@ name.
 from xpgrad.device import device_of_array, get_device
 from xpgrad.dispatch import apply
 from xpgrad.tensor import Tensor
+from xpgrad.creation import _from_data, resolve_dtype
+from xpgrad.transfer import move_array
 
 __all__ = ["arange", "asarray", "empty", "empty_like", "eye", "from_dlpack", "full", "full_like",
            "linspace", "meshgrid", "ones", "ones_like", "tril", "triu", "zeros", "zeros_like"]
@@ -25,8 +27,6 @@ def _dev(device, like=None):
 
 
 def _dtype(dtype, dev):
-    from xpgrad.creation import resolve_dtype
-
     return resolve_dtype(dtype, dev)
 
 
@@ -80,8 +80,6 @@ def asarray(obj, /, *, dtype=None, device=None, copy=None):
                              "pass copy=None or copy=True")
         return Tensor(dev.xp.asarray(_unwrap(obj), dtype=dt, device=dev.native), dev)
     # A foreign array or a buffer: the backend's own conversion (NumPy, DLPack, lists).
-    from xpgrad.creation import _from_data
-
     if copy is False:
         raise ValueError(f"asarray(copy=False) cannot share the memory of a {type(obj).__name__} "
                          "with this device's arrays; pass copy=None or copy=True")
@@ -127,8 +125,6 @@ def _asarray_array(obj, own, dtype, device, copy):
     if dev is not own:
         if copy is False:
             raise ValueError(f"asarray(copy=False) would need a move from {own} to {dev}, which copies")
-        from xpgrad.transfer import move_array
-
         obj, copy = move_array(obj, own, dev), None
     dt = _dtype(dtype, dev)
     return Tensor(dev.xp.asarray(obj, dtype=dt, copy=copy), dev)

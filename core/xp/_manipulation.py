@@ -10,6 +10,7 @@ from xpgrad.plugins.arrays import broadcast_shapes as _broadcast_shapes
 from xpgrad.plugins.arrays import normalize_axis as _normalize_axis
 from xpgrad.plugins.arrays import prod as _prod
 from xpgrad.tensor import Tensor
+from xpgrad.creation import _from_data, resolve_dtype
 
 __all__ = ["astype", "broadcast_arrays", "broadcast_to", "concat", "expand_dims", "flip", "moveaxis",
            "permute_dims", "repeat", "reshape", "roll", "squeeze", "stack", "tile", "unstack"]
@@ -112,8 +113,6 @@ def astype(x, dtype, /, *, copy=True, device=None):
     x = _tensor(x, "astype")
     if device is not None:
         x = x.to_device(device)  # an explicit move, recorded (see xpgrad.transfer)
-    from xpgrad.creation import resolve_dtype
-
     dtype = resolve_dtype(dtype, x._dev)
     if dtype == x.dtype and not copy:
         return x
@@ -211,8 +210,6 @@ def _repeat_counts(x, repeats, axis):
     # here, once (a lazy library computes them), and which element each output position
     # copies is worked out there, with the host array's own namespace.
     from array_api_compat import array_namespace
-
-    from xpgrad.creation import _from_data
 
     host = dev.backend.to_numpy(repeats._data)
     hxp = array_namespace(host)

@@ -6,6 +6,7 @@ zeros, ``std`` has gradient 0 where it is 0.
 """
 from xpgrad.dispatch import apply
 from xpgrad.tensor import Tensor
+from xpgrad.creation import resolve_dtype
 
 from . import _searching
 from ._searching import *  # noqa: F401,F403  (searching, sorting, set, utility functions)
@@ -19,8 +20,6 @@ def _dtype(x, dtype):
     dtype name is accepted)."""
     if dtype is None or not isinstance(x, Tensor):
         return dtype
-    from xpgrad.creation import resolve_dtype
-
     return resolve_dtype(dtype, x._dev)
 
 

@@ -23,6 +23,12 @@ from xpgrad.grad_mode import GRAD_ENABLED
 from xpgrad.plugins.arrays import is_complex, svd_sizes, unpack
 from xpgrad.tensor import Tensor
 
+from ._dtypes import isdtype, result_type
+from . import _manipulation
+from ._elementwise import abs as _abs, conj, multiply, real
+from ._manipulation import expand_dims, permute_dims, reshape
+from ._statistical import max as _max, min as _min, sum as _sum
+
 __all__ = ["cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm",
            "matrix_power", "matrix_rank", "matrix_transpose", "outer", "pinv", "qr", "slogdet", "solve",
            "svd", "svdvals", "tensordot", "trace", "vecdot", "vector_norm",
@@ -111,8 +117,6 @@ def tensordot(x1, x2, /, *, axes=2):
     """Sum products over ``axes``: the last ``axes`` axes of ``x1`` with the first of
     ``x2`` (an int), or the listed pairs. Built from ``permute_dims``, ``reshape`` and
     ``matmul``, so it is differentiable to any order."""
-    from . import matmul as _mm, permute_dims, reshape
-
     x1, x2 = _tensor(x1, "tensordot"), _tensor(x2, "tensordot")
     a1, a2 = _normalize_tensordot_axes(axes, x1.ndim, x2.ndim)
     for i, j in zip(a1, a2):
@@ -134,14 +138,12 @@ def tensordot(x1, x2, /, *, axes=2):
         n2 *= s
     m1 = reshape(permute_dims(x1, tuple(free1 + a1)), (n1, k))
     m2 = reshape(permute_dims(x2, tuple(a2 + free2)), (k, n2))
-    return reshape(_mm(m1, m2), tuple(left + right))
+    return reshape(matmul(m1, m2), tuple(left + right))
 
 
 def vecdot(x1, x2, /, *, axis=-1):
     """The dot product of vectors along ``axis`` (conjugating ``x1``), broadcasting the
     other axes."""
-    from . import conj, isdtype, multiply, result_type, sum as _sum
-
     nd = max(x1.ndim, x2.ndim)
     if not -nd <= axis < nd:
         raise ValueError(f"vecdot: axis {axis} is out of range for arrays of {x1.ndim} and {x2.ndim} dimensions")
@@ -267,12 +269,10 @@ def svd(x, /, *, full_matrices=True):
     params = {"full_matrices": full_matrices}
     x = _tensor(x, "svd")
     if is_complex(x) and x.requires_grad and GRAD_ENABLED.get():
-        from xpgrad import xp as ns
-
         packed = apply("svd_packed", (x,), params)
         m, n, k, ku, kv = svd_sizes(tuple(x.shape), full_matrices)
-        u, s, vh = unpack(ns, packed, [(m, ku), (k,), (kv, n)])
-        return SVDResult(u, ns.real(s), vh)
+        u, s, vh = unpack(_manipulation, packed, [(m, ku), (k,), (kv, n)])
+        return SVDResult(u, real(s), vh)
     return _parts(SVDResult, "svd", x, ("svd_u", "svd_s", "svd_vh"), params)
 
 
@@ -293,8 +293,6 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro"):
     """The matrix norm of each matrix in the last two axes: ``'fro'``, ``'nuc'`` (sum of
     singular values), ``2``/``-2`` (largest/smallest singular value), ``1``/``-1``
     (max/min column sum of ``|x|``), ``inf``/``-inf`` (max/min row sum)."""
-    from . import abs as _abs, expand_dims, max as _max, min as _min, sum as _sum
-
     x = _tensor(x, "matrix_norm")
     if x.ndim < 2:
         raise ValueError(f"matrix_norm takes matrices (..., M, N), got shape {tuple(x.shape)}")

@@ -1,0 +1,596 @@
+"""Tensor's methods that compute: operators, in-place ops, indexing, moves, ``backward``
+and the PyTorch face.
+
+``xpgrad.tensor.Tensor`` is the data and its place in the graph, and imports nothing
+that computes. Its methods that call an op, the engine, a move or the namespace are
+defined here, above those modules, in the body of :class:`TensorMethods`: explicit
+``def``s, and one line each for the methods made by the dispatcher (operators,
+elementwise methods), which together are the table of Tensor's computing methods.
+:func:`install` copies them onto ``Tensor`` when xpgrad is imported. ``core/tensor.pyi``
+declares the whole class for editors and type checkers (``python tools/tensor_stub.py``
+writes it; a test checks that it is current).
+"""
+from collections import namedtuple
+
+from . import engine
+from . import xp as _ns
+from .creation import _from_data, resolve_dtype
+from .dispatch import apply, binary, binary_method, rbinary_method, unary, unary_method
+from .grad_mode import GRAD_ENABLED
+from .inplace import check_inplace, commit, keep_output, keep_saved, write_failed
+from .tensor import Tensor, _dims
+from .transfer import to_device
+from xpgrad.plugins.arrays import has_integer_array
+
+__all__ = ["TensorMethods", "install"]
+
+# The versions of the standard whose code xpgrad.xp (2024.12) serves.
+_API_VERSIONS = ("2021.12", "2022.12", "2023.12", "2024.12")
+
+_ValuesIndices = namedtuple("values_indices", ["values", "indices"])
+
+
+def _is_dtype_name(s):
+    return s in ("float32", "float64", "float16", "complex64", "complex128", "int8", "int16",
+                 "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool", "float",
+                 "double", "half", "long", "int")
+
+
+def _reduce_params(dim, keepdim, axis, keepdims, dtype):
+    if axis is None:
+        axis = dim
+    if keepdims is None:
+        keepdims = keepdim
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    params = {"axis": axis, "keepdims": bool(keepdims)}
+    if dtype is not None:
+        params["dtype"] = dtype
+    return params
+
+
+def _raw_key(key, t):
+    """An indexing key with Tensors and lists replaced by raw (integer or bool) arrays.
+
+    A key of integers and slices gets a trailing Ellipsis unless it has one: the
+    standard leaves indexing fewer axes than the array has unspecified (NumPy fills in
+    slices, array-api-strict refuses), and with it NumPy returns a 0-d array rather than
+    a scalar. Keys with arrays are left as written (the standard allows a mask only as
+    the sole index, and integer arrays only beside integers).
+    """
+    items = key if isinstance(key, tuple) else (key,)
+    raw = tuple(_raw_key_item(k, t) for k in items)
+    if any(hasattr(k, "shape") for k in raw):
+        return raw if isinstance(key, tuple) else raw[0]
+    if not any(k is Ellipsis for k in raw):
+        raw = raw + (Ellipsis,)
+    return raw
+
+
+def _raw_key_item(k, t):
+    if isinstance(k, Tensor):
+        if k._dev is not t._dev:
+            raise RuntimeError(f"index Tensor is on {k._dev} but the indexed Tensor is on {t._dev}")
+        return k._data
+    if isinstance(k, list):
+        return _from_data(k, None, t._dev)[0]
+    return k
+
+
+def _axis(dim):
+    return tuple(dim) if isinstance(dim, list) else (None if dim == () else dim)
+
+
+def _inplace_method(name, symbol):
+    """The in-place operator (``t //= 2``) for op ``name``: computed out of place, written
+    into ``self``'s storage, recorded (see ``TensorMethods._inplace``)."""
+
+    def method(self, other):
+        return self._inplace(name, other, symbol)
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+def _elementwise_method(name):
+    """``t.name()``: ``xpgrad.xp.name(t)``, with its docstring."""
+
+    def method(self):
+        return getattr(_ns, name)(self)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"``xpgrad.xp.{name}(self)``."
+    return method
+
+
+def _extremum(name, arg_name):
+    def method(self, dim=None, keepdim=False):
+        if dim is None:
+            return getattr(_ns, name)(self)
+        values = getattr(_ns, name)(self, axis=dim, keepdims=keepdim)
+        indices = getattr(_ns, arg_name)(self, axis=dim, keepdims=keepdim)
+        return _ValuesIndices(values, indices)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = (f"The {name}imum of all elements, or ``(values, indices)`` along ``dim`` "
+                      "(ties share the gradient evenly).")
+    return method
+
+
+class TensorMethods:
+    """The computing methods of :class:`xpgrad.Tensor` (see the module docstring)."""
+
+    # ---------------------------------------------------------------- construction
+
+    _from_data = staticmethod(lambda data, device: _from_data(data, None, device, default_float=True))
+
+    # ---------------------------------------------------------------- operators
+    # Made by the dispatcher with their op bound: one call fewer per operator.
+    __add__ = binary_method("add")
+    __radd__ = rbinary_method("add")
+    __sub__ = binary_method("subtract")
+    __rsub__ = rbinary_method("subtract")
+    __mul__ = binary_method("multiply")
+    __rmul__ = rbinary_method("multiply")
+    __truediv__ = binary_method("divide")
+    __rtruediv__ = rbinary_method("divide")
+    __floordiv__ = binary_method("floor_divide")
+    __rfloordiv__ = rbinary_method("floor_divide")
+    __mod__ = binary_method("remainder")
+    __rmod__ = rbinary_method("remainder")
+    __pow__ = binary_method("pow")
+    __rpow__ = rbinary_method("pow")
+    __matmul__ = binary_method("matmul")
+    __rmatmul__ = rbinary_method("matmul")
+    __neg__ = unary_method("negative")
+    __pos__ = unary_method("positive")
+    __abs__ = unary_method("abs")
+    # bitwise (and logical, on bool arrays)
+    __and__ = binary_method("bitwise_and")
+    __rand__ = rbinary_method("bitwise_and")
+    __or__ = binary_method("bitwise_or")
+    __ror__ = rbinary_method("bitwise_or")
+    __xor__ = binary_method("bitwise_xor")
+    __rxor__ = rbinary_method("bitwise_xor")
+    __lshift__ = binary_method("bitwise_left_shift")
+    __rlshift__ = rbinary_method("bitwise_left_shift")
+    __rshift__ = binary_method("bitwise_right_shift")
+    __rrshift__ = rbinary_method("bitwise_right_shift")
+    __invert__ = unary_method("bitwise_invert")
+    # comparisons (Python reflects them itself: 2 < t is t > 2)
+    __eq__ = binary_method("equal")
+    __ne__ = binary_method("not_equal")
+    __lt__ = binary_method("less")
+    __le__ = binary_method("less_equal")
+    __gt__ = binary_method("greater")
+    __ge__ = binary_method("greater_equal")
+    # in place (computed out of place, written into self's memory, recorded)
+    __iadd__ = _inplace_method("add", "+=")
+    __isub__ = _inplace_method("subtract", "-=")
+    __imul__ = _inplace_method("multiply", "*=")
+    __itruediv__ = _inplace_method("divide", "/=")
+    __ipow__ = _inplace_method("pow", "**=")
+    __ifloordiv__ = _inplace_method("floor_divide", "//=")
+    __imod__ = _inplace_method("remainder", "%=")
+    __imatmul__ = _inplace_method("matmul", "@=")
+    __iand__ = _inplace_method("bitwise_and", "&=")
+    __ior__ = _inplace_method("bitwise_or", "|=")
+    __ixor__ = _inplace_method("bitwise_xor", "^=")
+    __ilshift__ = _inplace_method("bitwise_left_shift", "<<=")
+    __irshift__ = _inplace_method("bitwise_right_shift", ">>=")
+
+    # ---------------------------------------------------------------- elementwise
+    # Made like the operators, so that a temporary ``self`` can give its memory to the
+    # result where temporaries are turned on (see xpgrad.temporaries).
+    exp = unary_method("exp")
+    log = unary_method("log")
+    sqrt = unary_method("sqrt")
+    sin = unary_method("sin")
+    cos = unary_method("cos")
+    tanh = unary_method("tanh")
+    abs = unary_method("abs")
+    neg = unary_method("negative")
+    # ``xpgrad.xp``'s functions of one array, by the same name
+    acos = _elementwise_method("acos")
+    acosh = _elementwise_method("acosh")
+    asin = _elementwise_method("asin")
+    asinh = _elementwise_method("asinh")
+    atan = _elementwise_method("atan")
+    atanh = _elementwise_method("atanh")
+    ceil = _elementwise_method("ceil")
+    conj = _elementwise_method("conj")
+    cosh = _elementwise_method("cosh")
+    expm1 = _elementwise_method("expm1")
+    floor = _elementwise_method("floor")
+    isfinite = _elementwise_method("isfinite")
+    isinf = _elementwise_method("isinf")
+    isnan = _elementwise_method("isnan")
+    log1p = _elementwise_method("log1p")
+    log2 = _elementwise_method("log2")
+    log10 = _elementwise_method("log10")
+    reciprocal = _elementwise_method("reciprocal")
+    round = _elementwise_method("round")
+    sign = _elementwise_method("sign")
+    sinh = _elementwise_method("sinh")
+    square = _elementwise_method("square")
+    tan = _elementwise_method("tan")
+    trunc = _elementwise_method("trunc")
+    # extrema: the value, or (values, indices) along dim
+    max = _extremum("max", "argmax")
+    min = _extremum("min", "argmin")
+
+    # ---------------------------------------------------------------- the rest, by hand
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Compute the gradient of this Tensor with respect to the graph's leaves.
+
+        Parameters
+        ----------
+        gradient : Tensor, optional
+            The gradient with respect to this Tensor (a weight per element); needed
+            unless the Tensor has a single element.
+        retain_graph : bool, optional
+            Keep the saved values so the graph can be walked again (default:
+            ``create_graph``).
+        create_graph : bool, optional
+            Record the backward pass, for higher-order derivatives.
+        inputs : Tensor or sequence of Tensor, optional
+            Accumulate into these Tensors' ``.grad`` only (see
+            :func:`xpgrad.autograd.backward`).
+        """
+        # One output, so ``gradient`` is its one gradient, whatever its type (a list is
+        # not a sequence of gradients here; the engine says to wrap it).
+        engine.backward(self, None if gradient is None else (gradient,), retain_graph, create_graph,
+                        inputs)
+
+    def __array_namespace__(self, /, *, api_version=None):
+        """``xpgrad.xp``, the differentiable array API namespace (standard 2024.12).
+
+        ``api_version`` may name 2024.12 or an earlier version of the standard (whose
+        functions 2024.12 keeps); any other value is a ValueError.
+        """
+        if api_version is not None and api_version not in _API_VERSIONS:
+            raise ValueError(
+                f"xpgrad.xp implements version 2024.12 of the array API standard (and serves "
+                f"code written for {', '.join(_API_VERSIONS[:-1])}); api_version={api_version!r} "
+                "is not supported. Pass api_version=None for the latest."
+            )
+        return _ns
+
+    @property
+    def T(self):
+        return apply("permute_dims", (self,), {"axes": tuple(range(self.ndim))[::-1]})
+
+    @property
+    def mT(self):
+        return unary("matrix_transpose", self)
+
+    def __getitem__(self, key):
+        return apply("getitem", (self,), {"key": _raw_key(key, self)})
+
+    def _inplace(self, name, other, what):
+        """``self = name(self, other)`` in place (``add_``, ``*=``): computed out of place,
+        written into this Tensor's memory and recorded (see ``xpgrad.views``). ``what``
+        is how errors name it: the method or operator the user wrote."""
+        other_rg = type(other) is Tensor and other._rg
+        src = self
+        if GRAD_ENABLED.get() and check_inplace(self, what, other_rg):
+            op = self._dev.ops.get(name)
+            needs = (self._rg,) if other is None else (self._rg, other_rg)
+            if op is not None and len(op.argnames) == len(needs) and op.plan(needs).keep[0]:
+                # The rule reads this Tensor's old values (mul_ by a Tensor that requires
+                # grad), which the write is about to replace: it reads a copy instead.
+                src = self._snapshot()
+        result = binary(name, src, other) if other is not None else unary(name, src)
+        if result._data.dtype != self._data.dtype:
+            if not self._dev.xp.can_cast(result._data.dtype, self._data.dtype):
+                raise TypeError(
+                    f"in-place {what}: the result has dtype {result._data.dtype}, which can't be "
+                    f"stored in this Tensor of dtype {self._data.dtype}; use the out-of-place op"
+                )
+        commit(self, result, what)
+        return self
+
+    def add_(self, other, alpha=1):
+        return self._inplace("add", other if alpha == 1 else other * alpha, "add_")
+
+    def sub_(self, other, alpha=1):
+        return self._inplace("subtract", other if alpha == 1 else other * alpha, "sub_")
+
+    def mul_(self, other):
+        return self._inplace("multiply", other, "mul_")
+
+    def div_(self, other):
+        return self._inplace("divide", other, "div_")
+
+    def pow_(self, other):
+        return self._inplace("pow", other, "pow_")
+
+    def zero_(self):
+        """Set every element to zero, in place; returns self. Under grad, the gradient
+        of the values it replaced is zero (as in PyTorch)."""
+        self._assign((Ellipsis,), 0, "zero_")
+        return self
+
+    def fill_(self, value):
+        """Set every element to ``value`` (a number, or a 0-d Tensor whose gradient is
+        then the sum of this Tensor's), in place; returns self."""
+        self._assign((Ellipsis,), value, "fill_")
+        return self
+
+    def copy_(self, src):
+        """Copy ``src``'s values into this Tensor (broadcast, cast to its dtype), in
+        place; returns self. The gradient flows to ``src`` (from another device too: the
+        move is explicit here, and recorded)."""
+        if not isinstance(src, Tensor):
+            raise TypeError(f"copy_ takes a Tensor, got {type(src).__name__}")
+        if src._dev is not self._dev:  # asked for by name, so an explicit move
+            src = to_device(src, self._dev)
+        self._assign((Ellipsis,), src, "copy_")
+        return self
+
+    def __setitem__(self, key, value):
+        """``t[key] = value``, in place, and recorded in the graph when gradients flow.
+
+        When this Tensor requires grad (or ``value`` does), the assignment is the op
+        ``setitem`` (node ``CopySlices``): the overwritten positions get no gradient and
+        ``value`` gets the gradient at ``key``, summed to its shape where it was
+        broadcast. A leaf that requires grad can be assigned into only under
+        ``no_grad``. As every in-place op, it bumps the version counter: a backward
+        through a node that saved this Tensor (or an alias of it) before the assignment
+        raises. On a view, the base's history is rewritten (see ``xpgrad.views``).
+        """
+        if isinstance(value, Tensor):
+            if value._dev is not self._dev:
+                raise RuntimeError(
+                    f"the assigned value is on {value._dev} but this Tensor is on {self._dev}; "
+                    f"move it first, e.g. value.to({str(self._dev)!r})"
+                )
+        elif not isinstance(value, (bool, int, float, complex)):
+            value = Tensor(_from_data(value, None, self._dev)[0], self._dev)  # lists, arrays
+        self._assign(_raw_key(key, self), value, "item assignment")
+
+    def _assign(self, raw_key, value, what):
+        """``self[raw_key] = value`` for a raw key and a Tensor or Python scalar value."""
+        value_rg = type(value) is Tensor and value._rg
+        if GRAD_ENABLED.get() and check_inplace(self, what, value_rg):
+            # The assignment's result out of place, written back into this Tensor's
+            # memory; the Tensor then stands for the new node, as after add_.
+            if value_rg:
+                keep_saved(value, self)
+            commit(self, apply("setitem", (self, value), {"key": raw_key}), what)
+            return
+        xp = self._dev.xp
+        raw = value._data if isinstance(value, Tensor) else value
+        keep_output(self)
+        try:
+            if not self._dev.backend.mutable or has_integer_array(xp, raw_key) or any(
+                    k is None for k in (raw_key if isinstance(raw_key, tuple) else (raw_key,))):
+                # Keys the standard leaves out of assignment (integer arrays, new axes),
+                # and libraries whose arrays cannot be indexed for writing: computed out
+                # of place by the setitem op, then written back whole.
+                op = self._dev.ops["setitem"]
+                self._dev.backend.write(self._data, op.forward(xp, self._data, raw, key=raw_key))
+            else:
+                if isinstance(value, Tensor) and raw.dtype != self._data.dtype:
+                    raw = xp.astype(raw, self._data.dtype)
+                self._data[raw_key] = raw
+        except ValueError as exc:
+            if "read-only" not in str(exc):
+                raise
+            raise write_failed(self, what, exc) from exc
+        self._bump_version()
+
+    def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
+        """Sum over ``dim`` (all dimensions if None)."""
+        return apply("sum", (self,), _reduce_params(dim, keepdim, axis, keepdims, dtype))
+
+    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
+        """Mean over ``dim`` (all dimensions if None)."""
+        return apply("mean", (self,), _reduce_params(dim, keepdim, axis, keepdims, dtype))
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        """The vector p-norm over ``dim`` (all elements if None)."""
+        params = {"ord": p, "keepdims": keepdim}
+        if dim is not None:
+            params["axis"] = dim
+        return apply("vector_norm", (self,), params)
+
+    def t(self):
+        """Transpose a 2-D Tensor (a 0-D or 1-D one is returned as is)."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a Tensor with <= 2 dimensions, got {self.ndim}; use .mT or permute")
+        if self.ndim < 2:
+            return self
+        return unary("matrix_transpose", self)
+
+    def transpose(self, dim0, dim1):
+        axes = list(range(self.ndim))
+        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        return apply("permute_dims", (self,), {"axes": tuple(axes)})
+
+    def permute(self, *dims):
+        return apply("permute_dims", (self,), {"axes": _dims(dims, "permute")})
+
+    def mm(self, other):
+        """Matrix product of two 2-D Tensors."""
+        if not isinstance(other, Tensor):
+            raise TypeError(f"mm() takes a Tensor, got {type(other).__name__}")
+        if self.ndim != 2 or other.ndim != 2:
+            raise RuntimeError(
+                f"mm() multiplies 2-D Tensors, got shapes {self.shape} and {other.shape}; "
+                "use matmul() for 1-D or batched operands"
+            )
+        return binary("matmul", self, other)
+
+    def matmul(self, other):
+        return binary("matmul", self, other)
+
+    def pow(self, exponent):
+        return binary("pow", self, exponent)
+
+    def add(self, other):
+        return binary("add", self, other)
+
+    def sub(self, other):
+        return binary("subtract", self, other)
+
+    def mul(self, other):
+        return binary("multiply", self, other)
+
+    def div(self, other):
+        return binary("divide", self, other)
+
+    def maximum(self, other):
+        return binary("maximum", self, other)
+
+    def minimum(self, other):
+        return binary("minimum", self, other)
+
+    def trace(self):
+        return unary("trace", self)
+
+    def inverse(self):
+        return unary("inv", self)
+
+    def reshape(self, *shape):
+        return apply("reshape", (self,), {"shape": _dims(shape, "reshape")})
+
+    def clone(self):
+        return unary("clone", self)
+
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
+        """This Tensor on another device and/or with another dtype.
+
+        ``t.to("array_api_strict")``, ``t.to(xpgrad.float64)``, ``t.to("cpu",
+        xpgrad.float64)``, ``t.to(device=..., dtype=...)``, or ``t.to(other)`` for
+        ``other``'s device and dtype. Returns ``t`` itself when nothing changes (unless
+        ``copy=True``). A move is a copy recorded in the graph (``ToCopyBackward``):
+        gradients flow back to ``t``'s own device. ``non_blocking`` is accepted for
+        PyTorch code and ignored.
+        """
+        for a in args:
+            if isinstance(a, Tensor):
+                device, dtype = a._dev, a._data.dtype
+            elif isinstance(a, str) and not _is_dtype_name(a) or hasattr(a, "backend"):
+                device = a
+            else:
+                dtype = a
+        t = self
+        if device is not None:
+            t = to_device(t, device)
+        if dtype is not None:
+            dt = resolve_dtype(dtype, t._dev)
+            if dt != t._data.dtype:
+                t = apply("astype", (t,), {"dtype": dt})
+        if copy and t is self:
+            t = unary("clone", self)
+        return t
+
+    def to_device(self, device, /, *, stream=None):
+        """This Tensor on ``device`` (the array API's name for ``to(device)``); recorded
+        in the graph, as :meth:`to` is."""
+        if stream is not None:
+            raise ValueError("to_device(stream=...) is not supported; leave stream as None")
+        return to_device(self, device)
+
+    def cpu(self):
+        """This Tensor on the CPU (NumPy); ``self`` if it is there already."""
+        return self.to_device("cpu")
+
+    def cuda(self, index=None, non_blocking=False):
+        """This Tensor on a CUDA GPU (CuPy): ``"cuda"`` (the current GPU) or, given an
+        index, ``"cuda:<index>"``. Needs CuPy (``pip install "xpgrad[cuda]"``)."""
+        if index is None:
+            device = "cuda"
+        elif isinstance(index, int) and not isinstance(index, bool):
+            device = f"cuda:{index}"
+        else:
+            device = index  # a device string or Device, as PyTorch also accepts
+        return self.to_device(device)
+
+    def float(self):
+        return self.to("float32")
+
+    def double(self):
+        return self.to("float64")
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return str(self._data.dtype)
+        if dtype is Tensor:  # t.type(xpgrad.FloatTensor), as old PyTorch code casts
+            dtype = "float32"
+        return self.to(dtype)
+
+    def amax(self, dim=None, keepdim=False):
+        """The largest elements over ``dim`` (all if None); ties share the gradient evenly."""
+        return _ns.max(self, axis=_axis(dim), keepdims=keepdim)
+
+    def amin(self, dim=None, keepdim=False):
+        """The smallest elements over ``dim`` (all if None); ties share the gradient evenly."""
+        return _ns.min(self, axis=_axis(dim), keepdims=keepdim)
+
+
+
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        """The product over ``dim`` (all if None); exact gradients where elements are zero."""
+        return _ns.prod(self, axis=_axis(dim), keepdims=keepdim, dtype=dtype)
+
+    def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+        """The variance over ``dim``, with Bessel's correction by default, as in PyTorch."""
+        if correction is None:
+            correction = 1 if unbiased else 0
+        return _ns.var(self, axis=_axis(dim), correction=correction, keepdims=keepdim)
+
+    def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+        """The standard deviation over ``dim``, with Bessel's correction by default."""
+        if correction is None:
+            correction = 1 if unbiased else 0
+        return _ns.std(self, axis=_axis(dim), correction=correction, keepdims=keepdim)
+
+    def cumsum(self, dim):
+        """The cumulative sum along ``dim``."""
+        return _ns.cumulative_sum(self, axis=dim)
+
+    def cumprod(self, dim):
+        """The cumulative product along ``dim``."""
+        return _ns.cumulative_prod(self, axis=dim)
+
+    def argmax(self, dim=None, keepdim=False):
+        """The index of the largest element (of the flattened Tensor if ``dim`` is None)."""
+        return _ns.argmax(self, axis=dim, keepdims=keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        """The index of the smallest element (of the flattened Tensor if ``dim`` is None)."""
+        return _ns.argmin(self, axis=dim, keepdims=keepdim)
+
+    def sort(self, dim=-1, descending=False, stable=True):
+        """``(values, indices)`` sorted along ``dim``; the values are differentiable."""
+        xp = _ns
+        values = xp.sort(self, axis=dim, descending=descending, stable=stable)
+        return _ValuesIndices(values, xp.argsort(self, axis=dim, descending=descending, stable=stable))
+
+    def all(self, dim=None, keepdim=False):
+        return _ns.all(self, axis=_axis(dim), keepdims=keepdim)
+
+    def any(self, dim=None, keepdim=False):
+        return _ns.any(self, axis=_axis(dim), keepdims=keepdim)
+
+    def clamp(self, min=None, max=None):  # noqa: A002  (PyTorch's names)
+        """Limit the values to ``[min, max]``; the gradient passes where they are inside."""
+        return _ns.clip(self, min=min, max=max)
+
+    def flip(self, dims):
+        return _ns.flip(self, axis=tuple(dims) if isinstance(dims, (list, tuple)) else dims)
+
+    view = reshape
+
+
+def install(cls):
+    """Copy every method and property :class:`TensorMethods` defines onto ``cls``."""
+    for name, value in vars(TensorMethods).items():
+        if name not in ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__"):
+            setattr(cls, name, value)
+
+
+install(Tensor)
