@@ -9,7 +9,8 @@ computes the same values with PyTorch in the test itself.
 The cases: the conjugate in the complex gradients of ``prod`` and ``cumulative_prod``;
 the second derivative of ``det`` at repeated singular values; ``logaddexp`` at large and
 infinite inputs; ``divide``'s gradient for the divisor where ``x2 ** 2`` underflows;
-``x ** 0`` at ``x = 0`` with an array exponent; ``vector_norm`` with ``ord < 1`` at a
+``x ** 0`` with an array exponent at ``x = 0`` and at every base where ``x ** -1`` is
+not finite, and the exponent's gradient at a zero base; ``vector_norm`` with ``ord < 1`` at a
 zero entry; ``diff`` with ``n=0``; ``slogdet`` and ``qr`` at singular input; the
 derivative of complex ``sign``; ``rtol`` given as a Tensor; and integer-array assignment
 and scatter-add storing and summing exactly.
@@ -442,6 +443,67 @@ def test_pow_zero_exponent_against_torch():
     finite = np.isfinite(hx)
     np.testing.assert_array_equal(numpy(hu)[finite], hx[finite])
     np.testing.assert_array_equal(numpy(hu)[~finite], 0.0)
+
+
+# x ** 0 at bases where x ** -1 is not finite (0 * inf): the derivative in x is 0, as at any base
+POW0_X = [5e-324, -5e-324, float("nan"), 0.0, float("inf"), 1e-310, 2.0]
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # d/de: log of a negative base
+def test_pow_zero_exponent_at_every_base(device):
+    x, e = tensor(POW0_X, device), tensor([0.0] * len(POW0_X), device)
+    gx, ge = grads(xp.sum(x ** e), (x, e), create_graph=True)
+    np.testing.assert_array_equal(numpy(gx), 0.0)
+    # d/dx of x ** 0 is held at 0 where x ** -1 is not finite: so are its derivatives; at a
+    # normal base the mixed derivative d/de (e x ** (e - 1)) = 1 / x stays (at inf it is
+    # 0 + 0 * log(inf), nan)
+    hx, he = grads(xp.sum(gx), (x, e))
+    np.testing.assert_array_equal(numpy(hx), 0.0)
+    np.testing.assert_array_equal(numpy(he), [0.0, 0.0, 0.0, 0.0, np.nan, 0.0, 0.5])
+    t = xpgrad.full((len(POW0_X),), 3.0, dtype=F64, device=device)
+    _, tangent = func.jvp(lambda a: a ** e.detach(), (x.detach(),), (t,))
+    np.testing.assert_array_equal(numpy(tangent), 0.0)
+
+
+# d/de of 0 ** e: 0 where e >= 0 (the limit), out * log(0) = -inf where e < 0 (the value is
+# inf), nan at e = nan; its derivatives are 0 where it is held, not 0 * inf = nan
+POW_ZERO_E = [-1.0, -0.5, float("nan"), 0.0, 0.5, 2.0]
+POW_ZERO_DE = [-np.inf, -np.inf, np.nan, 0.0, 0.0, 0.0]
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero encountered:RuntimeWarning")  # the forward: 0 ** -1
+def test_pow_exponent_gradient_at_zero_base(device):
+    for base in ("array", "scalar"):
+        e = tensor(POW_ZERO_E, device)
+        if base == "array":
+            x = tensor([0.0] * len(POW_ZERO_E), device)
+            (ge,) = grads(xp.sum(x ** e), (e,), create_graph=True)
+        else:
+            (ge,) = grads(xp.sum(0.0 ** e), (e,))
+        np.testing.assert_array_equal(numpy(ge), POW_ZERO_DE)
+        _, tangent = func.jvp(lambda a: (x.detach() if base == "array" else 0.0) ** a, (e.detach(),),
+                              (xpgrad.ones_like(e),))
+        np.testing.assert_array_equal(numpy(tangent), POW_ZERO_DE)
+    held = [i for i, v in enumerate(POW_ZERO_E) if v >= 0]
+    x, e = tensor([0.0] * len(held), device), tensor([POW_ZERO_E[i] for i in held], device)
+    (ge,) = grads(xp.sum(x ** e), (e,), create_graph=True)
+    hx, he = grads(xp.sum(ge), (x, e))
+    np.testing.assert_array_equal(numpy(hx), 0.0)
+    np.testing.assert_array_equal(numpy(he), 0.0)
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero encountered:RuntimeWarning")
+def test_pow_at_every_base_against_torch():
+    torch = torch_or_skip()
+    x = torch.tensor(POW0_X, dtype=torch.float64, requires_grad=True)
+    (wx,) = torch.autograd.grad((x ** torch.zeros(len(POW0_X), dtype=torch.float64)).sum(), x)
+    ux = tensor(POW0_X, "cpu")
+    (gx,) = grads(xp.sum(ux ** tensor([0.0] * len(POW0_X), "cpu", requires_grad=False)), (ux,))
+    np.testing.assert_array_equal(numpy(gx), wx.numpy())
+    for base in (torch.zeros(len(POW_ZERO_E), dtype=torch.float64), 0.0):
+        e = torch.tensor(POW_ZERO_E, dtype=torch.float64, requires_grad=True)
+        (we,) = torch.autograd.grad((base ** e).sum(), e)
+        np.testing.assert_array_equal(we.numpy(), POW_ZERO_DE)
 
 
 # ---------------------------------------------------------------------- vector_norm, ord < 1, at a zero entry
