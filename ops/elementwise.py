@@ -146,8 +146,10 @@ def _divide_denominator(xp, g, x1, x2):
     return -g * _conj(xp, x1 / x2 / x2)
 
 
-def _divide_denominator_jvp(xp, t, x1, x2):
-    return -t * (x1 / x2 / x2)
+def _divide_denominator_jvp(xp, t, x2, out):
+    # -(t * out) / x2: the tangent times the quotient first (PyTorch's forward order),
+    # which does not overflow where x1 / x2 / x2 does (float32 1e38 / 0.5 / 0.5).
+    return -(t * out) / x2
 
 
 def _sigmoid_of_difference(xp, x1, x2):

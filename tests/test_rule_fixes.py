@@ -8,13 +8,16 @@ computes the same values with PyTorch in the test itself.
 
 The cases: the conjugate in the complex gradients of ``prod`` and ``cumulative_prod``;
 the second derivative of ``det`` at repeated singular values; ``logaddexp`` at large and
-infinite inputs; ``divide``'s gradient for the divisor where ``x2 ** 2`` underflows;
+infinite inputs; ``divide``'s gradient for the divisor where ``x2 ** 2`` underflows, and its tangent where
+``x1 / x2 / x2`` overflows;
 ``x ** 0`` with an array exponent at ``x = 0`` and at every base where ``x ** -1`` is
 not finite, and the exponent's gradient at a zero base; ``vector_norm`` with ``ord < 1`` at a
 zero entry; ``diff`` with ``n=0``; ``slogdet`` and ``qr`` at singular input; the
 derivative of complex ``sign``; ``rtol`` given as a Tensor; and integer-array assignment
 and scatter-add storing and summing exactly.
 """
+import warnings
+
 import numpy as np
 import pytest
 
@@ -374,6 +377,42 @@ def test_divide_divisor_gradient_does_not_underflow(dtype, a, b, d2, dd2, device
         t = xpgrad.full((len(a),), 2.0, dtype=dt, device=device)
         _, tangent = func.jvp(fn, (x1.detach(), x2.detach()), (xpgrad.zeros_like(t), t))
         np.testing.assert_allclose(numpy(tangent), 2 * np.asarray(d2), rtol=rtol)
+
+
+# (dtype, x1, x2, t2, the tangent -t2 x1 / x2 / x2): x1 / x2 / x2 overflows, the tangent does not
+DIVIDE_JVP = [("float32", [1e38, 3.0], [0.5, 2.0], [0.5, 1.0], [-2e38, -0.75]),
+              ("float64", [1e300, 3.0], [1e-5, 2.0], [1e-6, 1.0], [-1e304, -0.75])]
+
+
+@pytest.mark.parametrize("dtype, a, b, t, expected", DIVIDE_JVP, ids=[c[0] for c in DIVIDE_JVP])
+def test_divide_divisor_tangent_does_not_overflow(dtype, a, b, t, expected, device):
+    dt = getattr(xpgrad, dtype)
+    rtol = 1e-6 if dtype == "float32" else 1e-15
+    x1, x2 = tensor(a, device, dt, requires_grad=False), tensor(b, device, dt, requires_grad=False)
+    t2 = tensor(t, device, dt, requires_grad=False)
+    for fn in (xp.divide, lambda p, q: p / q):
+        _, tangent = func.jvp(fn, (x1, x2), (xpgrad.zeros_like(t2), t2))
+        np.testing.assert_allclose(numpy(tangent), expected, rtol=rtol)
+        _, tangent = func.jvp(lambda q: fn(x1, q), (x2,), (t2,))
+        np.testing.assert_allclose(numpy(tangent), expected, rtol=rtol)
+    # both tangents at once: t1 / x2 - t2 x1 / x2 / x2
+    t1 = tensor([1.0, -1.0], device, dt, requires_grad=False)
+    _, tangent = func.jvp(xp.divide, (x1, x2), (t1, t2))
+    np.testing.assert_allclose(numpy(tangent), np.asarray([1.0, -1.0]) / np.asarray(b) + expected, rtol=rtol)
+
+
+def test_divide_tangent_against_torch():
+    torch = torch_or_skip()
+    for dtype, a, b, t, _ in DIVIDE_JVP:
+        tdt = getattr(torch, dtype)
+        ta, tb, tt = (torch.tensor(v, dtype=tdt) for v in (a, b, t))
+        with warnings.catch_warnings():  # torch.func's first use warns of its own internals
+            warnings.simplefilter("ignore", DeprecationWarning)
+            _, want = torch.func.jvp(lambda q: ta / q, (tb,), (tt,))
+        dt = getattr(xpgrad, dtype)
+        x1, x2, t2 = (tensor(v, "cpu", dt, requires_grad=False) for v in (a, b, t))
+        _, got = func.jvp(lambda q: x1 / q, (x2,), (t2,))
+        np.testing.assert_allclose(numpy(got), want.numpy().astype(np.float64), rtol=1e-6)
 
 
 def test_divide_against_torch():
