@@ -29,7 +29,8 @@ derivatives come from the same code. Conventions at the hard places:
 - ``vector_norm``: the subgradient 0 at 0. For ``ord < 1`` the gradient
   ``sign(x) |x|^(ord-1) ||x||^(1-ord)`` is 0 at zero entries (``|x|^(ord-1)`` is infinite
   there), to second order too; a negative ``ord`` whose norm a zero entry makes 0 has
-  gradient 0 (PyTorch's values).
+  gradient 0 (PyTorch's values), and so has the zero vector, held there: the second
+  derivative is 0 (PyTorch's is NaN).
 
 Complex input follows PyTorch's convention: for a real loss ``L`` of ``z = x + iy`` the
 gradient is ``dL/dx + i dL/dy``, so a function holomorphic in its inputs has the VJP
@@ -637,11 +638,15 @@ def _norm_partials(xp, x, out, axis, keepdims, ord):
         # d/dx = sign(x) |x|^(p-1) ||x||^(1-p), 0 at the zero entries (PyTorch's
         # subgradient; |x|^(p-1) is infinite there). ||x||^(1-p) is finite and is 0 where
         # a zero entry makes a negative-order norm 0: then every entry's gradient is 0.
-        # The zero entries take |x| = 1 in the unused branch, so that no inf or nan reaches a
-        # second derivative.
+        # The zero entries take |x| = 1 in the unused branch, and a zero norm (the zero
+        # vector; for ord < 0 any zero entry) the norm 1, so that no inf or nan reaches a
+        # second derivative: there the gradient is 0, held (the derivative of the
+        # subgradient, as for the 2-norm at 0).
         zero = x == 0
         ax = xp.abs(xp.where(zero, xp.ones_like(x), x))
-        return _sgn(xp, x) * xp.where(zero, 0.0, ax ** (ord - 1)) * out ** (1 - ord)
+        vanished = out == 0
+        scale = xp.where(vanished, xp.ones_like(out), out) ** (1 - ord)
+        return xp.where(vanished, 0.0, _sgn(xp, x) * xp.where(zero, 0.0, ax ** (ord - 1)) * scale)
     # ||x||_p: d/dx = sign(x) |x|^(p-1) / ||x||^(p-1)
     return _sgn(xp, x) * _safe_divide(xp, xp.abs(x) ** (ord - 1), out ** (ord - 1))
 
