@@ -1001,3 +1001,107 @@ def test_scatter_add_float32_precision(device):
         xpgrad.tensor(idx, device=device)._data,)}), (xpgrad.tensor(v, device=device),),
         (xpgrad.tensor(v, device=device),))
     assert np.all(np.abs(np.asarray(tangent.tolist()) - reference) <= bound)
+
+
+# ---------------------------------------------------------------------- var and std: complex tangents, empty slices, constant slices
+
+
+VAR_Z = [[1 + 2j, -0.5 + 0.25j, 3 - 1j], [0.5j, 2.0 + 0j, -1 - 1j]]
+VAR_DZ = [[0.3 - 1j, 1 + 0.5j, -2 + 0.1j], [1j, -0.7 + 0j, 0.2 + 0.4j]]
+VAR_PARAMS = [{}, {"axis": 1}, {"axis": 0, "correction": 1}, {"axis": (0, 1), "keepdims": True}]
+
+
+def _np_var_tangent(z, dz, axis=None, correction=0, keepdims=False):
+    """d var = 2 Re(sum(conj(z - mean) dz)) / (N - correction); d std = d var / (2 std)."""
+    z, dz = np.asarray(z), np.asarray(dz)
+    c = z - np.mean(z, axis=axis, keepdims=True)
+    n = z.size if axis is None else np.prod([z.shape[a] for a in np.atleast_1d(axis)])
+    dvar = 2 * np.sum(np.real(np.conj(c) * dz), axis=axis, keepdims=keepdims) / (n - correction)
+    std = np.sqrt(np.var(z, axis=axis, ddof=correction, keepdims=keepdims))
+    return dvar, dvar / (2 * std)
+
+
+@pytest.mark.parametrize("params", VAR_PARAMS, ids=["all", "axis1", "axis0-correction", "axes-keepdims"])
+def test_var_std_complex_forward_mode(params, device):
+    if device.startswith("array_api_strict"):
+        pytest.skip("the standard's var and std take real floating-point input only")
+    z = tensor(VAR_Z, device, C128, requires_grad=False)
+    dz = tensor(VAR_DZ, device, C128, requires_grad=False)
+    dvar, dstd = _np_var_tangent(VAR_Z, VAR_DZ, **params)
+    for name, expected in (("var", dvar), ("std", dstd)):
+        fn = lambda a, name=name: getattr(xp, name)(a, **params)  # noqa: E731
+        value, tangent = func.jvp(fn, (z,), (dz,))
+        assert dtype_name(tangent.dtype) == "float64"
+        np.testing.assert_allclose(numpy(tangent), expected, rtol=1e-13)
+        # forward over reverse, and reverse: the gradient's own tangent against finite differences
+        complex_gradient_check(fn, (VAR_Z,), device)
+        complex_gradient_check(first_gradient(fn), (VAR_Z,), device, differentiates=True, rtol=1e-5, atol=1e-6)
+    # the real loss Re(...) of a complex product: the tangent of the gradient by forward over reverse
+    f = lambda a: xp.var(a * a, **params)  # noqa: E731
+    _, tangent = func.jvp(f, (z,), (dz,))
+    zz = np.asarray(VAR_Z)
+    expected, _ = _np_var_tangent(zz * zz, 2 * zz * np.asarray(VAR_DZ), **params)
+    np.testing.assert_allclose(numpy(tangent), expected, rtol=1e-13)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the forward: the variance of nothing
+def test_var_std_forward_mode_over_an_empty_slice(device):
+    for shape, axis in (((0,), None), ((0, 3), 0)):
+        x = xpgrad.zeros(shape, dtype=F64, device=device)
+        t = xpgrad.ones(shape, dtype=F64, device=device)
+        out_shape = () if axis is None else shape[1:]
+        _, tv = func.jvp(lambda a: xp.var(a, axis=axis), (x,), (t,))
+        np.testing.assert_array_equal(numpy(tv), np.zeros(out_shape))  # a sum of no terms, as PyTorch
+        _, ts = func.jvp(lambda a: xp.std(a, axis=axis), (x,), (t,))
+        assert numpy(ts).shape == out_shape and np.all(np.isnan(numpy(ts)))  # NaN, as its value
+
+
+def test_std_second_derivative_at_a_constant_slice(device):
+    data = [[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]]
+    w = [0.7, -1.3]
+    v = [[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]]
+    x = tensor(data, device)
+    (g,) = grads(xp.sum(xp.std(x, axis=1) * xpgrad.tensor(w, dtype=F64, device=device)), (x,), create_graph=True)
+    (h,) = grads(xp.sum(g * xpgrad.tensor(v, dtype=F64, device=device)), (x,))
+    # the Hessian of std(y) = sqrt(c . c / n), c = y - mean: P / (n std) - c c^T / (n^2 std^3)
+    y, vy = np.asarray(data[1]), np.asarray(v[1])
+    n, c = len(y), y - y.mean()
+    s = np.sqrt(c @ c / n)
+    row = (vy - vy.mean()) / (n * s) - c * (c @ vy) / (n ** 2 * s ** 3)
+    np.testing.assert_array_equal(numpy(g)[0], 0.0)
+    np.testing.assert_array_equal(numpy(h)[0], 0.0)  # the subgradient 0 is held: no derivative of it
+    np.testing.assert_allclose(numpy(h)[1], w[1] * row, rtol=1e-13)
+    # forward over reverse gives the same
+    _, th = func.jvp(lambda a: grads(xp.sum(xp.std(a, axis=1) * xpgrad.tensor(w, dtype=F64, device=device)),
+                                     (a,), create_graph=True)[0], (x.detach(),),
+                     (xpgrad.tensor(v, dtype=F64, device=device),))
+    np.testing.assert_allclose(numpy(th), numpy(h), rtol=1e-13, atol=0)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_var_std_against_torch():
+    torch = torch_or_skip()
+    with warnings.catch_warnings():  # torch.func's first use warns of its internals, var() of nothing
+        warnings.simplefilter("ignore")
+        z, dz = torch.tensor(VAR_Z, dtype=torch.complex128), torch.tensor(VAR_DZ, dtype=torch.complex128)
+        for params in VAR_PARAMS:
+            tparams = {"dim": params.get("axis"), "correction": params.get("correction", 0),
+                       "keepdim": params.get("keepdims", False)}
+            for name in ("var", "std"):
+                _, want = torch.func.jvp(lambda a: getattr(torch, name)(a, **tparams), (z,), (dz,))
+                _, got = func.jvp(lambda a: getattr(xp, name)(a, **params), (tensor(VAR_Z, "cpu", C128, False),),
+                                  (tensor(VAR_DZ, "cpu", C128, False),))
+                np.testing.assert_allclose(numpy(got), want.numpy(), rtol=1e-13)
+        empty = torch.zeros(0, dtype=torch.float64)
+        _, tv = torch.func.jvp(torch.var, (empty,), (empty,))
+        _, ts = torch.func.jvp(torch.std, (empty,), (empty,))
+    x = xpgrad.zeros(0, dtype=F64)
+    assert float(func.jvp(xp.var, (x,), (x,))[1]) == float(tv) == 0.0
+    assert np.isnan(float(func.jvp(xp.std, (x,), (x,))[1])) and np.isnan(float(ts))
+    tx = torch.tensor([[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]], dtype=torch.float64, requires_grad=True)
+    (tg,) = torch.autograd.grad(torch.std(tx, dim=1, correction=0).sum(), tx, create_graph=True)
+    (th,) = torch.autograd.grad(tg.sum(), tx)
+    x = tensor([[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]], "cpu")
+    (g,) = grads(xp.sum(xp.std(x, axis=1)), (x,), create_graph=True)
+    (h,) = grads(xp.sum(g), (x,))
+    np.testing.assert_allclose(numpy(h), th.numpy(), rtol=1e-13, atol=1e-15)

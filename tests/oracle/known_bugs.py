@@ -43,24 +43,6 @@ KNOWN_BUGS.update({
         "vector_norm's second derivative at x ~ 1e-300 is 0: x * x underflows (the Hessian is ~1e300)",
         f"{_T}([1e-300, 3e-300], requires_grad=True); g, = {_G}(xp.linalg.vector_norm(t), t, create_graph=True); "
         f"{_G}(g[0], t) is (0, 0)"),
-    # ----- statistics
-    "var/[!0]*/complex128": Bug(
-        "var's JVP of complex input is wrong (its VJP agrees with PyTorch): d var = 2 Re(conj(x - mean) dx) / N",
-        "xpgrad.func.jvp(xp.var, (z,), (dz,)) for complex z differs from 2 * mean(real(conj(z - mean(z)) * dz))"),
-    "std/[!0]*/complex128": Bug(
-        "std's JVP of complex input is wrong (its VJP agrees with PyTorch)",
-        "xpgrad.func.jvp(xp.std, (z,), (dz,)) for complex z differs from mean(real(conj(z - mean(z)) * dz)) / std"),
-    "var/empty/float64": Bug(
-        "var's JVP over an empty array is NaN, PyTorch's 0 (the VJP agrees)",
-        "xpgrad.func.jvp(xp.var, (xpgrad.zeros(0),), (xpgrad.zeros(0),)) gives nan"),
-    "std/empty/float64": Bug(
-        "std's JVP over an empty array is 0 where the value is NaN (PyTorch: NaN)",
-        "xpgrad.func.jvp(xp.std, (xpgrad.zeros(0),), (xpgrad.zeros(0),)) gives 0"),
-    "std/constant/float64": Bug(
-        "std's second derivative over a constant slice is nonzero: the subgradient 0 the first derivative "
-        "takes there is not held constant (PyTorch: 0)",
-        f"{_T}([2., 2., 2.], requires_grad=True); g, = {_G}(xp.std(t), t, create_graph=True); "
-        f"{_G}(xp.sum(g * v), t) is not 0"),
     # ----- indexing and manipulation
     "setitem/integer-array-repeated/*": Bug(
         "assignment through an integer array with a repeated index averages the values; NumPy and "
