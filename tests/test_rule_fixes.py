@@ -1105,3 +1105,79 @@ def test_var_std_against_torch():
     (g,) = grads(xp.sum(xp.std(x, axis=1)), (x,), create_graph=True)
     (h,) = grads(xp.sum(g), (x,))
     np.testing.assert_allclose(numpy(h), th.numpy(), rtol=1e-13, atol=1e-15)
+
+
+# ---------------------------------------------------------------------- vector_norm without under- or overflow
+
+
+def _np_scaled(x, p=2):
+    """||x||_p, its gradient and (for p = 2) its Hessian, from x / max|x| (no under- or overflow)."""
+    x = np.asarray(x, dtype=float)
+    m = np.max(np.abs(x))
+    y = x / m
+    n = m * np.sum(np.abs(y) ** p) ** (1 / p)
+    g = np.sign(x) * (np.abs(x) / n) ** (p - 1)
+    u = x / n
+    return n, g, (np.eye(len(x)) - np.outer(u, u)) / n
+
+
+NORM_SCALES = [("tiny", [1e-300, -3e-300, 2e-301], "float64"), ("huge", [1e300, -3e300, 2e299], "float64"),
+               ("tiny-float32", [1e-30, -3e-30, 2e-31], "float32"), ("huge-float32", [1e30, -3e30, 2e29], "float32")]
+
+
+@pytest.mark.parametrize("name, data, dtype", NORM_SCALES, ids=[c[0] for c in NORM_SCALES])
+def test_vector_norm_does_not_underflow_or_overflow(name, data, dtype, device):
+    dt = getattr(xpgrad, dtype)
+    rtol = 1e-5 if dtype == "float32" else 1e-14
+    v = [0.5, -1.0, 2.0]
+    for p in (2, 3):
+        n, g_want, h_want = _np_scaled(data, p)
+        x = tensor(data, device, dt)
+        out = xp.linalg.vector_norm(x, ord=p)
+        np.testing.assert_allclose(float(out), n, rtol=rtol)
+        (g,) = grads(out, (x,), create_graph=True)
+        np.testing.assert_allclose(numpy(g), g_want, rtol=rtol)
+        _, tangent = func.jvp(lambda a: xp.linalg.vector_norm(a, ord=p), (x.detach(),),
+                              (xpgrad.tensor(v, dtype=dt, device=device),))
+        np.testing.assert_allclose(float(tangent), g_want @ v, rtol=rtol)
+        if p == 2:
+            (h,) = grads(xp.sum(g * xpgrad.tensor(v, dtype=dt, device=device)), (x,))
+            np.testing.assert_allclose(numpy(h), h_want @ v, rtol=rtol)
+    # along an axis, with keepdims, and complex: the same, row by row
+    rows = tensor([data, [0.0, 0.0, 0.0], data[::-1]], device, dt)
+    out = xp.linalg.vector_norm(rows, axis=1, keepdims=True)
+    np.testing.assert_allclose(numpy(out)[:, 0], [_np_scaled(data)[0], 0.0, _np_scaled(data)[0]], rtol=rtol)
+    if dtype == "float64":
+        z = tensor([c * (0.6 + 0.8j) for c in data], device, C128)
+        np.testing.assert_allclose(float(xp.linalg.vector_norm(z)), _np_scaled(data)[0], rtol=rtol)
+
+
+def test_vector_norm_scaling_leaves_ordinary_values_as_they_were(device):
+    """The scale is a power of two: where nothing under- or overflows, the 2-norm is the
+    backend's, bit for bit."""
+    a = np.random.default_rng(3).standard_normal((6, 5)) * np.logspace(-5, 5, 5)
+    got = numpy(xp.linalg.vector_norm(tensor(a, device, requires_grad=False), axis=0))
+    np.testing.assert_array_equal(got, np.linalg.vector_norm(a, axis=0))
+
+
+def test_vector_norm_scaling_against_torch():
+    torch = torch_or_skip()
+    x = torch.tensor([1e-300, -3e-300, 2e-301], dtype=torch.float64, requires_grad=True)
+    out = torch.linalg.vector_norm(x)
+    (g,) = torch.autograd.grad(out, x, create_graph=True)
+    (h,) = torch.autograd.grad(g[0], x)
+    # PyTorch squares x: the norm underflows to 0, the gradient to 0, the Hessian to NaN
+    assert float(out.detach()) == 0.0 and not g.detach().any() and torch.isnan(h).all()
+    n, g_want, h_want = _np_scaled([1e-300, -3e-300, 2e-301])
+    u = tensor([1e-300, -3e-300, 2e-301], "cpu")
+    (gu,) = grads(xp.linalg.vector_norm(u), (u,), create_graph=True)
+    (hu,) = grads(gu[0], (u,))
+    np.testing.assert_allclose(numpy(gu), g_want, rtol=1e-14)
+    np.testing.assert_allclose(numpy(hu), h_want[0], rtol=1e-14)
+    # and at ordinary scales the two agree
+    a = np.random.default_rng(4).standard_normal(5)
+    ta = torch.tensor(a, requires_grad=True)
+    (tg,) = torch.autograd.grad(torch.linalg.vector_norm(ta, ord=3), ta)
+    ua = tensor(a, "cpu")
+    (ug,) = grads(xp.linalg.vector_norm(ua, ord=3), (ua,))
+    np.testing.assert_allclose(numpy(ug), tg.numpy(), rtol=1e-14)

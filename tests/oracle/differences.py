@@ -263,14 +263,21 @@ def _projector_grad(case, component, theirs):
     return [(2 * _sym(r @ wt @ p + p @ wt @ r)).astype(x.dtype)]
 
 
-def _tiny_norm_grad2(case, component, theirs):
-    """The Hessian of ||x|| applied to v, (v - u (u . v)) / ||x|| with u = x / ||x||,
-    computed without squaring x (which underflows at 1e-300)."""
+def _scaled_norm(case, component, theirs):
+    """The 2-norm of x, its gradient ``w u`` (``u = x / ||x||``), its Hessian applied to
+    v, ``w (v - u (u . v)) / ||x||``, and its tangent ``u . t``, computed without squaring
+    x (which underflows at 1e-300 and overflows at 1e300)."""
     (x,) = case.arrays()
     scale = np.max(np.abs(x))
     norm = scale * np.sqrt(np.sum((x / scale) ** 2))
     u = x / norm
+    if component == "value":
+        return [np.asarray(norm)]
+    if component == "jvp":
+        return [np.asarray(np.dot(u, _tangents(case)[0]))]
     (w0,) = _cotangent(case, [np.zeros(())])
+    if component == "grad":
+        return [w0 * u]
     (v,) = _second(case)
     return [w0 * (v - u * np.dot(u, v)) / norm]
 
@@ -572,10 +579,19 @@ DIFFERENCES = [
                "The second derivative of sum(svdvals^3) at an orthogonal matrix (all singular values "
                "1) is w (4.5 v + 1.5 Q v^T Q); PyTorch's differs in the second digit.",
                Matches(_singular_cube_grad2, "xpgrad = the analytic w (4.5 v + 1.5 Q v^T Q)")),
-    Difference(("vector_norm/tiny/float64",), ("grad2",), "PyTorch inaccurate",
-               "The 2-norm's Hessian at x ~ 1e-300 is finite (~1e300); PyTorch's squares underflow to "
-               "NaN. xpgrad is checked against the analytic value.",
-               Matches(_tiny_norm_grad2, "xpgrad = the analytic (v - u (u . v)) / ||x||")),
+    Difference(("vector_norm/tiny/float64",), ("grad", "grad2", "jvp"), "PyTorch inaccurate",
+               "xpgrad's p-norms divide x by a power of two near its largest magnitude and multiply "
+               "the norm by it, so x * x does not underflow at 1e-300: the norm (3e-300, within the "
+               "oracle's absolute tolerance of PyTorch's 0), its gradient x / ||x||, its Hessian "
+               "(I - u u^T) / ||x|| (~1e300) and its tangent are the exact ones. PyTorch's (and "
+               "NumPy's) square x: the norm is 0, its gradient 0, its Hessian NaN. xpgrad is checked "
+               "against the analytic values.",
+               Matches(_scaled_norm, "xpgrad = the analytic w u, w (v - u (u . v)) / ||x||, u . t")),
+    Difference(("vector_norm/huge/float64",), ("value", "grad", "jvp"), "PyTorch inaccurate",
+               "Scaled the same way, x * x does not overflow at 1e300: the norm is 1.4e300 and its "
+               "gradient x / ||x||, where PyTorch's (and NumPy's) norm is inf and its gradient 0. xpgrad "
+               "is checked against the analytic values.",
+               Matches(_scaled_norm, "xpgrad = the analytic ||x||, w u, u . t")),
 ]
 
 

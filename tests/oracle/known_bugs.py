@@ -38,11 +38,6 @@ KNOWN_BUGS.update({
         "svdvals' second derivative at repeated singular values drops the 1/gap limit terms",
         f"{_T}(q, requires_grad=True) (q orthogonal); the Hessian of xp.sum(xp.linalg.svdvals(t) ** 3) along v "
         "is not 4.5 v + 1.5 q v^T q"),
-    # ----- underflow in the rules
-    "vector_norm/tiny/float64": Bug(
-        "vector_norm's second derivative at x ~ 1e-300 is 0: x * x underflows (the Hessian is ~1e300)",
-        f"{_T}([1e-300, 3e-300], requires_grad=True); g, = {_G}(xp.linalg.vector_norm(t), t, create_graph=True); "
-        f"{_G}(g[0], t) is (0, 0)"),
     # ----- indexing and manipulation
     "setitem/integer-array-repeated/*": Bug(
         "assignment through an integer array with a repeated index averages the values; NumPy and "
