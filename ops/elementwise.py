@@ -265,28 +265,46 @@ def _clip_max_jvp(xp, t, x, min, max, lower, upper):
 # ---------------------------------------------------------------------- magnitude, parts
 
 
+def _sgn(xp, x):
+    """``x / |x|`` of complex ``x`` through the registered op ``sgn``, recorded under
+    ``create_graph`` with its own derivative."""
+    from xpgrad.dispatch import call
+
+    return call(xp, "sgn", x)
+
+
 def _abs_derivative(xp, x):
     """What ``abs``'s VJP multiplies ``g`` by: sign(x) for real x (0 at 0, a subgradient),
-    ``x / |x|`` for complex x (0 at 0)."""
+    ``sgn(x) = x / |x|`` for complex x (0 at 0), whose own derivative gives the second."""
     if _is_complex(x):
-        return _safe_ratio(xp, x, xp.abs(x))
+        return _sgn(xp, x)
     return xp.sign(x)
 
 
 def _abs_jvp(xp, t, x):
     if _is_complex(x):
-        # d|z| = Re(conj(z) dz) / |z|
-        return _safe_ratio(xp, xp.real(_conj(xp, x) * t), xp.abs(x))
+        # d|z| = Re(conj(z) dz) / |z| = Re(conj(sgn(z)) dz)
+        return xp.real(xp.conj(_sgn(xp, x)) * t)
     return t * xp.sign(x)
 
 
 def _sgn_forward(xp, x):
-    """``xp.sign``; for complex ``x`` with the zeros set aside first, since a library may
-    compute ``x / |x|`` and warn of the ``0 / 0`` (NumPy's namespace does)."""
+    """The sign: ``xp.sign`` of real ``x``. For complex ``x``, ``x / |x|`` by the
+    standard's rule for a real divisor, each part divided by ``|x|`` (one rounding each:
+    ``sign(1e-300 + 0j)`` is ``1 + 0j``, where a complex division scales by
+    ``1 / 1e-300`` and rounds to ``0.9999999999999999``, and at ``1e-320`` overflows);
+    ``0 + 0j`` at a zero of either sign; ``nan + nanj`` where a part is NaN, and where one
+    is infinite (``inf / inf``; array-api-strict's value)."""
     if not _is_complex(x):
         return xp.sign(x)
-    zero = x == 0
-    return xp.where(zero, xp.zeros_like(x), xp.sign(xp.where(zero, xp.ones_like(x), x)))
+    a = xp.abs(x)
+    regular = xp.logical_and(a > 0, a < math.inf)  # not 0, inf or NaN
+    safe = xp.where(regular, a, xp.ones_like(a))
+    y = xp.where(regular, x, xp.zeros_like(x))  # no inf or nan in the parts put together
+    re = xp.astype(xp.real(y) / safe, x.dtype)
+    im = xp.astype(xp.imag(y) / safe, x.dtype)
+    special = xp.where(a == 0, xp.zeros_like(x), xp.full_like(x, complex(math.nan, math.nan)))
+    return xp.where(regular, re + im * 1j, special)
 
 
 def _sgn_derivative(xp, d, x, out):
@@ -463,7 +481,7 @@ def _complex_ops():
     return [
         Op("abs", lambda xp, x: xp.abs(x), vjp={"x": lambda xp, g, x: g * _abs_derivative(xp, x)},
            jvp={"x": _abs_jvp},
-           doc="absolute value; subgradient 0 at 0; for complex z the gradient is g * z / |z|"),
+           doc="absolute value; subgradient 0 at 0; for complex z the gradient is g * sgn(z), sgn(z) = z / |z|"),
         Op("real", lambda xp, x: xp.real(x), vjp={"x": lambda xp, g: g},
            jvp={"x": lambda xp, t: xp.real(t) if _is_complex(t) else t},
            doc="real part; the gradient g + 0j", view=True),
@@ -475,8 +493,8 @@ def _complex_ops():
         Op("sgn", _sgn_forward,
            vjp={"x": lambda xp, g, x, out: _sgn_derivative(xp, g, x, out)},
            jvp={"x": lambda xp, t, x, out: _sgn_derivative(xp, t, x, out)}, node_name="SgnBackward0",
-           doc="sign of complex x, x / |x| (0 at 0), differentiable as PyTorch's sgn: "
-               "the gradient (g - s Re(conj(s) g)) / |x|, 0 at 0"),
+           doc="sign of complex x, x / |x| with each part divided by |x| (0 at 0), differentiable as "
+               "PyTorch's sgn: the gradient (g - s Re(conj(s) g)) / |x|, 0 at 0"),
     ]
 
 

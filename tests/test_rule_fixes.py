@@ -15,6 +15,7 @@ zero entry; ``diff`` with ``n=0``; ``slogdet`` and ``qr`` at singular input; the
 derivative of complex ``sign``; ``rtol`` given as a Tensor; and integer-array assignment
 and scatter-add storing and summing exactly.
 """
+import math
 import warnings
 
 import numpy as np
@@ -845,6 +846,102 @@ def test_complex_sign_against_torch():
     (h,) = grads(xp.sum(xp.real(g) * ua), (uz,))
     np.testing.assert_allclose(numpy(g), tg.detach().numpy(), rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(numpy(h)[:-1], th.numpy()[:-1], rtol=1e-12, atol=1e-14)
+
+
+# abs and sign of complex input at tiny moduli: sign(z) = z / |z| divides each part by |z|
+# (a complex division scales by 1 / |z|, which rounds, and overflows at 1e-320)
+TINY_Z = [1e-300 + 0j, 1e-300j, 3e-300 - 4e-300j, 1e-320 + 0j, 0j, 3 + 4j]
+
+
+def _np_sign_by_parts(z):
+    """Each part of z over |z| (one rounding each), 0 at 0."""
+    z = np.asarray(z)
+    a = np.where(z == 0, 1.0, np.abs(z))
+    return np.where(z == 0, 0j, z.real / a + 1j * (z.imag / a))
+
+
+TINY_S = _np_sign_by_parts(TINY_Z)  # 1, 1j at 1e-300 and 1e-320 (a complex division rounds, or overflows)
+
+
+def test_complex_abs_and_sign_at_tiny_moduli(device):
+    z = tensor(TINY_Z, device, C128)
+    np.testing.assert_array_equal(numpy(xp.sign(z)), TINY_S)
+    assert list(TINY_S[[0, 1, 3]]) == [1, 1j, 1]
+    # abs: gradient sign(z), exactly
+    (g,) = grads(xp.sum(xp.abs(z)), (z,), create_graph=True)
+    np.testing.assert_array_equal(numpy(g), TINY_S)
+    # second derivative: with s = z / |z|, the gradient of sum(Re(conj(v) s)) is
+    # (v - s Re(conj(s) v)) / |z| (0 at 0); exactly i Im(v) / |z| on the real axis
+    k = 3  # 1e-320: the second derivative overflows; checked up to there
+    v = [0.3 - 0.7j, -1.2 + 0.4j, 0.5 + 0.5j]
+    zk = tensor(TINY_Z[:k], device, C128)
+    (gk,) = grads(xp.sum(xp.abs(zk)), (zk,), create_graph=True)
+    vk = xpgrad.tensor(v, dtype=C128, device=device)
+    (h,) = grads(xp.sum(xp.real(gk) * xp.real(vk) + xp.imag(gk) * xp.imag(vk)), (zk,))
+    zn, sn, vn = np.asarray(TINY_Z[:k]), TINY_S[:k], np.asarray(v)
+    expected = (vn - sn * np.real(np.conj(sn) * vn)) / np.abs(zn)
+    np.testing.assert_allclose(numpy(h), expected, rtol=1e-15, atol=0)
+    assert numpy(h)[0].real == 0.0 and numpy(h)[1].imag == 0.0
+    # forward mode: d|z| = Re(conj(s) dz)
+    t = xpgrad.tensor([0.3 - 1j] * len(TINY_Z), dtype=C128, device=device)
+    _, tangent = func.jvp(xp.abs, (z.detach(),), (t,))
+    np.testing.assert_array_equal(numpy(tangent), np.real(np.conj(TINY_S) * (0.3 - 1j)))
+    # and against finite differences at an ordinary point
+    complex_gradient_check(xp.abs, ([1 + 2j, -0.5 + 0.1j],), device)
+    complex_gradient_check(first_gradient(xp.abs), ([1 + 2j, -0.5 + 0.1j],), device, differentiates=True,
+                           rtol=1e-5, atol=1e-6)
+
+
+def test_complex_abs_at_tiny_moduli_against_torch():
+    torch = torch_or_skip()
+    v = [0.3 - 0.7j, -1.2 + 0.4j, 0.5 + 0.5j]
+    tz = torch.tensor(TINY_Z[:3], dtype=torch.complex128, requires_grad=True)
+    (tg,) = torch.autograd.grad(torch.abs(tz).sum(), tz, create_graph=True)
+    tv = torch.tensor(v, dtype=torch.complex128)
+    (th,) = torch.autograd.grad((tg.real * tv.real + tg.imag * tv.imag).sum(), tz)
+    z = tensor(TINY_Z[:3], "cpu", C128)
+    (g,) = grads(xp.sum(xp.abs(z)), (z,), create_graph=True)
+    vk = xpgrad.tensor(v, dtype=C128)
+    (h,) = grads(xp.sum(xp.real(g) * xp.real(vk) + xp.imag(g) * xp.imag(vk)), (z,))
+    # PyTorch's gradient divides z by |z| and rounds (0.9999999999999999 at 1e-300): within an ulp
+    np.testing.assert_allclose(numpy(g), tg.detach().numpy(), rtol=1e-15, atol=1e-16)
+    # its second derivative is finite, and differs from the exact one by rounding: the
+    # real part it gives on the real axis (exactly 0) is eps |h|
+    th = th.numpy()
+    assert np.all(np.isfinite(th))
+    np.testing.assert_allclose(numpy(h), th, rtol=0, atol=1e-15 * np.max(np.abs(th)))
+
+
+def test_complex_sign_special_values_against_array_api_strict():
+    """The standard's special cases of sign for complex input: 0 + 0j at a zero of either
+    sign, NaN + NaN j where a part is NaN, and otherwise x / |x| by the rules of division
+    (array-api-strict: NaN + NaN j where a part is infinite)."""
+    strict = pytest.importorskip("array_api_strict")
+    inf, nan = math.inf, math.nan
+    zeros = [complex(a, b) for a in (0.0, -0.0) for b in (0.0, -0.0)]
+    nans = [complex(nan, 0.0), complex(0.0, nan), complex(nan, nan), complex(nan, inf), complex(inf, nan),
+            complex(-1.0, nan)]
+    infs = [complex(inf, 0.0), complex(-inf, 0.0), complex(0.0, inf), complex(0.0, -inf), complex(inf, inf),
+            complex(-inf, 2.0), complex(3.0, -inf)]
+    finite = [3 + 4j, -1e-300 + 0j, 2.5 - 1e-300j, 1e300 + 1e300j, -0.0 + 2j]
+    data = zeros + nans + infs + finite
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # strict divides inf by inf
+        want = np.asarray(strict.sign(strict.asarray(np.asarray(data))))
+    for device in ("cpu", "array_api_strict"):
+        got = numpy(xp.sign(tensor(data, device, C128, requires_grad=False)))
+        parts = np.stack([got.real, got.imag])
+        n = len(zeros)
+        # zeros: the standard's 0 + 0j (strict's parts keep the division's signs of zero)
+        assert np.all(parts[:, :n] == 0) and not np.any(np.signbit(parts[:, :n]))
+        assert np.all(want[:n] == 0)
+        # a NaN part, or an infinite one: nan + nanj, as strict
+        m = n + len(nans) + len(infs)
+        assert np.all(np.isnan(parts[:, n:m])) and np.all(np.isnan(want.real[n:m]) & np.isnan(want.imag[n:m]))
+        np.testing.assert_allclose(got[m:], want[m:], rtol=1e-15, atol=0)
+        # differentiable where it is finite, 0 at the zeros; the result requires grad
+        z = tensor(data, device, C128)
+        assert xp.sign(z).requires_grad
 
 
 # ---------------------------------------------------------------------- rtol as a Tensor that requires grad
