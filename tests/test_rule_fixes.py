@@ -1014,37 +1014,35 @@ def test_setitem_permutation_is_exact(device):
 
 
 def test_integer_array_assignment_and_gradients_are_exact(device):
-    # positions named once store exactly the value (float32 values next to large ones,
-    # which a difference of running sums would round), the repeated one the mean
+    # every position holds exactly the value written last to it, in the key's order
+    # (float32 values next to large ones, which arithmetic on them would round), as
+    # NumPy's assignment does
     rng = np.random.default_rng(1)
     n = 1000
     base = rng.standard_normal(n).astype(np.float32) * np.float32(1e-3)
     base[::7] = 1e6
     idx = rng.permutation(n)[:600]
-    key = np.concatenate([idx, [idx[0], idx[0]]])
-    vals = np.concatenate([base[:600], np.float32([3.0, 5.0])])
+    key = np.concatenate([idx, [idx[0], idx[5], idx[0]]])
+    vals = np.concatenate([base[:600], np.float32([3.0, 5.0, -7.0])])
     expected = np.zeros(n, dtype=np.float32)
-    expected[idx] = base[:600]
-    expected[idx[0]] = np.mean(np.float32([base[0], 3.0, 5.0]), dtype=np.float32)
+    expected[key] = vals  # NumPy: the last write wins
+    assert expected[idx[0]] == -7.0 and expected[idx[5]] == 5.0
     x = xpgrad.zeros(n, dtype=F32, device=device)
     v = xpgrad.tensor(vals, device=device, requires_grad=True)
     y = x.clone()
     y[xpgrad.tensor(key, device=device)] = v
     got = np.asarray(y.tolist(), dtype=np.float32)
-    once = np.ones(n, dtype=bool)
-    once[idx[0]] = False
-    np.testing.assert_array_equal(got[once], expected[once])
-    np.testing.assert_allclose(got[idx[0]], expected[idx[0]], rtol=1e-6)
-    # the gradient of each value: the cotangent at its position, over the times it is named
+    np.testing.assert_array_equal(got, expected)
+    # the gradient of each value: the cotangent at its position where it is the last
+    # write there, 0 where a later one overwrote it
     w = rng.standard_normal(n).astype(np.float32)
     (gv,) = grads(xp.sum(y * xpgrad.tensor(w, device=device)), (v,))
     expected_gv = w[key].copy()
-    expected_gv[[0, 600, 601]] /= np.float32(3)
-    np.testing.assert_array_equal(np.asarray(gv.tolist(), dtype=np.float32)[1:600], expected_gv[1:600])
-    np.testing.assert_allclose(np.asarray(gv.tolist(), dtype=np.float32), expected_gv, rtol=1e-6)
+    expected_gv[[0, 5, 600]] = 0.0
+    np.testing.assert_array_equal(np.asarray(gv.tolist(), dtype=np.float32), expected_gv)
     # forward mode: the tangent of the value at its positions, exactly
     _, tangent = func.jvp(lambda a: _assign(x, key, a, device), (v.detach(),), (xpgrad.tensor(vals, device=device),))
-    np.testing.assert_array_equal(np.asarray(tangent.tolist(), dtype=np.float32)[once], expected[once])
+    np.testing.assert_array_equal(np.asarray(tangent.tolist(), dtype=np.float32), expected)
     # the adjoint of indexing (scatter-add) at a permutation: exact too
     p = rng.permutation(n)
     xs = xpgrad.zeros(n, dtype=F32, device=device, requires_grad=True)
@@ -1058,6 +1056,73 @@ def test_integer_array_assignment_and_gradients_are_exact(device):
                                                               tensor([0.7, 1.5, -1.1, 2.0], device)))
 
 
+# y[[1, 1]] = [1., 2.] and its variants: (x, key, value, what y holds, d sum(y * w) / d value)
+ASSIGN_REPEATED = {
+    "pair": ([0.0, 0.0, 0.0], [1, 1], [1.0, 2.0], [0.0, 2.0, 0.0]),
+    "three": ([5.0, 6.0, 7.0, 8.0], [3, 0, 3, 0, 3], [1.0, 2.0, 3.0, 4.0, 5.0], [4.0, 6.0, 7.0, 5.0]),
+    "negative": ([5.0, 6.0, 7.0], [-1, 2, 0], [1.0, 2.0, 3.0], [3.0, 6.0, 2.0]),
+}
+ASSIGN_W = [0.5, -1.0, 2.0, 3.0]
+
+
+def _np_last_write_grad(key, value, size):
+    """d sum(y * w) / d value: w at the value's position where it is the last write there."""
+    key = [k % size for k in key]
+    last = {k: i for i, k in enumerate(key)}
+    return [ASSIGN_W[k] if last[k] == i else 0.0 for i, k in enumerate(key)]
+
+
+@pytest.mark.parametrize("name", list(ASSIGN_REPEATED))
+def test_integer_array_assignment_keeps_the_last_value(name, device):
+    x0, key, value, held = ASSIGN_REPEATED[name]
+    k = xpgrad.tensor(key, device=device)
+    x = tensor(x0, device)
+    v = tensor(value, device)
+    y = x * 1.0
+    y[k] = v
+    np.testing.assert_array_equal(numpy(y), held)
+    w = xpgrad.tensor(ASSIGN_W[:len(x0)], dtype=F64, device=device)
+    gx, gv = grads(xp.sum(y * w), (x, v))
+    assigned = np.zeros(len(x0), dtype=bool)
+    assigned[key] = True
+    np.testing.assert_array_equal(numpy(gx), np.where(assigned, 0.0, ASSIGN_W[:len(x0)]))
+    np.testing.assert_array_equal(numpy(gv), _np_last_write_grad(key, value, len(x0)))
+    # second order through a value that is squared: only the last write's square counts
+    (g2,) = grads(xp.sum(_assign(x.detach(), k, v * v, device) * w), (v,), create_graph=True)
+    (h2,) = grads(xp.sum(g2), (v,))
+    np.testing.assert_array_equal(numpy(h2), 2 * np.asarray(_np_last_write_grad(key, value, len(x0))))
+    # forward mode
+    t = xpgrad.tensor([10.0 * (i + 1) for i in range(len(value))], dtype=F64, device=device)
+    _, tangent = func.jvp(lambda a: _assign(x.detach(), k, a, device), (v.detach(),), (t,))
+    expected = np.zeros(len(x0))
+    expected[np.asarray(key) % len(x0)] = numpy(t)  # NumPy: the last write wins
+    np.testing.assert_array_equal(numpy(tangent), expected)
+
+
+def test_integer_array_assignment_keeps_the_last_value_against_torch():
+    torch = torch_or_skip()
+    for name, (x0, key, value, held) in ASSIGN_REPEATED.items():
+        tv = torch.tensor(value, dtype=torch.float64, requires_grad=True)
+        ty = torch.tensor(x0, dtype=torch.float64)
+        # PyTorch's index_put_ on the CPU with accumulate=False writes in the index's order
+        ty = ty.index_put((torch.tensor(key),), tv)
+        (tg,) = torch.autograd.grad((ty * torch.tensor(ASSIGN_W[:len(x0)], dtype=torch.float64)).sum(), tv)
+        np.testing.assert_array_equal(ty.detach().numpy(), held)
+        a = np.asarray(x0)
+        a[key] = value
+        np.testing.assert_array_equal(a, held)  # NumPy's
+        # PyTorch's gradient gives the cotangent at a position to every value written
+        # there, the overwritten ones too, which do not reach the result: xpgrad gives them 0
+        w = np.asarray(ASSIGN_W[:len(x0)])
+        np.testing.assert_array_equal(tg.numpy(), w[np.asarray(key) % len(x0)])
+        y = tensor(x0, "cpu", requires_grad=False) * 1.0
+        v = tensor(value, "cpu")
+        y[xpgrad.tensor(key)] = v
+        (gv,) = grads(xp.sum(y * xpgrad.tensor(w, dtype=F64)), (v,))
+        np.testing.assert_array_equal(numpy(y), held)
+        np.testing.assert_array_equal(numpy(gv), _np_last_write_grad(key, value, len(x0)))
+
+
 def _assign(x, key, value, device):
     y = x.clone()
     y[xpgrad.tensor(key, device=device) if isinstance(key, np.ndarray) else key] = value
@@ -1067,10 +1132,14 @@ def _assign(x, key, value, device):
 def test_integer_array_assignment_of_integers_and_bools(device):
     t = xpgrad.tensor([1, 2, 3, 4], device=device)
     t[xpgrad.tensor([0, 0, 2], device=device)] = xpgrad.tensor([5, 8, -7], device=device)
-    assert t.tolist() == [6, 2, -7, 4]  # 6 the mean of 5 and 8, rounded toward 0
+    assert t.tolist() == [8, 2, -7, 4]  # the last value written, as NumPy
     b = xpgrad.tensor([True, False, True, False], device=device)
     b[xpgrad.tensor([0, 1, 1, 3], device=device)] = xpgrad.tensor([False, True, False, False], device=device)
-    assert b.tolist() == [False, True, True, False]
+    assert b.tolist() == [False, False, True, False]
+    big = xpgrad.tensor([0, 0], dtype=xpgrad.int64, device=device)
+    big[xpgrad.tensor([1, 1], device=device)] = xpgrad.tensor([2 ** 62 + 1, 2 ** 62 + 3], dtype=xpgrad.int64,
+                                                                device=device)
+    assert big.tolist() == [0, 2 ** 62 + 3]  # exact: a gather, no arithmetic
 
 
 def test_scatter_add_float32_precision(device):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .explicit_cases import REPEATED_KEY
 from .harness import NOT_DIFFERENTIABLE, TOLERANCES, Error, Mismatch, compare, compare_arrays, dtype_name
 
 
@@ -335,6 +336,13 @@ def _pow_complex_zero_base(case, component):
     return [zero, np.where(one, np.conj(v1) * w, zero)]
 
 
+def _overwritten(key):
+    """Where a value written through ``key`` is overwritten by a later write to its
+    position (integer-array assignment keeps the last)."""
+    key = np.asarray(key)
+    return np.array([np.any(key[i + 1:] == k) for i, k in enumerate(key)])
+
+
 def _finite_others(x):
     """Where the product of the other elements of the row (last axis) is finite."""
     out = np.zeros(x.shape, dtype=bool)
@@ -438,6 +446,13 @@ DIFFERENCES = [
                "function that does not tell the repeated eigenvectors apart then has its true gradient. "
                "PyTorch divides by the rounding-level gap and returns large wrong values.",
                Matches(_projector_grad, "xpgrad = the analytic gradient 2 sym(R W P + P W R)")),
+    Difference(("setitem/integer-array-repeated/*",), ("grad",), "overwritten value",
+               "Assignment through an integer array that names a position twice keeps the value "
+               "written last (as NumPy and PyTorch do); the value written first does not reach the "
+               "result, and xpgrad gives it gradient 0. PyTorch's index_put gives every value "
+               "written to a position the cotangent there, the overwritten ones too.",
+               At(lambda x, v: _overwritten(REPEATED_KEY), "zero", "xpgrad 0 for the overwritten value; "
+                  "PyTorch the cotangent at its position", results=(1,))),
     # ----- NaN and out-of-domain conventions
     Difference(("abs/special/float*",), ("grad", "jvp"), "NaN propagates",
                "abs's gradient at NaN is NaN (sign(NaN)); PyTorch gives 0.",

@@ -360,10 +360,14 @@ def _assigned(key, value_is_array=True):
     return prog
 
 
+# the key of setitem/integer-array-repeated: position 1 written twice, the second value kept
+REPEATED_KEY = np.array([1, 1, 3])
+
+
 @explicit("setitem")
 def _setitem():
     idx = np.array([0, 2])
-    dup = np.array([1, 1, 3])
+    dup = REPEATED_KEY
     mask = np.array([True, False, True, False])
     return cases(
         "setitem",

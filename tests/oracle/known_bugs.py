@@ -38,10 +38,4 @@ KNOWN_BUGS.update({
         "svdvals' second derivative at repeated singular values drops the 1/gap limit terms",
         f"{_T}(q, requires_grad=True) (q orthogonal); the Hessian of xp.sum(xp.linalg.svdvals(t) ** 3) along v "
         "is not 4.5 v + 1.5 q v^T q"),
-    # ----- indexing and manipulation
-    "setitem/integer-array-repeated/*": Bug(
-        "assignment through an integer array with a repeated index averages the values; NumPy and "
-        "PyTorch keep the last",
-        "y = xpgrad.zeros(3); v = xpgrad.tensor([1., 2.], requires_grad=True); y[xpgrad.tensor([1, 1])] = v; "
-        "y[1] == 1.5, not 2"),
 })
