@@ -530,7 +530,7 @@ def xpgrad_backends():
 @hookimpl
 def xpgrad_ops():
     from xpgrad.ops import decompositions, linalg
-    from xpgrad.ops.indexing import getitem_op, scatter_add_op, scatter_add_with, setitem_op, setitem_with
+    from xpgrad.ops.indexing import getitem_op, scatter_add_op, scatter_add_with
 
     from ._dask_linalg import dask_variants
 
@@ -538,7 +538,6 @@ def xpgrad_ops():
         getitem_op(_dask_getitem, backends={"dask"},
                    doc="x[key], without boolean masks (data-dependent shapes)"),
         scatter_add_op(scatter_add_with(_dask_add_flat), backends={"dask"}),
-        setitem_op(setitem_with(_dask_add_flat), backends={"dask"}),
         getitem_op(_torch_getitem, backends={"torch"}, doc="x[key], negative slice steps as flipped slices"),
         scatter_add_op(_torch_scatter_add, backends={"torch"}),
         scatter_add_op(_jax_scatter_add, backends={"jax"}),

@@ -335,7 +335,9 @@ class TensorMethods:
         When this Tensor requires grad (or ``value`` does), the assignment is the op
         ``setitem`` (node ``CopySlices``): the overwritten positions get no gradient and
         ``value`` gets the gradient at ``key``, summed to its shape where it was
-        broadcast. A leaf that requires grad can be assigned into only under
+        broadcast. Where an integer-array key names a position more than once, the value
+        written last (in the key's order) is stored, as in NumPy and PyTorch, and only it
+        gets the gradient there. A leaf that requires grad can be assigned into only under
         ``no_grad``. As every in-place op, it bumps the version counter: a backward
         through a node that saved this Tensor (or an alias of it) before the assignment
         raises. On a view, the base's history is rewritten (see ``xpgrad.views``).

@@ -16,7 +16,7 @@ Complex numbers follow PyTorch's convention. For a real loss ``L`` of ``z = x + 
 gradient is ``dL/dx + i dL/dy``; for a holomorphic ``f`` the VJP is therefore
 ``g * conj(f'(z))`` and the JVP ``t * f'(z)``. ``real``, ``imag``, ``conj`` and ``abs``
 are not holomorphic and have their own rules. ``conj`` of a real array is the identity
-but costs a pass over it, so the rules conjugate only complex values (``ops/_complex.py``,
+but costs a pass over it, so the rules conjugate only complex values (``xpgrad.plugins.arrays``,
 shared with the linear algebra rules).
 
 Integer- and bool-valued functions (comparisons, ``floor``, ``ceil``, ``trunc``,
@@ -62,11 +62,13 @@ def _safe_ratio(xp, num, den):
 
 def _pow_base_derivative(xp, x1, x2):
     """d(x1 ** x2)/dx1, with the usual Python-scalar exponents made cheap. An array
-    exponent: ``x2 * x1 ** (x2 - 1)`` is ``0 * 0 ** -1 = nan`` where both are 0, and the
-    derivative there is 0 (``x1 ** 0`` is 1 for every x1, PyTorch's value): those places
-    take 0, and a base of 1 in the unused branch, so that no nan reaches a second
-    derivative either. (``x1 ** 1`` at 0 differentiates, under ``create_graph``, through
-    ``x1 ** 0`` at 0: its second derivative is 0 too.)"""
+    exponent: ``x2 * x1 ** (x2 - 1)``, which at ``x2 == 0`` is 0 wherever ``x1 ** -1``
+    is finite, with the right mixed derivative ``d/dx2 = x1 ** -1``. Where it is not (a
+    zero, subnormal or NaN base, ``0 * inf = nan``) the derivative is 0 (``x1 ** 0`` is
+    1 for every x1; PyTorch's value), and those places take a base of 1 in the unused
+    branch, so that no nan reaches a second derivative either (``x1 ** 1`` at 0
+    differentiates, under ``create_graph``, through ``x1 ** 0`` at 0: its second
+    derivative is 0 too)."""
     if isinstance(x2, _SCALARS):
         if x2 == 0:
             return None
@@ -75,9 +77,11 @@ def _pow_base_derivative(xp, x1, x2):
         if x2 == 2:
             return 2 * x1
         return x2 * x1 ** (x2 - 1)
-    both = xp.logical_and(x1 == 0, x2 == 0)
-    safe = xp.where(both, xp.ones_like(x1), x1)
-    return xp.where(both, 0.0, x2 * safe ** (x2 - 1))
+    # not abs(x1) >= the smallest normal number: 0, subnormal or NaN
+    tiny = xp.finfo(x1.dtype).smallest_normal
+    held = xp.logical_and(x2 == 0, xp.logical_not(xp.abs(x1) >= tiny))
+    safe = xp.where(held, xp.ones_like(x1), x1)
+    return xp.where(held, 0.0, x2 * safe ** (x2 - 1))
 
 
 def _pow_base(xp, g, x1, x2):
@@ -98,29 +102,42 @@ def _pow_base_jvp(xp, t, x1, x2):
     return t * d
 
 
-def _pow_exponent_derivative(xp, x1, out):
-    # d(x1 ** x2)/dx2 = out * log(x1). Where x1 == 0 and x2 >= 0 the limit is 0, not
-    # 0 * -inf = nan (PyTorch's convention); a Python-scalar base is a constant.
+def _pow_exponent_derivative(xp, x1, x2, out):
+    """d(x1 ** x2)/dx2 = out * log(x1). Where x1 == 0 and x2 >= 0 (for complex x2: real
+    and >= 0) the limit is 0, not 0 * -inf = nan (PyTorch's convention); where x2 < 0
+    the value is inf and the derivative inf * -inf. A Python-scalar base is a constant.
+    The unused branch takes a base of 1, so no nan reaches a second derivative."""
     if isinstance(x1, _SCALARS):
-        if x1 == 0:
-            return None
+        if x1 == 0:  # 0 ** x2: 0 for x2 > 0, 1 at 0, inf below; constants, so no graph
+            if _is_complex(out):
+                other = xp.full_like(out, math.nan)
+            else:
+                other = xp.where(x2 < 0, xp.full_like(out, -math.inf), xp.full_like(out, math.nan))
+            return xp.where(_nonnegative(xp, x2), xp.zeros_like(out), other)
         if type(x1) is complex:
             return out * cmath.log(x1)
         # log of a negative real base is nan, as in PyTorch (math.log would raise)
         return out * (math.log(x1) if x1 > 0 else math.nan)
-    zero = x1 == 0
-    safe = xp.where(zero, xp.ones_like(x1), x1)
-    return xp.where(zero, xp.zeros_like(out), out * xp.log(safe))
+    limit = xp.logical_and(x1 == 0, _nonnegative(xp, x2))
+    safe = xp.where(limit, xp.ones_like(x1), x1)
+    # safe ** x2 is out where it is used; not out itself, whose derivative in x1 is
+    # infinite at 0 ** x2 for x2 < 1 and would meet the zero cotangent of the unused branch
+    return xp.where(limit, xp.zeros_like(out), safe ** x2 * xp.log(safe))
 
 
-def _pow_exponent(xp, g, x1, out):
-    d = _pow_exponent_derivative(xp, x1, out)
-    return _zeros(xp, g) if d is None else g * _conj(xp, d)
+def _nonnegative(xp, x2):
+    """Where the exponent is real and >= 0 (where 0 ** x2 is 0 or 1, not inf or nan)."""
+    if _is_complex(x2):
+        return xp.logical_and(xp.imag(x2) == 0, xp.real(x2) >= 0)
+    return x2 >= 0
 
 
-def _pow_exponent_jvp(xp, t, x1, out):
-    d = _pow_exponent_derivative(xp, x1, out)
-    return xp.zeros_like(out) if d is None else t * d
+def _pow_exponent(xp, g, x1, x2, out):
+    return g * _conj(xp, _pow_exponent_derivative(xp, x1, x2, out))
+
+
+def _pow_exponent_jvp(xp, t, x1, x2, out):
+    return t * _pow_exponent_derivative(xp, x1, x2, out)
 
 
 def _divide_denominator(xp, g, x1, x2):
@@ -129,8 +146,10 @@ def _divide_denominator(xp, g, x1, x2):
     return -g * _conj(xp, x1 / x2 / x2)
 
 
-def _divide_denominator_jvp(xp, t, x1, x2):
-    return -t * (x1 / x2 / x2)
+def _divide_denominator_jvp(xp, t, x2, out):
+    # -(t * out) / x2: the tangent times the quotient first (PyTorch's forward order),
+    # which does not overflow where x1 / x2 / x2 does (float32 1e38 / 0.5 / 0.5).
+    return -(t * out) / x2
 
 
 def _sigmoid_of_difference(xp, x1, x2):
@@ -246,28 +265,46 @@ def _clip_max_jvp(xp, t, x, min, max, lower, upper):
 # ---------------------------------------------------------------------- magnitude, parts
 
 
+def _sgn(xp, x):
+    """``x / |x|`` of complex ``x`` through the registered op ``sgn``, recorded under
+    ``create_graph`` with its own derivative."""
+    from xpgrad.dispatch import call
+
+    return call(xp, "sgn", x)
+
+
 def _abs_derivative(xp, x):
     """What ``abs``'s VJP multiplies ``g`` by: sign(x) for real x (0 at 0, a subgradient),
-    ``x / |x|`` for complex x (0 at 0)."""
+    ``sgn(x) = x / |x|`` for complex x (0 at 0), whose own derivative gives the second."""
     if _is_complex(x):
-        return _safe_ratio(xp, x, xp.abs(x))
+        return _sgn(xp, x)
     return xp.sign(x)
 
 
 def _abs_jvp(xp, t, x):
     if _is_complex(x):
-        # d|z| = Re(conj(z) dz) / |z|
-        return _safe_ratio(xp, xp.real(_conj(xp, x) * t), xp.abs(x))
+        # d|z| = Re(conj(z) dz) / |z| = Re(conj(sgn(z)) dz)
+        return xp.real(xp.conj(_sgn(xp, x)) * t)
     return t * xp.sign(x)
 
 
 def _sgn_forward(xp, x):
-    """``xp.sign``; for complex ``x`` with the zeros set aside first, since a library may
-    compute ``x / |x|`` and warn of the ``0 / 0`` (NumPy's namespace does)."""
+    """The sign: ``xp.sign`` of real ``x``. For complex ``x``, ``x / |x|`` by the
+    standard's rule for a real divisor, each part divided by ``|x|`` (one rounding each:
+    ``sign(1e-300 + 0j)`` is ``1 + 0j``, where a complex division scales by
+    ``1 / 1e-300`` and rounds to ``0.9999999999999999``, and at ``1e-320`` overflows);
+    ``0 + 0j`` at a zero of either sign; ``nan + nanj`` where a part is NaN, and where one
+    is infinite (``inf / inf``; array-api-strict's value)."""
     if not _is_complex(x):
         return xp.sign(x)
-    zero = x == 0
-    return xp.where(zero, xp.zeros_like(x), xp.sign(xp.where(zero, xp.ones_like(x), x)))
+    a = xp.abs(x)
+    regular = xp.logical_and(a > 0, a < math.inf)  # not 0, inf or NaN
+    safe = xp.where(regular, a, xp.ones_like(a))
+    y = xp.where(regular, x, xp.zeros_like(x))  # no inf or nan in the parts put together
+    re = xp.astype(xp.real(y) / safe, x.dtype)
+    im = xp.astype(xp.imag(y) / safe, x.dtype)
+    special = xp.where(a == 0, xp.zeros_like(x), xp.full_like(x, complex(math.nan, math.nan)))
+    return xp.where(regular, re + im * 1j, special)
 
 
 def _sgn_derivative(xp, d, x, out):
@@ -390,7 +427,7 @@ def _arithmetic_ops():
         Op("pow", lambda xp, x1, x2: x1 ** x2,
            vjp={"x1": _pow_base, "x2": _pow_exponent},
            jvp={"x1": _pow_base_jvp, "x2": _pow_exponent_jvp},
-           doc="x1 ** x2, tensor or scalar exponent; d/dx2 is 0 where x1 == 0, d/dx1 is 0 where x1 == x2 == 0"),
+           doc="x1 ** x2, tensor or scalar exponent; d/dx1 is 0 where x2 == 0, d/dx2 is 0 where x1 == 0 and x2 >= 0"),
         Op("remainder", lambda xp, x1, x2: xp.remainder(x1, x2),
            vjp={"x1": lambda xp, g: g, "x2": _remainder_divisor},
            jvp={"x1": lambda xp, t: t, "x2": lambda xp, t, x1, x2: -t * xp.floor_divide(x1, x2)},
@@ -444,7 +481,7 @@ def _complex_ops():
     return [
         Op("abs", lambda xp, x: xp.abs(x), vjp={"x": lambda xp, g, x: g * _abs_derivative(xp, x)},
            jvp={"x": _abs_jvp},
-           doc="absolute value; subgradient 0 at 0; for complex z the gradient is g * z / |z|"),
+           doc="absolute value; subgradient 0 at 0; for complex z the gradient is g * sgn(z), sgn(z) = z / |z|"),
         Op("real", lambda xp, x: xp.real(x), vjp={"x": lambda xp, g: g},
            jvp={"x": lambda xp, t: xp.real(t) if _is_complex(t) else t},
            doc="real part; the gradient g + 0j", view=True),
@@ -456,8 +493,8 @@ def _complex_ops():
         Op("sgn", _sgn_forward,
            vjp={"x": lambda xp, g, x, out: _sgn_derivative(xp, g, x, out)},
            jvp={"x": lambda xp, t, x, out: _sgn_derivative(xp, t, x, out)}, node_name="SgnBackward0",
-           doc="sign of complex x, x / |x| (0 at 0), differentiable as PyTorch's sgn: "
-               "the gradient (g - s Re(conj(s) g)) / |x|, 0 at 0"),
+           doc="sign of complex x, x / |x| with each part divided by |x| (0 at 0), differentiable as "
+               "PyTorch's sgn: the gradient (g - s Re(conj(s) g)) / |x|, 0 at 0"),
     ]
 
 

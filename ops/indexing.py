@@ -11,7 +11,11 @@ pairwise summation. A backend may register a faster ``scatter_add`` for its own 
 ``take`` and ``take_along_axis`` are indexing along one axis, so their adjoints are the
 same scatter-add. ``setitem`` is item assignment as a function (a copy of ``x`` with
 ``value`` at ``key``): ``Tensor.__setitem__`` records it and writes its result back in
-place. Index arrays are params, not arguments: they select, and get no gradient.
+place. Where an integer-array key names a position more than once, the value written
+last (in C order of the key) is the one stored, as NumPy and PyTorch store it, on every
+backend and bit for bit; only that occurrence of the value gets the cotangent at that
+position, the earlier ones 0. Index arrays are params, not arguments: they select, and
+get no gradient.
 """
 from xpgrad.plugins import Op, hookimpl
 
@@ -103,38 +107,23 @@ def _run_sums(xp, pos, vals, longest):
     return vals
 
 
-def _segment_sums(xp, positions, values, size, add=None):
-    """Per flat position ``0 .. size - 1``: the sum of the ``values`` at it, the number
-    of them, and the first of them (exactly the value given where there is one); the sum
-    and the first are 0 where there is none. ``add``: a backend's own sum of the values
-    at each position, ``add(xp, positions, values, size)``, taken for the positions named
-    more than once in place of the sums by doubling (whose number of steps depends on the
-    data, which a lazy library would compute first)."""
+def _scatter_add_flat(xp, positions, values, size):
+    """Add ``values`` into a zero vector of length ``size`` at ``positions`` (may
+    repeat): a position named once gets its value exactly (a gather of it), one named
+    several times the sum of its values (see :func:`_run_sums`); 0 where there is none."""
     dev = device_of(values)
+    zeros = xp.zeros((size,), dtype=values.dtype, device=dev)
     if values.shape[0] == 0 or size == 0:
-        zeros = xp.zeros((size,), dtype=values.dtype, device=dev)
-        return zeros, xp.zeros((size,), dtype=positions.dtype, device=dev), zeros
+        return zeros
     order, pos, lower, upper = _segments(xp, positions, size)
     count = upper - lower
     hit = count > 0
     vals = xp.take(values, order)
-    zeros = xp.zeros((size,), dtype=values.dtype, device=dev)
-    first = xp.where(hit, xp.take(vals, xp.where(hit, lower, xp.zeros_like(lower))), zeros)
-    if add is not None:
-        return xp.where(count > 1, add(xp, positions, values, size), first), count, first
     longest = int(xp.max(count))
     if longest <= 1:
-        return first, count, first
+        return xp.where(hit, xp.take(vals, xp.where(hit, lower, xp.zeros_like(lower))), zeros)
     summed = _run_sums(xp, pos, vals, longest)
-    total = xp.where(hit, xp.take(summed, xp.where(hit, upper - 1, xp.zeros_like(upper))), zeros)
-    return total, count, first
-
-
-def _scatter_add_flat(xp, positions, values, size):
-    """Add ``values`` into a zero vector of length ``size`` at ``positions`` (may
-    repeat): a position named once gets its value exactly, one named several times the
-    sum of its values (see :func:`_run_sums`)."""
-    return _segment_sums(xp, positions, values, size)[0]
+    return xp.where(hit, xp.take(summed, xp.where(hit, upper - 1, xp.zeros_like(upper))), zeros)
 
 
 def scatter_add(xp, g, *, shape, key):
@@ -287,31 +276,16 @@ def setitem(xp, x, value, *, key):
 
     Basic keys and boolean masks assign into the copy, as every mutable library can.
     Integer-array keys, which the standard leaves out of assignment, go through
-    :func:`_setitem_positions`: standard functions only, so they work everywhere. A
-    position an integer-array key names once gets exactly the value assigned to it, as
-    NumPy's assignment does. A position it names more than once gets the mean of the
-    values assigned to it there (the standard leaves this unspecified and the libraries
-    differ; this is the same on every backend, and the gradients follow it): an integer
-    mean rounded toward 0, and for bools True if any of them is.
+    :func:`_setitem_positions`: standard functions only, so they work everywhere. Each
+    position gets exactly the value assigned to it, and where the key names a position
+    more than once, the value written last, in C order of the key (NumPy's and
+    PyTorch's result; the standard leaves it unspecified): the same on every backend,
+    bit for bit, and the gradients follow it.
     """
-    return _setitem(xp, x, value, key, None)
-
-
-def setitem_with(add):
-    """The forward of ``setitem`` for a backend whose own function sums values into flat
-    positions (see :func:`_segment_sums`), for the positions an integer-array key names
-    more than once."""
-    def forward(xp, x, value, *, key):
-        return _setitem(xp, x, value, key, add)
-
-    return forward
-
-
-def _setitem(xp, x, value, key, add):
     if _is_array(value) and value.dtype != x.dtype:
         value = xp.astype(value, x.dtype)
     if has_integer_array(xp, key):
-        return _setitem_positions(xp, x, value, key, add)
+        return _setitem_positions(xp, x, value, key)
     out = xp.asarray(x, copy=True)
     items = key_items(key)
     target = tuple(k for k in items if k is not None)  # None (a new axis) has no place here
@@ -339,37 +313,57 @@ def _selected_shape(xp, x, key, value):
     return selected
 
 
-def _setitem_positions(xp, x, value, key, add=None):
-    """``x`` with ``value`` at an integer-array ``key``, built without writing into x. A
-    position named once holds exactly the value assigned to it; one named several times
-    the mean of its values."""
+def _key_array(key):
+    """The first array of ``key`` (for its namespace and device)."""
+    return next(k for k in key_items(key) if hasattr(k, "dtype"))
+
+
+def _key_positions(xp, shape, key, dev):
+    """The flat positions of an array of ``shape`` at ``key``, shaped as its ``x[key]``."""
+    return getitem(xp, xp.reshape(xp.arange(prod(tuple(shape)), device=dev), tuple(shape)), key=key)
+
+
+def _last_writes(xp, positions, size):
+    """For each flat position ``0 .. size - 1``: the index into ``positions`` (1-D, may
+    repeat) of the last occurrence of it, and whether there is one. A stable sort keeps
+    each run of a repeated position in the key's order, so its last element is the last
+    write."""
+    order, _, lower, upper = _segments(xp, positions, size)
+    hit = upper > lower
+    return xp.take(order, xp.where(hit, upper - 1, xp.zeros_like(upper))), hit
+
+
+def _setitem_positions(xp, x, value, key):
+    """``x`` with ``value`` at an integer-array ``key``, built without writing into x: a
+    gather of each position's last value (no arithmetic, so exact for every dtype)."""
     dev = device_of(x)
     size = prod(tuple(x.shape))
-    positions = getitem(xp, xp.reshape(xp.arange(size, device=dev), tuple(x.shape)), key=key)
+    positions = _key_positions(xp, x.shape, key, dev)
     if _is_array(value):
         values = xp.reshape(xp.broadcast_to(value, _selected_shape(xp, x, key, value)), tuple(positions.shape))
     else:
         values = xp.full(tuple(positions.shape), value, dtype=x.dtype, device=dev)
     positions = xp.reshape(positions, (-1,))
     values = xp.reshape(values, (-1,))
-    boolean = xp.isdtype(x.dtype, "bool")
-    total, count, first = _segment_sums(xp, positions, xp.astype(values, xp.int32) if boolean else values, size,
-                                        add)
-    if boolean:
-        assigned = xp.where(count > 1, total > 0, first > 0)  # the mean of bools, as a bool: any True
-    else:
-        assigned = xp.where(count > 1, _mean(xp, total, count), first)
-    return xp.reshape(xp.where(count > 0, assigned, xp.reshape(x, (-1,))), tuple(x.shape))
+    if size == 0 or values.shape[0] == 0:
+        return xp.asarray(x, copy=True)
+    last, hit = _last_writes(xp, positions, size)
+    assigned = xp.take(values, last)
+    return xp.reshape(xp.where(hit, assigned, xp.reshape(x, (-1,))), tuple(x.shape))
 
 
-def _mean(xp, total, count):
-    """``total / count`` in ``total``'s dtype (integers: rounded toward 0, as a cast of
-    the mean); 1 in place of a zero count (those positions are not read)."""
-    count = xp.where(count > 0, count, xp.ones_like(count))
-    if xp.isdtype(total.dtype, "integral"):
-        q = xp.astype(xp.floor_divide(xp.abs(total), count), total.dtype)
-        return xp.where(total < 0, -q, q)
-    return total / xp.astype(count, total.dtype)
+def _last_occurrences(key, shape):
+    """A bool array shaped as ``x[key]`` for an ``x`` of ``shape``: whether each element
+    of the selection is the last write to its position (``key`` holds an integer
+    array), on the key's namespace."""
+    k = _key_array(key)
+    xp = _raw_namespace(k)
+    positions = _key_positions(xp, shape, key, device_of(k))
+    flat = xp.reshape(positions, (-1,))
+    last, _ = _last_writes(xp, flat, prod(tuple(shape)))
+    n = flat.shape[0]
+    mine = xp.take(last, flat) == xp.arange(n, dtype=last.dtype, device=device_of(flat))
+    return xp.reshape(mine, tuple(positions.shape))
 
 
 def _setitem_x_vjp(xp, g, key):
@@ -380,9 +374,10 @@ def _setitem_x_vjp(xp, g, key):
 def _setitem_value_vjp(xp, g, key, value_shape):
     gv = _call(xp, "getitem", g, key=key)
     if has_integer_array(xp, key):
-        # A position assigned n times holds the mean of its n values: each gets 1/n.
-        hits = _call(xp, "scatter_add", xp.ones_like(gv), shape=tuple(g.shape), key=key)
-        gv = gv / _call(xp, "getitem", hits, key=key)
+        # A position assigned several times holds the value written last: that occurrence
+        # gets the cotangent there, the earlier ones 0.
+        mine = _last_occurrences(key, tuple(g.shape))
+        gv = xp.where(xp.asarray(mine, device=device_of(gv)), gv, xp.zeros_like(gv))
     if len(value_shape) > gv.ndim:
         # A value with more leading length-1 axes than the selection (allowed, as in
         # NumPy): give the cotangent those axes; the engine sums the broadcast ones.
@@ -403,7 +398,8 @@ def setitem_op(forward, **kw):
     """The ``setitem`` op around a forward; backends reuse it for their own assignment."""
     return Op("setitem", forward, vjp={"x": _setitem_x_vjp, "value": _setitem_value_vjp},
               jvp={"x": _setitem_x_jvp, "value": _setitem_value_jvp}, node_name="CopySlices",
-              doc="a copy of x with value assigned at key (item assignment)", **kw)
+              doc="a copy of x with value assigned at key (item assignment); where an integer-array "
+                  "key names a position twice, the value written last", **kw)
 
 
 @hookimpl

@@ -26,10 +26,17 @@ derivatives come from the same code. Conventions at the hard places:
   matrices along perturbations that keep the rank; the pseudo-inverse is discontinuous
   across rank changes, so no formula can do better.
 - ``matrix_rank``: not differentiable.
-- ``vector_norm``: the subgradient 0 at 0. For ``ord < 1`` the gradient
+- ``vector_norm``: computed from ``x`` divided by a power of two near its largest
+  magnitude (the norm multiplied back), so that ``|x| ** ord`` neither underflows nor
+  overflows: at ``1e-300`` the 2-norm, its gradient ``x / ||x||`` and its Hessian
+  ``(I - u u^T) / ||x||`` are the exact ones (PyTorch's squares give 0, 0 and NaN), and
+  where nothing under- or overflows the 2-norm is the backend's, bit for bit. The
+  gradient of a p-norm is ``sign(x) (|x| / ||x||)^(ord-1)``, the ratio first. The
+  subgradient 0 at 0. For ``ord < 1`` the gradient
   ``sign(x) |x|^(ord-1) ||x||^(1-ord)`` is 0 at zero entries (``|x|^(ord-1)`` is infinite
   there), to second order too; a negative ``ord`` whose norm a zero entry makes 0 has
-  gradient 0 (PyTorch's values).
+  gradient 0 (PyTorch's values), and so has the zero vector, held there: the second
+  derivative is 0 (PyTorch's is NaN).
 
 Complex input follows PyTorch's convention: for a real loss ``L`` of ``z = x + iy`` the
 gradient is ``dL/dx + i dL/dy``, so a function holomorphic in its inputs has the VJP
@@ -59,8 +66,7 @@ import math
 from xpgrad.dispatch import call
 from xpgrad.plugins import Op, hookimpl
 
-from xpgrad.plugins.arrays import conj, is_complex
-from xpgrad.plugins.arrays import device_of, restore_reduced
+from xpgrad.plugins.arrays import conj, count, device_of, is_complex, restore_reduced
 
 # ---------------------------------------------------------------------- helpers (both modes)
 
@@ -619,6 +625,27 @@ def _sgn(xp, x):
     return xp.sign(x)
 
 
+_UNSCALED_ORDS = (1, float("inf"), float("-inf"), 0)
+
+
+def _vector_norm(xp, x, *, axis=None, keepdims=False, ord=2):
+    """``vector_norm``, without the underflow or overflow of ``|x| ** ord`` (``x * x``
+    for the 2-norm): ``x`` is divided by a power of two near its largest magnitude along
+    the axes, and the norm multiplied by it (a norm is homogeneous). A power of two
+    scales exactly, so where nothing under- or overflows the 2-norm is the backend's, bit
+    for bit; at ``1e-300`` it is not 0, nor inf at ``1e300``. The orders without powers
+    (1, inf, -inf, 0) are the backend's."""
+    norm = xp.linalg.vector_norm
+    if ord in _UNSCALED_ORDS or count(tuple(x.shape), axis) == 0:
+        return norm(x, axis=axis, keepdims=keepdims, ord=ord)
+    m = xp.max(xp.abs(x), axis=axis, keepdims=True)
+    usable = xp.logical_and(m > 0, m < math.inf)  # not 0, inf or NaN: those are not scaled
+    k = xp.floor(xp.log2(xp.where(usable, m, xp.ones_like(m))))
+    scale = 2.0 ** k
+    out = norm(x / scale, axis=axis, keepdims=keepdims, ord=ord)
+    return out * xp.reshape(scale, tuple(out.shape))
+
+
 def _norm_partials(xp, x, out, axis, keepdims, ord):
     """The gradient of ``||x||_ord``, elementwise, broadcast against ``x``: for complex
     ``x`` (``|x|`` is the modulus) ``d ||x|| = Re(sum(conj(P) dx))``."""
@@ -633,17 +660,20 @@ def _norm_partials(xp, x, out, axis, keepdims, ord):
         return _sgn(xp, x) * hit / ties
     if ord == 0:
         return xp.zeros_like(x)
-    if ord < 1:
-        # d/dx = sign(x) |x|^(p-1) ||x||^(1-p), 0 at the zero entries (PyTorch's
-        # subgradient; |x|^(p-1) is infinite there). ||x||^(1-p) is finite and is 0 where
-        # a zero entry makes a negative-order norm 0: then every entry's gradient is 0.
-        # The zero entries take |x| = 1 in the unused branch, so that no inf or nan reaches a
-        # second derivative.
-        zero = x == 0
-        ax = xp.abs(xp.where(zero, xp.ones_like(x), x))
-        return _sgn(xp, x) * xp.where(zero, 0.0, ax ** (ord - 1)) * out ** (1 - ord)
-    # ||x||_p: d/dx = sign(x) |x|^(p-1) / ||x||^(p-1)
-    return _sgn(xp, x) * _safe_divide(xp, xp.abs(x) ** (ord - 1), out ** (ord - 1))
+    # d/dx = sign(x) |x|^(p-1) / ||x||^(p-1) = sign(x) (|x| / ||x||)^(p-1): the ratio
+    # first, in [0, 1], so that nothing under- or overflows where |x| ** (p - 1) would.
+    # A zero norm (the zero vector; for ord < 0 any zero entry) has gradient 0, held:
+    # its second derivative is 0 (the derivative of the subgradient, as for the 2-norm
+    # at 0), and the norm 1 in the unused branch keeps inf and nan out of it.
+    vanished = out == 0
+    ratio = xp.abs(x) / xp.where(vanished, xp.ones_like(out), out)
+    if ord > 1:
+        return xp.where(vanished, 0.0, _sgn(xp, x) * ratio ** (ord - 1))
+    # ord < 1: 0 at the zero entries (PyTorch's subgradient; the ratio's power is
+    # infinite there), which take the ratio 1 in the unused branch, for the same reason.
+    zero = x == 0
+    ratio = xp.where(zero, xp.ones_like(ratio), ratio)
+    return xp.where(xp.logical_or(vanished, zero), 0.0, _sgn(xp, x) * ratio ** (ord - 1))
 
 
 def _vector_norm_vjp(xp, g, x, out, axis, keepdims, ord):
@@ -713,8 +743,7 @@ def xpgrad_ops():
         Op("pinv", _pinv, vjp={"x": _pinv_vjp}, jvp={"x": _pinv_jvp}, node_name="PinvBackward",
            doc="Moore-Penrose pseudo-inverse; constant-rank gradient"),
         Op("matrix_rank", _matrix_rank, doc="numerical rank (not differentiable)"),
-        Op("vector_norm", lambda xp, x, *, axis=None, keepdims=False, ord=2:
-           xp.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord),
+        Op("vector_norm", _vector_norm,
            vjp={"x": _vector_norm_vjp}, jvp={"x": _vector_norm_jvp}, node_name="NormBackward",
-           doc="vector p-norm; subgradient 0 at 0"),
+           doc="vector p-norm, scaled so that |x| ** ord does not under- or overflow; subgradient 0 at 0"),
     ]

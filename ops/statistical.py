@@ -15,16 +15,19 @@ Conventions the finite differences cannot see:
   partial products (PyTorch's convention, ``dL/dx + i dL/dy``), the JVP ``t`` times
   them.
 - ``std`` where the variance is exactly zero: the gradient is 0 (a subgradient; every
-  ``x - mean`` is then exactly 0), not the NaN of ``0 / 0`` that PyTorch returns.
+  ``x - mean`` is then exactly 0), not the NaN of ``0 / 0`` that PyTorch returns; it is
+  held there, so the second derivative is 0 too (PyTorch's).
 - ``var``/``std`` with ``correction`` >= the number of elements: NaN gradients, as the
-  value itself is not finite.
+  value itself is not finite. Over an empty slice the tangent of ``var`` is 0 (a sum of
+  no terms, PyTorch's) and that of ``std`` NaN, as its value.
+- complex input: ``var`` and ``std`` are real; the JVP of ``var`` is
+  ``2 Re(sum(conj(x - mean) dx)) / (N - correction)``, that of ``std`` it over ``2 std``.
 """
 import math
 
 from xpgrad.plugins import Op, hookimpl
 
-from xpgrad.plugins.arrays import conj
-from xpgrad.plugins.arrays import count, device_of, normalize_axes, restore_reduced
+from xpgrad.plugins.arrays import conj, count, device_of, is_complex, normalize_axes, restore_reduced
 
 
 def _sum_vjp(xp, g, x_shape, axis, keepdims):
@@ -128,17 +131,25 @@ def _var_vjp(xp, g, x, axis, correction, keepdims):
 
 
 def _var_jvp(xp, t, x, axis, correction, keepdims):
+    # d var = 2 Re(sum(conj(x - mean) dx)) / d: real, also for complex x
+    if count(tuple(x.shape), axis) == 0:
+        # a sum of no terms: 0, as PyTorch's (the mean of nothing is not computed)
+        return xp.sum(xp.real(t) if is_complex(t) else t, axis=axis, keepdims=keepdims)
     d = _dof(tuple(x.shape), axis, correction)
     scale = 2 / d if d else math.nan
-    return xp.sum(t * _centered(xp, x, axis), axis=axis, keepdims=keepdims) * scale
+    c = _centered(xp, x, axis)
+    prods = xp.real(conj(xp, c) * t) if is_complex(c) or is_complex(t) else c * t
+    return xp.sum(prods, axis=axis, keepdims=keepdims) * scale
 
 
 def _std_partials(xp, x, out, axis, correction, keepdims):
-    """d std / d x = (x - mean) / (d * std); 0 where std is 0 (x - mean is 0 there too)."""
+    """d std / d x = (x - mean) / (d * std); 0 where std is 0, held there (a subgradient:
+    x - mean is 0 too, but its derivative is not, and 0 / std is no derivative of it)."""
     d = _dof(tuple(x.shape), axis, correction) or math.nan
     s = restore_reduced(xp, out, tuple(x.shape), axis, keepdims)
-    safe = xp.where(s == 0, xp.ones_like(s), s)
-    return _centered(xp, x, axis) / (safe * d)
+    zero = s == 0
+    safe = xp.where(zero, xp.ones_like(s), s)
+    return xp.where(zero, 0.0, _centered(xp, x, axis) / (safe * d))
 
 
 def _std_vjp(xp, g, x, out, axis, correction, keepdims):
@@ -147,7 +158,11 @@ def _std_vjp(xp, g, x, out, axis, correction, keepdims):
 
 
 def _std_jvp(xp, t, x, out, axis, correction, keepdims):
-    return xp.sum(t * _std_partials(xp, x, out, axis, correction, keepdims), axis=axis, keepdims=keepdims)
+    # d std = d var / (2 std): real, also for complex x; 0 where std is 0 (the subgradient
+    # of the VJP), NaN where std is (an empty slice, correction >= the count)
+    dv = _var_jvp(xp, t, x, axis, correction, keepdims)
+    zero = out == 0
+    return xp.where(zero, xp.zeros_like(dv), dv / (2 * xp.where(zero, xp.ones_like(out), out)))
 
 
 # ---------------------------------------------------------------------- cumulative sum

@@ -9,11 +9,15 @@ computes the same values with PyTorch in the test itself.
 The cases: the conjugate in the complex gradients of ``prod`` and ``cumulative_prod``;
 the second derivative of ``det`` at repeated singular values; ``logaddexp`` at large and
 infinite inputs; ``divide``'s gradient for the divisor where ``x2 ** 2`` underflows;
-``x ** 0`` at ``x = 0`` with an array exponent; ``vector_norm`` with ``ord < 1`` at a
+``x ** 0`` with an array exponent at ``x = 0`` and at every base where ``x ** -1`` is
+not finite, and the exponent's gradient at a zero base; ``vector_norm`` with ``ord < 1`` at a
 zero entry; ``diff`` with ``n=0``; ``slogdet`` and ``qr`` at singular input; the
 derivative of complex ``sign``; ``rtol`` given as a Tensor; and integer-array assignment
 and scatter-add storing and summing exactly.
 """
+import math
+import warnings
+
 import numpy as np
 import pytest
 
@@ -375,6 +379,42 @@ def test_divide_divisor_gradient_does_not_underflow(dtype, a, b, d2, dd2, device
         np.testing.assert_allclose(numpy(tangent), 2 * np.asarray(d2), rtol=rtol)
 
 
+# (dtype, x1, x2, t2, the tangent -t2 x1 / x2 / x2): x1 / x2 / x2 overflows, the tangent does not
+DIVIDE_JVP = [("float32", [1e38, 3.0], [0.5, 2.0], [0.5, 1.0], [-2e38, -0.75]),
+              ("float64", [1e300, 3.0], [1e-5, 2.0], [1e-6, 1.0], [-1e304, -0.75])]
+
+
+@pytest.mark.parametrize("dtype, a, b, t, expected", DIVIDE_JVP, ids=[c[0] for c in DIVIDE_JVP])
+def test_divide_divisor_tangent_does_not_overflow(dtype, a, b, t, expected, device):
+    dt = getattr(xpgrad, dtype)
+    rtol = 1e-6 if dtype == "float32" else 1e-15
+    x1, x2 = tensor(a, device, dt, requires_grad=False), tensor(b, device, dt, requires_grad=False)
+    t2 = tensor(t, device, dt, requires_grad=False)
+    for fn in (xp.divide, lambda p, q: p / q):
+        _, tangent = func.jvp(fn, (x1, x2), (xpgrad.zeros_like(t2), t2))
+        np.testing.assert_allclose(numpy(tangent), expected, rtol=rtol)
+        _, tangent = func.jvp(lambda q: fn(x1, q), (x2,), (t2,))
+        np.testing.assert_allclose(numpy(tangent), expected, rtol=rtol)
+    # both tangents at once: t1 / x2 - t2 x1 / x2 / x2
+    t1 = tensor([1.0, -1.0], device, dt, requires_grad=False)
+    _, tangent = func.jvp(xp.divide, (x1, x2), (t1, t2))
+    np.testing.assert_allclose(numpy(tangent), np.asarray([1.0, -1.0]) / np.asarray(b) + expected, rtol=rtol)
+
+
+def test_divide_tangent_against_torch():
+    torch = torch_or_skip()
+    for dtype, a, b, t, _ in DIVIDE_JVP:
+        tdt = getattr(torch, dtype)
+        ta, tb, tt = (torch.tensor(v, dtype=tdt) for v in (a, b, t))
+        with warnings.catch_warnings():  # torch.func's first use warns of its own internals
+            warnings.simplefilter("ignore", DeprecationWarning)
+            _, want = torch.func.jvp(lambda q: ta / q, (tb,), (tt,))
+        dt = getattr(xpgrad, dtype)
+        x1, x2, t2 = (tensor(v, "cpu", dt, requires_grad=False) for v in (a, b, t))
+        _, got = func.jvp(lambda q: x1 / q, (x2,), (t2,))
+        np.testing.assert_allclose(numpy(got), want.numpy().astype(np.float64), rtol=1e-6)
+
+
 def test_divide_against_torch():
     torch = torch_or_skip()
     for dtype, a, b, _, dd2 in DIVIDE:
@@ -444,6 +484,67 @@ def test_pow_zero_exponent_against_torch():
     np.testing.assert_array_equal(numpy(hu)[~finite], 0.0)
 
 
+# x ** 0 at bases where x ** -1 is not finite (0 * inf): the derivative in x is 0, as at any base
+POW0_X = [5e-324, -5e-324, float("nan"), 0.0, float("inf"), 1e-310, 2.0]
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # d/de: log of a negative base
+def test_pow_zero_exponent_at_every_base(device):
+    x, e = tensor(POW0_X, device), tensor([0.0] * len(POW0_X), device)
+    gx, ge = grads(xp.sum(x ** e), (x, e), create_graph=True)
+    np.testing.assert_array_equal(numpy(gx), 0.0)
+    # d/dx of x ** 0 is held at 0 where x ** -1 is not finite: so are its derivatives; at a
+    # normal base the mixed derivative d/de (e x ** (e - 1)) = 1 / x stays (at inf it is
+    # 0 + 0 * log(inf), nan)
+    hx, he = grads(xp.sum(gx), (x, e))
+    np.testing.assert_array_equal(numpy(hx), 0.0)
+    np.testing.assert_array_equal(numpy(he), [0.0, 0.0, 0.0, 0.0, np.nan, 0.0, 0.5])
+    t = xpgrad.full((len(POW0_X),), 3.0, dtype=F64, device=device)
+    _, tangent = func.jvp(lambda a: a ** e.detach(), (x.detach(),), (t,))
+    np.testing.assert_array_equal(numpy(tangent), 0.0)
+
+
+# d/de of 0 ** e: 0 where e >= 0 (the limit), out * log(0) = -inf where e < 0 (the value is
+# inf), nan at e = nan; its derivatives are 0 where it is held, not 0 * inf = nan
+POW_ZERO_E = [-1.0, -0.5, float("nan"), 0.0, 0.5, 2.0]
+POW_ZERO_DE = [-np.inf, -np.inf, np.nan, 0.0, 0.0, 0.0]
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero encountered:RuntimeWarning")  # the forward: 0 ** -1
+def test_pow_exponent_gradient_at_zero_base(device):
+    for base in ("array", "scalar"):
+        e = tensor(POW_ZERO_E, device)
+        if base == "array":
+            x = tensor([0.0] * len(POW_ZERO_E), device)
+            (ge,) = grads(xp.sum(x ** e), (e,), create_graph=True)
+        else:
+            (ge,) = grads(xp.sum(0.0 ** e), (e,))
+        np.testing.assert_array_equal(numpy(ge), POW_ZERO_DE)
+        _, tangent = func.jvp(lambda a: (x.detach() if base == "array" else 0.0) ** a, (e.detach(),),
+                              (xpgrad.ones_like(e),))
+        np.testing.assert_array_equal(numpy(tangent), POW_ZERO_DE)
+    held = [i for i, v in enumerate(POW_ZERO_E) if v >= 0]
+    x, e = tensor([0.0] * len(held), device), tensor([POW_ZERO_E[i] for i in held], device)
+    (ge,) = grads(xp.sum(x ** e), (e,), create_graph=True)
+    hx, he = grads(xp.sum(ge), (x, e))
+    np.testing.assert_array_equal(numpy(hx), 0.0)
+    np.testing.assert_array_equal(numpy(he), 0.0)
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero encountered:RuntimeWarning")
+def test_pow_at_every_base_against_torch():
+    torch = torch_or_skip()
+    x = torch.tensor(POW0_X, dtype=torch.float64, requires_grad=True)
+    (wx,) = torch.autograd.grad((x ** torch.zeros(len(POW0_X), dtype=torch.float64)).sum(), x)
+    ux = tensor(POW0_X, "cpu")
+    (gx,) = grads(xp.sum(ux ** tensor([0.0] * len(POW0_X), "cpu", requires_grad=False)), (ux,))
+    np.testing.assert_array_equal(numpy(gx), wx.numpy())
+    for base in (torch.zeros(len(POW_ZERO_E), dtype=torch.float64), 0.0):
+        e = torch.tensor(POW_ZERO_E, dtype=torch.float64, requires_grad=True)
+        (we,) = torch.autograd.grad((base ** e).sum(), e)
+        np.testing.assert_array_equal(we.numpy(), POW_ZERO_DE)
+
+
 # ---------------------------------------------------------------------- vector_norm, ord < 1, at a zero entry
 
 
@@ -496,10 +597,12 @@ def test_vector_norm_below_one_at_a_zero_entry(ord, device):
     np.testing.assert_allclose(numpy(h), _np_norm_hessian(NORM_X, ord) @ NORM_W, rtol=1e-12, atol=1e-14)
     _, tangent = func.jvp(lambda a: xp.linalg.vector_norm(a, ord=ord), (x.detach(),), (w,))
     np.testing.assert_allclose(float(tangent), _np_norm_partials(NORM_X, ord) @ NORM_W, rtol=1e-13)
-    # an all-zero vector: gradient 0
+    # an all-zero vector: gradient 0, held (second derivative 0, not 0 * inf = nan)
     zero = tensor([0.0, 0.0], device)
-    (g0,) = grads(xp.linalg.vector_norm(zero, ord=ord), (zero,))
+    (g0,) = grads(xp.linalg.vector_norm(zero, ord=ord), (zero,), create_graph=True)
     np.testing.assert_array_equal(numpy(g0), [0.0, 0.0])
+    (h0,) = grads(xp.sum(g0 * xpgrad.tensor([0.3, -1.0], dtype=F64, device=device)), (zero,))
+    np.testing.assert_array_equal(numpy(h0), [0.0, 0.0])
     if ord > 0:  # the nonzero entries, the zero one held at 0: against finite differences
         const = xpgrad.zeros(1, dtype=F64, device=device)
         check(lambda y: xp.linalg.vector_norm(xp.concat([const, y]), ord=ord), (tensor(NORM_X[1:], device),))
@@ -745,6 +848,102 @@ def test_complex_sign_against_torch():
     np.testing.assert_allclose(numpy(h)[:-1], th.numpy()[:-1], rtol=1e-12, atol=1e-14)
 
 
+# abs and sign of complex input at tiny moduli: sign(z) = z / |z| divides each part by |z|
+# (a complex division scales by 1 / |z|, which rounds, and overflows at 1e-320)
+TINY_Z = [1e-300 + 0j, 1e-300j, 3e-300 - 4e-300j, 1e-320 + 0j, 0j, 3 + 4j]
+
+
+def _np_sign_by_parts(z):
+    """Each part of z over |z| (one rounding each), 0 at 0."""
+    z = np.asarray(z)
+    a = np.where(z == 0, 1.0, np.abs(z))
+    return np.where(z == 0, 0j, z.real / a + 1j * (z.imag / a))
+
+
+TINY_S = _np_sign_by_parts(TINY_Z)  # 1, 1j at 1e-300 and 1e-320 (a complex division rounds, or overflows)
+
+
+def test_complex_abs_and_sign_at_tiny_moduli(device):
+    z = tensor(TINY_Z, device, C128)
+    np.testing.assert_array_equal(numpy(xp.sign(z)), TINY_S)
+    assert list(TINY_S[[0, 1, 3]]) == [1, 1j, 1]
+    # abs: gradient sign(z), exactly
+    (g,) = grads(xp.sum(xp.abs(z)), (z,), create_graph=True)
+    np.testing.assert_array_equal(numpy(g), TINY_S)
+    # second derivative: with s = z / |z|, the gradient of sum(Re(conj(v) s)) is
+    # (v - s Re(conj(s) v)) / |z| (0 at 0); exactly i Im(v) / |z| on the real axis
+    k = 3  # 1e-320: the second derivative overflows; checked up to there
+    v = [0.3 - 0.7j, -1.2 + 0.4j, 0.5 + 0.5j]
+    zk = tensor(TINY_Z[:k], device, C128)
+    (gk,) = grads(xp.sum(xp.abs(zk)), (zk,), create_graph=True)
+    vk = xpgrad.tensor(v, dtype=C128, device=device)
+    (h,) = grads(xp.sum(xp.real(gk) * xp.real(vk) + xp.imag(gk) * xp.imag(vk)), (zk,))
+    zn, sn, vn = np.asarray(TINY_Z[:k]), TINY_S[:k], np.asarray(v)
+    expected = (vn - sn * np.real(np.conj(sn) * vn)) / np.abs(zn)
+    np.testing.assert_allclose(numpy(h), expected, rtol=1e-15, atol=0)
+    assert numpy(h)[0].real == 0.0 and numpy(h)[1].imag == 0.0
+    # forward mode: d|z| = Re(conj(s) dz)
+    t = xpgrad.tensor([0.3 - 1j] * len(TINY_Z), dtype=C128, device=device)
+    _, tangent = func.jvp(xp.abs, (z.detach(),), (t,))
+    np.testing.assert_array_equal(numpy(tangent), np.real(np.conj(TINY_S) * (0.3 - 1j)))
+    # and against finite differences at an ordinary point
+    complex_gradient_check(xp.abs, ([1 + 2j, -0.5 + 0.1j],), device)
+    complex_gradient_check(first_gradient(xp.abs), ([1 + 2j, -0.5 + 0.1j],), device, differentiates=True,
+                           rtol=1e-5, atol=1e-6)
+
+
+def test_complex_abs_at_tiny_moduli_against_torch():
+    torch = torch_or_skip()
+    v = [0.3 - 0.7j, -1.2 + 0.4j, 0.5 + 0.5j]
+    tz = torch.tensor(TINY_Z[:3], dtype=torch.complex128, requires_grad=True)
+    (tg,) = torch.autograd.grad(torch.abs(tz).sum(), tz, create_graph=True)
+    tv = torch.tensor(v, dtype=torch.complex128)
+    (th,) = torch.autograd.grad((tg.real * tv.real + tg.imag * tv.imag).sum(), tz)
+    z = tensor(TINY_Z[:3], "cpu", C128)
+    (g,) = grads(xp.sum(xp.abs(z)), (z,), create_graph=True)
+    vk = xpgrad.tensor(v, dtype=C128)
+    (h,) = grads(xp.sum(xp.real(g) * xp.real(vk) + xp.imag(g) * xp.imag(vk)), (z,))
+    # PyTorch's gradient divides z by |z| and rounds (0.9999999999999999 at 1e-300): within an ulp
+    np.testing.assert_allclose(numpy(g), tg.detach().numpy(), rtol=1e-15, atol=1e-16)
+    # its second derivative is finite, and differs from the exact one by rounding: the
+    # real part it gives on the real axis (exactly 0) is eps |h|
+    th = th.numpy()
+    assert np.all(np.isfinite(th))
+    np.testing.assert_allclose(numpy(h), th, rtol=0, atol=1e-15 * np.max(np.abs(th)))
+
+
+def test_complex_sign_special_values_against_array_api_strict():
+    """The standard's special cases of sign for complex input: 0 + 0j at a zero of either
+    sign, NaN + NaN j where a part is NaN, and otherwise x / |x| by the rules of division
+    (array-api-strict: NaN + NaN j where a part is infinite)."""
+    strict = pytest.importorskip("array_api_strict")
+    inf, nan = math.inf, math.nan
+    zeros = [complex(a, b) for a in (0.0, -0.0) for b in (0.0, -0.0)]
+    nans = [complex(nan, 0.0), complex(0.0, nan), complex(nan, nan), complex(nan, inf), complex(inf, nan),
+            complex(-1.0, nan)]
+    infs = [complex(inf, 0.0), complex(-inf, 0.0), complex(0.0, inf), complex(0.0, -inf), complex(inf, inf),
+            complex(-inf, 2.0), complex(3.0, -inf)]
+    finite = [3 + 4j, -1e-300 + 0j, 2.5 - 1e-300j, 1e300 + 1e300j, -0.0 + 2j]
+    data = zeros + nans + infs + finite
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # strict divides inf by inf
+        want = np.asarray(strict.sign(strict.asarray(np.asarray(data))))
+    for device in ("cpu", "array_api_strict"):
+        got = numpy(xp.sign(tensor(data, device, C128, requires_grad=False)))
+        parts = np.stack([got.real, got.imag])
+        n = len(zeros)
+        # zeros: the standard's 0 + 0j (strict's parts keep the division's signs of zero)
+        assert np.all(parts[:, :n] == 0) and not np.any(np.signbit(parts[:, :n]))
+        assert np.all(want[:n] == 0)
+        # a NaN part, or an infinite one: nan + nanj, as strict
+        m = n + len(nans) + len(infs)
+        assert np.all(np.isnan(parts[:, n:m])) and np.all(np.isnan(want.real[n:m]) & np.isnan(want.imag[n:m]))
+        np.testing.assert_allclose(got[m:], want[m:], rtol=1e-15, atol=0)
+        # differentiable where it is finite, 0 at the zeros; the result requires grad
+        z = tensor(data, device, C128)
+        assert xp.sign(z).requires_grad
+
+
 # ---------------------------------------------------------------------- rtol as a Tensor that requires grad
 
 
@@ -815,37 +1014,35 @@ def test_setitem_permutation_is_exact(device):
 
 
 def test_integer_array_assignment_and_gradients_are_exact(device):
-    # positions named once store exactly the value (float32 values next to large ones,
-    # which a difference of running sums would round), the repeated one the mean
+    # every position holds exactly the value written last to it, in the key's order
+    # (float32 values next to large ones, which arithmetic on them would round), as
+    # NumPy's assignment does
     rng = np.random.default_rng(1)
     n = 1000
     base = rng.standard_normal(n).astype(np.float32) * np.float32(1e-3)
     base[::7] = 1e6
     idx = rng.permutation(n)[:600]
-    key = np.concatenate([idx, [idx[0], idx[0]]])
-    vals = np.concatenate([base[:600], np.float32([3.0, 5.0])])
+    key = np.concatenate([idx, [idx[0], idx[5], idx[0]]])
+    vals = np.concatenate([base[:600], np.float32([3.0, 5.0, -7.0])])
     expected = np.zeros(n, dtype=np.float32)
-    expected[idx] = base[:600]
-    expected[idx[0]] = np.mean(np.float32([base[0], 3.0, 5.0]), dtype=np.float32)
+    expected[key] = vals  # NumPy: the last write wins
+    assert expected[idx[0]] == -7.0 and expected[idx[5]] == 5.0
     x = xpgrad.zeros(n, dtype=F32, device=device)
     v = xpgrad.tensor(vals, device=device, requires_grad=True)
     y = x.clone()
     y[xpgrad.tensor(key, device=device)] = v
     got = np.asarray(y.tolist(), dtype=np.float32)
-    once = np.ones(n, dtype=bool)
-    once[idx[0]] = False
-    np.testing.assert_array_equal(got[once], expected[once])
-    np.testing.assert_allclose(got[idx[0]], expected[idx[0]], rtol=1e-6)
-    # the gradient of each value: the cotangent at its position, over the times it is named
+    np.testing.assert_array_equal(got, expected)
+    # the gradient of each value: the cotangent at its position where it is the last
+    # write there, 0 where a later one overwrote it
     w = rng.standard_normal(n).astype(np.float32)
     (gv,) = grads(xp.sum(y * xpgrad.tensor(w, device=device)), (v,))
     expected_gv = w[key].copy()
-    expected_gv[[0, 600, 601]] /= np.float32(3)
-    np.testing.assert_array_equal(np.asarray(gv.tolist(), dtype=np.float32)[1:600], expected_gv[1:600])
-    np.testing.assert_allclose(np.asarray(gv.tolist(), dtype=np.float32), expected_gv, rtol=1e-6)
+    expected_gv[[0, 5, 600]] = 0.0
+    np.testing.assert_array_equal(np.asarray(gv.tolist(), dtype=np.float32), expected_gv)
     # forward mode: the tangent of the value at its positions, exactly
     _, tangent = func.jvp(lambda a: _assign(x, key, a, device), (v.detach(),), (xpgrad.tensor(vals, device=device),))
-    np.testing.assert_array_equal(np.asarray(tangent.tolist(), dtype=np.float32)[once], expected[once])
+    np.testing.assert_array_equal(np.asarray(tangent.tolist(), dtype=np.float32), expected)
     # the adjoint of indexing (scatter-add) at a permutation: exact too
     p = rng.permutation(n)
     xs = xpgrad.zeros(n, dtype=F32, device=device, requires_grad=True)
@@ -859,6 +1056,73 @@ def test_integer_array_assignment_and_gradients_are_exact(device):
                                                               tensor([0.7, 1.5, -1.1, 2.0], device)))
 
 
+# y[[1, 1]] = [1., 2.] and its variants: (x, key, value, what y holds, d sum(y * w) / d value)
+ASSIGN_REPEATED = {
+    "pair": ([0.0, 0.0, 0.0], [1, 1], [1.0, 2.0], [0.0, 2.0, 0.0]),
+    "three": ([5.0, 6.0, 7.0, 8.0], [3, 0, 3, 0, 3], [1.0, 2.0, 3.0, 4.0, 5.0], [4.0, 6.0, 7.0, 5.0]),
+    "negative": ([5.0, 6.0, 7.0], [-1, 2, 0], [1.0, 2.0, 3.0], [3.0, 6.0, 2.0]),
+}
+ASSIGN_W = [0.5, -1.0, 2.0, 3.0]
+
+
+def _np_last_write_grad(key, value, size):
+    """d sum(y * w) / d value: w at the value's position where it is the last write there."""
+    key = [k % size for k in key]
+    last = {k: i for i, k in enumerate(key)}
+    return [ASSIGN_W[k] if last[k] == i else 0.0 for i, k in enumerate(key)]
+
+
+@pytest.mark.parametrize("name", list(ASSIGN_REPEATED))
+def test_integer_array_assignment_keeps_the_last_value(name, device):
+    x0, key, value, held = ASSIGN_REPEATED[name]
+    k = xpgrad.tensor(key, device=device)
+    x = tensor(x0, device)
+    v = tensor(value, device)
+    y = x * 1.0
+    y[k] = v
+    np.testing.assert_array_equal(numpy(y), held)
+    w = xpgrad.tensor(ASSIGN_W[:len(x0)], dtype=F64, device=device)
+    gx, gv = grads(xp.sum(y * w), (x, v))
+    assigned = np.zeros(len(x0), dtype=bool)
+    assigned[key] = True
+    np.testing.assert_array_equal(numpy(gx), np.where(assigned, 0.0, ASSIGN_W[:len(x0)]))
+    np.testing.assert_array_equal(numpy(gv), _np_last_write_grad(key, value, len(x0)))
+    # second order through a value that is squared: only the last write's square counts
+    (g2,) = grads(xp.sum(_assign(x.detach(), k, v * v, device) * w), (v,), create_graph=True)
+    (h2,) = grads(xp.sum(g2), (v,))
+    np.testing.assert_array_equal(numpy(h2), 2 * np.asarray(_np_last_write_grad(key, value, len(x0))))
+    # forward mode
+    t = xpgrad.tensor([10.0 * (i + 1) for i in range(len(value))], dtype=F64, device=device)
+    _, tangent = func.jvp(lambda a: _assign(x.detach(), k, a, device), (v.detach(),), (t,))
+    expected = np.zeros(len(x0))
+    expected[np.asarray(key) % len(x0)] = numpy(t)  # NumPy: the last write wins
+    np.testing.assert_array_equal(numpy(tangent), expected)
+
+
+def test_integer_array_assignment_keeps_the_last_value_against_torch():
+    torch = torch_or_skip()
+    for name, (x0, key, value, held) in ASSIGN_REPEATED.items():
+        tv = torch.tensor(value, dtype=torch.float64, requires_grad=True)
+        ty = torch.tensor(x0, dtype=torch.float64)
+        # PyTorch's index_put_ on the CPU with accumulate=False writes in the index's order
+        ty = ty.index_put((torch.tensor(key),), tv)
+        (tg,) = torch.autograd.grad((ty * torch.tensor(ASSIGN_W[:len(x0)], dtype=torch.float64)).sum(), tv)
+        np.testing.assert_array_equal(ty.detach().numpy(), held)
+        a = np.asarray(x0)
+        a[key] = value
+        np.testing.assert_array_equal(a, held)  # NumPy's
+        # PyTorch's gradient gives the cotangent at a position to every value written
+        # there, the overwritten ones too, which do not reach the result: xpgrad gives them 0
+        w = np.asarray(ASSIGN_W[:len(x0)])
+        np.testing.assert_array_equal(tg.numpy(), w[np.asarray(key) % len(x0)])
+        y = tensor(x0, "cpu", requires_grad=False) * 1.0
+        v = tensor(value, "cpu")
+        y[xpgrad.tensor(key)] = v
+        (gv,) = grads(xp.sum(y * xpgrad.tensor(w, dtype=F64)), (v,))
+        np.testing.assert_array_equal(numpy(y), held)
+        np.testing.assert_array_equal(numpy(gv), _np_last_write_grad(key, value, len(x0)))
+
+
 def _assign(x, key, value, device):
     y = x.clone()
     y[xpgrad.tensor(key, device=device) if isinstance(key, np.ndarray) else key] = value
@@ -868,10 +1132,14 @@ def _assign(x, key, value, device):
 def test_integer_array_assignment_of_integers_and_bools(device):
     t = xpgrad.tensor([1, 2, 3, 4], device=device)
     t[xpgrad.tensor([0, 0, 2], device=device)] = xpgrad.tensor([5, 8, -7], device=device)
-    assert t.tolist() == [6, 2, -7, 4]  # 6 the mean of 5 and 8, rounded toward 0
+    assert t.tolist() == [8, 2, -7, 4]  # the last value written, as NumPy
     b = xpgrad.tensor([True, False, True, False], device=device)
     b[xpgrad.tensor([0, 1, 1, 3], device=device)] = xpgrad.tensor([False, True, False, False], device=device)
-    assert b.tolist() == [False, True, True, False]
+    assert b.tolist() == [False, False, True, False]
+    big = xpgrad.tensor([0, 0], dtype=xpgrad.int64, device=device)
+    big[xpgrad.tensor([1, 1], device=device)] = xpgrad.tensor([2 ** 62 + 1, 2 ** 62 + 3], dtype=xpgrad.int64,
+                                                                device=device)
+    assert big.tolist() == [0, 2 ** 62 + 3]  # exact: a gather, no arithmetic
 
 
 def test_scatter_add_float32_precision(device):
@@ -899,3 +1167,183 @@ def test_scatter_add_float32_precision(device):
         xpgrad.tensor(idx, device=device)._data,)}), (xpgrad.tensor(v, device=device),),
         (xpgrad.tensor(v, device=device),))
     assert np.all(np.abs(np.asarray(tangent.tolist()) - reference) <= bound)
+
+
+# ---------------------------------------------------------------------- var and std: complex tangents, empty slices, constant slices
+
+
+VAR_Z = [[1 + 2j, -0.5 + 0.25j, 3 - 1j], [0.5j, 2.0 + 0j, -1 - 1j]]
+VAR_DZ = [[0.3 - 1j, 1 + 0.5j, -2 + 0.1j], [1j, -0.7 + 0j, 0.2 + 0.4j]]
+VAR_PARAMS = [{}, {"axis": 1}, {"axis": 0, "correction": 1}, {"axis": (0, 1), "keepdims": True}]
+
+
+def _np_var_tangent(z, dz, axis=None, correction=0, keepdims=False):
+    """d var = 2 Re(sum(conj(z - mean) dz)) / (N - correction); d std = d var / (2 std)."""
+    z, dz = np.asarray(z), np.asarray(dz)
+    c = z - np.mean(z, axis=axis, keepdims=True)
+    n = z.size if axis is None else np.prod([z.shape[a] for a in np.atleast_1d(axis)])
+    dvar = 2 * np.sum(np.real(np.conj(c) * dz), axis=axis, keepdims=keepdims) / (n - correction)
+    std = np.sqrt(np.var(z, axis=axis, ddof=correction, keepdims=keepdims))
+    return dvar, dvar / (2 * std)
+
+
+@pytest.mark.parametrize("params", VAR_PARAMS, ids=["all", "axis1", "axis0-correction", "axes-keepdims"])
+def test_var_std_complex_forward_mode(params, device):
+    if device.startswith("array_api_strict"):
+        pytest.skip("the standard's var and std take real floating-point input only")
+    z = tensor(VAR_Z, device, C128, requires_grad=False)
+    dz = tensor(VAR_DZ, device, C128, requires_grad=False)
+    dvar, dstd = _np_var_tangent(VAR_Z, VAR_DZ, **params)
+    for name, expected in (("var", dvar), ("std", dstd)):
+        fn = lambda a, name=name: getattr(xp, name)(a, **params)  # noqa: E731
+        value, tangent = func.jvp(fn, (z,), (dz,))
+        assert dtype_name(tangent.dtype) == "float64"
+        np.testing.assert_allclose(numpy(tangent), expected, rtol=1e-13)
+        # forward over reverse, and reverse: the gradient's own tangent against finite differences
+        complex_gradient_check(fn, (VAR_Z,), device)
+        complex_gradient_check(first_gradient(fn), (VAR_Z,), device, differentiates=True, rtol=1e-5, atol=1e-6)
+    # the real loss Re(...) of a complex product: the tangent of the gradient by forward over reverse
+    f = lambda a: xp.var(a * a, **params)  # noqa: E731
+    _, tangent = func.jvp(f, (z,), (dz,))
+    zz = np.asarray(VAR_Z)
+    expected, _ = _np_var_tangent(zz * zz, 2 * zz * np.asarray(VAR_DZ), **params)
+    np.testing.assert_allclose(numpy(tangent), expected, rtol=1e-13)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the forward: the variance of nothing
+def test_var_std_forward_mode_over_an_empty_slice(device):
+    for shape, axis in (((0,), None), ((0, 3), 0)):
+        x = xpgrad.zeros(shape, dtype=F64, device=device)
+        t = xpgrad.ones(shape, dtype=F64, device=device)
+        out_shape = () if axis is None else shape[1:]
+        _, tv = func.jvp(lambda a: xp.var(a, axis=axis), (x,), (t,))
+        np.testing.assert_array_equal(numpy(tv), np.zeros(out_shape))  # a sum of no terms, as PyTorch
+        _, ts = func.jvp(lambda a: xp.std(a, axis=axis), (x,), (t,))
+        assert numpy(ts).shape == out_shape and np.all(np.isnan(numpy(ts)))  # NaN, as its value
+
+
+def test_std_second_derivative_at_a_constant_slice(device):
+    data = [[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]]
+    w = [0.7, -1.3]
+    v = [[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]]
+    x = tensor(data, device)
+    (g,) = grads(xp.sum(xp.std(x, axis=1) * xpgrad.tensor(w, dtype=F64, device=device)), (x,), create_graph=True)
+    (h,) = grads(xp.sum(g * xpgrad.tensor(v, dtype=F64, device=device)), (x,))
+    # the Hessian of std(y) = sqrt(c . c / n), c = y - mean: P / (n std) - c c^T / (n^2 std^3)
+    y, vy = np.asarray(data[1]), np.asarray(v[1])
+    n, c = len(y), y - y.mean()
+    s = np.sqrt(c @ c / n)
+    row = (vy - vy.mean()) / (n * s) - c * (c @ vy) / (n ** 2 * s ** 3)
+    np.testing.assert_array_equal(numpy(g)[0], 0.0)
+    np.testing.assert_array_equal(numpy(h)[0], 0.0)  # the subgradient 0 is held: no derivative of it
+    np.testing.assert_allclose(numpy(h)[1], w[1] * row, rtol=1e-13)
+    # forward over reverse gives the same
+    _, th = func.jvp(lambda a: grads(xp.sum(xp.std(a, axis=1) * xpgrad.tensor(w, dtype=F64, device=device)),
+                                     (a,), create_graph=True)[0], (x.detach(),),
+                     (xpgrad.tensor(v, dtype=F64, device=device),))
+    np.testing.assert_allclose(numpy(th), numpy(h), rtol=1e-13, atol=0)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_var_std_against_torch():
+    torch = torch_or_skip()
+    with warnings.catch_warnings():  # torch.func's first use warns of its internals, var() of nothing
+        warnings.simplefilter("ignore")
+        z, dz = torch.tensor(VAR_Z, dtype=torch.complex128), torch.tensor(VAR_DZ, dtype=torch.complex128)
+        for params in VAR_PARAMS:
+            tparams = {"dim": params.get("axis"), "correction": params.get("correction", 0),
+                       "keepdim": params.get("keepdims", False)}
+            for name in ("var", "std"):
+                _, want = torch.func.jvp(lambda a: getattr(torch, name)(a, **tparams), (z,), (dz,))
+                _, got = func.jvp(lambda a: getattr(xp, name)(a, **params), (tensor(VAR_Z, "cpu", C128, False),),
+                                  (tensor(VAR_DZ, "cpu", C128, False),))
+                np.testing.assert_allclose(numpy(got), want.numpy(), rtol=1e-13)
+        empty = torch.zeros(0, dtype=torch.float64)
+        _, tv = torch.func.jvp(torch.var, (empty,), (empty,))
+        _, ts = torch.func.jvp(torch.std, (empty,), (empty,))
+    x = xpgrad.zeros(0, dtype=F64)
+    assert float(func.jvp(xp.var, (x,), (x,))[1]) == float(tv) == 0.0
+    assert np.isnan(float(func.jvp(xp.std, (x,), (x,))[1])) and np.isnan(float(ts))
+    tx = torch.tensor([[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]], dtype=torch.float64, requires_grad=True)
+    (tg,) = torch.autograd.grad(torch.std(tx, dim=1, correction=0).sum(), tx, create_graph=True)
+    (th,) = torch.autograd.grad(tg.sum(), tx)
+    x = tensor([[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]], "cpu")
+    (g,) = grads(xp.sum(xp.std(x, axis=1)), (x,), create_graph=True)
+    (h,) = grads(xp.sum(g), (x,))
+    np.testing.assert_allclose(numpy(h), th.numpy(), rtol=1e-13, atol=1e-15)
+
+
+# ---------------------------------------------------------------------- vector_norm without under- or overflow
+
+
+def _np_scaled(x, p=2):
+    """||x||_p, its gradient and (for p = 2) its Hessian, from x / max|x| (no under- or overflow)."""
+    x = np.asarray(x, dtype=float)
+    m = np.max(np.abs(x))
+    y = x / m
+    n = m * np.sum(np.abs(y) ** p) ** (1 / p)
+    g = np.sign(x) * (np.abs(x) / n) ** (p - 1)
+    u = x / n
+    return n, g, (np.eye(len(x)) - np.outer(u, u)) / n
+
+
+NORM_SCALES = [("tiny", [1e-300, -3e-300, 2e-301], "float64"), ("huge", [1e300, -3e300, 2e299], "float64"),
+               ("tiny-float32", [1e-30, -3e-30, 2e-31], "float32"), ("huge-float32", [1e30, -3e30, 2e29], "float32")]
+
+
+@pytest.mark.parametrize("name, data, dtype", NORM_SCALES, ids=[c[0] for c in NORM_SCALES])
+def test_vector_norm_does_not_underflow_or_overflow(name, data, dtype, device):
+    dt = getattr(xpgrad, dtype)
+    rtol = 1e-5 if dtype == "float32" else 1e-14
+    v = [0.5, -1.0, 2.0]
+    for p in (2, 3):
+        n, g_want, h_want = _np_scaled(data, p)
+        x = tensor(data, device, dt)
+        out = xp.linalg.vector_norm(x, ord=p)
+        np.testing.assert_allclose(float(out), n, rtol=rtol)
+        (g,) = grads(out, (x,), create_graph=True)
+        np.testing.assert_allclose(numpy(g), g_want, rtol=rtol)
+        _, tangent = func.jvp(lambda a: xp.linalg.vector_norm(a, ord=p), (x.detach(),),
+                              (xpgrad.tensor(v, dtype=dt, device=device),))
+        np.testing.assert_allclose(float(tangent), g_want @ v, rtol=rtol)
+        if p == 2:
+            (h,) = grads(xp.sum(g * xpgrad.tensor(v, dtype=dt, device=device)), (x,))
+            np.testing.assert_allclose(numpy(h), h_want @ v, rtol=rtol)
+    # along an axis, with keepdims, and complex: the same, row by row
+    rows = tensor([data, [0.0, 0.0, 0.0], data[::-1]], device, dt)
+    out = xp.linalg.vector_norm(rows, axis=1, keepdims=True)
+    np.testing.assert_allclose(numpy(out)[:, 0], [_np_scaled(data)[0], 0.0, _np_scaled(data)[0]], rtol=rtol)
+    if dtype == "float64":
+        z = tensor([c * (0.6 + 0.8j) for c in data], device, C128)
+        np.testing.assert_allclose(float(xp.linalg.vector_norm(z)), _np_scaled(data)[0], rtol=rtol)
+
+
+def test_vector_norm_scaling_leaves_ordinary_values_as_they_were(device):
+    """The scale is a power of two: where nothing under- or overflows, the 2-norm is the
+    backend's, bit for bit."""
+    a = np.random.default_rng(3).standard_normal((6, 5)) * np.logspace(-5, 5, 5)
+    got = numpy(xp.linalg.vector_norm(tensor(a, device, requires_grad=False), axis=0))
+    np.testing.assert_array_equal(got, np.linalg.vector_norm(a, axis=0))
+
+
+def test_vector_norm_scaling_against_torch():
+    torch = torch_or_skip()
+    x = torch.tensor([1e-300, -3e-300, 2e-301], dtype=torch.float64, requires_grad=True)
+    out = torch.linalg.vector_norm(x)
+    (g,) = torch.autograd.grad(out, x, create_graph=True)
+    (h,) = torch.autograd.grad(g[0], x)
+    # PyTorch squares x: the norm underflows to 0, the gradient to 0, the Hessian to NaN
+    assert float(out.detach()) == 0.0 and not g.detach().any() and torch.isnan(h).all()
+    n, g_want, h_want = _np_scaled([1e-300, -3e-300, 2e-301])
+    u = tensor([1e-300, -3e-300, 2e-301], "cpu")
+    (gu,) = grads(xp.linalg.vector_norm(u), (u,), create_graph=True)
+    (hu,) = grads(gu[0], (u,))
+    np.testing.assert_allclose(numpy(gu), g_want, rtol=1e-14)
+    np.testing.assert_allclose(numpy(hu), h_want[0], rtol=1e-14)
+    # and at ordinary scales the two agree
+    a = np.random.default_rng(4).standard_normal(5)
+    ta = torch.tensor(a, requires_grad=True)
+    (tg,) = torch.autograd.grad(torch.linalg.vector_norm(ta, ord=3), ta)
+    ua = tensor(a, "cpu")
+    (ug,) = grads(xp.linalg.vector_norm(ua, ord=3), (ua,))
+    np.testing.assert_allclose(numpy(ug), tg.numpy(), rtol=1e-14)

@@ -77,7 +77,7 @@ _BINARY = {
     "multiply": "x1 * x2.",
     "nextafter": "The next representable value after x1 toward x2; not differentiable.",
     "not_equal": "x1 != x2; bool, not differentiable.",
-    "pow": "x1 ** x2; d/dx2 is 0 where x1 == 0, and d/dx1 is 0 where x1 == x2 == 0.",
+    "pow": "x1 ** x2; d/dx1 is 0 where x2 == 0, and d/dx2 is 0 where x1 == 0 and x2 >= 0.",
     "remainder": "x1 % x2, with the sign of x2; gradients 1 and -floor(x1 / x2).",
     "subtract": "x1 - x2.",
 }

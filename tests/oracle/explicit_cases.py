@@ -74,10 +74,17 @@ def _pow():
     ]
 
 
-@explicit("sign")
-def _sign():
-    return _unary_cases("sign") + [
-        Case("sign", "random", lambda xp, x: xp.sign(x), (randn(rng_for("sign"), (4,), C128),)),
+@explicit("sgn")
+def _sgn():
+    # xpgrad.xp.sign of complex input dispatches op sgn (the real sign is a constant)
+    f = lambda xp, x: xp.sign(x)  # noqa: E731
+    rng = rng_for("sgn")
+    return [
+        Case("sgn", "random", f, (randn(rng, (5,), C128),)),
+        Case("sgn", "random-large", f, (randn(rng, (4, 64), C128),), slow=True),
+        Case("sgn", "0d", f, (randn(rng, (), C128),)),
+        Case("sgn", "special", f, (complex_special_values(),)),
+        Case("sgn", "empty", f, (np.zeros((0, 3), dtype=C128),)),
     ]
 
 
@@ -353,10 +360,14 @@ def _assigned(key, value_is_array=True):
     return prog
 
 
+# the key of setitem/integer-array-repeated: position 1 written twice, the second value kept
+REPEATED_KEY = np.array([1, 1, 3])
+
+
 @explicit("setitem")
 def _setitem():
     idx = np.array([0, 2])
-    dup = np.array([1, 1, 3])
+    dup = REPEATED_KEY
     mask = np.array([True, False, True, False])
     return cases(
         "setitem",
@@ -374,13 +385,31 @@ def _setitem():
 
 @explicit("scatter_add")
 def _scatter_add():
-    # diff joins prepend/append to x by adding each into zeros at its slice
+    # diff joins prepend/append to x by adding each into zeros at its slice; indexing with
+    # repeated integer indices has scatter_add as its VJP, recorded under create_graph
+    # where the cotangent depends on x (the square)
+    idx = np.array([2, 0, 2, 1, 2, 2])
     return cases("scatter_add", ("diff-prepend", lambda xp, x, p: xp.diff(x, axis=0, prepend=p),
                                  lambda r, dt: (randn(r, (3, 2), dt), randn(r, (1, 2), dt))),
-                 ("diff-n0-prepend", lambda xp, x, p: xp.diff(x, axis=0, n=0, prepend=p),
-                  lambda r, dt: (randn(r, (3, 2), dt), randn(r, (1, 2), dt)), {"dtypes": (F64,)}),
                  ("diff-append-n2", lambda xp, x, p: xp.diff(x, n=2, append=p),
-                  lambda r, dt: (randn(r, (2, 4), dt), randn(r, (2, 1), dt)), {"dtypes": (F64,)}))
+                  lambda r, dt: (randn(r, (2, 4), dt), randn(r, (2, 1), dt)), {"dtypes": (F64,)}),
+                 ("getitem-repeated-squared", lambda xp, x: x[const(xp, idx, x)] ** 2,
+                  lambda r, dt: (randn(r, (4,), dt),)),
+                 ("take-repeated-squared", lambda xp, x: xp.take(x, const(xp, idx, x), axis=1) ** 2,
+                  lambda r, dt: (randn(r, (2, 3), dt),)))
+
+
+@explicit("cofactor")
+def _cofactor():
+    # det's gradient is the cofactor matrix, an op whose own derivative is det's second
+    f = lambda xp, x: xp.linalg.det(x)  # noqa: E731
+    return cases("cofactor",
+                 ("det-random", f, lambda r, dt: (randn(r, (3, 3), dt),)),
+                 ("det-batch", f, lambda r, dt: (randn(r, (2, 3, 3), dt),), {"dtypes": (F64, C128)}),
+                 ("det-rank-deficient-1", f, lambda r, dt: (_singular(2, dt=dt),), {"dtypes": (F64,)}),
+                 ("det-rank-deficient-2", f, lambda r, dt: (_singular(1, dt=dt),), {"dtypes": (F64,)}),
+                 ("det-repeated-singular-values", f, lambda r, dt: (_orthogonal(dt=dt),), {"dtypes": (F64,)}),
+                 ("det-identity", f, lambda r, dt: (np.eye(3, dtype=dt),), {"dtypes": (F64, C128)}))
 
 
 @explicit("take")

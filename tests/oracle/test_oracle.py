@@ -97,12 +97,15 @@ def _recorded_ops(case, side):
 
 
 def test_every_op_has_a_case():
-    """Every differentiable op of the registry has a case or a reason to have none."""
+    """Every differentiable op of xpgrad's own plugins has a case or a reason to have none
+    (ops of third-party plugins installed beside it are their authors' to test)."""
     from xpgrad.plugins import registry
+    from xpgrad.plugins.manager import BUILTIN_PLUGINS
 
     covered = {c.op for c in ALL}
     missing = sorted(name for name, op in registry.ops().items()
-                     if op.differentiable and name not in covered and name not in _cases.EXCLUDED)
+                     if op.differentiable and op.plugin in BUILTIN_PLUGINS
+                     and name not in covered and name not in _cases.EXCLUDED)
     assert not missing, (
         f"differentiable ops with no oracle case: {missing}. Give each a generator in "
         "tests/oracle/explicit_cases.py (@explicit(name)), or make xpgrad.xp.<name> reachable so the "

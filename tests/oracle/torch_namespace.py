@@ -35,9 +35,16 @@ def namespace():
             counts = torch.zeros(values.shape, dtype=x.dtype).index_add(0, inverse, torch.ones_like(flat))
             return sums - (counts - 1) * values
 
+        def sign(x, /):
+            # array_api_compat's complex sign is x / |x| with the zeros overwritten in
+            # place afterwards, whose gradient at 0 is nan (0 / 0 in the division's
+            # backward); PyTorch's own complex sign is torch.sgn, with gradient 0 there.
+            return torch.sgn(x) if x.dtype.is_complex else txp.sign(x)
+
         ns = types.ModuleType("oracle_torch_namespace")
         ns.__dict__.update({k: v for k, v in vars(txp).items() if not k.startswith("__")})
         ns.asarray = asarray
         ns.unique_values = unique_values
+        ns.sign = sign
         _NS = ns
     return _NS
