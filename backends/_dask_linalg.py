@@ -128,7 +128,8 @@ def _dask_ops():
         vector = x2.ndim == 1
         return as_vector(xp, xp.matmul(inv(xp, x1), as_matrix(xp, x2, vector)), vector)
 
-    return {"inv": inverse, "cholesky": cholesky, "qr_q": qr(0), "qr_r": qr(1), "solve": solve, "det": det, "slogdet_sign": slogdet(0), "slogdet_logabsdet": slogdet(1),
+    return {"inv": inverse, "cholesky": cholesky, "qr_q": qr(0), "qr_r": qr(1), "solve": solve, "det": det,
+            "slogdet_sign": slogdet(0), "slogdet_logabsdet": slogdet(1),
             "slogdet_phase": phase, "svd_packed": svd_packed,
             "eigh_eigenvalues": eigh(0), "eigh_eigenvectors": eigh(1), "eigvalsh": eigvalsh,
             "svd_u": svd(0), "svd_s": svd(1), "svd_vh": svd(2), "svdvals": svdvals, "pinv": pinv,

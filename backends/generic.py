@@ -33,7 +33,7 @@ import importlib.util
 import re
 import sys
 
-from xpgrad.plugins import Backend, Op, hookimpl
+from xpgrad.plugins import Backend, hookimpl
 
 
 class GenericBackend(Backend):
@@ -165,7 +165,6 @@ class GenericBackend(Backend):
 
     def to_numpy(self, array):
         import numpy as np
-
         from array_api_compat import device, to_device
 
         default = self._default_native()

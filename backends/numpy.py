@@ -9,7 +9,6 @@ from xpgrad.plugins import Backend, hookimpl
 from xpgrad.plugins.arrays import has_integer_array
 from xpgrad.temporaries import getrefcount_extra
 
-
 # The references ``sys.getrefcount(a)`` counts for its own call: the value known for this
 # interpreter, not a measurement (a tracer active while it is measured would skew it, and
 # with it every answer below); None on an interpreter xpgrad has not checked, where no

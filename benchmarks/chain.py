@@ -29,7 +29,6 @@ records "n/a" with the reason, as it does for a child that fails (a RecursionErr
 import importlib
 
 import numpy as np
-
 from harness import Case
 
 MUL = 1.0000001

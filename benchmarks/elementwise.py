@@ -31,7 +31,6 @@ The hand-written NumPy reference computes ``s = sin(x)``, ``e = exp(-x * x)``, t
 would write it without an autodiff library (no ``out=`` tricks).
 """
 import numpy as np
-
 from harness import Case
 
 N_LARGE = 4_000_000

@@ -16,7 +16,6 @@ other in-process workloads (interleaved rounds after warm-ups, checked before ti
   so there is no second derivative to take.
 """
 import numpy as np
-
 from harness import Case, Unsupported
 
 N_HVP = 1000

@@ -23,7 +23,6 @@ import time
 
 from harness import SYSTEMS, Case, new_result
 
-
 FIRST_GRADIENT = {
     "numpy": "import numpy; x = numpy.ones(3); (x * x).sum(); g = 2 * x",
     "xpgrad": "import xpgrad; x = xpgrad.ones(3, requires_grad=True); (x * x).sum().backward()",

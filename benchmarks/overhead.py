@@ -68,11 +68,15 @@ if __name__ == "__main__":  # before NumPy loads its BLAS (harness.THREAD_VARS)
         os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
-
 import report  # noqa: E402
-from harness import Case, available_systems, machine_info, print_machine  # noqa: E402
-from harness import profile_xpgrad_case  # noqa: E402
-from harness import run_benchmark  # noqa: E402
+from harness import (  # noqa: E402
+    Case,
+    available_systems,
+    machine_info,
+    print_machine,
+    profile_xpgrad_case,  # noqa: E402
+    run_benchmark,  # noqa: E402
+)
 
 # ---------------------------------------------------------------------- workloads
 

@@ -59,8 +59,16 @@ import hvp  # noqa: E402
 import imports  # noqa: E402
 import overhead  # noqa: E402
 import report  # noqa: E402
-from harness import HEAP_RESET, available_systems, load_average, machine_info, print_machine  # noqa: E402
-from harness import profile_xpgrad_case, run_benchmark, run_children  # noqa: E402
+from harness import (  # noqa: E402  # noqa: E402
+    HEAP_RESET,
+    available_systems,
+    load_average,
+    machine_info,
+    print_machine,
+    profile_xpgrad_case,
+    run_benchmark,
+    run_children,
+)
 
 WORKLOADS = "ABCDEF"
 

@@ -137,9 +137,10 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
 
     Python floats become float32 and Python complex numbers complex64 (as in PyTorch),
     Python ints int64; an existing array or Tensor (NumPy, or any backend's) keeps its
-    library, device and dtype unless ``device`` or ``dtype`` is given: ``tensor(t, device="array_api_strict")`` is a copy
-    of ``t`` there (outside the graph, as ``t.detach()`` is). Python data goes to the
-    default device (:func:`xpgrad.default_device`). The data is always copied;
+    library, device and dtype unless ``device`` or ``dtype`` is given:
+    ``tensor(t, device="array_api_strict")`` is a copy of ``t`` there (outside the graph,
+    as ``t.detach()`` is). Python data goes to the default device
+    (:func:`xpgrad.default_device`). The data is always copied;
     :func:`as_tensor` shares it where it can.
 
     Examples

@@ -8,12 +8,15 @@ plugins were registered.
 import numbers
 import sys
 
-from .grad_mode import GRAD_ENABLED
-from .temporaries import ACTIVE, ELIDE_MIN_BYTES, OPERATOR_SYMBOLS, operator_temporaries
-from .rules import plan as _plan
-from .tensor import INPLACE_EPOCH, Tensor, _accumulate_node
+from xpgrad.plugins.codegen import define
+
 from . import views
 from .device import DeviceError, device_of_array
+from .grad_mode import GRAD_ENABLED
+from .node import node_source
+from .rules import plan as _plan
+from .temporaries import ACTIVE, ELIDE_MIN_BYTES, OPERATOR_SYMBOLS, operator_temporaries
+from .tensor import INPLACE_EPOCH, Tensor, _accumulate_node
 
 __all__ = ["apply", "binary", "unary", "call", "record", "binary_method", "rbinary_method",
            "unary_method", "DispatchError", "RECORD_HOOKS"]
@@ -339,21 +342,15 @@ def _make_recorder(op, mask):
             if True in plan.keep else "None"
         if op.defaults:
             lines.append("    params = {**defaults, **params} if params else defaults")
-        # The node's slots are filled here rather than by Node.__init__: one call fewer.
-        lines += ["    node = new(Node)",
-                  f"    node.next = {nxt}",
-                  f"    node.saved = {saved}",
-                  f"    node.shapes = {shapes}",
-                  f"    node.dtypes = {dtypes}",
-                  "    node.params = params",
-                  "    node.plan = plan",
-                  "    node.dev = dev",
-                  "    node.hooks = None",
-                  "    node.epoch = epoch = EPOCH[0]"]
+        # The node is made inline, as new_node makes it (node_source): one call fewer.
+        lines.append("    epoch = EPOCH[0]")
         if plan.out:
-            lines += ["    node.out = out", "    node.out_vc = t._vc = [epoch]"]
+            lines.append("    t._vc = out_vc = [epoch]")
         else:
-            lines += ["    node.out = node.out_vc = t._vc = None"]
+            lines.append("    t._vc = None")
+        lines += node_source("node", "Node", next=nxt, saved=saved, shapes=shapes, dtypes=dtypes,
+                             params="params", plan="plan", dev="dev", epoch="epoch",
+                             **({"out": "out", "out_vc": "out_vc"} if plan.out else {}))
         lines += ["    t._grad_fn = node", "    t._rg = True",
                   "    if HOOKS:",
                   f"        for hook in tuple(HOOKS): hook(node, t, {tup(f'a{i}' for i in range(n))})",
@@ -361,7 +358,7 @@ def _make_recorder(op, mask):
     scope = {"Tensor": Tensor, "new": object.__new__, "Node": op.node_type, "EPOCH": INPLACE_EPOCH,
              "plan": plan, "defaults": op.defaults, "accumulate_node": _accumulate_node,
              "HOOKS": RECORD_HOOKS}
-    exec("\n".join(lines), scope)
+    define("\n".join(lines) + "\n", f"<xpgrad: {op.node_name} recorder, mask {mask:b}>", scope)
     record = op.recorders[mask] = scope["record"]
     return record
 

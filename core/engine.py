@@ -6,12 +6,12 @@ recursion limit. Plain backward runs each op's VJP rules on raw arrays with the 
 namespace; ``create_graph=True`` runs the very same rules on Tensors with ``xpgrad.xp``,
 so the backward pass is itself recorded and can be differentiated again.
 """
-from .grad_mode import GRAD_ENABLED
-from .node import _FREED, AccumulateGrad, Packed
-from .tensor import INPLACE_EPOCH, Tensor, _accumulate_node
 from . import xp as _xp
 from .dispatch import unary
-from .tensor import _RetainGrad
+from .grad_mode import GRAD_ENABLED
+from .node import _FREED, AccumulateGrad, Packed
+from .rules import rule_error
+from .tensor import INPLACE_EPOCH, Tensor, _accumulate_node, _RetainGrad
 
 __all__ = ["backward", "grad", "ANOMALY_CHECK"]
 
@@ -243,21 +243,27 @@ def _execute(roots, root_grads, retain, create, targets, capture):
                     continue
                 rule = rules[i]
                 gi_mine = False
-                if create:
-                    gi = rule.call_graph(xp, g, saved, out, node)
-                    gi_mine = (type(gi) is Tensor and gi._own and rule.trusted
-                               and not _given(gi, g, saved, out, True))
-                elif large and rule.derivative:
-                    # the backend writes the product into g or d where the walk owns it
-                    d = rule.derive(xp, saved, out, node)
-                    d_mine = (type(d) not in _NUMBERS and backend.fresh(d)
-                              and not _given(d, g, saved, out, False))
-                    gi, gi_mine = backend.chain(g, d, g_mine and i == last, d_mine)
-                else:
-                    gi = rule.call(xp, g, saved, out, node)
-                    if (rule.trusted and getattr(gi, "nbytes", 0) >= _REUSE_MIN_BYTES
-                            and backend.fresh(gi)):
-                        gi_mine = not _given(gi, g, saved, out, False)
+                try:
+                    if create:
+                        gi = rule.call_graph(xp, g, saved, out, node)
+                        gi_mine = (type(gi) is Tensor and gi._own and rule.trusted
+                                   and not _given(gi, g, saved, out, True))
+                    elif large and rule.derivative:
+                        # the backend writes the product into g or d where the walk owns it
+                        d = rule.derive(xp, saved, out, node)
+                        d_mine = (type(d) not in _NUMBERS and backend.fresh(d)
+                                  and not _given(d, g, saved, out, False))
+                        gi, gi_mine = backend.chain(g, d, g_mine and i == last, d_mine)
+                    else:
+                        gi = rule.call(xp, g, saved, out, node)
+                        if (rule.trusted and getattr(gi, "nbytes", 0) >= _REUSE_MIN_BYTES
+                                and backend.fresh(gi)):
+                            gi_mine = not _given(gi, g, saved, out, False)
+                except Exception as exc:
+                    err = rule_error(rule, node._op, i, shapes, dtypes, g, exc)
+                    if err is None:
+                        raise
+                    raise err from exc
                 if gi is not None:
                     if g_mine and not gi_mine:
                         g_mine = False  # gi may be g or share its memory: g stays as it is

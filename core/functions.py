@@ -3,8 +3,8 @@
 Each takes Tensors the way its ``torch`` namesake does (``dim=``/``keepdim=``) and goes
 through the same dispatcher as the Tensor methods and ``xpgrad.xp``.
 """
-from .dispatch import apply
 from . import xp as _xp
+from .dispatch import apply
 from .tensor import Tensor
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "neg", "negative",

@@ -4,7 +4,7 @@ The analytic Jacobian comes from one backward pass per output element; the numer
 one from perturbing each input element by ``eps`` both ways. Everything runs on the
 inputs' own backend, so the same check proves a rule on every backend in the matrix.
 """
-from .creation import randn_like, zeros_like
+from .creation import randn_like
 from .engine import grad
 from .func import jvp
 from .tensor import Tensor

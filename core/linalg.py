@@ -9,8 +9,8 @@ complex eigen- and singular vectors).
 from xpgrad.plugins.arrays import is_complex
 
 from .dispatch import apply
-from .xp import conj, linalg as _xl
-from .xp import expand_dims, moveaxis, squeeze
+from .xp import conj, expand_dims, moveaxis, squeeze
+from .xp import linalg as _xl
 from .xp.linalg import EighResult, QRResult, SlogdetResult, SVDResult
 
 __all__ = ["cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm",

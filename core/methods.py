@@ -12,6 +12,8 @@ writes it; a test checks that it is current).
 """
 from collections import namedtuple
 
+from xpgrad.plugins.arrays import has_integer_array
+
 from . import engine
 from . import xp as _ns
 from .creation import _from_data, resolve_dtype
@@ -20,7 +22,6 @@ from .grad_mode import GRAD_ENABLED
 from .inplace import check_inplace, commit, keep_output, keep_saved, write_failed
 from .tensor import Tensor, _dims
 from .transfer import to_device
-from xpgrad.plugins.arrays import has_integer_array
 
 __all__ = ["TensorMethods", "install"]
 
@@ -282,12 +283,12 @@ class TensorMethods:
                 # grad), which the write is about to replace: it reads a copy instead.
                 src = self._snapshot()
         result = binary(name, src, other) if other is not None else unary(name, src)
-        if result._data.dtype != self._data.dtype:
-            if not self._dev.xp.can_cast(result._data.dtype, self._data.dtype):
-                raise TypeError(
-                    f"in-place {what}: the result has dtype {result._data.dtype}, which can't be "
-                    f"stored in this Tensor of dtype {self._data.dtype}; use the out-of-place op"
-                )
+        if (result._data.dtype != self._data.dtype
+                and not self._dev.xp.can_cast(result._data.dtype, self._data.dtype)):
+            raise TypeError(
+                f"in-place {what}: the result has dtype {result._data.dtype}, which can't be "
+                f"stored in this Tensor of dtype {self._data.dtype}; use the out-of-place op"
+            )
         commit(self, result, what)
         return self
 

@@ -9,7 +9,9 @@ kept as a raw array and rebuilt into a Tensor only when a double backward asks f
 import threading
 import weakref
 
-__all__ = ["Node", "AccumulateGrad", "RemovableHandle", "Packed"]
+from xpgrad.plugins.codegen import define
+
+__all__ = ["Node", "AccumulateGrad", "RemovableHandle", "Packed", "new_node", "node_source"]
 
 _FREED = object()  # marks saved values released after a backward without retain_graph
 
@@ -66,10 +68,8 @@ class RemovableHandle:
         self._fn = fn
 
     def remove(self):
-        try:
+        if self._fn in self._hooks:  # removing twice is allowed, as in PyTorch
             self._hooks.remove(self._fn)
-        except ValueError:
-            pass
 
     def __enter__(self):
         return self
@@ -90,9 +90,8 @@ class Node:
                  "dev", "epoch", "out_vc", "hooks", "__weakref__")
     _op = None  # the Op, set on each per-op subclass
 
-    # Nodes are made by the dispatcher's generated recorders, which fill these slots
-    # directly (xpgrad.dispatch._make_recorder): next, saved, out, shapes, dtypes,
-    # params, plan, dev, epoch (the in-place epoch at recording), out_vc, hooks.
+    # Nodes are made by new_node (below), or by the dispatcher's generated recorders,
+    # which inline the same assignments (node_source): one description of a node.
 
     def name(self):
         return type(self).__name__
@@ -122,11 +121,6 @@ class Node:
             self.hooks = []
         self.hooks.append(fn)
         return RemovableHandle(self.hooks, fn)
-
-    def release(self):
-        """Free what was saved for backward (after a backward without retain_graph)."""
-        if self.saved is not None or self.out is not None:
-            self.saved = self.out = _FREED
 
     @property
     def freed(self):
@@ -161,5 +155,38 @@ class AccumulateGrad(Node):
     def variable(self):
         return self._var()
 
-    def release(self):
-        pass
+
+# ---------------------------------------------------------------------- making nodes
+# What a node holds, in the order its maker fills it: the nodes of its inputs (next),
+# what its rules read (saved: Tensors or Python scalars), the inputs' shapes and dtypes,
+# the op's params, its save plan, its device, the in-place epoch it was recorded at, the
+# output if a rule reads it (out: the raw array) and that output's version counter, and
+# its hooks. A field not given takes its default.
+NODE_FIELDS = ("next", "saved", "shapes", "dtypes", "params", "plan", "dev", "epoch", "out", "out_vc",
+               "hooks")
+_DEFAULTS = {"out": "None", "out_vc": "None", "hooks": "None"}
+
+
+def node_source(var, cls, indent="    ", **fields):
+    """The lines of Python that make ``var``, a node of class ``cls``, and fill every
+    field from ``fields`` (source text) or its default: the one description of a node,
+    used by :func:`new_node` and inlined by the dispatcher's generated recorders."""
+    missing = set(NODE_FIELDS) - set(fields) - set(_DEFAULTS)
+    if missing:
+        raise TypeError(f"node_source: no value for {sorted(missing)}")
+    lines = [f"{indent}{var} = new({cls})"]
+    lines += [f"{indent}{var}.{name} = {fields.get(name, _DEFAULTS.get(name))}" for name in NODE_FIELDS]
+    return lines
+
+
+def _make_new_node():
+    args = ", ".join(f for f in NODE_FIELDS if f not in _DEFAULTS)
+    source = "\n".join([f"def new_node(cls, {args}, out=None, out_vc=None):"]
+                        + node_source("node", "cls", **{f: f for f in NODE_FIELDS if f != "hooks"})
+                        + ["    return node", ""])
+    return define(source, "<xpgrad: new_node>", {"new": object.__new__})["new_node"]
+
+
+#: ``new_node(cls, next, saved, shapes, dtypes, params, plan, dev, epoch, out=None,
+#: out_vc=None)``: the node of class ``cls`` (a Node subclass), every field filled.
+new_node = _make_new_node()

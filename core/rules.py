@@ -13,15 +13,17 @@ compiles a declaration, once, when the registry publishes it (the registry calls
   arguments and whether the output the node keeps.
 """
 import sys
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from xpgrad.plugins import registry as _registry
+from xpgrad.plugins.codegen import define
 from xpgrad.plugins.op import Op
 
-from .codegen import define
 from .node import Node
 from .tensor import Tensor
 
-__all__ = ["Rule", "SavePlan", "compile_op", "plan"]
+__all__ = ["Rule", "SavePlan", "RuleInterface", "PlanInterface", "compile_op", "plan", "rule_error"]
 
 _REAL_SCALARS = (int, float, bool)
 
@@ -65,6 +67,48 @@ def _constant(fn):
     except Exception:
         return None
     return value if type(value) in _REAL_SCALARS or type(value) is complex else None
+
+
+# ---------------------------------------------------------------------- interfaces
+# What the engine reads of a node's plan and of each of its rules. Compiled ops give a
+# SavePlan of Rules; a custom Function, checkpoint and the once-differentiable guard give
+# their own objects with the same attributes (xpgrad.autograd.function, xpgrad.func).
+
+
+class RuleInterface(Protocol):
+    """A rule as the engine calls it.
+
+    ``call(xp, g, saved, out, node)`` returns the argument's cotangent in plain backward
+    (``saved`` holds what the node kept, ``out`` the output's raw array or None);
+    ``call_graph`` the same under ``create_graph`` (Tensors in, Tensors out).
+    ``derivative`` says the rule also has ``derive(xp, saved, out, node)``, the
+    elementwise derivative ``d`` whose product with the cotangent the engine writes.
+    ``trusted`` says its results are new arrays or arrays it was handed (the engine may
+    own the new ones); ``needs_args``/``needs_out`` what it reads; ``names`` the names it
+    was declared with (for error messages).
+    """
+
+    call: Callable[..., Any]
+    call_graph: Callable[..., Any]
+    derivative: bool
+    trusted: bool
+    needs_args: frozenset
+    needs_out: bool
+    names: tuple
+
+
+class PlanInterface(Protocol):
+    """A node's plan: what it keeps and which rule runs for each argument.
+
+    ``keep`` is one bool per argument (the argument is saved), ``out`` whether the output
+    is, ``rules`` one rule or None per argument, ``last`` the index of the last rule to
+    run (it may write into the cotangent where the engine owns it; -1: none may).
+    """
+
+    keep: tuple
+    out: bool
+    rules: "tuple[RuleInterface | None, ...]"
+    last: int
 
 
 class Rule:
@@ -215,3 +259,33 @@ Op.compiler = sys.modules[__name__]
 for _defs in _registry.all_ops().values():
     for _op in _defs:
         compile_op(_op)
+
+
+def _describe_array(shape, dtype):
+    return f"shape={tuple(shape)}, dtype={dtype}" if shape is not None else "requires no grad"
+
+
+def rule_error(rule, op, index, shapes, dtypes, given, exc):
+    """The error to raise for ``exc``, raised inside ``rule`` (a compiled rule of ``op``'s
+    argument ``index``), or None to let ``exc`` through as it is: a custom Function's
+    backward and checkpoint's recomputation are the user's code, whose errors are theirs.
+
+    Like a forward error, it names the op, its plugin, the argument and what the rule was
+    given (the arguments' shapes and dtypes, and the cotangent's or tangent's ``given``),
+    keeping the original type where it takes a message (RuntimeError otherwise).
+    """
+    if type(rule) is not Rule or op is None:
+        return None
+    what = {"vjp": "VJP rule", "derivative": "derivative", "jvp": "JVP rule",
+            "derivative_jvp": "derivative (as JVP)"}.get(rule.kind, "rule")
+    names = op.argnames
+    arg = names[index] if index < len(names) else str(index)
+    inputs = ", ".join(f"{n}=({_describe_array(s, d)})" for n, s, d in zip(names, shapes, dtypes))
+    seed = "cotangent" if rule.kind in ("vjp", "derivative") else "tangent"
+    given_text = _describe_array(getattr(given, "shape", ()), getattr(given, "dtype", type(given).__name__))
+    msg = (f"the {what} of op {op.name!r} (plugin {op.plugin!r}) for argument {arg!r} failed "
+           f"on ({inputs}; {seed} {given_text}): {type(exc).__name__}: {exc}")
+    try:
+        return type(exc)(msg)
+    except Exception:
+        return RuntimeError(msg)

@@ -15,7 +15,6 @@ onto the class from there.
 import threading
 import weakref
 
-from .grad_mode import GRAD_ENABLED
 from .node import AccumulateGrad
 from .printing import tensor_repr
 

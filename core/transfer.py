@@ -25,7 +25,7 @@ recorded, for higher orders) under ``create_graph``.
 """
 from .device import DeviceError, get_device
 from .grad_mode import GRAD_ENABLED
-from .node import Node
+from .node import Node, new_node
 from .tensor import INPLACE_EPOCH, Tensor, _accumulate_node
 
 __all__ = ["to_device", "move_array", "ToCopyBackward"]
@@ -107,15 +107,8 @@ def to_device(t, device):
     raw = move_array(t._data, src, dst)
     out = Tensor(raw, dst)
     if t._rg and GRAD_ENABLED.get():
-        node = object.__new__(ToCopyBackward)
-        node.next = (t._grad_fn or _accumulate_node(t),)
-        node.saved = node.out = node.out_vc = node.hooks = None
-        node.shapes = (t._data.shape,)
-        node.dtypes = (t._data.dtype,)
-        node.params = {"source": src}
-        node.plan = _PLAN
-        node.dev = dst
-        node.epoch = INPLACE_EPOCH[0]
-        out._grad_fn = node
+        out._grad_fn = new_node(ToCopyBackward, (t._grad_fn or _accumulate_node(t),), None,
+                                (t._data.shape,), (t._data.dtype,), {"source": src}, _PLAN, dst,
+                                INPLACE_EPOCH[0])
         out._rg = True
     return out

@@ -68,10 +68,26 @@ for ``^T``). Every decomposition here supports it:
 """
 from xpgrad.dispatch import call
 from xpgrad.plugins import Op, hookimpl
-
 from xpgrad.plugins.arrays import device_of, expect_matrices, pack, svd_sizes, unpack
-from .linalg import (T, backend_linalg, conj, conj_T, decomposition, diag_part, eye_like, imag_part, inv, is_complex,
-                     lower_symmetric, lower_symmetric_vjp, safe_reciprocal, triangular_inv, tril, triu)
+
+from .linalg import (
+    T,
+    backend_linalg,
+    conj,
+    conj_T,
+    decomposition,
+    diag_part,
+    eye_like,
+    imag_part,
+    inv,
+    is_complex,
+    lower_symmetric,
+    lower_symmetric_vjp,
+    safe_reciprocal,
+    triangular_inv,
+    tril,
+    triu,
+)
 
 
 def _col(xp, v):

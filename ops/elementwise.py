@@ -31,8 +31,8 @@ import cmath
 import math
 
 from xpgrad.plugins import Op, hookimpl
-
-from xpgrad.plugins.arrays import conj as _conj, is_complex as _is_complex
+from xpgrad.plugins.arrays import conj as _conj
+from xpgrad.plugins.arrays import is_complex as _is_complex
 
 _SCALARS = (int, float, complex)
 _REAL_SCALARS = (int, float, bool)
@@ -360,50 +360,50 @@ def _unary_ops():
     """The differentiable one-argument functions (exponentials, trigonometry, powers)."""
     return [
         # ----- exponentials, logarithms, roots, powers
-        Op("exp", lambda xp, x: xp.exp(x), derivative={"x": lambda xp, out: out}, doc="e ** x"),
-        Op("expm1", lambda xp, x: xp.expm1(x), derivative={"x": lambda xp, out: out + 1},
+        _op("exp", lambda xp, x: xp.exp(x), derivative={"x": lambda xp, out: out}, doc="e ** x"),
+        _op("expm1", lambda xp, x: xp.expm1(x), derivative={"x": lambda xp, out: out + 1},
            doc="exp(x) - 1, accurate near 0; gradient exp(x) = out + 1"),
-        Op("log", lambda xp, x: xp.log(x), vjp={"x": lambda xp, g, x: _over(xp, g, x)},
+        _op("log", lambda xp, x: xp.log(x), vjp={"x": lambda xp, g, x: _over(xp, g, x)},
            jvp={"x": lambda xp, t, x: t / x}, doc="natural logarithm"),
-        Op("log1p", lambda xp, x: xp.log1p(x), vjp={"x": lambda xp, g, x: _over(xp, g, 1 + x)},
+        _op("log1p", lambda xp, x: xp.log1p(x), vjp={"x": lambda xp, g, x: _over(xp, g, 1 + x)},
            jvp={"x": lambda xp, t, x: t / (1 + x)}, doc="log(1 + x), accurate near 0"),
-        Op("log2", lambda xp, x: xp.log2(x), vjp={"x": lambda xp, g, x: _over(xp, g, x * _LN2)},
+        _op("log2", lambda xp, x: xp.log2(x), vjp={"x": lambda xp, g, x: _over(xp, g, x * _LN2)},
            jvp={"x": lambda xp, t, x: t / (x * _LN2)}, doc="base-2 logarithm"),
-        Op("log10", lambda xp, x: xp.log10(x), vjp={"x": lambda xp, g, x: _over(xp, g, x * _LN10)},
+        _op("log10", lambda xp, x: xp.log10(x), vjp={"x": lambda xp, g, x: _over(xp, g, x * _LN10)},
            jvp={"x": lambda xp, t, x: t / (x * _LN10)}, doc="base-10 logarithm"),
-        Op("sqrt", lambda xp, x: xp.sqrt(x), vjp={"x": lambda xp, g, out: _over(xp, g, 2 * out)},
+        _op("sqrt", lambda xp, x: xp.sqrt(x), vjp={"x": lambda xp, g, out: _over(xp, g, 2 * out)},
            jvp={"x": lambda xp, t, out: t / (2 * out)},
            doc="square root; its gradient at 0 is inf, as in PyTorch"),
-        Op("square", lambda xp, x: xp.square(x), derivative={"x": lambda xp, x: 2 * x}, doc="x * x"),
-        Op("reciprocal", lambda xp, x: xp.reciprocal(x), derivative={"x": lambda xp, out: -(out * out)},
+        _op("square", lambda xp, x: xp.square(x), derivative={"x": lambda xp, x: 2 * x}, doc="x * x"),
+        _op("reciprocal", lambda xp, x: xp.reciprocal(x), derivative={"x": lambda xp, out: -(out * out)},
            doc="1 / x"),
         # ----- trigonometric
-        Op("sin", lambda xp, x: xp.sin(x), derivative={"x": lambda xp, x: xp.cos(x)}, doc="sine"),
-        Op("cos", lambda xp, x: xp.cos(x), derivative={"x": lambda xp, x: -xp.sin(x)}, doc="cosine"),
-        Op("tan", lambda xp, x: xp.tan(x), derivative={"x": lambda xp, out: 1 + out * out}, doc="tangent"),
-        Op("asin", lambda xp, x: xp.asin(x),
+        _op("sin", lambda xp, x: xp.sin(x), derivative={"x": lambda xp, x: xp.cos(x)}, doc="sine"),
+        _op("cos", lambda xp, x: xp.cos(x), derivative={"x": lambda xp, x: -xp.sin(x)}, doc="cosine"),
+        _op("tan", lambda xp, x: xp.tan(x), derivative={"x": lambda xp, out: 1 + out * out}, doc="tangent"),
+        _op("asin", lambda xp, x: xp.asin(x),
            vjp={"x": lambda xp, g, x: _over(xp, g, xp.sqrt(1 - x * x))},
            jvp={"x": lambda xp, t, x: t / xp.sqrt(1 - x * x)}, doc="inverse sine; inf gradient at +-1"),
-        Op("acos", lambda xp, x: xp.acos(x),
+        _op("acos", lambda xp, x: xp.acos(x),
            vjp={"x": lambda xp, g, x: -_over(xp, g, xp.sqrt(1 - x * x))},
            jvp={"x": lambda xp, t, x: -t / xp.sqrt(1 - x * x)}, doc="inverse cosine; inf gradient at +-1"),
-        Op("atan", lambda xp, x: xp.atan(x), vjp={"x": lambda xp, g, x: _over(xp, g, 1 + x * x)},
+        _op("atan", lambda xp, x: xp.atan(x), vjp={"x": lambda xp, g, x: _over(xp, g, 1 + x * x)},
            jvp={"x": lambda xp, t, x: t / (1 + x * x)}, doc="inverse tangent"),
         # ----- hyperbolic
-        Op("sinh", lambda xp, x: xp.sinh(x), derivative={"x": lambda xp, x: xp.cosh(x)}, doc="hyperbolic sine"),
-        Op("cosh", lambda xp, x: xp.cosh(x), derivative={"x": lambda xp, x: xp.sinh(x)}, doc="hyperbolic cosine"),
-        Op("tanh", lambda xp, x: xp.tanh(x), derivative={"x": lambda xp, out: 1 - out * out},
+        _op("sinh", lambda xp, x: xp.sinh(x), derivative={"x": lambda xp, x: xp.cosh(x)}, doc="hyperbolic sine"),
+        _op("cosh", lambda xp, x: xp.cosh(x), derivative={"x": lambda xp, x: xp.sinh(x)}, doc="hyperbolic cosine"),
+        _op("tanh", lambda xp, x: xp.tanh(x), derivative={"x": lambda xp, out: 1 - out * out},
            doc="hyperbolic tangent"),
-        Op("asinh", lambda xp, x: xp.asinh(x),
+        _op("asinh", lambda xp, x: xp.asinh(x),
            vjp={"x": lambda xp, g, x: _over(xp, g, xp.sqrt(x * x + 1))},
            jvp={"x": lambda xp, t, x: t / xp.sqrt(x * x + 1)}, doc="inverse hyperbolic sine"),
         # sqrt(x - 1) * sqrt(x + 1), not sqrt(x * x - 1): the same for real x > 1, and the
         # derivative of the principal branch for complex x.
-        Op("acosh", lambda xp, x: xp.acosh(x),
+        _op("acosh", lambda xp, x: xp.acosh(x),
            vjp={"x": lambda xp, g, x: _over(xp, g, xp.sqrt(x - 1) * xp.sqrt(x + 1))},
            jvp={"x": lambda xp, t, x: t / (xp.sqrt(x - 1) * xp.sqrt(x + 1))},
            doc="inverse hyperbolic cosine; inf gradient at 1"),
-        Op("atanh", lambda xp, x: xp.atanh(x), vjp={"x": lambda xp, g, x: _over(xp, g, 1 - x * x)},
+        _op("atanh", lambda xp, x: xp.atanh(x), vjp={"x": lambda xp, g, x: _over(xp, g, 1 - x * x)},
            jvp={"x": lambda xp, t, x: t / (1 - x * x)}, doc="inverse hyperbolic tangent"),
     ]
 
@@ -411,63 +411,63 @@ def _unary_ops():
 def _arithmetic_ops():
     """+ - * / ** and the other two-argument differentiable functions."""
     return [
-        Op("add", lambda xp, x1, x2: x1 + x2,
+        _op("add", lambda xp, x1, x2: x1 + x2,
            derivative={"x1": lambda xp: 1, "x2": lambda xp: 1}, node_name="AddBackward", doc="x1 + x2"),
-        Op("subtract", lambda xp, x1, x2: x1 - x2,
+        _op("subtract", lambda xp, x1, x2: x1 - x2,
            derivative={"x1": lambda xp: 1, "x2": lambda xp: -1}, node_name="SubBackward", doc="x1 - x2"),
-        Op("multiply", lambda xp, x1, x2: x1 * x2,
+        _op("multiply", lambda xp, x1, x2: x1 * x2,
            derivative={"x1": lambda xp, x2: x2, "x2": lambda xp, x1: x1},
            node_name="MulBackward", doc="x1 * x2"),
-        Op("divide", lambda xp, x1, x2: x1 / x2,
+        _op("divide", lambda xp, x1, x2: x1 / x2,
            vjp={"x1": lambda xp, g, x2: _over(xp, g, x2), "x2": _divide_denominator},
            jvp={"x1": lambda xp, t, x2: t / x2, "x2": _divide_denominator_jvp},
            node_name="DivBackward", doc="x1 / x2; d/dx2 is -x1 / x2 / x2, which does not underflow"),
-        Op("negative", lambda xp, x: -x, derivative={"x": lambda xp: -1}, node_name="NegBackward", doc="-x"),
-        Op("positive", lambda xp, x: +x, derivative={"x": lambda xp: 1}, doc="+x"),
-        Op("pow", lambda xp, x1, x2: x1 ** x2,
+        _op("negative", lambda xp, x: -x, derivative={"x": lambda xp: -1}, node_name="NegBackward", doc="-x"),
+        _op("positive", lambda xp, x: +x, derivative={"x": lambda xp: 1}, doc="+x"),
+        _op("pow", lambda xp, x1, x2: x1 ** x2,
            vjp={"x1": _pow_base, "x2": _pow_exponent},
            jvp={"x1": _pow_base_jvp, "x2": _pow_exponent_jvp},
            doc="x1 ** x2, tensor or scalar exponent; d/dx1 is 0 where x2 == 0, d/dx2 is 0 where x1 == 0 and x2 >= 0"),
-        Op("remainder", lambda xp, x1, x2: xp.remainder(x1, x2),
+        _op("remainder", lambda xp, x1, x2: xp.remainder(x1, x2),
            vjp={"x1": lambda xp, g: g, "x2": _remainder_divisor},
            jvp={"x1": lambda xp, t: t, "x2": lambda xp, t, x1, x2: -t * xp.floor_divide(x1, x2)},
            doc="x1 % x2 (sign of x2); gradients 1 and -floor(x1 / x2), as in PyTorch"),
-        Op("atan2", lambda xp, x1, x2: xp.atan2(x1, x2),
+        _op("atan2", lambda xp, x1, x2: xp.atan2(x1, x2),
            vjp={"x1": _atan2_first, "x2": _atan2_second},
            jvp={"x1": lambda xp, t, x1, x2: t * _safe_ratio(xp, x2, x1 * x1 + x2 * x2),
                 "x2": lambda xp, t, x1, x2: -t * _safe_ratio(xp, x1, x1 * x1 + x2 * x2)},
            doc="angle of (x2, x1); subgradient 0 at the origin"),
-        Op("hypot", lambda xp, x1, x2: xp.hypot(x1, x2),
+        _op("hypot", lambda xp, x1, x2: xp.hypot(x1, x2),
            vjp={"x1": _hypot_first, "x2": _hypot_second},
            jvp={"x1": lambda xp, t, x1, out: t * _safe_ratio(xp, x1, out),
                 "x2": lambda xp, t, x2, out: t * _safe_ratio(xp, x2, out)},
            doc="sqrt(x1 ** 2 + x2 ** 2) without overflow; subgradient 0 at (0, 0)"),
-        Op("logaddexp", lambda xp, x1, x2: xp.logaddexp(x1, x2),
+        _op("logaddexp", lambda xp, x1, x2: xp.logaddexp(x1, x2),
            vjp={"x1": lambda xp, g, x1, x2: g * _sigmoid_of_difference(xp, x1, x2),
                 "x2": lambda xp, g, x1, x2: g * _sigmoid_of_difference(xp, x2, x1)},
            jvp={"x1": lambda xp, t, x1, x2: t * _sigmoid_of_difference(xp, x1, x2),
                 "x2": lambda xp, t, x1, x2: t * _sigmoid_of_difference(xp, x2, x1)},
            doc="log(exp(x1) + exp(x2)) without overflow; gradients sigmoid(x1 - x2) and sigmoid(x2 - x1), "
                "stable too (1/2 each at (1e17, 1e17), 1 and 0 at (inf, 0))"),
-        Op("copysign", lambda xp, x1, x2: xp.copysign(x1, x2),
+        _op("copysign", lambda xp, x1, x2: xp.copysign(x1, x2),
            vjp={"x1": _copysign_magnitude, "x2": lambda xp, g: _zeros(xp, g)},
            jvp={"x1": lambda xp, t, x1, out: _copysign_magnitude(xp, t, x1, out),
                 "x2": lambda xp, t: xp.zeros_like(t)},
            doc="|x1| with the sign of x2; d/dx1 is +-1 (0 at x1 == 0), d/dx2 is 0"),
-        Op("maximum", lambda xp, x1, x2: xp.maximum(x1, x2),
+        _op("maximum", lambda xp, x1, x2: xp.maximum(x1, x2),
            vjp={"x1": _max_first, "x2": _max_second},
            jvp={"x1": _max_first, "x2": _max_second},
            doc="elementwise larger; ties split the gradient"),
-        Op("minimum", lambda xp, x1, x2: xp.minimum(x1, x2),
+        _op("minimum", lambda xp, x1, x2: xp.minimum(x1, x2),
            vjp={"x1": _min_first, "x2": _min_second},
            jvp={"x1": _min_first, "x2": _min_second},
            doc="elementwise smaller; ties split the gradient"),
-        Op("clip", _clip_forward,
+        _op("clip", _clip_forward,
            vjp={"x": _clip_x, "min": _clip_min, "max": _clip_max},
            jvp={"x": _clip_x_jvp, "min": _clip_min_jvp, "max": _clip_max_jvp},
            doc="x limited to [min, max] (a bound is unused where lower/upper is False); the gradient "
                "passes to x inside the bounds, the bounds included, and to the bound that is the result"),
-        Op("where", lambda xp, condition, x1, x2: xp.where(condition, x1, x2),
+        _op("where", lambda xp, condition, x1, x2: xp.where(condition, x1, x2),
            vjp={"x1": lambda xp, g, condition: _select(xp, g, condition, True),
                 "x2": lambda xp, g, condition: _select(xp, g, condition, False)},
            jvp={"x1": lambda xp, t, condition: _select(xp, t, condition, True),
@@ -479,18 +479,18 @@ def _arithmetic_ops():
 def _complex_ops():
     """Magnitude and the parts of complex numbers: not holomorphic, each its own rule."""
     return [
-        Op("abs", lambda xp, x: xp.abs(x), vjp={"x": lambda xp, g, x: g * _abs_derivative(xp, x)},
+        _op("abs", lambda xp, x: xp.abs(x), vjp={"x": lambda xp, g, x: g * _abs_derivative(xp, x)},
            jvp={"x": _abs_jvp},
            doc="absolute value; subgradient 0 at 0; for complex z the gradient is g * sgn(z), sgn(z) = z / |z|"),
-        Op("real", lambda xp, x: xp.real(x), vjp={"x": lambda xp, g: g},
+        _op("real", lambda xp, x: xp.real(x), vjp={"x": lambda xp, g: g},
            jvp={"x": lambda xp, t: xp.real(t) if _is_complex(t) else t},
            doc="real part; the gradient g + 0j", view=True),
-        Op("imag", lambda xp, x: xp.imag(x), vjp={"x": _imag_vjp},
+        _op("imag", lambda xp, x: xp.imag(x), vjp={"x": _imag_vjp},
            jvp={"x": lambda xp, t: xp.imag(t)}, doc="imaginary part; the gradient 0 + g * 1j", view=True),
-        Op("conj", lambda xp, x: xp.conj(x), vjp={"x": lambda xp, g: _conj(xp, g)},
+        _op("conj", lambda xp, x: xp.conj(x), vjp={"x": lambda xp, g: _conj(xp, g)},
            jvp={"x": lambda xp, t: _conj(xp, t)}, doc="complex conjugate; the gradient conj(g)"),
         # xpgrad.xp.sign dispatches this op for complex input and the constant sign for real.
-        Op("sgn", _sgn_forward,
+        _op("sgn", _sgn_forward,
            vjp={"x": lambda xp, g, x, out: _sgn_derivative(xp, g, x, out)},
            jvp={"x": lambda xp, t, x, out: _sgn_derivative(xp, t, x, out)}, node_name="SgnBackward0",
            doc="sign of complex x, x / |x| with each part divided by |x| (0 at 0), differentiable as "
@@ -533,15 +533,18 @@ def _constant_ops():
 # and real out: a backend may compute them into a temporary argument (Op's
 # ``elementwise``). abs is real out for real in, which is all elision takes.
 _INTO_TEMPORARY = frozenset({
-    "add", "subtract", "multiply", "divide", "negative", "positive", "abs", "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt",
+    "add", "subtract", "multiply", "divide", "negative", "positive", "abs", "exp", "expm1", "log", "log1p", "log2",
+        "log10", "sqrt",
     "square", "reciprocal", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
     "tanh", "asinh", "acosh", "atanh",
 })
 
 
+def _op(name, *args, **kwargs):
+    """``Op(name, ...)``, declared ``elementwise`` where ``name`` is in _INTO_TEMPORARY."""
+    return Op(name, *args, elementwise=name in _INTO_TEMPORARY, **kwargs)
+
+
 @hookimpl
 def xpgrad_ops():
-    ops = _arithmetic_ops() + _unary_ops() + _complex_ops() + _constant_ops()
-    for op in ops:
-        op.elementwise = op.name in _INTO_TEMPORARY
-    return ops
+    return _arithmetic_ops() + _unary_ops() + _complex_ops() + _constant_ops()

@@ -33,8 +33,8 @@ complex64, complex64 to real gives float32).
 """
 from xpgrad.dispatch import call
 from xpgrad.plugins import Op, hookimpl
-
 from xpgrad.plugins.arrays import device_of
+
 from .linalg import backend_extension
 
 # The adjoint of a transform normalised by ``norm`` is normalised by its dual.
@@ -199,40 +199,31 @@ def _irfftn_vjp(xp, g, x_shape, s, axes, norm):
 # ---------------------------------------------------------------------- JVP rules
 
 
-def _same(name):
-    """The JVP of the linear one-axis transform ``name``: itself, on the tangent."""
-    return lambda xp, t, n, axis, norm: call(xp, name, t, n=n, axis=axis, norm=norm)
-
-
-def _same_n(name):
-    return lambda xp, t, s, axes, norm: call(xp, name, t, s=s, axes=axes, norm=norm)
-
-
 @hookimpl
 def xpgrad_ops():
     return [
-        Op("fft", _transform("fft"), vjp={"x": _c2c_vjp("fft")}, jvp={"x": _same("fft")},
+        Op("fft", _transform("fft"), vjp={"x": _c2c_vjp("fft")}, jvp="linear",
            node_name="FftC2CBackward",
            doc="1-D discrete Fourier transform; VJP: ifft with the dual norm"),
-        Op("ifft", _transform("ifft"), vjp={"x": _c2c_vjp("ifft")}, jvp={"x": _same("ifft")},
+        Op("ifft", _transform("ifft"), vjp={"x": _c2c_vjp("ifft")}, jvp="linear",
            node_name="FftC2CBackward",
            doc="1-D inverse discrete Fourier transform; VJP: fft with the dual norm"),
-        Op("fftn", _transform_n("fftn"), vjp={"x": _c2c_n_vjp("fftn")}, jvp={"x": _same_n("fftn")},
+        Op("fftn", _transform_n("fftn"), vjp={"x": _c2c_n_vjp("fftn")}, jvp="linear",
            node_name="FftC2CBackward",
            doc="n-D discrete Fourier transform over axes; VJP: ifftn with the dual norm"),
-        Op("ifftn", _transform_n("ifftn"), vjp={"x": _c2c_n_vjp("ifftn")}, jvp={"x": _same_n("ifftn")},
+        Op("ifftn", _transform_n("ifftn"), vjp={"x": _c2c_n_vjp("ifftn")}, jvp="linear",
            node_name="FftC2CBackward",
            doc="n-D inverse discrete Fourier transform over axes; VJP: fftn with the dual norm"),
-        Op("rfft", _transform("rfft"), vjp={"x": _rfft_vjp}, jvp={"x": _same("rfft")},
+        Op("rfft", _transform("rfft"), vjp={"x": _rfft_vjp}, jvp="linear",
            node_name="FftR2CBackward",
            doc="1-D transform of real input, n//2+1 outputs; VJP: real part of the padded ifft"),
         Op("irfft", _transform("irfft", complex_result=False), vjp={"x": _irfft_vjp},
-           jvp={"x": _same("irfft")}, node_name="FftC2RBackward",
+           jvp="linear", node_name="FftC2RBackward",
            doc="inverse of rfft, real output of length n; VJP: rfft, non-edge entries doubled"),
-        Op("rfftn", _transform_n("rfftn"), vjp={"x": _rfftn_vjp}, jvp={"x": _same_n("rfftn")},
+        Op("rfftn", _transform_n("rfftn"), vjp={"x": _rfftn_vjp}, jvp="linear",
            node_name="FftR2CBackward",
            doc="n-D transform of real input (half spectrum on the last axis)"),
         Op("irfftn", _transform_n("irfftn", complex_result=False), vjp={"x": _irfftn_vjp},
-           jvp={"x": _same_n("irfftn")}, node_name="FftC2RBackward",
+           jvp="linear", node_name="FftC2RBackward",
            doc="inverse of rfftn, real output of shape s"),
     ]

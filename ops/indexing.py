@@ -18,7 +18,6 @@ position, the earlier ones 0. Index arrays are params, not arguments: they selec
 get no gradient.
 """
 from xpgrad.plugins import Op, hookimpl
-
 from xpgrad.plugins.arrays import device_of, has_integer_array, key_items, normalize_axis, prod
 
 
@@ -170,10 +169,6 @@ def _getitem_vjp(xp, g, x_shape, key):
     return _call(xp, "scatter_add", g, shape=x_shape, key=key)
 
 
-def _getitem_jvp(xp, t, key):
-    return _call(xp, "getitem", t, key=key)
-
-
 def _scatter_add_vjp(xp, g, key):
     return _call(xp, "getitem", g, key=key)
 
@@ -184,7 +179,7 @@ def _scatter_add_jvp(xp, t, shape, key):
 
 def getitem_op(forward, **kw):
     """The ``getitem`` op around a forward; backends reuse it for their own indexing."""
-    return Op("getitem", forward, vjp={"x": _getitem_vjp}, jvp={"x": _getitem_jvp},
+    return Op("getitem", forward, vjp={"x": _getitem_vjp}, jvp="linear",
               node_name="IndexBackward", view=True, **kw)
 
 
@@ -212,10 +207,6 @@ def _take_vjp(xp, g, x_shape, indices, axis):
     # Each output position along the axis adds its cotangent to the element it took;
     # repeated indices accumulate.
     return _call(xp, "scatter_add", g, shape=x_shape, key=_along(normalize_axis(axis, len(x_shape)), indices))
-
-
-def _take_jvp(xp, t, indices, axis):
-    return _call(xp, "take", t, indices=indices, axis=axis)
 
 
 def along_axis_key(xp, x_shape, indices, axis):
@@ -250,10 +241,6 @@ def take_along_axis(xp, x, *, indices, axis=-1):
 def _take_along_axis_vjp(xp, g, x_shape, indices, axis):
     key = along_axis_key(_raw_namespace(indices), x_shape, indices, axis)
     return _call(xp, "scatter_add", g, shape=x_shape, key=key)
-
-
-def _take_along_axis_jvp(xp, t, indices, axis):
-    return _call(xp, "take_along_axis", t, indices=indices, axis=axis)
 
 
 def _raw_namespace(array):
@@ -407,10 +394,10 @@ def xpgrad_ops():
     return [
         getitem_op(getitem, doc="x[key]: basic slicing and integer or boolean arrays"),
         scatter_add_op(scatter_add),
-        Op("take", take, vjp={"x": _take_vjp}, jvp={"x": _take_jvp}, node_name="TakeBackward",
+        Op("take", take, vjp={"x": _take_vjp}, jvp="linear", node_name="TakeBackward",
            doc="elements at indices= along axis= (indices get no gradient)"),
         Op("take_along_axis", take_along_axis, vjp={"x": _take_along_axis_vjp},
-           jvp={"x": _take_along_axis_jvp}, node_name="GatherBackward",
+           jvp="linear", node_name="GatherBackward",
            doc="elements at indices= along axis=, per position of the other axes"),
         setitem_op(setitem),
     ]

@@ -65,7 +65,6 @@ import math
 
 from xpgrad.dispatch import call
 from xpgrad.plugins import Op, hookimpl
-
 from xpgrad.plugins.arrays import conj, count, device_of, is_complex, restore_reduced
 
 # ---------------------------------------------------------------------- helpers (both modes)
@@ -698,7 +697,7 @@ def xpgrad_ops():
            doc="matrix product; 1-D operands and batch broadcasting as in the standard"),
         Op("matrix_transpose", lambda xp, x: xp.matrix_transpose(x),
            vjp={"x": lambda xp, g: xp.matrix_transpose(g)},
-           jvp={"x": lambda xp, t: xp.matrix_transpose(t)}, node_name="TBackward",
+           jvp="linear", node_name="TBackward",
            doc="swap the last two axes", view=True),
         Op("outer", _outer,
            vjp={"x1": lambda xp, g, x2: xp.matmul(g, conj(xp, x2)),
@@ -714,10 +713,10 @@ def xpgrad_ops():
            node_name="LinalgCrossBackward", doc="cross product of 3-vectors along axis"),
         Op("trace", lambda xp, x, *, offset=0, dtype=None: xp.linalg.trace(x, offset=offset, dtype=dtype),
            vjp={"x": _trace_vjp},
-           jvp={"x": lambda xp, t, offset, dtype: call(xp, "trace", t, offset=offset, dtype=dtype)},
+           jvp="linear",
            doc="sum of the offset diagonal of the last two axes"),
         Op("diagonal", _diagonal, vjp={"x": _diagonal_vjp},
-           jvp={"x": lambda xp, t, offset: call(xp, "diagonal", t, offset=offset)},
+           jvp="linear",
            node_name="DiagonalBackward", doc="the offset diagonal of the last two axes", view=True),
         Op("inv", lambda xp, x: xp.linalg.inv(x), vjp={"x": _inv_vjp}, jvp={"x": _inv_jvp},
            node_name="InverseBackward", doc="matrix inverse"),

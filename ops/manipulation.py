@@ -10,7 +10,6 @@ other pieces of a ``concat``, the number of arrays a ``stack`` joins, where ``re
 puts each element) are params that ``xpgrad.xp`` computes before dispatching.
 """
 from xpgrad.plugins import Op, hookimpl
-
 from xpgrad.plugins.arrays import normalize_axis, prod
 
 
@@ -163,44 +162,44 @@ def _tile_vjp(xp, g, x_shape, repetitions):
 def xpgrad_ops():
     return [
         Op("reshape", _reshape,
-           vjp={"x": _reshape_back}, jvp={"x": lambda xp, t, shape: xp.reshape(t, shape)},
+           vjp={"x": _reshape_back}, jvp="linear",
            node_name="ViewBackward", doc="the same elements in a new shape", view=True),
         Op("permute_dims", lambda xp, x, *, axes: xp.permute_dims(x, axes),
            vjp={"x": lambda xp, g, axes: xp.permute_dims(g, _inverse_permutation(axes))},
-           jvp={"x": lambda xp, t, axes: xp.permute_dims(t, axes)},
+           jvp="linear",
            node_name="PermuteBackward", doc="reorder the axes", view=True),
         Op("broadcast_to", lambda xp, x, *, shape: xp.broadcast_to(x, shape),
            vjp={"x": lambda xp, g: g},  # the engine sums over the broadcast axes
-           jvp={"x": lambda xp, t, shape: xp.broadcast_to(t, shape)},
+           jvp="linear",
            node_name="ExpandBackward", doc="broadcast to a shape", view=True),
         Op("expand_dims", lambda xp, x, *, axis=0: xp.expand_dims(x, axis=axis),
-           vjp={"x": _reshape_back}, jvp={"x": lambda xp, t, axis: xp.expand_dims(t, axis=axis)},
+           vjp={"x": _reshape_back}, jvp="linear",
            node_name="UnsqueezeBackward", doc="insert a length-1 axis", view=True),
         Op("squeeze", lambda xp, x, *, axis: xp.squeeze(x, axis=axis),
-           vjp={"x": _reshape_back}, jvp={"x": lambda xp, t, axis: xp.squeeze(t, axis=axis)},
+           vjp={"x": _reshape_back}, jvp="linear",
            doc="remove length-1 axes", view=True),
         Op("astype", lambda xp, x, *, dtype: xp.astype(x, dtype),
            vjp={"x": lambda xp, g: g},  # the engine casts back to the input's dtype
            jvp={"x": _astype_jvp},
            node_name="ToCopyBackward", doc="convert to another dtype"),
         Op("clone", lambda xp, x: xp.asarray(x, copy=True),
-           vjp={"x": lambda xp, g: g}, jvp={"x": lambda xp, t: t}, doc="a copy with its own storage"),
+           vjp={"x": lambda xp, g: g}, jvp="linear", doc="a copy with its own storage"),
         Op("concat", _concat, vjp=_concat_vjp, jvp=_concat_jvp, node_name="CatBackward",
            doc="join arrays along an existing axis (sizes=: each piece's length along it)"),
         Op("stack", _stack, vjp=_stack_vjp, jvp=_stack_jvp, node_name="StackBackward",
            doc="join arrays along a new axis (count=: how many)"),
         Op("flip", lambda xp, x, *, axis=None: xp.flip(x, axis=axis),
            vjp={"x": lambda xp, g, axis: xp.flip(g, axis=axis)},
-           jvp={"x": lambda xp, t, axis: xp.flip(t, axis=axis)},
+           jvp="linear",
            node_name="FlipBackward", doc="reverse the order of elements along axes", view=True),
         Op("roll", _roll,
            vjp={"x": lambda xp, g, shift, axis: _roll(xp, g, shift=_negated(shift), axis=axis)},
-           jvp={"x": lambda xp, t, shift, axis: _roll(xp, t, shift=shift, axis=axis)},
+           jvp="linear",
            node_name="RollBackward", doc="shift elements cyclically along axes"),
         Op("repeat", _repeat, vjp={"x": _repeat_vjp}, jvp={"x": _repeat_jvp},
            node_name="RepeatInterleaveBackward",
            doc="repeat each element (index=: the element each output position copies)"),
         Op("tile", lambda xp, x, *, repetitions: xp.tile(x, repetitions),
-           vjp={"x": _tile_vjp}, jvp={"x": lambda xp, t, repetitions: xp.tile(t, repetitions)},
+           vjp={"x": _tile_vjp}, jvp="linear",
            node_name="RepeatBackward", doc="repeat the whole array along each axis"),
     ]

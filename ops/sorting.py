@@ -9,7 +9,6 @@ cotangent of the one output slot they were sorted into; with ``stable=True`` tha
 their original order.
 """
 from xpgrad.plugins import Op, hookimpl
-
 from xpgrad.plugins.arrays import device_of
 
 __all__ = ["take_along", "permute"]

@@ -26,7 +26,6 @@ Conventions the finite differences cannot see:
 import math
 
 from xpgrad.plugins import Op, hookimpl
-
 from xpgrad.plugins.arrays import conj, count, device_of, is_complex, normalize_axes, restore_reduced
 
 
@@ -34,17 +33,9 @@ def _sum_vjp(xp, g, x_shape, axis, keepdims):
     return xp.broadcast_to(restore_reduced(xp, g, x_shape, axis, keepdims), x_shape)
 
 
-def _sum_jvp(xp, t, axis, keepdims, dtype):
-    return xp.sum(t, axis=axis, keepdims=keepdims, dtype=dtype)
-
-
 def _mean_vjp(xp, g, x_shape, axis, keepdims):
     g = restore_reduced(xp, g, x_shape, axis, keepdims) / count(x_shape, axis)
     return xp.broadcast_to(g, x_shape)
-
-
-def _mean_jvp(xp, t, axis, keepdims):
-    return xp.mean(t, axis=axis, keepdims=keepdims)
 
 
 # ---------------------------------------------------------------------- max, min
@@ -268,10 +259,10 @@ def xpgrad_ops():
         # The node names are the ones the PyTorch tutorials print for a full reduction.
         Op("sum", lambda xp, x, *, axis=None, keepdims=False, dtype=None:
            xp.sum(x, axis=axis, keepdims=keepdims, dtype=dtype),
-           vjp={"x": _sum_vjp}, jvp={"x": _sum_jvp}, node_name="SumBackward0",
+           vjp={"x": _sum_vjp}, jvp="linear", node_name="SumBackward0",
            doc="sum over axis (all if None)"),
         Op("mean", lambda xp, x, *, axis=None, keepdims=False: xp.mean(x, axis=axis, keepdims=keepdims),
-           vjp={"x": _mean_vjp}, jvp={"x": _mean_jvp}, node_name="MeanBackward1",
+           vjp={"x": _mean_vjp}, jvp="linear", node_name="MeanBackward1",
            doc="mean over axis (all if None)"),
         Op("prod", lambda xp, x, *, axis=None, keepdims=False, dtype=None:
            xp.prod(x, axis=axis, keepdims=keepdims, dtype=dtype),

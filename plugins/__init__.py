@@ -15,8 +15,6 @@ and advertise the module under the entry-point group ``xpgrad``, or call
 """
 from .backend import Backend, BackendUnavailable
 from .hookspecs import hookimpl, hookspec
-from .op import Op, OpDefinitionError
-from .registry import PluginConflictError
 from .manager import (
     XpgradPluginWarning,
     get_plugin_manager,
@@ -24,6 +22,8 @@ from .manager import (
     register,
     unregister,
 )
+from .op import Op, OpDefinitionError
+from .registry import PluginConflictError
 
 __all__ = [
     "Backend", "BackendUnavailable", "Op", "OpDefinitionError", "PluginConflictError",

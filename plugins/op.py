@@ -35,6 +35,8 @@ publishes the op.
 import inspect
 import re
 
+from .codegen import define
+
 __all__ = ["Op", "OpDefinitionError"]
 
 
@@ -218,7 +220,7 @@ class Op:
         try:
             names = list(inspect.signature(fn).parameters)
         except (TypeError, ValueError) as exc:
-            raise OpDefinitionError(f"op {self.name!r}: cannot read the {what}'s signature: {exc}")
+            raise OpDefinitionError(f"op {self.name!r}: cannot read the {what}'s signature: {exc}") from exc
         if len(names) < skip:
             raise OpDefinitionError(
                 f"op {self.name!r}: a {what} takes {'(xp, ...)' if skip == 1 else '(xp, g, ...)'} "
@@ -246,6 +248,14 @@ class Op:
                     f"arguments of its forward {list(self.argnames)}"
                 )
             return tuple(given.get(a) for a in self.argnames)
+        if callable(given) or isinstance(given, str):
+            raise OpDefinitionError(
+                f"op {self.name!r}: {what} are given per argument, as a tuple (one entry per "
+                f"argument {list(self.argnames)}, None where there is none) or a dict by "
+                f"argument name; got one {type(given).__name__}. For one argument write "
+                f"(fn,) or {{{self.argnames[0]!r}: fn}}" if n else
+                f"op {self.name!r}: {what} are given per argument, but its forward has none"
+            )
         fns = tuple(given)
         if len(fns) != n:
             raise OpDefinitionError(
@@ -263,9 +273,12 @@ class Op:
             params = "".join(f", {p}={p}" for p in self.defaults)
             kwonly = "".join(f", {p}=_d[{p!r}]" for p in self.defaults)
             sig = ", ".join(argnames)
-            scope = {"fwd": self.forward, "_d": self.defaults}
-            exec(f"def forward(xp, {sig}{', *' if self.defaults else ''}{kwonly}):\n"
-                 f"    return fwd(xp, {sig}{params})", scope)
+            # A forward with exactly these arguments: Op reads its argument names from
+            # the signature, and the rules name them.
+            scope = define(f"def forward(xp, {sig}{', *' if self.defaults else ''}{kwonly}):\n"
+                           f"    return fwd(xp, {sig}{params})\n",
+                           f"<xpgrad: {self.name} forward for {n} arrays>",
+                           {"fwd": self.forward, "_d": self.defaults})
             vjp_for, jvp_for = self._rule_factories
             vjp = None if vjp_for is None else tuple(vjp_for(i) for i in range(n))
             jvp = None if jvp_for is None else tuple(jvp_for(i) for i in range(n))

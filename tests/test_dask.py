@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 
 import xpgrad
+
 from helpers import values
 
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
-from dask.callbacks import Callback  # noqa: E402
-
 import test_op_gradients as T  # noqa: E402  (the op-gradient tables, reused)
+from dask.callbacks import Callback  # noqa: E402
 
 F64 = xpgrad.float64
 

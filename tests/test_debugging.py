@@ -65,7 +65,8 @@ def test_anomaly_in_a_custom_function_and_under_create_graph():
     x = xpgrad.zeros(2, dtype=xpgrad.float64, requires_grad=True)
     with detect_anomaly():
         y = Div.apply(x)
-        with pytest.raises(RuntimeError, match=re.escape("Function 'DivBackward' returned nan values in its 1st output")):
+        with pytest.raises(RuntimeError,
+                           match=re.escape("Function 'DivBackward' returned nan values in its 1st output")):
             xpgrad.autograd.grad(y.sum(), x, create_graph=True)
 
 

@@ -6,7 +6,6 @@ import pytest
 import xpgrad
 from xpgrad.dispatch import DispatchError, apply
 
-
 # ---------------------------------------------------------------------- backward
 
 
@@ -194,7 +193,9 @@ def test_mm_on_non_2d(device):
 
 def test_matmul_shape_mismatch_names_op(device):
     a = xpgrad.ones(2, 3, device=device)
-    with pytest.raises(ValueError, match=r"op 'matmul' \(plugin 'xpgrad\.ops\.linalg'\) failed on \(x1=Tensor\(shape=\(2, 3\)"):
+    with pytest.raises(ValueError, match=(
+            r"op 'matmul' \(plugin 'xpgrad\.ops\.linalg'\) "
+            r"failed on \(x1=Tensor\(shape=\(2, 3\)")):
         a @ a
 
 
@@ -233,7 +234,9 @@ def test_inplace_result_that_does_not_fit():
 
 def test_inplace_on_leaf_that_requires_grad(device):
     w = xpgrad.tensor([1.0], device=device, requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"leaf Tensor that requires grad is being used in an in-place operation \(add_\)"):
+    with pytest.raises(RuntimeError, match=(
+            r"leaf Tensor that requires grad is being"
+            r" used in an in-place operation \(add_\)")):
         w.add_(1.0)
     with pytest.raises(RuntimeError, match=r"in-place operation \(\+=\)"):
         w += 1.0
@@ -269,5 +272,7 @@ def test_gradgradcheck_refuses_complex_outputs():
     from xpgrad import xp
 
     x = xpgrad.tensor([1.0, 2.0], dtype=xpgrad.float64, requires_grad=True)
-    with pytest.raises(ValueError, match=r"gradgradcheck: output 0 has dtype complex128; .* xp\.stack\(\[xp\.real\(y\), xp\.imag\(y\)\]\)"):
+    with pytest.raises(ValueError, match=(
+            r"gradgradcheck: output 0 has dtype complex128; "
+            r".* xp\.stack\(\[xp\.real\(y\), xp\.imag\(y\)\]\)")):
         xpgrad.gradgradcheck(lambda a: xp.astype(a, xpgrad.complex128) * 1j, (x,))

@@ -12,11 +12,12 @@ import importlib
 import math
 
 import pytest
-from helpers import assert_close, values
 
 import xpgrad
 from xpgrad import func, xp
 from xpgrad.plugins import Op, hookimpl, manager, registry
+
+from helpers import assert_close, values
 
 F32 = xpgrad.float32
 F64 = xpgrad.float64
@@ -276,4 +277,4 @@ def test_hook_is_removed_after_jvp(device):
     with pytest.raises(ZeroDivisionError):
         func.jvp(lambda x: 1 / 0, (x,), (x,))
     func.jvp(xp.sin, (x,), (x,))
-    assert RECORD_HOOKS == before
+    assert before == RECORD_HOOKS

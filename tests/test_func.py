@@ -10,10 +10,11 @@ import weakref
 
 import numpy as np
 import pytest
-from helpers import assert_close, values
 
 import xpgrad
 from xpgrad import func, xp
+
+from helpers import assert_close, values
 
 F32 = xpgrad.float32
 F64 = xpgrad.float64
@@ -37,7 +38,7 @@ def test_third_derivative_of_tanh(device):
     th = np.tanh(values(x))
     expected = -2 * (1 - th ** 2) * (1 - 3 * th ** 2)
     assert_close(third, expected)
-    for k, v in enumerate([-0.7, 0.2, 1.1]):
+    for _k, v in enumerate([-0.7, 0.2, 1.1]):
         t = math.tanh(v)
         assert d3(t64(v, device)).item() == pytest.approx(-2 * (1 - t * t) * (1 - 3 * t * t))
 
@@ -274,7 +275,9 @@ def test_non_tensor_output(device):
         func.vjp(lambda x: (x, 2.0), x)
     with pytest.raises(TypeError, match=r"^grad: f must return a single Tensor with one element, got tuple"):
         func.grad(lambda x: (x.sum(), x.sum()))(x)
-    with pytest.raises(TypeError, match=r"^grad\(..., has_aux=True\): f must return a pair \(output, aux\), got Tensor$"):
+    with pytest.raises(TypeError, match=(
+            r"^grad\(..., has_aux=True\): f must return "
+            r"a pair \(output, aux\), got Tensor$")):
         func.grad(lambda x: x.sum(), has_aux=True)(x)
 
 

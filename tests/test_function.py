@@ -426,7 +426,9 @@ def test_saved_input_modified_in_place():
     h = x * 1
     y = LegendrePolynomial3.apply(h)
     h.mul_(2)
-    with pytest.raises(RuntimeError, match="LegendrePolynomial3Backward saved for backward was modified by an in-place"):
+    with pytest.raises(RuntimeError, match=(
+            "LegendrePolynomial3Backward saved for"
+            " backward was modified by an in-place")):
         y.sum().backward()
 
 

@@ -15,11 +15,17 @@ from array_api_compat import numpy as np_compat
 import xpgrad
 from xpgrad.dispatch import DispatchError, apply
 from xpgrad.plugins import (
-    Backend, Op, OpDefinitionError, PluginConflictError, hookimpl, list_plugins, manager,
+    Backend,
+    Op,
+    OpDefinitionError,
+    PluginConflictError,
+    hookimpl,
+    list_plugins,
+    manager,
     registry,
 )
 
-from helpers import assert_close, values
+from helpers import assert_close
 
 
 @pytest.fixture

@@ -345,7 +345,7 @@ def test_logaddexp_against_torch():
         np.testing.assert_array_equal(numpy(got)[~finite], 0.0)
 
 
-# ---------------------------------------------------------------------- divide: the divisor's gradient without underflow
+# ------------------------------------------------------------------- divide: the divisor's gradient without underflow
 
 
 # (dtype, x1, x2, d/dx2 = -x1 / x2^2, d2/dx2^2 = 2 x1 / x2^3): x2 * x2 underflows in each
@@ -775,7 +775,7 @@ def test_slogdet_and_qr_at_singular_input_against_torch():
             np.testing.assert_allclose(numpy(got)[1], want[1], rtol=1e-12, atol=1e-14)
 
 
-# ---------------------------------------------------------------------- sign of complex input: differentiable (PyTorch's sgn)
+# -------------------------------------------------------------- sign of complex input: differentiable (PyTorch's sgn)
 
 
 SGN_Z = [1 + 1j, 2 - 1j, 3j, -2 + 0j, 0.5 - 0.25j]
@@ -1101,7 +1101,7 @@ def test_integer_array_assignment_keeps_the_last_value(name, device):
 
 def test_integer_array_assignment_keeps_the_last_value_against_torch():
     torch = torch_or_skip()
-    for name, (x0, key, value, held) in ASSIGN_REPEATED.items():
+    for _name, (x0, key, value, held) in ASSIGN_REPEATED.items():
         tv = torch.tensor(value, dtype=torch.float64, requires_grad=True)
         ty = torch.tensor(x0, dtype=torch.float64)
         # PyTorch's index_put_ on the CPU with accumulate=False writes in the index's order
@@ -1169,7 +1169,7 @@ def test_scatter_add_float32_precision(device):
     assert np.all(np.abs(np.asarray(tangent.tolist()) - reference) <= bound)
 
 
-# ---------------------------------------------------------------------- var and std: complex tangents, empty slices, constant slices
+# ------------------------------------------------------- var and std: complex tangents, empty slices, constant slices
 
 
 VAR_Z = [[1 + 2j, -0.5 + 0.25j, 3 - 1j], [0.5j, 2.0 + 0j, -1 - 1j]]

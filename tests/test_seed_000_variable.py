@@ -13,7 +13,6 @@ from xpgrad.autograd import Variable
 
 from helpers import ATOL, RTOL, is_float32, values
 
-
 # ---------------------------------------------------------------------- Variable
 
 

@@ -12,7 +12,6 @@ from xpgrad.autograd import Variable
 
 from helpers import is_float32, values
 
-
 # ---------------------------------------------------------------------- scalar
 
 

@@ -14,7 +14,6 @@ from xpgrad.autograd import Variable
 
 from helpers import ATOL, RTOL, is_float32, values
 
-
 # ---------------------------------------------------------------------- f(x) = ||x||
 
 

@@ -12,7 +12,6 @@ import xpgrad as torch
 
 from helpers import ATOL, RTOL, is_float32, values
 
-
 # ---------------------------------------------------------------------- Tensor
 
 

@@ -23,11 +23,11 @@ import weakref
 
 import numpy as np
 import pytest
-from helpers import assert_close, dtype_name, values
 
 import xpgrad
-from xpgrad import dispatch, temporaries
-from xpgrad.plugins import Op, hookimpl
+from xpgrad import temporaries
+
+from helpers import assert_close, dtype_name, values
 
 LARGE = 100_000  # elements: 800 KB in float64, above the 256 KiB where elision starts
 F64 = xpgrad.float64
@@ -551,7 +551,7 @@ def test_operators_are_elided_in_any_frame(mark, operators):
         in_handler = mark(x * 2.0) + 1.0
     results = [in_handler, next(generator())[2]]
     results += [mark(x * float(k)) + (lambda: cell)() for k in (2, 2)]
-    for k in range(2):
+    for _k in range(2):
         results.append({"a": (1, mark(x * 2.0) + 3.0)}["a"][1])
     for i, out in enumerate(results):
         assert (_address(out) == mark[i]) == operators

@@ -9,7 +9,6 @@ import xpgrad
 
 from helpers import assert_close, dtype_name, values
 
-
 M = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
 
 
@@ -264,8 +263,8 @@ def test_comparison_operators(device):
         (x >= y, [False, True, True]),
         (x == 2, [False, True, False]),
         (x > 1.5, [False, True, True]),
-        (2 < x, [False, False, True]),  # reflected: x > 2
-        (2 >= x, [True, True, False]),  # reflected: x <= 2
+        (2 < x, [False, False, True]),  # noqa: SIM300 (reflected: x > 2)
+        (2 >= x, [True, True, False]),  # noqa: SIM300 (reflected: x <= 2)
     ]
     for result, expected in cases:
         assert dtype_name(result.dtype) == "bool"

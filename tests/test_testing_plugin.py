@@ -117,7 +117,7 @@ def test_matrix_lists_every_registered_backend():
         "array_api_strict", "array_api_strict:device1"]
     assert len(set(ids)) == len(ids)
     assert {id_.split(":")[0] for id_ in ids} == set(registry.backends())
-    for id_, device, reason in rows:
+    for _id, device, reason in rows:
         assert (device is None) == (reason is not None)
         if device is not None:
             assert xpgrad.device(device).name == device

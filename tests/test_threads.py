@@ -395,7 +395,7 @@ def test_ops_while_another_thread_registers_and_unregisters_plugins():
     def work(i):
         if i == 0:
             try:
-                for k in range(cycles):
+                for _k in range(cycles):
                     plugin = plugin_type()
                     register(plugin, name="xpgrad_test_thread_cube_plugin")
                     unregister(plugin)
@@ -436,7 +436,7 @@ def test_in_place_writes_from_several_threads_lose_no_version_bump():
 
     def work(k):
         barrier.wait()
-        for i in range(writes):
+        for _i in range(writes):
             v = y[k * 16:(k + 1) * 16]  # a view made here, written through at once
             v += 1.0
 

@@ -18,7 +18,8 @@ import pytest
 import xpgrad
 from xpgrad import xp
 
-from helpers import check, check_broadcasting, complex_gradient_check as _complex_gradient_check
+from helpers import check, check_broadcasting
+from helpers import complex_gradient_check as _complex_gradient_check
 
 F32 = xpgrad.float32
 F64 = xpgrad.float64
@@ -585,7 +586,7 @@ def test_real_of_real_is_identity():
 def _jvp_by_rules(op, ns, args, tangents, params):
     out = op.forward(ns, *args, **params)
     total = None
-    for i, (rule, t) in enumerate(zip(op.jvp_rules, tangents)):
+    for _i, (rule, t) in enumerate(zip(op.jvp_rules, tangents)):
         if t is None:
             continue
         named = {"out": out, **params}

@@ -63,7 +63,8 @@ def _relative_error(f, x0):
                 plus, minus = x0.copy(), x0.copy()
                 plus[i] += eps
                 minus[i] -= eps
-                fd[i] = (float(f(xpgrad.tensor(plus, dtype=F64))) - float(f(xpgrad.tensor(minus, dtype=F64)))) / (2 * eps)
+                up, down = float(f(xpgrad.tensor(plus, dtype=F64))), float(f(xpgrad.tensor(minus, dtype=F64)))
+                fd[i] = (up - down) / (2 * eps)
     return float(np.max(np.abs(np.asarray(g.detach().tolist()) - fd)) / np.max(np.abs(fd)))
 
 

@@ -1,7 +1,7 @@
 """``xpgrad.autograd``: the engine's public entry points, named as in ``torch.autograd``."""
 from xpgrad.engine import backward, grad
-from xpgrad.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from xpgrad.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from xpgrad.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from xpgrad.tensor import Tensor
 
 from . import anomaly, function, graph

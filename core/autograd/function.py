@@ -32,11 +32,11 @@ Nothing is registered in the plugin registry: Functions are user code.
 import functools
 import weakref
 
-from xpgrad.dispatch import RECORD_HOOKS
 from xpgrad import xp
 from xpgrad.creation import zeros
+from xpgrad.dispatch import RECORD_HOOKS
 from xpgrad.grad_mode import GRAD_ENABLED, no_grad
-from xpgrad.node import _FREED, Node, Packed
+from xpgrad.node import _FREED, Node, Packed, new_node
 from xpgrad.plugins.op import Op
 from xpgrad.tensor import INPLACE_EPOCH, Tensor, _accumulate_node
 
@@ -378,10 +378,8 @@ def _output_node(ctx, node, j):
     if sibling is not None:
         return sibling
     op = _op_for(ctx._cls, len(node.next), j)
-    twin = _new_node(op, node.next, node.saved, node.shapes, node.dtypes, node.params,
-                     ctx._out_meta[j][2])
-    twin.epoch = node.epoch
-    return twin
+    return _new_node(op, node.next, node.saved, node.shapes, node.dtypes, node.params,
+                     ctx._out_meta[j][2], node.epoch)
 
 
 def _run_once_differentiable(cls, ctx, grads_out, saved, create):
@@ -405,15 +403,8 @@ def _run_once_differentiable(cls, ctx, grads_out, saved, create):
     def delayed(r):
         if not isinstance(r, Tensor):
             return r
-        node = object.__new__(DelayedErrorBackward)
-        node.next = nxt
-        node.saved = node.out = node.out_vc = node.hooks = None
-        node.shapes = tuple(s._data.shape for s in sources)
-        node.dtypes = tuple(s._data.dtype for s in sources)
-        node.params = {}
-        node.plan = plan
-        node.dev = r._dev
-        node.epoch = INPLACE_EPOCH[0]
+        node = new_node(DelayedErrorBackward, nxt, None, tuple(s._data.shape for s in sources),
+                        tuple(s._data.dtype for s in sources), {}, plan, r._dev, INPLACE_EPOCH[0])
         return Tensor(r._data, r._dev, node)
 
     if isinstance(result, tuple):
@@ -519,18 +510,8 @@ class _FunctionOp(Op):
     __slots__ = ("k",)
 
 
-def _new_node(op, nxt, saved, shapes, dtypes, params, dev):
-    node = object.__new__(op.node_type)
-    node.next = nxt
-    node.saved = saved
-    node.out = node.out_vc = node.hooks = None
-    node.shapes = shapes
-    node.dtypes = dtypes
-    node.params = params
-    node.plan = _Plan(op.rules)
-    node.dev = dev
-    node.epoch = INPLACE_EPOCH[0]
-    return node
+def _new_node(op, nxt, saved, shapes, dtypes, params, dev, epoch):
+    return new_node(op.node_type, nxt, saved, shapes, dtypes, params, _Plan(op.rules), dev, epoch)
 
 
 # ---------------------------------------------------------------------- Function
@@ -654,8 +635,7 @@ def _record(cls, ctx, args, outputs):
         if not diff[k]:
             nodes.append(None)
             continue
-        node = _new_node(_op_for(cls, n, k), nxt, saved, shapes, dtypes, params, t._dev)
-        node.epoch = epoch
+        node = _new_node(_op_for(cls, n, k), nxt, saved, shapes, dtypes, params, t._dev, epoch)
         t._grad_fn = node
         t._rg = True
         nodes.append(node)

@@ -11,7 +11,7 @@ from xpgrad import dispatch
 from xpgrad.dispatch import apply
 from xpgrad.engine import grad as engine_grad
 from xpgrad.grad_mode import GRAD_ENABLED, enable_grad, no_grad
-from xpgrad.node import Node
+from xpgrad.node import Node, new_node
 from xpgrad.plugins.op import Op
 from xpgrad.rules import SavePlan
 from xpgrad.tensor import INPLACE_EPOCH, Tensor, _accumulate_node
@@ -174,19 +174,14 @@ def _record(f, leaves, treedef, positions, inputs, needs, outs):
     state = _Recompute(f, saved_leaves, treedef, positions, needs, splits, dev)
     n = len(inputs)
     rules = tuple(_RuleAdapter(state, i, n) if need else None for i, need in enumerate(needs))
-    node = object.__new__(CheckpointBackward)
-    node.next = tuple(
-        (x._grad_fn if x._grad_fn is not None else _accumulate_node(x)) if need else None
-        for x, need in zip(inputs, needs))
-    node.saved = tuple(inputs)
-    node.out = node.out_vc = None
-    node.shapes = tuple(x._data.shape if need else None for x, need in zip(inputs, needs))
-    node.dtypes = tuple(x._data.dtype if need else None for x, need in zip(inputs, needs))
-    node.params = None
-    node.plan = SavePlan((True,) * n, False, rules)
-    node.dev = dev
-    node.hooks = None
-    node.epoch = INPLACE_EPOCH[0]
+    node = new_node(
+        CheckpointBackward,
+        tuple((x._grad_fn if x._grad_fn is not None else _accumulate_node(x)) if need else None
+              for x, need in zip(inputs, needs)),
+        tuple(inputs),
+        tuple(x._data.shape if need else None for x, need in zip(inputs, needs)),
+        tuple(x._data.dtype if need else None for x, need in zip(inputs, needs)),
+        None, SavePlan((True,) * n, False, rules), dev, INPLACE_EPOCH[0])
     t = Tensor(raw, dev, node)
     for hook in tuple(dispatch.RECORD_HOOKS):
         hook(node, t, tuple(inputs))

@@ -17,7 +17,7 @@ from xpgrad.grad_mode import GRAD_ENABLED
 from xpgrad.node import AccumulateGrad
 from xpgrad.tensor import Tensor, _accumulate_node
 
-from ._pytree import describe_path, flatten, unflatten
+from ._pytree import flatten, unflatten
 
 __all__ = ["Scope", "check_argnums", "split_aux", "zeros_like", "check_primal", "SCRATCH"]
 
@@ -160,7 +160,3 @@ def check_like(value, ref, what, ref_what):
             f"{what} is on device {value._dev} but {ref_what} is on {ref._dev}; move it with "
             f".to({str(ref._dev)!r})"
         )
-
-
-def leaf_names(name, paths):
-    return [describe_path(name, p) for p in paths]

@@ -29,6 +29,7 @@ from xpgrad import dispatch
 from xpgrad import xp as _namespace
 from xpgrad.engine import grad as engine_grad
 from xpgrad.grad_mode import enable_grad
+from xpgrad.rules import rule_error
 from xpgrad.tensor import Tensor, _accumulate_node
 
 from ._common import SCRATCH, Scope, check_like, check_primal, split_aux, zeros_like
@@ -173,7 +174,13 @@ def _output_tangent(node, out, args, tangents):
         if rule is not None and rule.kind == "linear":  # the op itself, on the tangent
             c = dispatch.apply(op.name, (t,), node.params)
         elif rule is not None:
-            c = rule.call_graph(xp, t, args, out, view)
+            try:
+                c = rule.call_graph(xp, t, args, out, view)
+            except Exception as exc:
+                err = rule_error(rule, op, i, view.shapes, view.dtypes, t, exc)
+                if err is None:
+                    raise
+                raise err from exc
         else:
             c = _derived(node, op, i, t, args, out, view)
         if c is None:

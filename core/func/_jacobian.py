@@ -6,11 +6,9 @@ from xpgrad import xp as _namespace
 from xpgrad.tensor import Tensor
 
 from ._common import check_argnums, check_primal
-from ._forward import run_jvp
-from ._forward import jvp
+from ._forward import jvp, run_jvp
 from ._pytree import describe_path, flatten, unflatten
-from ._reverse import _numel, _selected, _Traced
-from ._reverse import grad
+from ._reverse import _numel, _selected, _Traced, grad
 
 __all__ = ["jacobian", "jacrev", "jacfwd", "hessian", "hvp"]
 

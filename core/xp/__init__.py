@@ -15,18 +15,28 @@ The dtype objects (``xp.float64``) are the default device's library's own, looke
 when asked for (so they follow :func:`xpgrad.default_device`); the data-type functions
 accept any backend's dtypes.
 """
-from . import fft, linalg
+from . import (  # noqa: F401 (fft and linalg are the namespace's extensions: xp.fft, xp.linalg)
+    _creation,
+    _dtypes,
+    _elementwise,
+    _indexing,
+    _manipulation,
+    _searching,
+    _statistical,
+    fft,
+    linalg,
+)
 from ._creation import *  # noqa: F401,F403
 from ._dtypes import *  # noqa: F401,F403
+from ._dtypes import CONSTANTS as _CONSTANTS
+from ._dtypes import DTYPE_NAMES as _DTYPE_NAMES
+from ._dtypes import dtype_or_constant as _dtype_or_constant
 from ._elementwise import *  # noqa: F401,F403
 from ._indexing import *  # noqa: F401,F403
+from ._info import __array_namespace_info__  # noqa: F401
 from ._manipulation import *  # noqa: F401,F403
 from ._searching import *  # noqa: F401,F403
 from ._statistical import *  # noqa: F401,F403
-from ._info import __array_namespace_info__  # noqa: F401
-from . import _creation, _dtypes, _elementwise, _indexing, _manipulation, _searching, _statistical
-from ._dtypes import CONSTANTS as _CONSTANTS, DTYPE_NAMES as _DTYPE_NAMES
-from ._dtypes import dtype_or_constant as _dtype_or_constant
 
 __array_api_version__ = "2024.12"
 

@@ -7,10 +7,10 @@ mask). ``device=`` takes a Device, a device string (``"array_api_strict:device1"
 None for the default device; ``dtype=`` takes any backend's dtype or an xpgrad dtype
 name.
 """
+from xpgrad.creation import _from_data, resolve_dtype
 from xpgrad.device import device_of_array, get_device
 from xpgrad.dispatch import apply
 from xpgrad.tensor import Tensor
-from xpgrad.creation import _from_data, resolve_dtype
 from xpgrad.transfer import move_array
 
 __all__ = ["arange", "asarray", "empty", "empty_like", "eye", "from_dlpack", "full", "full_like",

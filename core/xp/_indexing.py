@@ -10,7 +10,8 @@ __all__ = ["take", "take_along_axis"]
 
 def _arrays(fn, x, indices):
     if not isinstance(x, Tensor):
-        raise TypeError(f"{fn}() takes an xpgrad Tensor, got {type(x).__name__}; wrap the data with xpgrad.asarray(...)")
+        raise TypeError(
+            f"{fn}() takes an xpgrad Tensor, got {type(x).__name__}; wrap the data with xpgrad.asarray(...)")
     if not isinstance(indices, Tensor):
         raise TypeError(f"{fn}(): indices must be an integer Tensor, got {type(indices).__name__}")
     if indices._dev is not x._dev:
@@ -29,7 +30,8 @@ def take(x, indices, /, *, axis=None):
     raw = _arrays("take", x, indices)
     if axis is None:
         if x.ndim != 1:
-            raise ValueError(f"take(): axis is required for an array of {x.ndim} dimensions (only 1-D arrays may omit it)")
+            raise ValueError(
+                f"take(): axis is required for an array of {x.ndim} dimensions (only 1-D arrays may omit it)")
         axis = 0
     _normalize_axis(axis, x.ndim)
     return apply("take", (x,), {"indices": raw, "axis": axis})

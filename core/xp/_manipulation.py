@@ -5,12 +5,12 @@ Functions that return several arrays (``unstack``, ``broadcast_arrays``) are mad
 single-output ops, one per result; functions that are a relabelling of another
 (``moveaxis`` is a ``permute_dims``) dispatch that op.
 """
+from xpgrad.creation import _from_data, resolve_dtype
 from xpgrad.dispatch import apply
 from xpgrad.plugins.arrays import broadcast_shapes as _broadcast_shapes
 from xpgrad.plugins.arrays import normalize_axis as _normalize_axis
 from xpgrad.plugins.arrays import prod as _prod
 from xpgrad.tensor import Tensor
-from xpgrad.creation import _from_data, resolve_dtype
 
 __all__ = ["astype", "broadcast_arrays", "broadcast_to", "concat", "expand_dims", "flip", "moveaxis",
            "permute_dims", "repeat", "reshape", "roll", "squeeze", "stack", "tile", "unstack"]

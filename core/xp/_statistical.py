@@ -4,9 +4,9 @@ See ``xpgrad.ops.statistical`` for the gradient conventions: ties of ``max``/``m
 share the gradient evenly, ``prod`` and ``cumulative_prod`` are exact where ``x`` holds
 zeros, ``std`` has gradient 0 where it is 0.
 """
+from xpgrad.creation import resolve_dtype
 from xpgrad.dispatch import apply
 from xpgrad.tensor import Tensor
-from xpgrad.creation import resolve_dtype
 
 from . import _searching
 from ._searching import *  # noqa: F401,F403  (searching, sorting, set, utility functions)

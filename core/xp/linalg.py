@@ -23,11 +23,14 @@ from xpgrad.grad_mode import GRAD_ENABLED
 from xpgrad.plugins.arrays import is_complex, svd_sizes, unpack
 from xpgrad.tensor import Tensor
 
-from ._dtypes import isdtype, result_type
 from . import _manipulation
-from ._elementwise import abs as _abs, conj, multiply, real
+from ._dtypes import isdtype, result_type
+from ._elementwise import abs as _abs
+from ._elementwise import conj, multiply, real
 from ._manipulation import expand_dims, permute_dims, reshape
-from ._statistical import max as _max, min as _min, sum as _sum
+from ._statistical import max as _max
+from ._statistical import min as _min
+from ._statistical import sum as _sum
 
 __all__ = ["cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm",
            "matrix_power", "matrix_rank", "matrix_transpose", "outer", "pinv", "qr", "slogdet", "solve",

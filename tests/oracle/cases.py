@@ -253,9 +253,9 @@ def cases_for(op):
 
 def all_cases():
     """Every case, for every op of the registry (differentiable or not) that has one."""
-    from xpgrad.plugins import registry
-
     import warnings
+
+    from xpgrad.plugins import registry
 
     _ensure_registry()
     out = []

@@ -426,7 +426,8 @@ DIFFERENCES = [
     Difference(("hypot/special/*",), ("grad", "jvp"), "exact with subnormals",
                "hypot's derivative x / hypot(x, y) is computed as a ratio of like magnitudes; PyTorch "
                "multiplies by a subnormal first and rounds the derivative to 0, 1 or 2.",
-               At(lambda x1, x2: ~_origin(x1, x2) & (_subnormal(x1) | _subnormal(x2)) & np.isfinite(x1) & np.isfinite(x2),
+               At(lambda x1, x2: (~_origin(x1, x2) & (_subnormal(x1) | _subnormal(x2))
+                                  & np.isfinite(x1) & np.isfinite(x2)),
                   "finite", "xpgrad the derivative; PyTorch a rounded one (or NaN)")),
     Difference(("hypot/special/*",), ("grad2",), "subnormal second derivative",
                "hypot's second derivative y^2 / hypot^3 at subnormal arguments is 0/0 in floating "
@@ -510,7 +511,8 @@ DIFFERENCES = [
                "is 0 at 0 ** 0, 1 at 0 ** 1); the second derivative is theirs, with d/dx2 held at 0: "
                "finite at 0 ** 0, 0 ** 1 and 0 ** 2. PyTorch differentiates the unused branch of its "
                "where (0 * inf) and gives NaN.",
-               At(lambda x1, x2: (x1 == 0) & ((x2 == 0) | (x2 >= np.finfo(x2.dtype).tiny)), Analytic(_pow_zero_base_grad2),
+               At(lambda x1, x2: (x1 == 0) & ((x2 == 0) | (x2 >= np.finfo(x2.dtype).tiny)),
+                  Analytic(_pow_zero_base_grad2),
                   "xpgrad the derivatives of the conventions (held d/dx2 = 0); PyTorch NaN")),
     Difference(("pow/special/float*",), ("grad2",), "0 ** x2",
                "At x1 = 0 and a subnormal x2 > 0 the second derivative in x1 is x2 (x2 - 1) 0 ** (x2 - 2) "
@@ -523,7 +525,8 @@ DIFFERENCES = [
                "(x1 ** 0 is 1), so the second derivative is that of d/dx2 = log(x1) alone: 1 / x1 "
                "(overflowing to +-inf) and log(x1) ** 2. PyTorch gives NaN.",
                At(lambda x1, x2: (x2 == 0) & (x1 > 0) & (x1 < np.finfo(x1.dtype).tiny),
-                  Analytic(_pow_subnormal_base_grad2), "xpgrad 1 / x1 and log(x1) ** 2 times the weights; PyTorch NaN")),
+                  Analytic(_pow_subnormal_base_grad2),
+                  "xpgrad 1 / x1 and log(x1) ** 2 times the weights; PyTorch NaN")),
     Difference(("pow/special/float*",), ("grad2",), "NaN propagates",
                "At x2 = 0 with x1 < 0 (log(x1) is NaN) or x1 = inf (log(x1) is inf), the second "
                "derivative through d/dx2 = out log(x1) multiplies that NaN or inf by the derivative 0 "

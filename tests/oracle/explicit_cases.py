@@ -3,8 +3,16 @@ linear algebra, decompositions and Fourier transforms, and for the ops reached o
 through another function. Each generator is registered under the op(s) it covers."""
 import numpy as np
 
-from .cases import (Case, _binary_cases, _unary_cases, complex_special_values, const, explicit,
-                    huge, rng_for, special_values, tiny)
+from .cases import (
+    Case,
+    _binary_cases,
+    _unary_cases,
+    complex_special_values,
+    const,
+    explicit,
+    rng_for,
+    special_values,
+)
 
 F64, F32, C128 = "float64", "float32", "complex128"
 
@@ -92,7 +100,6 @@ def _sgn():
 def _extrema():
     out = []
     for name in ("maximum", "minimum"):
-        f = lambda xp, a, b, name=name: getattr(xp, name)(a, b)  # noqa: E731
         out += _binary_cases(name)
     return out
 
@@ -196,7 +203,6 @@ def _prod():
 def _max_min():
     out = []
     for name in ("max", "min"):
-        f = lambda xp, x, name=name, **kw: getattr(xp, name)(x, **kw)  # noqa: E731
         out += _reduction(name, complex_ok=False) + cases(
             name,
             ("ties", lambda xp, x, name=name: getattr(xp, name)(x),
@@ -237,7 +243,8 @@ def _cumulative():
             ("1d", g(), lambda r, dt: (randn(r, (5,), dt),)),
             ("axis0", g(axis=0), lambda r, dt: (randn(r, _M, dt),)),
             ("axis1-initial", g(axis=1, include_initial=True), lambda r, dt: (randn(r, _M, dt),)),
-            ("zeros", g(axis=-1), lambda r, dt: (np.array([[1.5, 0.0, 2.0, 0.0, 3.0], [0.0, 2.0, -1.0, 4.0, 0.5]], dt),)),
+            ("zeros", g(axis=-1),
+             lambda r, dt: (np.array([[1.5, 0.0, 2.0, 0.0, 3.0], [0.0, 2.0, -1.0, 4.0, 0.5]], dt),)),
             ("empty", g(axis=0), lambda r, dt: (np.zeros((0, 2), dt),), {"dtypes": (F64,)}),
             ("special", g(), lambda r, dt: (np.array([2.0, np.inf, 0.5, np.nan, 1.0], dt),), {"dtypes": (F64,)}),
         )
@@ -477,7 +484,8 @@ def _unique_values():
     return cases("unique_values",
                  ("repeated", lambda xp, x: xp.unique_values(x),
                   lambda r, dt: (np.array([3.0, 1.0, 3.0, 2.0, 1.0, 3.0], dt),)),
-                 ("matrix", lambda xp, x: xp.unique_values(x), lambda r, dt: (np.array([[1.0, 2.0], [2.0, -1.0]], dt),)),
+                 ("matrix", lambda xp, x: xp.unique_values(x),
+                  lambda r, dt: (np.array([[1.0, 2.0], [2.0, -1.0]], dt),)),
                  ("signed-zeros", lambda xp, x: xp.unique_values(x), lambda r, dt: (np.array([0.0, -0.0, 1.0], dt),)),
                  dtypes=(F64, F32))
 
@@ -518,7 +526,8 @@ def _outer():
 @explicit("cross")
 def _cross():
     return cases("cross",
-                 ("random", lambda xp, a, b: xp.linalg.cross(a, b), lambda r, dt: (randn(r, (2, 3), dt), randn(r, (2, 3), dt))),
+                 ("random", lambda xp, a, b: xp.linalg.cross(a, b),
+                  lambda r, dt: (randn(r, (2, 3), dt), randn(r, (2, 3), dt))),
                  ("axis0-broadcast", lambda xp, a, b: xp.linalg.cross(a, b, axis=0),
                   lambda r, dt: (randn(r, (3, 4), dt), randn(r, (3, 1), dt))))
 
@@ -590,7 +599,8 @@ def _slogdet():
         out += cases(op, ("random", f, lambda r, dt: (randn(r, (3, 3), dt),)),
                      ("batch", f, lambda r, dt: (randn(r, (2, 2, 2), dt),)), dtypes=dts)
     out += cases("slogdet_logabsdet",
-                 ("singular", lambda xp, x: xp.linalg.slogdet(x)[1], lambda r, dt: (np.array([[1.0, 2.0], [2.0, 4.0]], dt),)),
+                 ("singular", lambda xp, x: xp.linalg.slogdet(x)[1],
+                  lambda r, dt: (np.array([[1.0, 2.0], [2.0, 4.0]], dt),)),
                  dtypes=(F64,))
     return out
 
@@ -712,9 +722,12 @@ def _eigh():
                     # PyTorch's second derivative and JVP here are its gradient's 1/gap noise
                     ("repeated", lambda xp, x: _eigh_vectors([1.0, 1.0, 3.0])(xp, x)[0],
                      lambda r, dt: (_sym(r, 3, dt, [1.0, 1.0, 2.0]),), dict(_FIRST_ORDER, dtypes=(F64,))),
-                    ("lower-triangle", lambda xp, x: _gauge_free(xp, xp.linalg.eigh(x)[1], _weights_like(xp, [1.0, -2.0, 3.0], x)),
+                    ("lower-triangle",
+                     lambda xp, x: _gauge_free(xp, xp.linalg.eigh(x)[1], _weights_like(xp, [1.0, -2.0, 3.0], x)),
                      lower, _FIRST_ORDER))
-            + cases("eigvalsh", ("random", lambda xp, x: xp.linalg.eigvalsh(_hermitian_part(xp, x)), lambda r, dt: (_sym(r, 3, dt),)),
+            + cases("eigvalsh",
+                    ("random", lambda xp, x: xp.linalg.eigvalsh(_hermitian_part(xp, x)),
+                     lambda r, dt: (_sym(r, 3, dt),)),
                     ("repeated-symmetric-function", cube_sum, lambda r, dt: (_sym(r, 3, dt, [2.0, 2.0, 2.0]),)),
                     ("lower-triangle", lambda xp, x: xp.linalg.eigvalsh(x), lower, _FIRST_ORDER)))
 
@@ -729,7 +742,8 @@ def _qr():
                      ("tall", f, lambda r, dt: (randn(r, (4, 2), dt),)),
                      ("complete-square", lambda xp, x, part=part: xp.linalg.qr(x, mode="complete")[part],
                       lambda r, dt: (randn(r, (3, 3), dt),)),
-                     ("rank-deficient", f, lambda r, dt: (np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 1.0]], dt),),
+                     ("rank-deficient", f,
+                      lambda r, dt: (np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 1.0]], dt),),
                       {"dtypes": (F64,)}))
     return out
 
@@ -804,9 +818,11 @@ def _real_fft():
                  ("odd-n-forward", g(n=5, norm="forward"), lambda r, dt: (randn(r, (3,), dt),)),
                  ("hfft", lambda xp, x: xp.fft.hfft(x), lambda r, dt: (randn(r, (4,), dt),)), dtypes=(C128,))
     out += cases("rfftn", ("default", lambda xp, x: xp.fft.rfftn(x), lambda r, dt: (randn(r, (3, 4), dt),)),
-                 ("s-ortho", lambda xp, x: xp.fft.rfftn(x, s=(2, 5), axes=(0, 1), norm="ortho"), lambda r, dt: (randn(r, (3, 4), dt),)),
+                 ("s-ortho", lambda xp, x: xp.fft.rfftn(x, s=(2, 5), axes=(0, 1), norm="ortho"),
+                  lambda r, dt: (randn(r, (3, 4), dt),)),
                  dtypes=(F64,))
     out += cases("irfftn", ("default", lambda xp, x: xp.fft.irfftn(x), lambda r, dt: (randn(r, (3, 3), dt),)),
-                 ("s-ortho", lambda xp, x: xp.fft.irfftn(x, s=(2, 5), axes=(0, 1), norm="ortho"), lambda r, dt: (randn(r, (3, 3), dt),)),
+                 ("s-ortho", lambda xp, x: xp.fft.irfftn(x, s=(2, 5), axes=(0, 1), norm="ortho"),
+                  lambda r, dt: (randn(r, (3, 3), dt),)),
                  dtypes=(C128,))
     return out

@@ -13,7 +13,7 @@ pytest.importorskip("array_api_compat.torch")
 
 from . import cases as _cases  # noqa: E402
 from .differences import DIFFERENCES, check_component, entries_for  # noqa: E402
-from .harness import XpgradSide, TorchSide, run  # noqa: E402
+from .harness import TorchSide, XpgradSide, run  # noqa: E402
 from .known_bugs import KNOWN_BUGS  # noqa: E402
 
 ALL = _cases.all_cases()

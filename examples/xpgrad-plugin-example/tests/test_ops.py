@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 
 import xpgrad
+import xpgrad_plugin_example
 from xpgrad.plugins import list_plugins, registry
 from xpgrad.plugins.manager import DISABLE_AUTOLOAD_ENV, get_plugin_manager
 from xpgrad.testing import check_grads
-
-import xpgrad_plugin_example
 from xpgrad_plugin_example import logsumexp, softplus
 
 AXES = [None, 0, 1, -1, (0, 1)]

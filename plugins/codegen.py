@@ -1,9 +1,10 @@
 """Generated code that a debugger and a traceback can show.
 
 The engine generates a few small functions per op (the callers of its rules, the
-recorders of its calls): straight-line code for exactly one case is faster than code
+recorders of its calls, the node constructor), and an op declared over ``*arrays`` a
+forward per number of arrays: straight-line code for exactly one case is faster than code
 that loops over a plan. Each is compiled with a file name that says what it is
-(``<xpgrad: MulBackward rule for x1>``) and its source is registered with ``linecache``,
+(``<xpgrad: MulBackward VJP rule for x1>``) and its source is registered with ``linecache``,
 as dataclasses and attrs do, so a traceback through it shows the real line and a
 debugger can step into it.
 """
