@@ -47,6 +47,7 @@ def set_thread_env():
         os.environ.setdefault(var, "1")
 
 
+import baseline  # noqa: E402
 import numpy as np  # noqa: E402
 
 # name -> (module to import, label); the factories are found as f"{name}_{case.kind}".
@@ -60,6 +61,7 @@ SYSTEMS = {
     "autograd": ("autograd", "HIPS autograd"),
     "mygrad": ("mygrad", "MyGrad"),
 }
+baseline.register_from_env(SYSTEMS)  # in a child: the revisions the parent measures
 
 # Per dtype: rtol, and atol as a fraction of the reference gradient's largest magnitude.
 TOLERANCES = {np.dtype(np.float32): (1e-4, 1e-5), np.dtype(np.float64): (1e-9, 1e-11)}
@@ -115,6 +117,8 @@ def available_systems(wanted=None):
 def factory(case, system):
     if system == "xpgrad-temps":
         return _with_temporaries(factory(case, "xpgrad"))
+    if system.startswith("xpgrad@"):  # an earlier revision (baseline.py): xpgrad's own factories
+        return baseline.as_xpgrad(SYSTEMS[system][0], factory(case, "xpgrad"))
     namespace = case.module if isinstance(case.module, dict) else vars(case.module)
     fn = namespace.get(f"{system}_{case.kind}")
     if fn is None:

@@ -53,14 +53,16 @@ if __name__ == "__main__":  # before NumPy loads its BLAS (harness.THREAD_VARS)
     for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_var, "1")
 
+import baseline  # noqa: E402
 import chain  # noqa: E402
 import elementwise  # noqa: E402
 import hvp  # noqa: E402
 import imports  # noqa: E402
 import overhead  # noqa: E402
 import report  # noqa: E402
-from harness import (  # noqa: E402  # noqa: E402
+from harness import (  # noqa: E402
     HEAP_RESET,
+    SYSTEMS,
     available_systems,
     load_average,
     machine_info,
@@ -100,6 +102,9 @@ def parse_args(argv=None):
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     p.add_argument("--plot", metavar="PATH",
                    help="also draw the ratios to NumPy as a bar chart (PNG) to PATH")
+    p.add_argument("--baseline", metavar="REV", action="append", default=[],
+                   help="also measure xpgrad as it was at this git revision (repeatable), "
+                        "as the system xpgrad@REV, in the same interleaved run")
     p.add_argument("--profile", action="store_true",
                    help="instead of timing, print cProfiles of xpgrad on C, D and E")
     return p.parse_args(argv)
@@ -217,6 +222,11 @@ def main(argv=None):
         profile_xpgrad(cfg)
         return None
     wanted = None if not args.systems else {s.strip() for s in args.systems.split(",")}
+    for rev in args.baseline:
+        module, path = baseline.build(rev)
+        name = baseline.register(SYSTEMS, rev, module, path)
+        if wanted is not None:
+            wanted.add(name)
     versions, missing = available_systems(wanted)
     systems = list(versions)
     info = machine_info(versions)

@@ -5,8 +5,11 @@ and, when grad mode is on and an argument requires grad, one Node. No hook, no
 ``array_namespace`` call, no ``inspect`` per op: everything per-op was compiled when the
 plugins were registered.
 """
+from __future__ import annotations
+
 import numbers
 import sys
+from typing import TYPE_CHECKING, Any
 
 from xpgrad.plugins.codegen import define
 
@@ -17,6 +20,9 @@ from .node import node_source
 from .rules import plan as _plan
 from .temporaries import ACTIVE, ELIDE_MIN_BYTES, OPERATOR_SYMBOLS, operator_temporaries
 from .tensor import INPLACE_EPOCH, Tensor, _accumulate_node
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["apply", "binary", "unary", "call", "record", "binary_method", "rbinary_method",
            "unary_method", "DispatchError", "RECORD_HOOKS"]
@@ -125,10 +131,10 @@ def unary(name, a, params=None, temporary=False):
     return views.track(t, a, op, params) if op.view else t
 
 
-def unary_method(name):
+def unary_method(name: str) -> Callable[[Tensor], Tensor]:
     """The Tensor method (``t.exp()``, ``-t``) that calls op ``name`` on ``self``."""
 
-    def method(self):
+    def method(self: Tensor) -> Tensor:
         counts = ACTIVE[0]
         if counts is not None and _getrefcount(self) == counts.method:
             return unary(name, self, None, True)
@@ -138,14 +144,14 @@ def unary_method(name):
     return method
 
 
-def binary_method(name):
+def binary_method(name: str) -> Callable[[Tensor, Any], Tensor]:
     """The Tensor operator (``t * other``) for op ``name``: :func:`binary` with the name
     bound, one call fewer per operator, which is most of what user code calls. For
     ``+ - * /`` a temporary operand may give its memory to the result (see temporaries)."""
     # Elision reads the caller's frame, which only an operator's own method may do.
     symbol = OPERATOR_SYMBOLS.get(name)
 
-    def method(a, b):
+    def method(a: Tensor, b: Any) -> Tensor:
         dev = a._dev
         tb = type(b)
         if tb is Tensor:
@@ -197,10 +203,10 @@ def binary(name, a, b):
     return method(a, b)
 
 
-def rbinary_method(name):
+def rbinary_method(name: str) -> Callable[[Tensor, Any], Tensor]:
     """The reflected operator (``2 - t``) for op ``name``."""
 
-    def method(a, b):
+    def method(a: Tensor, b: Any) -> Tensor:
         return rbinary(name, a, b)
 
     method.__name__ = method.__qualname__ = name

@@ -6,6 +6,10 @@ recursion limit. Plain backward runs each op's VJP rules on raw arrays with the 
 namespace; ``create_graph=True`` runs the very same rules on Tensors with ``xpgrad.xp``,
 so the backward pass is itself recorded and can be differentiated again.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, overload
+
 from . import xp as _xp
 from .dispatch import unary
 from .grad_mode import GRAD_ENABLED
@@ -13,11 +17,20 @@ from .node import _FREED, AccumulateGrad, Packed
 from .rules import rule_error
 from .tensor import INPLACE_EPOCH, Tensor, _accumulate_node, _RetainGrad
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any, Literal
+
+    #: One Tensor, or several
+    Tensors = Tensor | Sequence[Tensor]
+    #: The gradient of each output; None for one with a single element (then 1)
+    Gradients = Tensor | Sequence[Tensor | None] | None
+
 __all__ = ["backward", "grad", "ANOMALY_CHECK"]
 
 # ``[check]``: while anomaly mode is on, ``check(node, i, gradient)`` sees every gradient
 # a rule returns (xpgrad.autograd.detect_anomaly sets it); None otherwise.
-ANOMALY_CHECK = [None]
+ANOMALY_CHECK: list[Callable[[Any, int, Any], None] | None] = [None]
 
 _NUMBERS = (int, float, complex, bool, type(None))
 
@@ -42,7 +55,8 @@ _REUSE_MIN_BYTES = 1 << 16
 # ---------------------------------------------------------------------- public entry
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+def backward(tensors: Tensors, grad_tensors: Gradients = None, retain_graph: bool | None = None,
+             create_graph: bool = False, inputs: Tensors | None = None) -> None:
     """Accumulate the gradients of ``tensors`` into the ``.grad`` of the graph's leaves.
 
     Parameters
@@ -82,8 +96,19 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     _execute(roots, grads, retain_graph, create_graph, targets, False)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=False, materialize_grads=False):
+@overload
+def grad(outputs: Tensors, inputs: Tensors, grad_outputs: Gradients = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: Literal[False] = False,
+         materialize_grads: bool = False) -> tuple[Tensor, ...]: ...
+@overload
+def grad(outputs: Tensors, inputs: Tensors, grad_outputs: Gradients = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False,
+         materialize_grads: bool = False) -> tuple[Tensor | None, ...]: ...
+
+
+def grad(outputs: Tensors, inputs: Tensors, grad_outputs: Gradients = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False,
+         materialize_grads: bool = False) -> tuple[Tensor | None, ...]:
     """The gradients of ``outputs`` with respect to ``inputs``, returned, not accumulated.
 
     Parameters

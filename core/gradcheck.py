@@ -4,10 +4,17 @@ The analytic Jacobian comes from one backward pass per output element; the numer
 one from perturbing each input element by ``eps`` both ways. Everything runs on the
 inputs' own backend, so the same check proves a rule on every backend in the matrix.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from .creation import randn_like
 from .engine import grad
 from .func import jvp
 from .tensor import Tensor
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
@@ -85,8 +92,9 @@ def _analytic(outputs, diff_inputs):
     return rows
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
-              check_forward_ad=False, check_backward_ad=True):
+def gradcheck(fn: Callable[..., Any], inputs: Tensor | Sequence[Any], eps: float = 1e-6, atol: float = 1e-5,
+              rtol: float = 1e-3, raise_exception: bool = True, check_forward_ad: bool = False,
+              check_backward_ad: bool = True) -> bool:
     """Check ``fn``'s gradients w.r.t. the ``inputs`` that require grad.
 
     Parameters
@@ -186,8 +194,9 @@ def _check_forward_ad(fn, inputs, diff, eps, atol, rtol, raise_exception):
     return True
 
 
-def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
-                  raise_exception=True):
+def gradgradcheck(fn: Callable[..., Any], inputs: Tensor | Sequence[Any],
+                  grad_outputs: Tensor | Sequence[Tensor] | None = None, eps: float = 1e-6, atol: float = 1e-5,
+                  rtol: float = 1e-3, raise_exception: bool = True) -> bool:
     """Check second derivatives: gradcheck of the vector-Jacobian product of ``fn``.
 
     The VJP ``v -> v^T J(inputs)`` is computed with ``create_graph=True`` and checked

@@ -6,11 +6,14 @@ that computes. Its methods that call an op, the engine, a move or the namespace 
 defined here, above those modules, in the body of :class:`TensorMethods`: explicit
 ``def``s, and one line each for the methods made by the dispatcher (operators,
 elementwise methods), which together are the table of Tensor's computing methods.
-:func:`install` copies them onto ``Tensor`` when xpgrad is imported. ``core/tensor.pyi``
-declares the whole class for editors and type checkers (``python tools/tensor_stub.py``
-writes it; a test checks that it is current).
+:func:`install` copies them onto ``Tensor`` when xpgrad is imported. For type checkers
+and editors ``Tensor`` inherits this class (``if TYPE_CHECKING`` in tensor.py), so
+go-to-definition and completion find every method here, where it is written.
 """
+from __future__ import annotations
+
 from collections import namedtuple
+from typing import TYPE_CHECKING, Any, overload
 
 from xpgrad.plugins.arrays import has_integer_array
 
@@ -23,21 +26,35 @@ from .inplace import check_inplace, commit, keep_output, keep_saved, write_faile
 from .tensor import Tensor, _dims
 from .transfer import to_device
 
+if TYPE_CHECKING:
+    import builtins  # beside Tensor.float
+    from collections.abc import Callable, Sequence
+    from types import ModuleType
+
+    from typing_extensions import Self
+
+    from .device import Device
+
+    #: A Python number, as an operand beside a Tensor
+    Scalar = bool | int | float | complex
+    #: The dimensions a reduction runs over: one, several, or (None) all
+    Dims = int | Sequence[int] | None
+
 __all__ = ["TensorMethods", "install"]
 
 # The versions of the standard whose code xpgrad.xp (2024.12) serves.
 _API_VERSIONS = ("2021.12", "2022.12", "2023.12", "2024.12")
 
-_ValuesIndices = namedtuple("values_indices", ["values", "indices"])
+_ValuesIndices = namedtuple("values_indices", ["values", "indices"])  # type: ignore[name-match]
 
 
-def _is_dtype_name(s):
+def _is_dtype_name(s: object) -> bool:
     return s in ("float32", "float64", "float16", "complex64", "complex128", "int8", "int16",
                  "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool", "float",
                  "double", "half", "long", "int")
 
 
-def _reduce_params(dim, keepdim, axis, keepdims, dtype):
+def _reduce_params(dim: Dims, keepdim: bool, axis: Dims, keepdims: bool | None, dtype: Any) -> dict[str, Any]:
     if axis is None:
         axis = dim
     if keepdims is None:
@@ -50,7 +67,7 @@ def _reduce_params(dim, keepdim, axis, keepdims, dtype):
     return params
 
 
-def _raw_key(key, t):
+def _raw_key(key: Any, t: TensorMethods) -> Any:
     """An indexing key with Tensors and lists replaced by raw (integer or bool) arrays.
 
     A key of integers and slices gets a trailing Ellipsis unless it has one: the
@@ -68,7 +85,7 @@ def _raw_key(key, t):
     return raw
 
 
-def _raw_key_item(k, t):
+def _raw_key_item(k: Any, t: TensorMethods) -> Any:
     if isinstance(k, Tensor):
         if k._dev is not t._dev:
             raise RuntimeError(f"index Tensor is on {k._dev} but the indexed Tensor is on {t._dev}")
@@ -78,25 +95,25 @@ def _raw_key_item(k, t):
     return k
 
 
-def _axis(dim):
+def _axis(dim: Dims) -> Any:
     return tuple(dim) if isinstance(dim, list) else (None if dim == () else dim)
 
 
-def _inplace_method(name, symbol):
+def _inplace_method(name: str, symbol: str) -> Callable[[Tensor, Any], Tensor]:
     """The in-place operator (``t //= 2``) for op ``name``: computed out of place, written
     into ``self``'s storage, recorded (see ``TensorMethods._inplace``)."""
 
-    def method(self, other):
+    def method(self: Tensor, other: Any) -> Tensor:
         return self._inplace(name, other, symbol)
 
     method.__name__ = method.__qualname__ = name
     return method
 
 
-def _elementwise_method(name):
+def _elementwise_method(name: str) -> Callable[[Tensor], Tensor]:
     """``t.name()``: ``xpgrad.xp.name(t)``, with its docstring."""
 
-    def method(self):
+    def method(self: Tensor) -> Tensor:
         return getattr(_ns, name)(self)
 
     method.__name__ = method.__qualname__ = name
@@ -104,8 +121,8 @@ def _elementwise_method(name):
     return method
 
 
-def _extremum(name, arg_name):
-    def method(self, dim=None, keepdim=False):
+def _extremum(name: str, arg_name: str) -> Callable[..., Any]:
+    def method(self: Tensor, dim: Dims = None, keepdim: bool = False) -> Any:
         if dim is None:
             return getattr(_ns, name)(self)
         values = getattr(_ns, name)(self, axis=dim, keepdims=keepdim)
@@ -120,6 +137,19 @@ def _extremum(name, arg_name):
 
 class TensorMethods:
     """The computing methods of :class:`xpgrad.Tensor` (see the module docstring)."""
+
+    if TYPE_CHECKING:
+        # What these methods read of Tensor, which defines it
+        _data: Any
+        _dev: Device
+        _rg: bool
+
+        @property
+        def shape(self) -> tuple[int, ...]: ...
+        @property
+        def ndim(self) -> int: ...
+        def _snapshot(self) -> Tensor: ...
+        def _bump_version(self) -> None: ...
 
     # ---------------------------------------------------------------- construction
 
@@ -159,8 +189,8 @@ class TensorMethods:
     __rrshift__ = rbinary_method("bitwise_right_shift")
     __invert__ = unary_method("bitwise_invert")
     # comparisons (Python reflects them itself: 2 < t is t > 2)
-    __eq__ = binary_method("equal")
-    __ne__ = binary_method("not_equal")
+    __eq__ = binary_method("equal")  # type: ignore[assignment]  # a Tensor of bools, not a bool
+    __ne__ = binary_method("not_equal")  # type: ignore[assignment]
     __lt__ = binary_method("less")
     __le__ = binary_method("less_equal")
     __gt__ = binary_method("greater")
@@ -222,7 +252,8 @@ class TensorMethods:
 
     # ---------------------------------------------------------------- the rest, by hand
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Tensor | Sequence[Tensor] | None = None) -> None:
         """Compute the gradient of this Tensor with respect to the graph's leaves.
 
         Parameters
@@ -241,10 +272,10 @@ class TensorMethods:
         """
         # One output, so ``gradient`` is its one gradient, whatever its type (a list is
         # not a sequence of gradients here; the engine says to wrap it).
-        engine.backward(self, None if gradient is None else (gradient,), retain_graph, create_graph,
-                        inputs)
+        engine.backward(self, None if gradient is None else (gradient,), retain_graph,  # type: ignore[arg-type]
+                        create_graph, inputs)  # (self is a Tensor: this method is installed on Tensor)
 
-    def __array_namespace__(self, /, *, api_version=None):
+    def __array_namespace__(self, /, *, api_version: str | None = None) -> ModuleType:
         """``xpgrad.xp``, the differentiable array API namespace (standard 2024.12).
 
         ``api_version`` may name 2024.12 or an earlier version of the standard (whose
@@ -259,22 +290,22 @@ class TensorMethods:
         return _ns
 
     @property
-    def T(self):
+    def T(self) -> Tensor:
         return apply("permute_dims", (self,), {"axes": tuple(range(self.ndim))[::-1]})
 
     @property
-    def mT(self):
+    def mT(self) -> Tensor:
         return unary("matrix_transpose", self)
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: Any) -> Tensor:
         return apply("getitem", (self,), {"key": _raw_key(key, self)})
 
-    def _inplace(self, name, other, what):
+    def _inplace(self, name: str, other: Any, what: str) -> Self:
         """``self = name(self, other)`` in place (``add_``, ``*=``): computed out of place,
         written into this Tensor's memory and recorded (see ``xpgrad.views``). ``what``
         is how errors name it: the method or operator the user wrote."""
         other_rg = type(other) is Tensor and other._rg
-        src = self
+        src: TensorMethods = self
         if GRAD_ENABLED.get() and check_inplace(self, what, other_rg):
             op = self._dev.ops.get(name)
             needs = (self._rg,) if other is None else (self._rg, other_rg)
@@ -292,34 +323,34 @@ class TensorMethods:
         commit(self, result, what)
         return self
 
-    def add_(self, other, alpha=1):
+    def add_(self, other: Tensor | Scalar, alpha: Scalar = 1) -> Self:
         return self._inplace("add", other if alpha == 1 else other * alpha, "add_")
 
-    def sub_(self, other, alpha=1):
+    def sub_(self, other: Tensor | Scalar, alpha: Scalar = 1) -> Self:
         return self._inplace("subtract", other if alpha == 1 else other * alpha, "sub_")
 
-    def mul_(self, other):
+    def mul_(self, other: Tensor | Scalar) -> Self:
         return self._inplace("multiply", other, "mul_")
 
-    def div_(self, other):
+    def div_(self, other: Tensor | Scalar) -> Self:
         return self._inplace("divide", other, "div_")
 
-    def pow_(self, other):
+    def pow_(self, other: Tensor | Scalar) -> Self:
         return self._inplace("pow", other, "pow_")
 
-    def zero_(self):
+    def zero_(self) -> Self:
         """Set every element to zero, in place; returns self. Under grad, the gradient
         of the values it replaced is zero (as in PyTorch)."""
         self._assign((Ellipsis,), 0, "zero_")
         return self
 
-    def fill_(self, value):
+    def fill_(self, value: Tensor | Scalar) -> Self:
         """Set every element to ``value`` (a number, or a 0-d Tensor whose gradient is
         then the sum of this Tensor's), in place; returns self."""
         self._assign((Ellipsis,), value, "fill_")
         return self
 
-    def copy_(self, src):
+    def copy_(self, src: Tensor) -> Self:
         """Copy ``src``'s values into this Tensor (broadcast, cast to its dtype), in
         place; returns self. The gradient flows to ``src`` (from another device too: the
         move is explicit here, and recorded)."""
@@ -330,7 +361,7 @@ class TensorMethods:
         self._assign((Ellipsis,), src, "copy_")
         return self
 
-    def __setitem__(self, key, value):
+    def __setitem__(self, key: Any, value: Any) -> None:
         """``t[key] = value``, in place, and recorded in the graph when gradients flow.
 
         When this Tensor requires grad (or ``value`` does), the assignment is the op
@@ -353,7 +384,7 @@ class TensorMethods:
             value = Tensor(_from_data(value, None, self._dev)[0], self._dev)  # lists, arrays
         self._assign(_raw_key(key, self), value, "item assignment")
 
-    def _assign(self, raw_key, value, what):
+    def _assign(self, raw_key: Any, value: Any, what: str) -> None:
         """``self[raw_key] = value`` for a raw key and a Tensor or Python scalar value."""
         value_rg = type(value) is Tensor and value._rg
         if GRAD_ENABLED.get() and check_inplace(self, what, value_rg):
@@ -384,22 +415,24 @@ class TensorMethods:
             raise write_failed(self, what, exc) from exc
         self._bump_version()
 
-    def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
+    def sum(self, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None, keepdims: bool | None = None,
+            dtype: Any = None) -> Tensor:
         """Sum over ``dim`` (all dimensions if None)."""
         return apply("sum", (self,), _reduce_params(dim, keepdim, axis, keepdims, dtype))
 
-    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
+    def mean(self, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None, keepdims: bool | None = None,
+             dtype: Any = None) -> Tensor:
         """Mean over ``dim`` (all dimensions if None)."""
         return apply("mean", (self,), _reduce_params(dim, keepdim, axis, keepdims, dtype))
 
-    def norm(self, p=2, dim=None, keepdim=False):
+    def norm(self, p: float = 2, dim: Dims = None, keepdim: bool = False) -> Tensor:
         """The vector p-norm over ``dim`` (all elements if None)."""
-        params = {"ord": p, "keepdims": keepdim}
+        params: dict[str, Any] = {"ord": p, "keepdims": keepdim}
         if dim is not None:
             params["axis"] = dim
         return apply("vector_norm", (self,), params)
 
-    def t(self):
+    def t(self) -> Self:
         """Transpose a 2-D Tensor (a 0-D or 1-D one is returned as is)."""
         if self.ndim > 2:
             raise RuntimeError(f"t() expects a Tensor with <= 2 dimensions, got {self.ndim}; use .mT or permute")
@@ -407,15 +440,15 @@ class TensorMethods:
             return self
         return unary("matrix_transpose", self)
 
-    def transpose(self, dim0, dim1):
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
         axes = list(range(self.ndim))
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
         return apply("permute_dims", (self,), {"axes": tuple(axes)})
 
-    def permute(self, *dims):
+    def permute(self, *dims: int | Sequence[int]) -> Tensor:
         return apply("permute_dims", (self,), {"axes": _dims(dims, "permute")})
 
-    def mm(self, other):
+    def mm(self, other: Tensor) -> Tensor:
         """Matrix product of two 2-D Tensors."""
         if not isinstance(other, Tensor):
             raise TypeError(f"mm() takes a Tensor, got {type(other).__name__}")
@@ -426,43 +459,44 @@ class TensorMethods:
             )
         return binary("matmul", self, other)
 
-    def matmul(self, other):
+    def matmul(self, other: Tensor) -> Tensor:
         return binary("matmul", self, other)
 
-    def pow(self, exponent):
+    def pow(self, exponent: Tensor | Scalar) -> Tensor:
         return binary("pow", self, exponent)
 
-    def add(self, other):
+    def add(self, other: Tensor | Scalar) -> Tensor:
         return binary("add", self, other)
 
-    def sub(self, other):
+    def sub(self, other: Tensor | Scalar) -> Tensor:
         return binary("subtract", self, other)
 
-    def mul(self, other):
+    def mul(self, other: Tensor | Scalar) -> Tensor:
         return binary("multiply", self, other)
 
-    def div(self, other):
+    def div(self, other: Tensor | Scalar) -> Tensor:
         return binary("divide", self, other)
 
-    def maximum(self, other):
+    def maximum(self, other: Tensor | Scalar) -> Tensor:
         return binary("maximum", self, other)
 
-    def minimum(self, other):
+    def minimum(self, other: Tensor | Scalar) -> Tensor:
         return binary("minimum", self, other)
 
-    def trace(self):
+    def trace(self) -> Tensor:
         return unary("trace", self)
 
-    def inverse(self):
+    def inverse(self) -> Tensor:
         return unary("inv", self)
 
-    def reshape(self, *shape):
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         return apply("reshape", (self,), {"shape": _dims(shape, "reshape")})
 
-    def clone(self):
+    def clone(self) -> Tensor:
         return unary("clone", self)
 
-    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
+    def to(self, *args: Any, dtype: Any = None, device: Device | str | None = None, non_blocking: bool = False,
+           copy: bool = False) -> Self:
         """This Tensor on another device and/or with another dtype.
 
         ``t.to("array_api_strict")``, ``t.to(xpgrad.float64)``, ``t.to("cpu",
@@ -490,18 +524,18 @@ class TensorMethods:
             t = unary("clone", self)
         return t
 
-    def to_device(self, device, /, *, stream=None):
+    def to_device(self, device: Device | str, /, *, stream: Any = None) -> Tensor:
         """This Tensor on ``device`` (the array API's name for ``to(device)``); recorded
         in the graph, as :meth:`to` is."""
         if stream is not None:
             raise ValueError("to_device(stream=...) is not supported; leave stream as None")
         return to_device(self, device)
 
-    def cpu(self):
+    def cpu(self) -> Tensor:
         """This Tensor on the CPU (NumPy); ``self`` if it is there already."""
         return self.to_device("cpu")
 
-    def cuda(self, index=None, non_blocking=False):
+    def cuda(self, index: int | str | Device | None = None, non_blocking: bool = False) -> Tensor:
         """This Tensor on a CUDA GPU (CuPy): ``"cuda"`` (the current GPU) or, given an
         index, ``"cuda:<index>"``. Needs CuPy (``pip install "xpgrad[cuda]"``)."""
         if index is None:
@@ -509,87 +543,95 @@ class TensorMethods:
         elif isinstance(index, int) and not isinstance(index, bool):
             device = f"cuda:{index}"
         else:
-            device = index  # a device string or Device, as PyTorch also accepts
+            device = index  # type: ignore[assignment]  # a device string or Device, as PyTorch also accepts
         return self.to_device(device)
 
-    def float(self):
+    def float(self) -> Self:
         return self.to("float32")
 
-    def double(self):
+    def double(self) -> Self:
         return self.to("float64")
 
-    def type(self, dtype=None):
+    @overload
+    def type(self, dtype: None = None) -> str: ...
+    @overload
+    def type(self, dtype: Any) -> Self: ...
+
+    def type(self, dtype: Any = None) -> str | Self:
         if dtype is None:
             return str(self._data.dtype)
         if dtype is Tensor:  # t.type(xpgrad.FloatTensor), as old PyTorch code casts
             dtype = "float32"
         return self.to(dtype)
 
-    def amax(self, dim=None, keepdim=False):
+    def amax(self, dim: Dims = None, keepdim: bool = False) -> Tensor:
         """The largest elements over ``dim`` (all if None); ties share the gradient evenly."""
         return _ns.max(self, axis=_axis(dim), keepdims=keepdim)
 
-    def amin(self, dim=None, keepdim=False):
+    def amin(self, dim: Dims = None, keepdim: bool = False) -> Tensor:
         """The smallest elements over ``dim`` (all if None); ties share the gradient evenly."""
         return _ns.min(self, axis=_axis(dim), keepdims=keepdim)
 
 
 
-    def prod(self, dim=None, keepdim=False, *, dtype=None):
+    def prod(self, dim: Dims = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         """The product over ``dim`` (all if None); exact gradients where elements are zero."""
         return _ns.prod(self, axis=_axis(dim), keepdims=keepdim, dtype=dtype)
 
-    def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    def var(self, dim: Dims = None, unbiased: bool = True, keepdim: bool = False, *,
+            correction: builtins.float | None = None) -> Tensor:
         """The variance over ``dim``, with Bessel's correction by default, as in PyTorch."""
         if correction is None:
             correction = 1 if unbiased else 0
         return _ns.var(self, axis=_axis(dim), correction=correction, keepdims=keepdim)
 
-    def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    def std(self, dim: Dims = None, unbiased: bool = True, keepdim: bool = False, *,
+            correction: builtins.float | None = None) -> Tensor:
         """The standard deviation over ``dim``, with Bessel's correction by default."""
         if correction is None:
             correction = 1 if unbiased else 0
         return _ns.std(self, axis=_axis(dim), correction=correction, keepdims=keepdim)
 
-    def cumsum(self, dim):
+    def cumsum(self, dim: int) -> Tensor:
         """The cumulative sum along ``dim``."""
         return _ns.cumulative_sum(self, axis=dim)
 
-    def cumprod(self, dim):
+    def cumprod(self, dim: int) -> Tensor:
         """The cumulative product along ``dim``."""
         return _ns.cumulative_prod(self, axis=dim)
 
-    def argmax(self, dim=None, keepdim=False):
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """The index of the largest element (of the flattened Tensor if ``dim`` is None)."""
         return _ns.argmax(self, axis=dim, keepdims=keepdim)
 
-    def argmin(self, dim=None, keepdim=False):
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """The index of the smallest element (of the flattened Tensor if ``dim`` is None)."""
         return _ns.argmin(self, axis=dim, keepdims=keepdim)
 
-    def sort(self, dim=-1, descending=False, stable=True):
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = True) -> tuple[Tensor, Tensor]:
         """``(values, indices)`` sorted along ``dim``; the values are differentiable."""
         xp = _ns
         values = xp.sort(self, axis=dim, descending=descending, stable=stable)
         return _ValuesIndices(values, xp.argsort(self, axis=dim, descending=descending, stable=stable))
 
-    def all(self, dim=None, keepdim=False):
+    def all(self, dim: Dims = None, keepdim: bool = False) -> Tensor:
         return _ns.all(self, axis=_axis(dim), keepdims=keepdim)
 
-    def any(self, dim=None, keepdim=False):
+    def any(self, dim: Dims = None, keepdim: bool = False) -> Tensor:
         return _ns.any(self, axis=_axis(dim), keepdims=keepdim)
 
-    def clamp(self, min=None, max=None):  # noqa: A002  (PyTorch's names)
+    def clamp(self, min: Tensor | Scalar | None = None,  # noqa: A002  (PyTorch's names)
+              max: Tensor | Scalar | None = None) -> Tensor:
         """Limit the values to ``[min, max]``; the gradient passes where they are inside."""
         return _ns.clip(self, min=min, max=max)
 
-    def flip(self, dims):
+    def flip(self, dims: int | Sequence[int]) -> Tensor:
         return _ns.flip(self, axis=tuple(dims) if isinstance(dims, (list, tuple)) else dims)
 
     view = reshape
 
 
-def install(cls):
+def install(cls: type) -> None:
     """Copy every method and property :class:`TensorMethods` defines onto ``cls``."""
     for name, value in vars(TensorMethods).items():
         if name not in ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__"):

@@ -6,10 +6,18 @@ the cyclic garbage collector. The inputs the VJP rules name are kept as they wer
 (``saved``: Tensors, whose arrays plain backward reads, or Python scalars); the output is
 kept as a raw array and rebuilt into a Tensor only when a double backward asks for it.
 """
+from __future__ import annotations
+
 import threading
 import weakref
+from typing import TYPE_CHECKING, Any
 
 from xpgrad.plugins.codegen import define
+
+if TYPE_CHECKING:
+    from xpgrad.plugins.op import Op
+
+    from .device import Device
 
 __all__ = ["Node", "AccumulateGrad", "RemovableHandle", "Packed", "new_node", "node_source"]
 
@@ -88,7 +96,19 @@ class Node:
 
     __slots__ = ("next", "saved", "out", "shapes", "dtypes", "params", "plan",
                  "dev", "epoch", "out_vc", "hooks", "__weakref__")
-    _op = None  # the Op, set on each per-op subclass
+    _op: Op | None = None  # the Op, set on each per-op subclass
+    # the fields (NODE_FIELDS, below), for type checkers
+    next: tuple[Node | None, ...]
+    saved: Any  # a tuple, a Packed, _FREED or None
+    out: Any
+    shapes: tuple[Any, ...]
+    dtypes: tuple[Any, ...]
+    params: Any
+    plan: Any
+    dev: Device
+    epoch: int
+    out_vc: list[int] | None
+    hooks: Any  # a list of callables, or None
 
     # Nodes are made by new_node (below), or by the dispatcher's generated recorders,
     # which inline the same assignments (node_source): one description of a node.

@@ -12,11 +12,23 @@ namespace can build on it; the methods that compute (operators, indexing, in-pla
 ``backward``, moves, the PyTorch methods) are defined in ``xpgrad.methods`` and installed
 onto the class from there.
 """
+from __future__ import annotations
+
 import threading
 import weakref
+from typing import TYPE_CHECKING, Any, overload
 
 from .node import AccumulateGrad
 from .printing import tensor_repr
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from numpy.typing import NDArray
+
+    from .device import Device
+    from .node import Node, RemovableHandle
+    from .views import ViewInfo
 
 __all__ = ["Tensor"]
 
@@ -33,7 +45,7 @@ _EPOCH_LOCK = threading.Lock()
 _ACCUM_LOCK = threading.Lock()
 
 
-def _shared_version(t):
+def _shared_version(t: Tensor) -> list[int]:
     """``t``'s version counter, made (once, whichever thread asks first) if it has none,
     for an alias that is to share it."""
     vc = t._vc
@@ -45,7 +57,7 @@ def _shared_version(t):
     return vc
 
 
-def _accumulate_node(t):
+def _accumulate_node(t: Tensor) -> AccumulateGrad:
     node = t._accum
     if node is None:
         with _ACCUM_LOCK:  # one node per leaf, even when threads record on it at once
@@ -60,11 +72,11 @@ class _RetainGrad:
 
     __slots__ = ("ref", "lock")
 
-    def __init__(self, t):
+    def __init__(self, t: Tensor) -> None:
         self.ref = weakref.ref(t)
         self.lock = threading.Lock()  # backward may run in several threads at once
 
-    def __call__(self, g):
+    def __call__(self, g: Tensor) -> None:
         t = self.ref()
         if t is not None:
             with self.lock:
@@ -75,7 +87,7 @@ class _RetainGrad:
                     t._grad = t._grad + g
 
 
-def _dims(args, what):
+def _dims(args: tuple[Any, ...], what: str) -> tuple[int, ...]:
     """Accept both f(2, 3) and f((2, 3)), as PyTorch does."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = tuple(args[0])
@@ -89,18 +101,34 @@ class _Size(int):
     """``Tensor.size``: the number of elements, as the standard has it, that can also be
     called as PyTorch's ``size()`` method (the shape, or one dimension of it)."""
 
-    def __new__(cls, n, shape):
+    _shape: tuple[int, ...]
+
+    def __new__(cls, n: int, shape: tuple[int, ...]) -> _Size:
         self = super().__new__(cls, n)
         self._shape = shape
         return self
 
-    def __call__(self, dim=None):
+    @overload
+    def __call__(self, dim: None = None) -> tuple[int, ...]: ...
+    @overload
+    def __call__(self, dim: int) -> int: ...
+
+    def __call__(self, dim: int | None = None) -> tuple[int, ...] | int:
         return self._shape if dim is None else self._shape[dim]
 
 
 
 
-class Tensor:
+if TYPE_CHECKING:
+    # Type checkers and editors see Tensor's computing methods as inherited from the class
+    # that defines them; at run time xpgrad.methods copies them onto Tensor when xpgrad is
+    # imported (that module needs the dispatcher, which needs Tensor).
+    from .methods import TensorMethods as _Methods
+else:
+    _Methods = object
+
+
+class Tensor(_Methods):
     """An array from any array API backend, with reverse-mode automatic differentiation.
 
     Make one with :func:`xpgrad.tensor` (or ``ones``, ``randn``, ...). ``Tensor(data)``
@@ -115,13 +143,24 @@ class Tensor:
     # temporaries may ever reuse (xpgrad.temporaries).
     __slots__ = ("_data", "_dev", "_grad_fn", "_rg", "_grad", "_vc", "_accum", "_view", "_views",
                  "_own", "__weakref__")
+    _data: Any  # the backend's array
+    _dev: Device
+    _grad_fn: Node | None
+    _rg: bool
+    _grad: Tensor | None
+    _vc: list[int] | None
+    _accum: AccumulateGrad | None
+    _view: ViewInfo | None
+    _views: list[weakref.ref[Tensor]] | None
+    _own: bool
     __array_priority__ = 1000
     # NumPy's operators and ufuncs give way to Tensor's (reflected) operators, so that
     # ``numpy.float64(2) * t`` is a Tensor, and ``ndarray * t`` is an error, not an object
     # array of Tensors or a silent conversion that loses the graph.
     __array_ufunc__ = None
 
-    def __init__(self, data, dev=None, grad_fn=None, *, device=None):
+    def __init__(self, data: Any, dev: Device | None = None, grad_fn: Node | None = None, *,
+                 device: Device | str | None = None) -> None:
         if dev is None:  # Python data or a foreign array (xpgrad.methods installs _from_data)
             data, dev = self._from_data(data, device)
         elif type(data) is not dev.array_type:
@@ -139,14 +178,14 @@ class Tensor:
     # ------------------------------------------------------------------ the graph
 
     @property
-    def requires_grad(self):
+    def requires_grad(self) -> bool:
         return self._rg
 
     @requires_grad.setter
-    def requires_grad(self, value):
+    def requires_grad(self, value: bool) -> None:
         self.requires_grad_(value)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set whether autograd records ops on this leaf; returns self."""
         requires_grad = bool(requires_grad)
         if self._grad_fn is not None:
@@ -165,15 +204,15 @@ class Tensor:
         self._rg = requires_grad
         return self
 
-    def _is_floating(self):
+    def _is_floating(self) -> bool:
         return self._dev.xp.isdtype(self._data.dtype, ("real floating", "complex floating"))
 
     @property
-    def grad(self):
+    def grad(self) -> Tensor | None:
         return self._grad
 
     @grad.setter
-    def grad(self, value):
+    def grad(self, value: Tensor | None) -> None:
         if value is not None:
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad must be a Tensor or None, got {type(value).__name__}")
@@ -186,21 +225,21 @@ class Tensor:
         self._grad = value
 
     @property
-    def grad_fn(self):
+    def grad_fn(self) -> Node | None:
         return self._grad_fn
 
     creator = grad_fn  # the pre-0.4 PyTorch name, for old code
 
     @property
-    def is_leaf(self):
+    def is_leaf(self) -> bool:
         return self._grad_fn is None
 
     @property
-    def retains_grad(self):
+    def retains_grad(self) -> bool:
         fn = self._grad_fn
         return fn is not None and bool(fn.hooks) and any(isinstance(h, _RetainGrad) for h in fn.hooks)
 
-    def retain_grad(self):
+    def retain_grad(self) -> None:
         """Keep this non-leaf's gradient in ``.grad`` after backward (leaves always do)."""
         if not self._rg:
             raise RuntimeError("can't retain_grad on a Tensor that has requires_grad=False")
@@ -208,7 +247,7 @@ class Tensor:
             self._grad_fn.register_prehook(_RetainGrad(self))
         return None
 
-    def register_hook(self, hook):
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """Call ``hook(grad)`` when this Tensor's gradient is computed.
 
         Hooks run in registration order; one that returns a Tensor replaces the gradient
@@ -223,13 +262,13 @@ class Tensor:
         node = self._grad_fn if self._grad_fn is not None else _accumulate_node(self)
         return node.register_prehook(hook)
 
-    def detach(self):
+    def detach(self) -> Tensor:
         """A Tensor sharing this one's storage, cut from the graph (requires_grad False)."""
         t = Tensor(self._data, self._dev)
         t._vc = _shared_version(self)  # an in-place change through either shows up in both
         return t
 
-    def detach_(self):
+    def detach_(self) -> Tensor:
         """Cut this Tensor from the graph in place (it becomes a leaf that needs no grad)."""
         if self._view is not None:
             raise RuntimeError(
@@ -241,7 +280,7 @@ class Tensor:
         return self
 
     @property
-    def data(self):
+    def data(self) -> Tensor:
         """A Tensor sharing this one's storage, outside the graph, as PyTorch's ``.data``.
 
         Unlike ``detach()``, in-place changes through ``.data`` are not tracked.
@@ -249,7 +288,7 @@ class Tensor:
         return Tensor(self._data, self._dev)
 
     @data.setter
-    def data(self, value):
+    def data(self, value: Tensor) -> None:
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be set to a Tensor, got {type(value).__name__}")
         self._data = value._data
@@ -258,11 +297,11 @@ class Tensor:
     # ------------------------------------------------------------------ array object
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, ...]:
         return tuple(self._data.shape)
 
     @property
-    def size(self):
+    def size(self) -> _Size | None:
         """The number of elements (the standard's ``size``), which can also be called as
         PyTorch's ``size()``: ``t.size()`` is the shape, ``t.size(1)`` one dimension.
 
@@ -277,33 +316,34 @@ class Tensor:
         return _Size(n, shape)
 
     @property
-    def dtype(self):
+    def dtype(self) -> Any:
         return self._data.dtype
 
     @property
-    def device(self):
+    def device(self) -> Device:
         return self._dev
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         return len(self._data.shape)
 
-    def dim(self):
+    def dim(self) -> int:
         return len(self._data.shape)
 
-    def numel(self):
+    def numel(self) -> int:
         n = 1
         for s in self._data.shape:
             n *= s
         return n
 
-    def __len__(self):
+    def __len__(self) -> int:
         shape = self._data.shape
         if not shape:
             raise TypeError("len() of a 0-d Tensor")
         return shape[0]
 
-    def __dlpack__(self, /, *, stream=None, max_version=None, dl_device=None, copy=None):
+    def __dlpack__(self, /, *, stream: Any = None, max_version: tuple[int, int] | None = None,
+                   dl_device: tuple[int, int] | None = None, copy: bool | None = None) -> Any:
         """Export the data through DLPack (``numpy.from_dlpack(t.detach())``).
 
         As in PyTorch, a Tensor that requires grad cannot be exported (the consumer
@@ -318,18 +358,18 @@ class Tensor:
         given = {"stream": stream, "max_version": max_version, "dl_device": dl_device, "copy": copy}
         return export(**{k: v for k, v in given.items() if v is not None})
 
-    def __dlpack_device__(self, /):
+    def __dlpack_device__(self, /) -> tuple[int, int]:
         """The DLPack ``(device type, device id)`` of the data."""
         where = getattr(self._data, "__dlpack_device__", None)
         if where is None:
             raise BufferError(self._no_dlpack())
         return where()
 
-    def _no_dlpack(self):
+    def _no_dlpack(self) -> str:
         return (f"the {self._dev.backend.name} backend's arrays ({type(self._data).__name__}) do not "
                 "support DLPack; convert through NumPy instead (t.detach().numpy())")
 
-    def item(self):
+    def item(self) -> Any:
         """The value of a one-element Tensor as a Python number."""
         if self.numel() != 1:
             raise ValueError(
@@ -337,19 +377,19 @@ class Tensor:
             )
         return self._numpy().reshape(()).item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self._numpy().tolist()
 
-    def _numpy(self):
+    def _numpy(self) -> NDArray[Any]:
         return self._dev.backend.to_numpy(self._data)
 
-    def numpy(self):
+    def numpy(self) -> NDArray[Any]:
         """The values as a NumPy array (shared with the Tensor on the CPU)."""
         if self._rg:
             raise RuntimeError("Can't call numpy() on a Tensor that requires grad. Use t.detach().numpy() instead.")
         return self._numpy()
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> NDArray[Any]:
         if self._rg:
             raise RuntimeError(
                 "Can't convert a Tensor that requires grad to a NumPy array (the graph would be "
@@ -358,7 +398,7 @@ class Tensor:
         a = self._numpy()
         return a if dtype is None else a.astype(dtype)
 
-    def _scalar(self, kind):
+    def _scalar(self, kind: type) -> Any:
         if self.numel() != 1:
             raise TypeError(f"only one-element Tensors can be converted to Python {kind.__name__}s, "
                             f"this one has shape {self.shape}")
@@ -367,27 +407,27 @@ class Tensor:
                             "xpgrad.xp.real(t) or xpgrad.xp.abs(t) first, or use complex(t)")
         return kind(self._numpy().reshape(()).item())
 
-    def __float__(self):
+    def __float__(self) -> float:
         return self._scalar(float)
 
-    def __int__(self):
+    def __int__(self) -> int:
         return self._scalar(int)
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return self._scalar(bool)
 
-    def __complex__(self):
+    def __complex__(self) -> complex:
         return self._scalar(complex)
 
-    def __index__(self):
+    def __index__(self) -> int:
         if self._dev.xp.isdtype(self._data.dtype, "integral"):
             return self._scalar(int)
         raise TypeError(f"only integer Tensors can be used as an index, this one is {self._data.dtype}")
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return id(self)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return tensor_repr(self)
 
     __str__ = __repr__
@@ -399,14 +439,14 @@ class Tensor:
 
     # ------------------------------------------------------------------ in place
 
-    def _snapshot(self):
+    def _snapshot(self) -> Tensor:
         """A Tensor holding a copy of this one's values, with this one's history."""
         t = Tensor(self._dev.xp.asarray(self._data, copy=True), self._dev)
         t._grad_fn = self._grad_fn
         t._rg = self._rg
         return t
 
-    def _bump_version(self):
+    def _bump_version(self) -> None:
         with _EPOCH_LOCK:
             epoch = INPLACE_EPOCH[0] = INPLACE_EPOCH[0] + 1
             if self._vc is None:
@@ -415,18 +455,18 @@ class Tensor:
                 self._vc[0] = epoch
 
     @property
-    def _version(self):
+    def _version(self) -> int:
         return 0 if self._vc is None else self._vc[0]
 
     @property
-    def _base(self):
+    def _base(self) -> Tensor | None:
         """The Tensor whose memory this view shares (PyTorch's ``_base``), or None."""
         return None if self._view is None else self._view.root
 
-    def _is_view(self):
+    def _is_view(self) -> bool:
         return self._view is not None
 
     @property
-    def is_cuda(self):
+    def is_cuda(self) -> bool:
         return self._dev.type == "cuda"
 

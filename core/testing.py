@@ -27,6 +27,10 @@ It provides:
     current backend: a Tensor on its device, from Python data (numbers, nested lists,
     NumPy arrays) or, given a tuple, random normal values of that shape (the same values
     on every backend, and in every run).
+:func:`assert_close`
+    ``assert_close(actual, expected)`` checks a Tensor's values, and its shape, dtype and
+    device: those of ``expected`` where it is a Tensor, those given as ``dtype=`` and
+    ``device=`` otherwise (the shape always), with tolerances by dtype.
 :func:`check_grads`
     ``check_grads(fn, *inputs, order=2)`` checks ``fn``'s gradients against central
     finite differences, first order and (``order=2``) second order, on the inputs' own
@@ -46,7 +50,12 @@ Example, a test of one op on every backend::
                     make((3,), requires_grad=True), order=1)
 
 The header of a test run lists the matrix (``xpgrad backends: ...``). To run one
-backend only, select it by id: ``pytest -k numpy`` or ``-k array_api_strict``.
+backend only, select it by id: ``pytest -k numpy`` or ``-k array_api_strict``. To fix
+the matrix to some backends (a project that tests torch's and jax's backends elsewhere,
+say), name them in the ini option ``xpgrad_backends`` or with ``--xpgrad-backends``::
+
+    [tool.pytest.ini_options]
+    xpgrad_backends = ["numpy", "array_api_strict", "dask", "cupy"]
 
 PYTEST_DONT_REWRITE: this module raises its own AssertionErrors, so pytest need not
 rewrite it, and may find it imported already.
@@ -61,8 +70,8 @@ from xpgrad.plugins import registry
 from xpgrad.plugins.manager import get_plugin_manager
 
 __all__ = [
-    "BackendCase", "backend_matrix", "check_grads", "backend", "make",
-    "pytest_generate_tests", "pytest_report_header",
+    "BackendCase", "backend_matrix", "check_grads", "assert_close", "backend", "make",
+    "pytest_addoption", "pytest_generate_tests", "pytest_report_header",
 ]
 
 _DEFAULT_DTYPE = "float64"  # what finite differences need; make(..., dtype=None) infers
@@ -105,15 +114,40 @@ def _why_unavailable(backend, why):
     return f"the {backend.name} backend cannot run here: {why}"
 
 
-def backend_matrix():
+def pytest_addoption(parser):
+    parser.addini("xpgrad_backends", type="args", default=[],
+                  help="the backends of xpgrad's test matrix, by name (default: every registered one)")
+    parser.addoption("--xpgrad-backends", metavar="NAMES", default=None,
+                     help="comma-separated backends of xpgrad's test matrix (overrides the ini option)")
+
+
+def _wanted(config):
+    """The backend names the run asks for, or None for every registered backend."""
+    if config is None:
+        return None
+    option = config.getoption("--xpgrad-backends", default=None)
+    names = [n.strip() for n in option.split(",") if n.strip()] if option else list(config.getini("xpgrad_backends"))
+    return names or None
+
+
+def backend_matrix(names=None):
     """The backend matrix as ``[(id, device or None, skip reason or None), ...]``.
 
-    One entry per device of every registered backend, NumPy first; a backend that
-    cannot run here gets one entry, with no device and the reason it is skipped.
+    One entry per device of every registered backend (or of the backends ``names``),
+    NumPy first; a backend that cannot run here gets one entry, with no device and the
+    reason it is skipped.
     """
     get_plugin_manager()
     rows = []
-    backends = sorted(registry.backends().items(), key=lambda item: item[0] != "numpy")
+    registered = registry.backends()
+    if names is not None:
+        unknown = sorted(set(names) - set(registered))
+        if unknown:
+            raise pytest.UsageError(
+                f"xpgrad_backends names {unknown}, which are not registered backends; "
+                f"the registered ones are {sorted(registered)}")
+        registered = {n: registered[n] for n in names}
+    backends = sorted(registered.items(), key=lambda item: item[0] != "numpy")
     for name, backend in backends:
         try:
             ok, why = backend.is_available()
@@ -149,7 +183,7 @@ _PARAMETRIZED = weakref.WeakSet()  # metafuncs already done (if the plugin is lo
 def _params(config):
     rows = config.stash.get(_MATRIX, None)
     if rows is None:
-        rows = config.stash[_MATRIX] = backend_matrix()
+        rows = config.stash[_MATRIX] = backend_matrix(_wanted(config))
     return [
         pytest.param(device, id=id_, marks=() if reason is None else pytest.mark.skip(reason=reason))
         for id_, device, reason in rows
@@ -181,7 +215,7 @@ def pytest_report_header(config):
     if config.stash.get(_HEADER_SHOWN, False):  # the plugin is loaded under two names
         return None
     config.stash[_HEADER_SHOWN] = True
-    rows = backend_matrix()
+    rows = backend_matrix(_wanted(config))
     ran = ", ".join(id_ for id_, device, reason in rows if reason is None) or "none"
     lines = [f"xpgrad backends: {ran}"]
     lines += [f"xpgrad backend {id_} skipped: {reason}" for id_, _, reason in rows if reason]
@@ -371,3 +405,69 @@ def check_grads(fn, *inputs, order=2, eps=1e-6, atol=1e-5, rtol=1e-3):
                 f"differences on device {str(device)!r}: {detail}{in_graph}"
             ) from None
     return True
+
+
+# ---------------------------------------------------------------------- assert_close
+
+# (rtol, atol) by dtype where none are given: PyTorch's defaults in torch.testing
+_TOLERANCES = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5), "float32": (1.3e-6, 1e-5),
+               "float64": (1e-7, 1e-7), "complex64": (1.3e-6, 1e-5), "complex128": (1e-7, 1e-7)}
+
+
+def _dtype_name(dtype):
+    return str(dtype).rsplit(".", 1)[-1]
+
+
+def assert_close(actual, expected, *, rtol=None, atol=None, dtype=None, device=None, equal_nan=True):
+    """Assert that the Tensor ``actual`` equals ``expected`` within tolerances, and has
+    the shape, dtype and device it should.
+
+    Parameters
+    ----------
+    actual : Tensor
+    expected : Tensor, or data (a number, nested lists, a NumPy array)
+        A Tensor fixes the shape, dtype and device ``actual`` must have; data fixes the
+        shape (``np.shape(expected)``), and ``dtype=``/``device=`` the rest.
+    rtol, atol : float or None
+        ``|actual - expected| <= atol + rtol * |expected|`` elementwise; by default
+        PyTorch's tolerances for ``actual``'s dtype (float64: 1e-7 and 1e-7; float32:
+        1.3e-6 and 1e-5).
+    dtype : dtype or str or None
+        The dtype ``actual`` must have (``"float32"``, ``xpgrad.float32``, any backend's).
+    device : str or None
+        The device ``actual`` must be on (``"cpu"``, ``"array_api_strict:device1"``).
+    equal_nan : bool
+        Whether NaN equals NaN (at the same positions).
+
+    Raises
+    ------
+    AssertionError
+        Saying which of shape, dtype, device or values differ, and by how much.
+    """
+    import numpy as np
+
+    if not isinstance(actual, xpgrad.Tensor):
+        raise TypeError(f"assert_close: actual must be an xpgrad Tensor, got {type(actual).__name__}")
+    if isinstance(expected, xpgrad.Tensor):
+        dtype = expected.dtype if dtype is None else dtype
+        device = expected.device if device is None else device
+        want = np.asarray(expected.detach().tolist())
+        shape = tuple(expected.shape)
+    else:
+        want = np.asarray(expected)
+        shape = want.shape
+    got_shape = tuple(actual.shape)
+    if got_shape != shape:
+        raise AssertionError(f"assert_close: the shape is {got_shape}, expected {shape}")
+    if dtype is not None and _dtype_name(actual.dtype) != _dtype_name(dtype):
+        raise AssertionError(f"assert_close: the dtype is {_dtype_name(actual.dtype)}, expected {_dtype_name(dtype)}")
+    if device is not None and str(actual.device) != str(device):
+        raise AssertionError(f"assert_close: the device is {actual.device}, expected {device}")
+    default_rtol, default_atol = _TOLERANCES.get(_dtype_name(actual.dtype), (0.0, 0.0))
+    rtol = default_rtol if rtol is None else rtol
+    atol = default_atol if atol is None else atol
+    got = np.asarray(actual.detach().tolist())
+    if got.dtype == object or want.dtype == object:
+        raise TypeError("assert_close: expected values must be numbers")
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, equal_nan=equal_nan,
+                               err_msg=f"assert_close: the values differ (rtol={rtol}, atol={atol})")

@@ -17,6 +17,15 @@ dtype's name (every backend's complex dtypes say ``complex``), cached per dtype 
 The name, not ``xp.isdtype``: under ``create_graph`` a rule's ``xp`` is ``xpgrad.xp``,
 whose dtype queries ask the default device, which need not be the device of the value.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    #: A reduction's ``axis``: None (every axis), one axis, or several.
+    Axes = int | Sequence[int] | None
 
 __all__ = ["normalize_axes", "normalize_axis", "kept_shape", "count", "restore_reduced",
            "device_of", "prod", "broadcast_shapes", "expect_matrices", "svd_sizes", "pack",
@@ -24,7 +33,7 @@ __all__ = ["normalize_axes", "normalize_axis", "kept_shape", "count", "restore_r
 
 
 
-def normalize_axes(axis, ndim):
+def normalize_axes(axis: Axes, ndim: int) -> tuple[int, ...]:
     """``axis`` (None, an int or a tuple, negatives allowed) as a sorted tuple of ints."""
     if axis is None:
         return tuple(range(ndim))
@@ -38,13 +47,13 @@ def normalize_axes(axis, ndim):
     return tuple(sorted(set(out)))
 
 
-def kept_shape(shape, axis):
+def kept_shape(shape: Sequence[int], axis: Axes) -> tuple[int, ...]:
     """The shape a reduction over ``axis`` has with ``keepdims=True``."""
     axes = normalize_axes(axis, len(shape))
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
 
-def count(shape, axis):
+def count(shape: Sequence[int], axis: Axes) -> int:
     """How many elements a reduction over ``axis`` combines into each result."""
     n = 1
     for i in normalize_axes(axis, len(shape)):
@@ -52,7 +61,7 @@ def count(shape, axis):
     return n
 
 
-def restore_reduced(xp, g, shape, axis, keepdims):
+def restore_reduced(xp: Any, g: Any, shape: Sequence[int], axis: Axes, keepdims: bool) -> Any:
     """A reduction's cotangent ``g`` reshaped so that it broadcasts against the input."""
     if not keepdims:
         kept = kept_shape(shape, axis)
@@ -61,14 +70,14 @@ def restore_reduced(xp, g, shape, axis, keepdims):
     return g
 
 
-def device_of(x):
+def device_of(x: Any) -> Any:
     """The device of a backend array or a Tensor, for creating arrays beside it."""
     from array_api_compat import device
 
     return device(x)
 
 
-def normalize_axis(axis, ndim):
+def normalize_axis(axis: int, ndim: int) -> int:
     """One ``axis`` (negatives allowed) as an int in ``range(ndim)``."""
     if not isinstance(axis, int) or isinstance(axis, bool):
         raise TypeError(f"axis must be an integer, got {axis!r}")
@@ -77,7 +86,7 @@ def normalize_axis(axis, ndim):
     return axis % ndim
 
 
-def prod(shape):
+def prod(shape: Iterable[int]) -> int:
     """The number of elements of an array of ``shape``."""
     n = 1
     for s in shape:
@@ -85,7 +94,7 @@ def prod(shape):
     return n
 
 
-def broadcast_shapes(*shapes):
+def broadcast_shapes(*shapes: Sequence[int]) -> tuple[int, ...]:
     """The shape arrays of ``shapes`` broadcast to, by the standard's rules."""
     ndim = max((len(s) for s in shapes), default=0)
     out = []
@@ -101,14 +110,14 @@ def broadcast_shapes(*shapes):
     return tuple(out)
 
 
-def expect_matrices(name, x, square=False):
+def expect_matrices(name: str, x: Any, square: bool = False) -> None:
     """Raise a ValueError naming ``name`` unless ``x`` holds (square) matrices."""
     if x.ndim < 2 or square and x.shape[-1] != x.shape[-2]:
         what = "square matrices (..., M, M)" if square else "matrices (..., M, N)"
         raise ValueError(f"{name} takes {what}, got shape {tuple(x.shape)}")
 
 
-def svd_sizes(shape, full_matrices):
+def svd_sizes(shape: Sequence[int], full_matrices: bool) -> tuple[int, int, int, int, int]:
     """``m, n, k, ku, kv`` for matrices of ``shape`` ``(..., m, n)``: ``k`` singular
     values, ``ku`` columns of ``U`` and ``kv`` rows of ``Vh``."""
     m, n = shape[-2], shape[-1]
@@ -122,7 +131,7 @@ def svd_sizes(shape, full_matrices):
 # its caller takes them apart by differentiable slicing.
 
 
-def pack(xp, arrays, batch_ndim):
+def pack(xp: Any, arrays: Sequence[Any], batch_ndim: int) -> Any:
     """``arrays``, which share their first ``batch_ndim`` (batch) axes, each flattened past
     them and joined along one last axis, all in the first one's dtype. :func:`unpack`
     undoes it."""
@@ -132,7 +141,7 @@ def pack(xp, arrays, batch_ndim):
     return xp.concat([f if f.dtype == first.dtype else xp.astype(f, first.dtype) for f in flat], axis=-1)
 
 
-def unpack(xp, packed, tails):
+def unpack(xp: Any, packed: Any, tails: Iterable[Sequence[int]]) -> list[Any]:
     """The arrays of :func:`pack`'s result ``packed``: one per shape in ``tails`` (each
     array's shape past the batch axes), in order."""
     batch = tuple(packed.shape[:-1])
@@ -151,10 +160,10 @@ _REAL_SCALARS = (int, float, bool)
 # id(dtype) -> (dtype, is complex). Keyed by identity, so that dtypes of different
 # libraries are never compared (array-api-strict warns when they are); the dtype is kept
 # with its answer, so its id cannot be reused by another object while it is cached.
-_COMPLEX_BY_ID = {}
+_COMPLEX_BY_ID: dict[int, tuple[Any, bool]] = {}
 
 
-def is_complex(a):
+def is_complex(a: Any) -> bool:
     """Whether ``a`` (a backend array, a Tensor or a Python scalar) holds complex values."""
     kind = type(a)
     if kind in _REAL_SCALARS:
@@ -168,7 +177,7 @@ def is_complex(a):
     return known[1]
 
 
-def conj(xp, a):
+def conj(xp: Any, a: Any) -> Any:
     """``conj(a)`` for complex values, ``a`` itself for real ones (no pass over it)."""
     if not is_complex(a):
         return a
@@ -180,11 +189,11 @@ def conj(xp, a):
 # ---------------------------------------------------------------------- indexing keys
 
 
-def key_items(key):
+def key_items(key: Any) -> tuple[Any, ...]:
     """An indexing key as a tuple of its items."""
     return key if isinstance(key, tuple) else (key,)
 
 
-def has_integer_array(xp, key):
+def has_integer_array(xp: Any, key: Any) -> bool:
     """Whether ``key`` holds an integer array (the only kind of index that can repeat)."""
     return any(hasattr(k, "dtype") and not xp.isdtype(k.dtype, "bool") for k in key_items(key))

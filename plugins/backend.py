@@ -5,11 +5,14 @@ an array library itself: it asks the backends which of them owns an array, and e
 backend hands out its array API namespace, its devices and the few things the standard
 does not cover (random numbers, moving data, writing into storage).
 """
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["Backend", "BackendUnavailable"]
 
 
-def _conj(xp, d):
+def _conj(xp: Any, d: Any) -> Any:
     """``conj(d)`` for a complex derivative, ``d`` itself for a real one."""
     if type(d) is complex:
         return d.conjugate()
@@ -43,15 +46,16 @@ class Backend:
         raises, and :meth:`accumulate` returns the sum instead.
     """
 
-    name = None
-    library = None
-    device_prefix = None
-    install = None
-    mutable = True
+    # None here; every backend sets them (typed as what it sets)
+    name: str = None  # type: ignore[assignment]
+    library: str = None  # type: ignore[assignment]
+    device_prefix: str = None  # type: ignore[assignment]
+    install: str | None = None
+    mutable: bool = True
 
     # ---------------------------------------------------------------- discovery
 
-    def is_available(self):
+    def is_available(self) -> tuple[bool, str]:
         """Return ``(True, "")`` if the backend can run here, else ``(False, why)``."""
         try:
             self.namespace()
@@ -59,7 +63,7 @@ class Backend:
             return False, f"{type(exc).__name__}: {exc}"
         return True, ""
 
-    def version(self):
+    def version(self) -> str | None:
         """The library's version string, or ``None`` if it is not importable."""
         import importlib
 
@@ -68,19 +72,19 @@ class Backend:
         except Exception:
             return None
 
-    def array_types(self):
+    def array_types(self) -> tuple[type, ...]:
         """The array classes this backend owns (used to cache dispatch per type)."""
         raise NotImplementedError
 
-    def namespace(self):
+    def namespace(self) -> Any:
         """The array API namespace that computes on this backend's arrays."""
         raise NotImplementedError
 
-    def array_type(self):
+    def array_type(self) -> type:
         """The one array class a Tensor of this backend holds (see :meth:`coerce`)."""
         return type(self.namespace().asarray(0))
 
-    def coerce(self, value):
+    def coerce(self, value: Any) -> Any:
         """``value``, an op's result that is not of :meth:`array_type`, as one that is.
 
         NumPy returns scalars, not 0-d arrays, from arithmetic on 0-d arrays; a Tensor
@@ -90,19 +94,19 @@ class Backend:
 
     # ---------------------------------------------------------------- devices
 
-    def devices(self):
+    def devices(self) -> list[str]:
         """Device strings usable here, the default first (``["cpu"]``)."""
         return [self.device_prefix]
 
-    def device_of(self, array):
+    def device_of(self, array: Any) -> str:
         """The device string of an array this backend owns."""
         return self.device_prefix
 
-    def native_device(self, device):
+    def native_device(self, device: str) -> Any:
         """The library's own device object for a device string."""
         return None
 
-    def to_device(self, array, device):
+    def to_device(self, array: Any, device: str) -> Any:
         """Copy ``array`` to ``device``, another device string of this backend.
 
         Called only to move between two different devices of this backend, so a
@@ -111,7 +115,7 @@ class Backend:
         """
         return array
 
-    def from_foreign(self, array, device, source):
+    def from_foreign(self, array: Any, device: str, source: Backend) -> Any:
         """A copy of ``array``, an array of another backend (``source``), on ``device``.
 
         This is the one way data crosses from one array library to another, and only
@@ -131,16 +135,16 @@ class Backend:
 
     # ---------------------------------------------------------------- data
 
-    def asarray(self, data, dtype, device):
+    def asarray(self, data: Any, dtype: Any, device: str) -> Any:
         """An array of this backend from Python data or another array."""
         xp = self.namespace()
         return xp.asarray(data, dtype=dtype, device=self.native_device(device))
 
-    def to_numpy(self, array):
+    def to_numpy(self, array: Any) -> Any:
         """A NumPy array with the same values (for printing and ``Tensor.numpy()``)."""
         raise NotImplementedError
 
-    def write(self, dst, src):
+    def write(self, dst: Any, src: Any) -> None:
         """Write ``src`` into ``dst``'s storage, in place (``Tensor.add_`` and friends).
 
         A backend whose arrays cannot be written (JAX) raises an error saying so.
@@ -153,14 +157,14 @@ class Backend:
     # handed (``fresh``). These three methods say, per library, what "fresh" is and how
     # to compute into such an array; the defaults never write in place.
 
-    def fresh(self, array):
+    def fresh(self, array: Any) -> bool:
         """Whether ``array`` is a new array with memory of its own (no view of another,
         writable), as an op's result is. The engine asks this of what a rule returned,
         after checking it is none of the arrays the rule was handed: only then may it
         write into it or hand it out without a copy. The default says no."""
         return False
 
-    def chain(self, g, d, g_free, d_free):
+    def chain(self, g: Any, d: Any, g_free: bool, d_free: bool) -> tuple[Any, bool]:
         """``(g * conj(d), free)``: a cotangent ``g`` through an elementwise derivative
         ``d`` (an array broadcasting with ``g``, or a Python number), and whether the
         result is an array the engine may write into.
@@ -173,14 +177,14 @@ class Backend:
         p = g * _conj(self.namespace(), d)
         return p, self.fresh(p)
 
-    def add_into(self, dst, src):
+    def add_into(self, dst: Any, src: Any) -> Any:
         """``dst + src``, for the engine summing the gradients an input receives from
         several consumers: written into ``dst`` (and returned) where the library can,
         ``dst`` being an array the engine owns (see :meth:`fresh`); else a new array.
         ``dst`` and ``src`` have the same shape and dtype."""
         return dst + src
 
-    def elementwise_into(self, name, args, into, held):
+    def elementwise_into(self, name: str, args: tuple[Any, ...], into: int, held: int) -> Any:
         """The standard's elementwise function ``name`` (``exp``, ``add``) of ``args``
         (arrays, or an array and a Python scalar), computed into the memory of
         ``args[into]`` and returned, or None where this backend will not.
@@ -195,7 +199,7 @@ class Backend:
         """
         return None
 
-    def shares_memory(self, result, array):
+    def shares_memory(self, result: Any, array: Any) -> bool | None:
         """Whether ``result``, what an op declared ``view`` returned, shares memory with
         ``array``, its first argument: True, False, or None where this backend cannot
         tell.
@@ -207,14 +211,14 @@ class Backend:
         """
         return None
 
-    def seed(self, seed):
+    def seed(self, seed: int) -> None:
         """Reseed this backend's random number generator."""
 
-    def random_normal(self, shape, dtype, device):
+    def random_normal(self, shape: tuple[int, ...], dtype: Any, device: str) -> Any:
         raise NotImplementedError
 
-    def random_uniform(self, shape, dtype, device):
+    def random_uniform(self, shape: tuple[int, ...], dtype: Any, device: str) -> Any:
         raise NotImplementedError
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Backend {self.name} ({self.library})>"

@@ -6,7 +6,17 @@ package does. Hooks are called only when the set of plugins changes (registratio
 unregistration, entry-point discovery); what they return is compiled into plain dicts
 that the dispatcher reads per op, so no hook is ever called on the hot path.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import pluggy
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from .backend import Backend
+    from .op import Op
 
 hookspec = pluggy.HookspecMarker("xpgrad")
 hookimpl = pluggy.HookimplMarker("xpgrad")
@@ -16,7 +26,7 @@ hookimpl = pluggy.HookimplMarker("xpgrad")
 
 
 @hookspec
-def xpgrad_ops():
+def xpgrad_ops() -> Iterable[Op]:  # type: ignore[empty-body]  # a specification: never called
     """Return the ops this plugin provides, as an iterable of :class:`xpgrad.plugins.Op`.
 
     Called once when the plugin is registered, and again whenever another plugin is
@@ -30,7 +40,7 @@ def xpgrad_ops():
 
 
 @hookspec
-def xpgrad_backends():
+def xpgrad_backends() -> Iterable[Backend]:  # type: ignore[empty-body]  # a specification: never called
     """Return the array backends this plugin provides, as an iterable of
     :class:`xpgrad.plugins.Backend`.
 

@@ -11,11 +11,17 @@ when the built-in plugins and the entry points are registered: threads that make
 first xpgrad call at the same time wait for the one that sets it up. Registering and
 unregistering hold the same lock.
 """
+from __future__ import annotations
+
 import importlib
 import os
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import pluggy
+
+if TYPE_CHECKING:
+    from collections.abc import Container
 
 from . import hookspecs, registry
 from .op import OpDefinitionError
@@ -48,12 +54,12 @@ class XpgradPluginWarning(UserWarning):
     """A plugin could not be loaded or answered its hooks with an error; it is skipped."""
 
 
-_pm = None  # published once set up
-_building = None  # the manager while the thread holding the lock sets it up
+_pm: pluggy.PluginManager | None = None  # published once set up
+_building: pluggy.PluginManager | None = None  # the manager while the thread holding the lock sets it up
 _LOCK = registry.LOCK
 
 
-def get_plugin_manager():
+def get_plugin_manager() -> pluggy.PluginManager:
     """The pluggy PluginManager for project ``"xpgrad"``, created on first use."""
     global _pm, _building
     pm = _pm
@@ -79,7 +85,7 @@ def get_plugin_manager():
     return pm
 
 
-def register(plugin, name=None):
+def register(plugin: object, name: str | None = None) -> str:
     """Register a plugin (a module or any object with ``@hookimpl`` functions) at run time.
 
     Returns the name it was registered under. Raises, and leaves the plugin
@@ -107,7 +113,7 @@ def register(plugin, name=None):
     return name
 
 
-def unregister(plugin=None, name=None):
+def unregister(plugin: object | None = None, name: str | None = None) -> object:
     """Unregister a plugin, given the object or the name it was registered under."""
     pm = get_plugin_manager()
     if plugin is None and name is None:
@@ -120,12 +126,13 @@ def unregister(plugin=None, name=None):
     return removed
 
 
-def list_plugins():
+def list_plugins() -> list[str]:
     """Names of the registered plugins, in registration order."""
     return [name for name, plugin in get_plugin_manager().list_name_plugin() if plugin is not None]
 
 
-def _answers(pm, hook, strict, raising=()):
+def _answers(pm: pluggy.PluginManager, hook: pluggy.HookCaller, strict: bool,
+             raising: Container[str] = ()) -> list[tuple[str, list[Any]]]:
     """Every plugin's answer to ``hook``, as ``(plugin name, items)``. A plugin whose
     hook raises is skipped with a warning, unless it is built in (under ``strict``) or
     named in ``raising`` (the one ``register()`` is registering): then the error is
@@ -133,7 +140,8 @@ def _answers(pm, hook, strict, raising=()):
     out = []
     for impl in reversed(hook.get_hookimpls()):  # pluggy lists them last-registered first
         try:
-            out.append((impl.plugin_name, list(impl.function() or ())))
+            # (pluggy types what a hook returns as object)
+            out.append((impl.plugin_name, list(impl.function() or ())))  # type: ignore[call-overload]
         except Exception as exc:
             if strict and impl.plugin_name in BUILTIN_PLUGINS:
                 raise
@@ -147,7 +155,7 @@ def _answers(pm, hook, strict, raising=()):
     return out
 
 
-def _plugin_error(plugin_name, hook_name, exc):
+def _plugin_error(plugin_name: str, hook_name: str, exc: Exception) -> Exception:
     """``exc``, raised by a plugin's hook, as the same kind of error naming the plugin
     (an invalid ``Op`` names itself already)."""
     if isinstance(exc, OpDefinitionError):
@@ -160,12 +168,12 @@ def _plugin_error(plugin_name, hook_name, exc):
         return RuntimeError(msg)
 
 
-def _rebuild(pm, strict, raising=()):
+def _rebuild(pm: pluggy.PluginManager, strict: bool, raising: Container[str] = ()) -> None:
     registry.rebuild(_answers(pm, pm.hook.xpgrad_ops, strict, raising),
                      _answers(pm, pm.hook.xpgrad_backends, strict, raising))
 
 
-def _load_entry_points(pm):
+def _load_entry_points(pm: pluggy.PluginManager) -> None:
     from importlib.metadata import entry_points
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):

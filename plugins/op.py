@@ -32,10 +32,23 @@ This module is the declaration only: it checks what an op declares and keeps it.
 engine compiles it (``xpgrad.rules``, plugged in as ``Op.compiler``) when the registry
 publishes the op.
 """
+from __future__ import annotations
+
 import inspect
 import re
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .codegen import define
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from typing import Literal
+
+    #: A rule (VJP, JVP or derivative): ``xp`` (and ``g`` or ``t``), then the names it asks for.
+    Rule = Callable[..., Any]
+    #: Rules per argument: by name, in order (None where an argument has none), or, for an
+    #: op over ``*arrays``, a function of the argument's index returning its rule.
+    Rules = Mapping[str, Rule | None] | Sequence[Rule | None] | Callable[[int], Rule | None]
 
 __all__ = ["Op", "OpDefinitionError"]
 
@@ -47,7 +60,7 @@ class OpDefinitionError(TypeError):
 _SUFFIXES = ("_shape", "_dtype")
 
 
-def _node_name(name):
+def _node_name(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_")) + "Backward"
 
 
@@ -128,11 +141,40 @@ class Op:
 
     #: The engine's rule compiler (``xpgrad.rules``), which the engine sets here when it
     #: is imported; the registry runs ``compiler.compile_op`` on every op it publishes.
-    compiler = None
+    compiler: ClassVar[Any] = None
 
-    def __init__(self, name, forward, vjp=None, *, derivative=None, jvp=None, backends=None,
-                 overrides=False, node_name=None, doc=None, first_order_only=False,
-                 elementwise=False, view=False):
+    name: str
+    forward: Callable[..., Any]
+    argnames: tuple[str, ...]
+    params: frozenset[str]
+    defaults: dict[str, Any]
+    vjp: tuple[Rule | None, ...]
+    derivative: tuple[Rule | None, ...]
+    jvp: tuple[Any, ...]  # a rule or None per argument, or ("linear",)
+    backends: frozenset[str] | None
+    overrides: bool
+    node_name: str
+    doc: str | None
+    plugin: str | None
+    differentiable: bool
+    first_order_only: bool
+    variadic: bool
+    elementwise: bool
+    view: bool
+    _rule_factories: Any
+    _arities: dict[int, Op]
+    # compiled by the engine (types of core/, which this layer does not import)
+    rules: Any
+    jvp_rules: Any
+    node_type: Any
+    recorders: Any
+    _plans: Any
+
+    def __init__(self, name: str, forward: Callable[..., Any], vjp: Rules | None = None, *,
+                 derivative: Rules | None = None, jvp: Rules | Literal["linear"] | None = None,
+                 backends: Iterable[str] | None = None, overrides: bool = False, node_name: str | None = None,
+                 doc: str | None = None, first_order_only: bool = False, elementwise: bool = False,
+                 view: bool = False) -> None:
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise OpDefinitionError(f"an op's name must be an identifier, got {name!r}")
         if not callable(forward):
@@ -212,7 +254,7 @@ class Op:
         if not self.differentiable and any(j is not None for j in self.jvp):
             raise OpDefinitionError(f"op {name!r}: JVP rules given for an op declared not differentiable (vjp=None)")
 
-    def rule_names(self, fn, kind):
+    def rule_names(self, fn: Rule, kind: str) -> list[str]:
         """The names a rule of ``kind`` (``"vjp"``, ``"jvp"``, ``"derivative"``) asks for
         after ``xp`` (and ``g`` or ``t``): each an argument, ``out``, ``<arg>_shape``,
         ``<arg>_dtype`` or a param; raises OpDefinitionError naming the op otherwise."""
@@ -236,7 +278,7 @@ class Op:
                 )
         return names[skip:]
 
-    def _per_argument(self, given, what):
+    def _per_argument(self, given: Any, what: str) -> tuple[Any, ...]:
         """``given`` (a dict by argument name, or a sequence in order) as a list with one
         entry per argument (None where absent)."""
         n = len(self.argnames)
@@ -263,7 +305,7 @@ class Op:
             )
         return fns
 
-    def with_arity(self, n):
+    def with_arity(self, n: int) -> Op:
         """For an op declared with ``*arrays``: the op for exactly ``n`` arrays, named
         ``x0 ... x{n-1}``, made once per ``n``. Its rules are the factories' rules for
         each index; it shares this op's name, node type and plugin."""
@@ -293,7 +335,7 @@ class Op:
             self._arities[n] = op
         return op
 
-    def replaced(self, forward, *, backends, doc=None):
+    def replaced(self, forward: Callable[..., Any], *, backends: Iterable[str], doc: str | None = None) -> Op:
         """This op's declaration with another forward, for ``backends`` only: how a
         backend runs a generic op its own way (dask's blockwise linear algebra) with the
         same rules."""
@@ -306,13 +348,13 @@ class Op:
                   backends=backends, node_name=self.node_name, doc=doc or self.doc,
                   first_order_only=self.first_order_only, elementwise=self.elementwise, view=self.view)
 
-    def plan(self, needs):
+    def plan(self, needs: tuple[bool, ...]) -> Any:
         """What a node of this op keeps (the engine's SavePlan) when the arguments that
         require grad are ``needs``, a tuple of bools."""
         found = self._plans.get(needs)
         return found if found is not None else Op.compiler.plan(self, needs)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         where = f" from {self.plugin}" if self.plugin else ""
         args = "*arrays" if self.variadic else ", ".join(self.argnames)
         return f"<Op {self.name}({args}){where}>"

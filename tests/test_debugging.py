@@ -9,8 +9,6 @@ from xpgrad import viz
 from xpgrad.autograd import Function, detect_anomaly, set_detect_anomaly
 from xpgrad.autograd.graph import save_on_device, saved_tensors_hooks
 
-SLOW_ON_DASK = {"test_compressing_hook_gradients"}
-
 # sqrt(0)'s gradient is 0 / 0: the backends warn about it before anomaly mode raises.
 nan_warnings = pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning",
                                           "ignore:divide by zero:RuntimeWarning")
@@ -206,6 +204,7 @@ def test_pack_and_unpack_counts(device):
     assert xpgrad.dispatch.RECORD_HOOKS == []
 
 
+@pytest.mark.slow_on_dask
 def test_compressing_hook_gradients(device):
     def pack(t):
         return t.to(xpgrad.float32)

@@ -22,8 +22,6 @@ from helpers import assert_close, values
 F32 = xpgrad.float32
 F64 = xpgrad.float64
 
-SLOW_ON_DASK = {"test_jvp_matches_finite_differences", "test_reverse_over_forward",
-                "test_forward_over_reverse"}
 
 # Test modules whose case tables (module-level dicts of ``name: (fn, makers)``) are reused.
 CASE_MODULES = ["test_op_gradients", "test_xp_elementwise", "test_xp_manipulation",
@@ -55,6 +53,7 @@ CASES = _collect_cases()
 
 
 @pytest.mark.parametrize("fn, makers", CASES)
+@pytest.mark.slow_on_dask
 def test_jvp_matches_finite_differences(fn, makers, device):
     inputs = tuple(make(device) for make in makers)
     assert xpgrad.gradcheck(fn, inputs, check_forward_ad=True, check_backward_ad=False)
@@ -179,6 +178,7 @@ SECOND_ORDER = {
 
 
 @pytest.mark.parametrize("name", SECOND_ORDER)
+@pytest.mark.slow_on_dask
 def test_reverse_over_forward(name, device):
     """gradcheck of the jvp: the tangents are differentiable Tensor computations."""
     fn, sa, sb = SECOND_ORDER[name]
@@ -192,6 +192,7 @@ def test_reverse_over_forward(name, device):
 
 
 @pytest.mark.parametrize("name", SECOND_ORDER)
+@pytest.mark.slow_on_dask
 def test_forward_over_reverse(name, device):
     """The JVP of a vector-Jacobian product: forward mode through the backward pass."""
     fn, sa, sb = SECOND_ORDER[name]

@@ -48,9 +48,15 @@ def _imports(module, path, modules):
     modules in ``path``; ``from pkg import sub`` counts as an import of the submodule."""
     tree = ast.parse(path.read_text())
     top = {id(n) for n in tree.body}
+    # imports under `if TYPE_CHECKING:` are read by type checkers only, never run
+    typing_only = {id(n) for block in ast.walk(tree)
+                   if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+                   for stmt in block.body for n in ast.walk(stmt)}
     is_package = path.name == "__init__.py"
     found = []
     for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):

@@ -30,7 +30,6 @@ F32 = xpgrad.float32
 F64 = xpgrad.float64
 C128 = xpgrad.complex128
 
-SLOW_ON_DASK = {"test_qr_at_rank_deficient_input_gives_nan_not_an_error"}  # seconds each on dask
 
 
 def tensor(data, device, dtype=F64, requires_grad=True):
@@ -734,6 +733,7 @@ def _qr_batch(name):
 
 
 @pytest.mark.parametrize("name", list(QR_SINGULAR))
+@pytest.mark.slow_on_dask
 def test_qr_at_rank_deficient_input_gives_nan_not_an_error(name, device):
     batch, mode = _qr_batch(name)
     a = tensor(batch, device)
@@ -995,7 +995,6 @@ def test_rtol_tensor_against_torch():
 # ---------------------------------------------------------------------- integer-array assignment and scatter-add, exact
 
 
-SLOW_ON_DASK |= {"test_integer_array_assignment_and_gradients_are_exact"}
 
 
 def test_setitem_permutation_is_exact(device):
@@ -1013,6 +1012,7 @@ def test_setitem_permutation_is_exact(device):
     assert np.array_equal(np.signbit(got), np.signbit(expected))
 
 
+@pytest.mark.slow_on_dask
 def test_integer_array_assignment_and_gradients_are_exact(device):
     # every position holds exactly the value written last to it, in the key's order
     # (float32 values next to large ones, which arithmetic on them would round), as

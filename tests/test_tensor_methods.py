@@ -11,7 +11,6 @@ F64 = xpgrad.float64
 DATA = [[1.0, 3.0, 2.5], [2.0, 0.5, 5.0]]
 
 # The dask cases of the finite-difference tests are slow (see conftest.py).
-SLOW_ON_DASK = {"test_method_gradients"}
 
 METHODS = {
     "max": (lambda t: t.max(), lambda a: a.max()),
@@ -42,6 +41,7 @@ def test_method_values(name, device):
 
 
 @pytest.mark.parametrize("name", [n for n in METHODS if n not in ("clamp",)])
+@pytest.mark.slow_on_dask
 def test_method_gradients(name, device):
     method, _ = METHODS[name]
     t = xpgrad.tensor(DATA, dtype=F64, device=device, requires_grad=True)

@@ -378,3 +378,55 @@ def test_wrong_vjp_fails_the_generated_test(pytester):
         "device 'cpu'*'xpgrad_test_wrong_square' (plugin 'wrong_square_plugin')*",
         "FAILED test_wrong.py::test_wrong?array_api_strict:device1?*",
     ])
+
+
+# ---------------------------------------------------------------------- choosing the matrix
+
+
+def test_ini_option_fixes_the_matrix_and_the_command_line_overrides_it(pytester):
+    pytester.makepyfile("def test_it(backend):\n    assert backend.name in ('numpy', 'array_api_strict')\n")
+    pytester.makeini(INI + "xpgrad_backends = numpy array_api_strict\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "xpgrad.testing", "-v", timeout=300)
+    chosen = [i for i in _ids_in_matrix() if i == "numpy" or i.startswith("array_api_strict")]
+    result.assert_outcomes(passed=len(chosen))
+    result.stdout.fnmatch_lines(["xpgrad backends: numpy, array_api_strict, array_api_strict:device1*"])
+    assert "dask" not in result.stdout.str()
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "xpgrad.testing", "-v",
+                                           "--xpgrad-backends", "numpy", timeout=300)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*test_it?numpy? PASSED*"])
+
+
+def test_unknown_backend_name_is_a_usage_error_listing_the_registered_ones(pytester):
+    pytester.makepyfile("def test_it(backend):\n    pass\n")
+    pytester.makeini(INI)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "xpgrad.testing",
+                                           "--xpgrad-backends", "numpy,nosuch", timeout=300)
+    assert result.ret != 0
+    err = result.stderr.str()
+    assert "xpgrad_backends names ['nosuch'], which are not registered backends; the registered ones are [" in err
+    assert "'numpy'" in err.split("the registered ones are", 1)[1]
+
+
+# ---------------------------------------------------------------------- assert_close
+
+
+def test_assert_close_checks_values_shape_dtype_and_device():
+    from xpgrad.testing import assert_close
+
+    t = xpgrad.tensor([1.0, 2.0], dtype=xpgrad.float32)
+    assert_close(t, [1.0, 2.0])
+    assert_close(t, xpgrad.tensor([1.0, 2.0 + 1e-6], dtype=xpgrad.float32))  # float32 tolerances
+    with pytest.raises(AssertionError, match=r"^assert_close: the shape is \(2,\), expected \(1, 2\)$"):
+        assert_close(t, [[1.0, 2.0]])
+    with pytest.raises(AssertionError, match=r"^assert_close: the dtype is float32, expected float64$"):
+        assert_close(t, xpgrad.tensor([1.0, 2.0], dtype=xpgrad.float64))
+    with pytest.raises(AssertionError, match=r"^assert_close: the dtype is float32, expected float64$"):
+        assert_close(t, [1.0, 2.0], dtype="float64")
+    with pytest.raises(AssertionError, match=r"^assert_close: the device is cpu, expected array_api_strict$"):
+        assert_close(t, xpgrad.tensor([1.0, 2.0], dtype=xpgrad.float32, device="array_api_strict"))
+    with pytest.raises(AssertionError, match=r"assert_close: the values differ \(rtol=1e-07, atol=1e-07\)"):
+        assert_close(xpgrad.tensor([1.0, 2.0], dtype=xpgrad.float64), [1.0, 2.0 + 1e-5])
+    assert_close(xpgrad.tensor([1.0, float("nan")], dtype=xpgrad.float64), [1.0, float("nan")])
+    with pytest.raises(TypeError, match="actual must be an xpgrad Tensor, got list"):
+        assert_close([1.0], [1.0])

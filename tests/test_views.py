@@ -26,7 +26,6 @@ F64 = xpgrad.float64
 
 # Finite differences on dask compute a graph per perturbed element: minutes for the
 # table, so its dask cases run with -m slow (the small tests below run on dask always).
-SLOW_ON_DASK = {"test_gradient_of_a_write_through_a_view"}
 
 # name: (base shape, the view of y, whether PyTorch makes the same view)
 VIEWS = {
@@ -152,6 +151,7 @@ def _tensors(device, *arrays, requires_grad=True):
 
 
 @pytest.mark.parametrize("view_name, form_name", CASES)
+@pytest.mark.slow_on_dask
 def test_gradient_of_a_write_through_a_view(device, view_name, form_name):
     x, w, cy, cv = _data(view_name, form_name)
     tx, tw = _tensors(device, x, w)

@@ -15,7 +15,6 @@ F32 = xpgrad.float32
 F64 = xpgrad.float64
 
 # Finite differences cost a dask graph computation per perturbed element.
-SLOW_ON_DASK = {"test_function", "test_function_jvp", "test_setitem_gradients", "test_getitem_jvp"}
 
 
 def normal(*shape):
@@ -101,6 +100,7 @@ def resolve(makers, device):
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.slow_on_dask
 def test_function(name, device):
     fn, makers = FUNCTIONS[name]
     check(fn, resolve(makers, device))
@@ -303,6 +303,7 @@ def check_jvp(fn, inputs):
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.slow_on_dask
 def test_function_jvp(name, device):
     fn, makers = FUNCTIONS[name]
     check_jvp(fn, resolve(makers, device))
@@ -319,6 +320,7 @@ GETITEM_KEYS = {
 
 
 @pytest.mark.parametrize("key, shape", GETITEM_KEYS.values(), ids=GETITEM_KEYS.keys())
+@pytest.mark.slow_on_dask
 def test_getitem_jvp(key, shape, device):
     x = normal(*shape)(device)
     check_jvp(lambda t: t[key], (x,))
@@ -387,6 +389,7 @@ def setitem_key(key, device):
 
 
 @pytest.mark.parametrize("key, shape, vshape", SETITEM.values(), ids=SETITEM.keys())
+@pytest.mark.slow_on_dask
 def test_setitem_gradients(key, shape, vshape, device):
     if key == "mask" and device == "dask":
         pytest.skip("boolean-mask indexing (the value's gradient) is not supported on dask")

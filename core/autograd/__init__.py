@@ -1,4 +1,8 @@
 """``xpgrad.autograd``: the engine's public entry points, named as in ``torch.autograd``."""
+from __future__ import annotations
+
+from typing import Any
+
 from xpgrad.engine import backward, grad
 from xpgrad.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from xpgrad.gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -16,7 +20,7 @@ __all__ = ["backward", "grad", "Variable", "gradcheck", "gradgradcheck", "Gradch
            "function", "anomaly"]
 
 
-def Variable(data, requires_grad=False, volatile=False):
+def Variable(data: Any, requires_grad: bool = False, volatile: bool = False) -> Tensor:
     """The pre-0.4 PyTorch wrapper, for old code: returns a leaf Tensor.
 
     ``Variable(t, requires_grad=True)`` is a new leaf sharing ``t``'s storage, as it was

@@ -29,8 +29,11 @@ receives a gradient, with zeros (or None, see ``set_materialize_grads``) for the
 its results add up to the same gradients, since a backward is linear in its gradients.
 Nothing is registered in the plugin registry: Functions are user code.
 """
+from __future__ import annotations
+
 import functools
 import weakref
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from xpgrad import xp
 from xpgrad.creation import zeros
@@ -39,6 +42,16 @@ from xpgrad.grad_mode import GRAD_ENABLED, no_grad
 from xpgrad.node import _FREED, Node, Packed, new_node
 from xpgrad.plugins.op import Op
 from xpgrad.tensor import INPLACE_EPOCH, Tensor, _accumulate_node
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import TypeVar
+
+    from xpgrad.device import Device
+
+    _R = TypeVar("_R")
+    #: What a Function knows of a Tensor argument or output: ``(shape, dtype, Device)``
+    Meta = tuple[tuple[int, ...], Any, Device]
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
@@ -50,7 +63,7 @@ _FREED_MESSAGE = (
 )
 
 
-def _ordinal(i):
+def _ordinal(i: int) -> str:
     n = i + 1
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
@@ -67,23 +80,23 @@ class FunctionCtx:
     else (Python numbers, shapes, flags) may be kept as an attribute: ``ctx.k = 3``.
     """
 
-    def __init__(self, cls, args):
+    def __init__(self, cls: type[Function], args: Sequence[Any]) -> None:
         self._cls = cls
-        self._to_save = None  # what save_for_backward got, until the nodes hold it
-        self._for_forward = None  # what save_for_forward got, for jvp
-        self._saved = None  # while backward runs: the saved Tensors, unpacked
-        self._non_differentiable = ()
+        self._to_save: tuple[Any, ...] | None = None  # what save_for_backward got, until the nodes hold it
+        self._for_forward: tuple[Any, ...] | None = None  # what save_for_forward got, for jvp
+        self._saved: tuple[Any, ...] | None = None  # while backward runs: the saved Tensors, unpacked
+        self._non_differentiable: tuple[Any, ...] = ()
         self._materialize = True
-        self._cache = None  # (output index, incoming gradient, input gradients)
-        self._nodes = ()  # weak references to the output nodes, for saved_tensors
-        self._saved_outputs = ()  # per saved entry: the output index it is, or None
-        self._out_meta = ()  # per output: (shape, dtype, Device) or None for a non-Tensor
-        self._arg_meta = tuple(
+        self._cache: tuple[Any, ...] | None = None  # (output index, incoming gradient, input gradients)
+        self._nodes: tuple[Any, ...] = ()  # weak references to the output nodes, for saved_tensors
+        self._saved_outputs: tuple[int | None, ...] = ()  # per saved entry: the output index it is, or None
+        self._out_meta: tuple[Any, ...] = ()  # per output: (shape, dtype, Device) or None for a non-Tensor
+        self._arg_meta: tuple[Any, ...] = tuple(
             (a._data.shape, a._data.dtype, a._dev) if isinstance(a, Tensor) else None for a in args
         )
-        self.needs_input_grad = ()
+        self.needs_input_grad: tuple[bool, ...] = ()
 
-    def save_for_backward(self, *tensors):
+    def save_for_backward(self, *tensors: Tensor | None) -> None:
         """Keep ``tensors`` (Tensors or None: inputs, outputs or intermediates) for
         backward, where :attr:`saved_tensors` returns them. Call it at most once, in
         ``forward``."""
@@ -96,12 +109,12 @@ class FunctionCtx:
                 )
         self._to_save = tensors
 
-    def save_for_forward(self, *tensors):
+    def save_for_forward(self, *tensors: Tensor | None) -> None:
         """Keep ``tensors`` for ``jvp``, where :attr:`saved_tensors` returns them."""
         self._for_forward = tensors
 
     @property
-    def saved_tensors(self):
+    def saved_tensors(self) -> tuple[Any, ...]:
         """The Tensors given to :meth:`save_for_backward`, in order.
 
         In ``backward`` under ``create_graph=True`` the saved inputs and outputs are part
@@ -119,23 +132,23 @@ class FunctionCtx:
                 return node.saved_tensors
         return ()
 
-    def mark_non_differentiable(self, *outputs):
+    def mark_non_differentiable(self, *outputs: Tensor) -> None:
         """Declare outputs (as returned by ``forward``) that have no gradient: they do
         not require grad, and backward receives zeros (or None) for them."""
         self._non_differentiable = self._non_differentiable + outputs
 
-    def set_materialize_grads(self, value):
+    def set_materialize_grads(self, value: bool) -> None:
         """Whether backward receives zeros (True, the default) or None for the gradient
         of an output that received none."""
         self._materialize = bool(value)
 
-    def mark_dirty(self, *tensors):
+    def mark_dirty(self, *tensors: Tensor) -> NoReturn:
         raise NotImplementedError(
             "in-place Functions (mark_dirty) are not supported: return a new Tensor from "
             "forward instead of modifying an input"
         )
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<{self._cls.__name__} ctx>"
 
 
@@ -149,11 +162,11 @@ class FunctionBackward(Node):
     __slots__ = ()
 
     @property
-    def ctx(self):
+    def ctx(self) -> FunctionCtx:
         return self.params["ctx"]
 
     @property
-    def saved_tensors(self):
+    def saved_tensors(self) -> tuple[Any, ...]:
         """The saved Tensors, as backward would see them (raises once freed)."""
         saved = self.saved
         if saved is _FREED:
@@ -162,7 +175,7 @@ class FunctionBackward(Node):
             saved, _ = saved.unpack()
         return tuple(saved or ())
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
         try:
@@ -183,15 +196,15 @@ class DelayedErrorBackward(Node):
 class _DelayedErrorRule:
     __slots__ = ("message",)
     derivative = trusted = False
-    needs_args = frozenset()
+    needs_args: frozenset[int] = frozenset()
     needs_out = False
     names = ()
     fn = None
 
-    def __init__(self, message):
+    def __init__(self, message: str) -> None:
         self.message = message
 
-    def call(self, xp, g, saved, out, node):
+    def call(self, xp: Any, g: Any, saved: Any, out: Any, node: Node) -> NoReturn:
         raise RuntimeError(self.message)
 
     call_graph = call
@@ -203,7 +216,7 @@ class _Plan:
     __slots__ = ("keep", "out", "rules")
     last = -1  # no rule may write into its cotangent
 
-    def __init__(self, rules):
+    def __init__(self, rules: tuple[Any, ...]) -> None:
         self.keep = (False,) * len(rules)
         self.out = False
         self.rules = rules
@@ -220,28 +233,28 @@ class _BackwardRule:
     derivative = False
     kind = "vjp"
     trusted = False  # the user's backward: what it returns is never the engine's own
-    needs_args = frozenset()
+    needs_args: frozenset[int] = frozenset()
     needs_out = False
     names = ()
 
-    def __init__(self, cls, i, k, last):
+    def __init__(self, cls: type[Function], i: int, k: int, last: int) -> None:
         self.cls = cls
         self.i = i
         self.k = k
         self.last = last  # the highest argument index: after it the cache is dropped
 
     @property
-    def fn(self):
+    def fn(self) -> Callable[..., Any]:
         return self.cls.backward
 
-    def call(self, xp, g, saved, out, node):
+    def call(self, xp: Any, g: Any, saved: Any, out: Any, node: Node) -> Any:
         gi = self._gradient(g, saved, node, False)
         return None if gi is None else gi._data
 
-    def call_graph(self, xp, g, saved, out, node):
+    def call_graph(self, xp: Any, g: Any, saved: Any, out: Any, node: Node) -> Tensor | None:
         return self._gradient(g, saved, node, True)
 
-    def _gradient(self, g, saved, node, create):
+    def _gradient(self, g: Any, saved: Any, node: Node, create: bool) -> Tensor | None:
         ctx = node.params["ctx"]
         if not isinstance(node, FunctionBackward):
             # Forward mode deriving a JVP from this rule while the call is recorded: it
@@ -266,26 +279,26 @@ class _JvpRule:
     __slots__ = ("cls", "i", "k")
     derivative = trusted = False
     kind = "jvp"
-    needs_args = frozenset()
+    needs_args: frozenset[int] = frozenset()
     needs_out = False
     names = ()
 
-    def __init__(self, cls, i, k):
+    def __init__(self, cls: type[Function], i: int, k: int) -> None:
         self.cls = cls
         self.i = i
         self.k = k
 
     @property
-    def fn(self):
+    def fn(self) -> Callable[..., Any]:
         return self.cls.jvp
 
-    def call(self, xp, t, saved, out, node):
+    def call(self, xp: Any, t: Any, saved: Any, out: Any, node: Node) -> Any:
         return self._tangent(t, node, False)
 
-    def call_graph(self, xp, t, saved, out, node):
+    def call_graph(self, xp: Any, t: Any, saved: Any, out: Any, node: Node) -> Any:
         return self._tangent(t, node, True)
 
-    def _tangent(self, t, node, graph):
+    def _tangent(self, t: Any, node: Node, graph: bool) -> Any:
         ctx = node.params["ctx"]
         raw = not isinstance(t, Tensor)
         tangents = []
@@ -315,12 +328,13 @@ class _JvpRule:
 # ---------------------------------------------------------------------- backward
 
 
-def _zeros(meta):
+def _zeros(meta: Meta) -> Tensor:
     shape, dtype, dev = meta
     return zeros(tuple(shape), dtype=dtype, device=dev)
 
 
-def _run_backward(cls, ctx, node, k, g, saved, create):
+def _run_backward(cls: type[Function], ctx: FunctionCtx, node: Node | None, k: int, g: Any, saved: Any,
+                  create: bool) -> tuple[Tensor | None, ...]:
     """Call the user's backward for the gradient ``g`` of output ``k``; return one
     gradient per argument of forward (Tensors fitted to their inputs, or None)."""
     dev = ctx._out_meta[k][2]
@@ -345,14 +359,14 @@ def _run_backward(cls, ctx, node, k, g, saved, create):
     return _checked_gradients(cls, ctx, result)
 
 
-def _user_backward(cls):
+def _user_backward(cls: type[Function]) -> Callable[..., Any]:
     """``backward``, or ``vjp`` where a subclass defines that name instead (PyTorch's alias)."""
     if cls.backward is Function.backward and cls.vjp is not Function.backward:
         return cls.vjp
     return cls.backward
 
 
-def _saved_tensors(ctx, node, saved, create):
+def _saved_tensors(ctx: FunctionCtx, node: Node | None, saved: Any, create: bool) -> tuple[Any, ...]:
     """The saved values as backward sees them: under create_graph, a saved output is
     rebuilt as the output itself (with its node), so that it is differentiable."""
     if saved is None:
@@ -368,7 +382,7 @@ def _saved_tensors(ctx, node, saved, create):
     return tuple(rebuilt)
 
 
-def _output_node(ctx, node, j):
+def _output_node(ctx: FunctionCtx, node: Node, j: int) -> Node:
     """The node of output ``j``: this one, or its sibling if still alive, or a fresh
     twin (same inputs and saved values) if the user dropped that output."""
     if node.op.k == j:
@@ -382,7 +396,8 @@ def _output_node(ctx, node, j):
                      ctx._out_meta[j][2], node.epoch)
 
 
-def _run_once_differentiable(cls, ctx, grads_out, saved, create):
+def _run_once_differentiable(cls: type[Function], ctx: FunctionCtx, grads_out: list[Any], saved: tuple[Any, ...],
+                             create: bool) -> Any:
     """Backward on detached Tensors without recording; its gradients, if they depend on
     anything that requires grad, stand on a node that refuses a second differentiation."""
     sources = [t for t in (*grads_out, *saved) if isinstance(t, Tensor) and t._rg] if create else ()
@@ -400,7 +415,7 @@ def _run_once_differentiable(cls, ctx, grads_out, saved, create):
     nxt = tuple(s._grad_fn or _accumulate_node(s) for s in sources)
     plan = _Plan(tuple(_DelayedErrorRule(message) for _ in sources))
 
-    def delayed(r):
+    def delayed(r: Any) -> Any:
         if not isinstance(r, Tensor):
             return r
         node = new_node(DelayedErrorBackward, nxt, None, tuple(s._data.shape for s in sources),
@@ -412,7 +427,7 @@ def _run_once_differentiable(cls, ctx, grads_out, saved, create):
     return delayed(result)
 
 
-def _checked_gradients(cls, ctx, result):
+def _checked_gradients(cls: type[Function], ctx: FunctionCtx, result: Any) -> tuple[Tensor | None, ...]:
     """The user's backward result as one fitted gradient (or None) per argument,
     with an error naming the Function and the input for anything else."""
     metas = ctx._arg_meta
@@ -425,7 +440,7 @@ def _checked_gradients(cls, ctx, result):
             f"(expected {n}, got {len(result)}): return one per argument of forward, None for "
             "an argument that has no gradient"
         )
-    grads = []
+    grads: list[Tensor | None] = []
     for i, (r, meta) in enumerate(zip(result, metas)):
         if r is None or not ctx.needs_input_grad[i]:
             if r is not None and meta is None:
@@ -445,7 +460,7 @@ def _checked_gradients(cls, ctx, result):
     return tuple(grads)
 
 
-def _fit(cls, g, meta, i):
+def _fit(cls: type[Function], g: Tensor, meta: Meta, i: int) -> Tensor:
     """``g`` on input ``i``'s device and shape: a gradient of a broadcast shape is
     summed down (as for ops); anything else is an error naming the Function."""
     shape, dtype, dev = meta
@@ -472,14 +487,15 @@ def _fit(cls, g, meta, i):
 # ---------------------------------------------------------------------- making nodes
 
 
-_OPS = weakref.WeakKeyDictionary()  # Function subclass -> {(arity, output index): Op}
+# Function subclass -> {(arity, output index): Op}
+_OPS: weakref.WeakKeyDictionary[type[Function], dict[tuple[int, int], _FunctionOp]] = weakref.WeakKeyDictionary()
 
 
-def _never(xp, *arrays, ctx=None):
+def _never(xp: Any, *arrays: Any, ctx: FunctionCtx | None = None) -> NoReturn:
     raise RuntimeError("a Function's op is recorded by Function.apply, never dispatched")
 
 
-def _op_for(cls, n, k):
+def _op_for(cls: type[Function], n: int, k: int) -> _FunctionOp:
     """The private Op of output ``k`` of ``cls`` called with ``n`` arguments: its node
     type and rules. Made once; nothing is registered."""
     ops = _OPS.get(cls)
@@ -508,9 +524,11 @@ class _FunctionOp(Op):
     """An Op that also knows which output of its Function it differentiates."""
 
     __slots__ = ("k",)
+    k: int
 
 
-def _new_node(op, nxt, saved, shapes, dtypes, params, dev, epoch):
+def _new_node(op: _FunctionOp, nxt: tuple[Any, ...], saved: Any, shapes: tuple[Any, ...], dtypes: tuple[Any, ...],
+              params: dict[str, Any], dev: Device, epoch: int) -> Node:
     return new_node(op.node_type, nxt, saved, shapes, dtypes, params, _Plan(op.rules), dev, epoch)
 
 
@@ -555,11 +573,11 @@ class Function:
     """
 
     @staticmethod
-    def forward(ctx, *args, **kwargs):
+    def forward(ctx: Any, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("a Function subclass must define a static forward(ctx, *args)")
 
     @staticmethod
-    def backward(ctx, *grad_outputs):
+    def backward(ctx: Any, *grad_outputs: Any) -> Any:
         raise NotImplementedError(
             "a Function subclass must define a static backward(ctx, *grad_outputs) to be "
             "differentiated"
@@ -568,20 +586,20 @@ class Function:
     vjp = backward  # PyTorch's alias
 
     @staticmethod
-    def jvp(ctx, *tangents):
+    def jvp(ctx: Any, *tangents: Any) -> Any:
         raise NotImplementedError("this Function defines no jvp(ctx, *tangents) for forward mode")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         pass
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise RuntimeError(
             f"{type(self).__name__} is called through the class: {type(self).__name__}.apply(*args), "
             "with static forward and backward methods (the instance-call style is gone)"
         )
 
     @classmethod
-    def apply(cls, *args, **kwargs):
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run ``forward`` on ``args`` and record the call in the graph."""
         ctx = FunctionCtx(cls, args)
         recording = GRAD_ENABLED.get()
@@ -597,7 +615,7 @@ class Function:
         return _record(cls, ctx, args, outputs)
 
 
-def _record(cls, ctx, args, outputs):
+def _record(cls: type[Function], ctx: FunctionCtx, args: tuple[Any, ...], outputs: Any) -> Any:
     """Give the differentiable outputs of a call their nodes; return the outputs."""
     single = not isinstance(outputs, tuple)
     outs = (outputs,) if single else outputs
@@ -612,6 +630,8 @@ def _record(cls, ctx, args, outputs):
     non_diff = ctx._non_differentiable
     epoch = INPLACE_EPOCH[0]
     # Fresh output Tensors: forward may return an input or a Tensor it keeps elsewhere.
+    finals: list[Any]  # Tensors, None for a None output
+    diff: list[bool]
     finals, diff = [], []
     for o in outs:
         if o is None:
@@ -629,7 +649,7 @@ def _record(cls, ctx, args, outputs):
     shapes = tuple(a._data.shape if need else None for a, need in zip(args, ctx.needs_input_grad))
     dtypes = tuple(a._data.dtype if need else None for a, need in zip(args, ctx.needs_input_grad))
     params = {"ctx": ctx}
-    nodes = []
+    nodes: list[Node | None] = []
     first = None
     for k, t in enumerate(finals):
         if not diff[k]:
@@ -652,7 +672,8 @@ def _record(cls, ctx, args, outputs):
     return finals[0] if single else tuple(finals)
 
 
-def _saved_entries(ctx, args, outs, finals, epoch):
+def _saved_entries(ctx: FunctionCtx, args: tuple[Any, ...], outs: tuple[Any, ...], finals: list[Any],
+                   epoch: int) -> tuple[tuple[Any, ...] | None, tuple[int | None, ...]]:
     """The node's ``saved`` tuple and, per entry, the output it is (or None).
 
     A saved output is kept as a Tensor without a node (a node holding its own output
@@ -680,7 +701,7 @@ def _saved_entries(ctx, args, outs, finals, epoch):
     return tuple(entries), tuple(which)
 
 
-def once_differentiable(fn):
+def once_differentiable(fn: Callable[..., _R]) -> Callable[..., _R]:
     """Decorate a Function's backward that is not itself differentiable (it leaves
     Tensor ops, e.g. for NumPy or SciPy): it then runs on detached Tensors without
     recording, and differentiating its gradients again raises a clear error instead
@@ -694,8 +715,8 @@ def once_differentiable(fn):
     """
 
     @functools.wraps(fn)
-    def wrapper(ctx, *grad_outputs):
+    def wrapper(ctx: Any, *grad_outputs: Any) -> _R:
         return fn(ctx, *grad_outputs)
 
-    wrapper._xpgrad_once_differentiable = True
+    wrapper._xpgrad_once_differentiable = True  # type: ignore[attr-defined]
     return wrapper

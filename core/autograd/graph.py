@@ -6,23 +6,36 @@ saves (and its output, if a rule reads it), and may return anything (a copy on a
 device, a compressed array, a file name); ``unpack(packed)`` runs when backward needs
 the value and must return a Tensor equal to the one pack received.
 """
+from __future__ import annotations
+
 import contextvars
 import threading
+from typing import TYPE_CHECKING, Any
 
 from xpgrad import dispatch
 from xpgrad.node import _FREED, Packed
 from xpgrad.tensor import Tensor
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Literal
+
+    from xpgrad.device import Device
+    from xpgrad.node import Node
+
+    #: ``(pack_hook, unpack_hook)``
+    Hooks = tuple[Callable[[Tensor], Any], Callable[[Any], Tensor]]
+
 __all__ = ["saved_tensors_hooks", "save_on_device"]
 
 # The active (pack, unpack) pairs of this thread or task, innermost last. Only the
 # innermost pair applies, as in PyTorch: hooks do not compose.
-_HOOKS = contextvars.ContextVar("xpgrad_saved_tensors_hooks", default=())
+_HOOKS: contextvars.ContextVar[tuple[Hooks, ...]] = contextvars.ContextVar("xpgrad_saved_tensors_hooks", default=())
 _ACTIVE = [0]  # contexts entered in any thread: the record hook is installed while > 0
 _LOCK = threading.Lock()
 
 
-def _pack_node(node, out, args):
+def _pack_node(node: Node, out: Tensor, args: tuple[Any, ...]) -> None:
     """The record hook: replace the node's saved values by what pack() made of them."""
     hooks = _HOOKS.get()
     if not hooks:
@@ -50,12 +63,12 @@ def _pack_node(node, out, args):
     node.out = None
 
 
-def _watching():
+def _watching() -> bool:
     """Whether pack hooks see this thread's (or task's) op arguments (see dispatch)."""
     return bool(_HOOKS.get())
 
 
-_pack_node.watching = _watching
+_pack_node.watching = _watching  # type: ignore[attr-defined]
 
 
 class saved_tensors_hooks:
@@ -87,14 +100,14 @@ class saved_tensors_hooks:
     ...     y = (x * x).sum()
     """
 
-    def __init__(self, pack_hook, unpack_hook):
+    def __init__(self, pack_hook: Callable[[Tensor], Any], unpack_hook: Callable[[Any], Tensor]) -> None:
         if not callable(pack_hook) or not callable(unpack_hook):
             raise TypeError("saved_tensors_hooks takes two callables: pack_hook(t) and unpack_hook(packed)")
         self.pack_hook = pack_hook
         self.unpack_hook = unpack_hook
-        self._tokens = []
+        self._tokens: list[contextvars.Token[tuple[Hooks, ...]]] = []
 
-    def __enter__(self):
+    def __enter__(self) -> saved_tensors_hooks:
         self._tokens.append(_HOOKS.set(_HOOKS.get() + ((self.pack_hook, self.unpack_hook),)))
         with _LOCK:
             _ACTIVE[0] += 1
@@ -102,7 +115,7 @@ class saved_tensors_hooks:
                 dispatch.RECORD_HOOKS.append(_pack_node)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         _HOOKS.reset(self._tokens.pop())
         with _LOCK:
             _ACTIVE[0] -= 1
@@ -122,11 +135,11 @@ class save_on_device(saved_tensors_hooks):
     >>> loss.backward()      # saved values come back to the GPU one node at a time
     """
 
-    def __init__(self, device="cpu"):
-        def pack(t):
+    def __init__(self, device: Device | str = "cpu") -> None:
+        def pack(t: Tensor) -> tuple[Device, Tensor]:
             return (t._dev, t.to(device))
 
-        def unpack(packed):
+        def unpack(packed: tuple[Device, Tensor]) -> Tensor:
             home, t = packed
             return t.to(home)
 

@@ -5,7 +5,10 @@ intermediates is kept, and records one node in their place. When backward reache
 node, it runs ``f`` again, this time recording, and differentiates the fresh graph. The
 node saves only ``f``'s inputs.
 """
+from __future__ import annotations
+
 import functools
+from typing import TYPE_CHECKING, Any
 
 from xpgrad import dispatch
 from xpgrad.dispatch import apply
@@ -18,6 +21,15 @@ from xpgrad.tensor import INPLACE_EPOCH, Tensor, _accumulate_node
 from xpgrad.xp import reshape
 
 from ._pytree import flatten, tensor_leaves, unflatten
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import ParamSpec, TypeVar
+
+    from xpgrad.device import Device
+
+    _P = ParamSpec("_P")
+    _R = TypeVar("_R")
 
 __all__ = ["checkpoint"]
 
@@ -36,7 +48,8 @@ class _Recompute:
     """The state shared by one checkpoint node's rules: the engine calls rule ``i`` for
     every input with the same cotangent, and ``f`` must run once for all of them."""
 
-    def __init__(self, f, leaves, treedef, positions, needs, splits, dev):
+    def __init__(self, f: Callable[..., Any], leaves: list[Any], treedef: Any, positions: Sequence[int],
+                 needs: Sequence[bool], splits: list[tuple[int, int, tuple[int, ...]]] | None, dev: Device) -> None:
         self.f = f
         self.leaves = leaves  # the inputs' pytree leaves, Tensors replaced at backward
         self.treedef = treedef
@@ -44,11 +57,11 @@ class _Recompute:
         self.needs = needs  # per Tensor input: whether it requires grad
         self.splits = splits  # per output: (start, stop, shape); None for a single output
         self.dev = dev
-        self.g = None
-        self.results = None
+        self.g: Any = None
+        self.results: Any = None  # per input, its gradient, until handed out
 
-    def rule(self, i, create):
-        def call(xp, g, saved, out, node):
+    def rule(self, i: int, create: bool) -> Callable[..., Any]:
+        def call(xp: Any, g: Any, saved: Sequence[Any], out: Any, node: Node) -> Any:
             if g is not self.g:
                 self.results = self._gradients(g, saved, create)
                 self.g = g
@@ -60,7 +73,7 @@ class _Recompute:
 
         return call
 
-    def _gradients(self, g, saved, create):
+    def _gradients(self, g: Any, saved: Sequence[Any], create: bool) -> list[Any]:
         with enable_grad():
             if create:
                 inputs = [apply("positive", (x,)) if need else x for x, need in zip(saved, self.needs)]
@@ -82,7 +95,7 @@ class _Recompute:
             result.append(gi if gi is None or create else gi._data)
         return result
 
-    def _split(self, g, create):
+    def _split(self, g: Any, create: bool) -> list[Tensor]:
         if not create:
             g = Tensor(g, self.dev)
         if self.splits is None:
@@ -96,7 +109,7 @@ class _RuleAdapter:
     __slots__ = ("call", "call_graph", "needs_args", "needs_out", "names")
     derivative = trusted = False
 
-    def __init__(self, state, i, n):
+    def __init__(self, state: _Recompute, i: int, n: int) -> None:
         self.call = state.rule(i, False)
         self.call_graph = state.rule(i, True)
         self.needs_args = frozenset(range(n))
@@ -104,13 +117,13 @@ class _RuleAdapter:
         self.names = ()
 
 
-def _fresh_leaf(x):
+def _fresh_leaf(x: Tensor) -> Tensor:
     t = Tensor(x._data, x._dev)
     t._rg = True
     return t
 
 
-def checkpoint(f):
+def checkpoint(f: Callable[_P, _R]) -> Callable[_P, _R]:
     """``f`` with gradient checkpointing: its intermediates are not kept for backward,
     but recomputed when backward needs them.
 
@@ -129,7 +142,7 @@ def checkpoint(f):
     """
 
     @functools.wraps(f)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         leaves, _, treedef = flatten((args, kwargs))
         positions = [p for p, x in enumerate(leaves) if isinstance(x, Tensor)]
         inputs = [leaves[p] for p in positions]
@@ -144,7 +157,8 @@ def checkpoint(f):
     return wrapper
 
 
-def _record(f, leaves, treedef, positions, inputs, needs, outs):
+def _record(f: Callable[..., Any], leaves: list[Any], treedef: Any, positions: list[int], inputs: list[Tensor],
+            needs: list[bool], outs: list[Tensor]) -> list[Tensor]:
     dev = outs[0]._dev if outs else inputs[0]._dev
     if not outs:
         return []

@@ -10,7 +10,10 @@ differentiated again by an enclosing transform (``grad(grad(f))``) or by ``backw
 At the end, a result whose graph reaches no leaf but the transform's own copies is
 detached: it does not require grad, exactly like a value computed without autograd.
 """
+from __future__ import annotations
+
 import weakref
+from typing import TYPE_CHECKING, Any
 
 from xpgrad.dispatch import apply
 from xpgrad.grad_mode import GRAD_ENABLED
@@ -19,19 +22,24 @@ from xpgrad.tensor import Tensor, _accumulate_node
 
 from ._pytree import flatten, unflatten
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from xpgrad.node import Node
+
 __all__ = ["Scope", "check_argnums", "split_aux", "zeros_like", "check_primal", "SCRATCH"]
 
 # Leaves that transforms create for their own bookkeeping (forward mode's dual
 # cotangents): never an outside dependency of any result.
-SCRATCH = weakref.WeakSet()
+SCRATCH: weakref.WeakSet[Node] = weakref.WeakSet()
 
 
-def zeros_like(t):
+def zeros_like(t: Tensor) -> Tensor:
     """Zeros of ``t``'s shape, dtype and device, outside any graph."""
     return Tensor(t._dev.xp.zeros_like(t._data), t._dev)
 
 
-def check_primal(x, what):
+def check_primal(x: object, what: str) -> None:
     """``x`` must be a floating-point Tensor to differentiate with respect to it."""
     if not isinstance(x, Tensor):
         hint = " (Python numbers are not converted: the device and dtype would be guesses)" \
@@ -52,12 +60,12 @@ class Scope:
 
     __slots__ = ("outer", "internal")
 
-    def __init__(self):
+    def __init__(self) -> None:
         # Whether the caller records a graph: if not, nothing escapes into one.
-        self.outer = GRAD_ENABLED.get()
-        self.internal = set()
+        self.outer: bool = GRAD_ENABLED.get()
+        self.internal: set[Node] = set()
 
-    def copy(self, x):
+    def copy(self, x: Tensor) -> Tensor:
         """A copy of the primal ``x`` that requires grad (call under enable_grad)."""
         if self.outer and x._rg:
             return apply("positive", (x,))
@@ -66,12 +74,12 @@ class Scope:
         self.internal.add(_accumulate_node(t))
         return t
 
-    def close(self):
+    def close(self) -> None:
         """f has run: no other transform can differentiate with respect to this one's
         copies any more, so they are no outside dependency of anybody's results."""
         SCRATCH.update(self.internal)
 
-    def reaches_outside(self, tensors):
+    def reaches_outside(self, tensors: Iterable[Any]) -> bool:
         """Whether the graph of any of ``tensors`` reaches a leaf that is not one of this
         transform's copies: then results must be computed with ``create_graph``."""
         if not self.outer:
@@ -95,7 +103,7 @@ class Scope:
                     stack.append(nxt)
         return False
 
-    def escape(self, t):
+    def escape(self, t: Any) -> Any:
         """``t`` as the transform returns it: detached unless it depends on the outside."""
         if not isinstance(t, Tensor) or not t._rg:
             return t
@@ -103,12 +111,12 @@ class Scope:
             return t
         return Tensor(t._data, t._dev)
 
-    def escape_tree(self, tree):
+    def escape_tree(self, tree: Any) -> Any:
         leaves, _, treedef = flatten(tree)
         return unflatten(treedef, [self.escape(x) for x in leaves])
 
 
-def check_argnums(argnums, nargs, fname):
+def check_argnums(argnums: int | Sequence[int], nargs: int, fname: str) -> tuple[bool, tuple[int, ...]]:
     """Normalise ``argnums`` to a tuple of non-negative ints, checked against ``nargs``."""
     single = isinstance(argnums, int) and not isinstance(argnums, bool)
     nums = (argnums,) if single else argnums
@@ -129,7 +137,7 @@ def check_argnums(argnums, nargs, fname):
     return single, tuple(out)
 
 
-def split_aux(result, has_aux, fname):
+def split_aux(result: Any, has_aux: bool, fname: str) -> tuple[Any, Any]:
     """``(output, aux)`` from what f returned."""
     if not has_aux:
         return result, None
@@ -141,7 +149,7 @@ def split_aux(result, has_aux, fname):
     return result[0], result[1]
 
 
-def check_like(value, ref, what, ref_what):
+def check_like(value: object, ref: Tensor, what: str, ref_what: str) -> None:
     """``value`` must be a Tensor of ``ref``'s shape, dtype and device."""
     if not isinstance(value, Tensor):
         raise TypeError(f"{what} is a {type(value).__name__}, not a Tensor; wrap it with xpgrad.tensor(...)")

@@ -22,8 +22,11 @@ An op without JVP rules still works: its JVP is derived from its VJP rule (the
 double-VJP trick): ``v(u) = vjp(u)`` is linear in the cotangent ``u``, and the JVP of
 tangent ``t`` is ``grad(sum(v(u) * t), u)``.
 """
+from __future__ import annotations
+
 import threading
 import weakref
+from typing import TYPE_CHECKING, Any
 
 from xpgrad import dispatch
 from xpgrad import xp as _namespace
@@ -35,6 +38,12 @@ from xpgrad.tensor import Tensor, _accumulate_node
 from ._common import SCRATCH, Scope, check_like, check_primal, split_aux, zeros_like
 from ._pytree import describe_path, flatten, tensor_leaves, unflatten
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Literal
+
+    from xpgrad.node import Node
+
 __all__ = ["jvp", "ForwardLevel", "tangent_of"]
 
 
@@ -42,8 +51,8 @@ class _ThreadState(threading.local):
     """One thread's forward mode: its active levels, outermost first, and how many of
     them the hook serves (``levels[:visible]``)."""
 
-    def __init__(self):
-        self.levels = []
+    def __init__(self) -> None:
+        self.levels: list[ForwardLevel] = []
         self.visible = 0
 
 
@@ -52,7 +61,7 @@ _THREADS = [0]  # threads with at least one level: the hook is installed while >
 _LOCK = threading.Lock()
 
 
-def _xp():
+def _xp() -> Any:
     return _namespace
 
 
@@ -64,8 +73,11 @@ class ForwardLevel:
     """
 
     __slots__ = ("index", "tangents", "_prev")
+    index: int
+    tangents: Any  # weakref.WeakKeyDictionary[Node, Tensor] while entered, then None
+    _prev: int
 
-    def __enter__(self):
+    def __enter__(self) -> ForwardLevel:
         state = _STATE
         levels = state.levels
         self.index = len(levels)
@@ -80,7 +92,7 @@ class ForwardLevel:
                     dispatch.RECORD_HOOKS.append(_on_record)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         state = _STATE
         levels = state.levels
         if not levels or levels[-1] is not self:
@@ -98,18 +110,18 @@ class ForwardLevel:
                     dispatch.RECORD_HOOKS.remove(_on_record)
         return False
 
-    def set(self, t, tangent):
+    def set(self, t: Tensor, tangent: Tensor) -> None:
         key = t._grad_fn if t._grad_fn is not None else _accumulate_node(t)
         self.tangents[key] = tangent
 
-    def get(self, t):
+    def get(self, t: Any) -> Tensor | None:
         if type(t) is not Tensor or not t._rg:
             return None
         key = t._grad_fn if t._grad_fn is not None else t._accum
         return None if key is None else self.tangents.get(key)
 
 
-def tangent_of(t, level=-1):
+def tangent_of(t: object, level: int = -1) -> Tensor | None:
     """The tangent of ``t`` at one of this thread's forward levels (the innermost by
     default), or None."""
     levels = _STATE.levels
@@ -121,7 +133,7 @@ def tangent_of(t, level=-1):
 # ---------------------------------------------------------------------- the hook
 
 
-def _on_record(node, out, args):
+def _on_record(node: Node, out: Tensor, args: tuple[Any, ...]) -> None:
     state = _STATE
     n = state.visible
     if not n:
@@ -140,12 +152,12 @@ def _on_record(node, out, args):
                 level.tangents[node] = tangent
 
 
-def _watching():
+def _watching() -> bool:
     """Whether the hook reads the arguments of this thread's ops (see dispatch)."""
     return bool(_STATE.levels)
 
 
-_on_record.watching = _watching
+_on_record.watching = _watching  # type: ignore[attr-defined]
 
 
 class _NodeView:
@@ -154,14 +166,14 @@ class _NodeView:
 
     __slots__ = ("shapes", "dtypes", "params")
 
-    def __init__(self, node, args):
+    def __init__(self, node: Node, args: Sequence[Any]) -> None:
         self.shapes = tuple(a._data.shape if type(a) is Tensor else () for a in args)
         self.dtypes = tuple(a._data.dtype if type(a) is Tensor else None for a in args)
         self.params = node.params
 
 
-def _output_tangent(node, out, args, tangents):
-    op = getattr(type(node), "_op", None)
+def _output_tangent(node: Node, out: Tensor, args: Sequence[Any], tangents: Sequence[Tensor | None]) -> Tensor | None:
+    op: Any = getattr(type(node), "_op", None)
     jvp_rules = getattr(op, "jvp_rules", None)
     vjp_rules = node.plan.rules
     view = _NodeView(node, args)
@@ -197,7 +209,8 @@ def _output_tangent(node, out, args, tangents):
     return total
 
 
-def _derived(node, op, i, t, args, out, view):
+def _derived(node: Node, op: Any, i: int, t: Tensor, args: Sequence[Any], out: Tensor,
+             view: _NodeView) -> Tensor | None:
     """The JVP of argument ``i`` from its VJP rule: ``grad(sum(vjp(u) * t), u)``."""
     try:
         with enable_grad():
@@ -221,7 +234,7 @@ def _derived(node, op, i, t, args, out, view):
         ) from exc
 
 
-def _sum_to(v, shape):
+def _sum_to(v: Tensor, shape: tuple[int, ...]) -> Tensor:
     xp = _xp()
     lead = len(v.shape) - len(shape)
     axes = tuple(range(lead)) + tuple(
@@ -234,7 +247,8 @@ def _sum_to(v, shape):
 # ---------------------------------------------------------------------- jvp
 
 
-def jvp(f, primals, tangents, has_aux=False):
+def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
+        has_aux: bool = False) -> tuple[Any, ...]:
     """The value of ``f`` at ``primals`` and its directional derivative along ``tangents``.
 
     Computed in one forward pass (forward mode), with each op's JVP rules.
@@ -282,7 +296,8 @@ def jvp(f, primals, tangents, has_aux=False):
     return run_jvp(f, p_leaves, p_def, t_leaves, has_aux, "jvp")
 
 
-def run_jvp(f, p_leaves, p_def, t_leaves, has_aux, fname):
+def run_jvp(f: Callable[..., Any], p_leaves: Sequence[Tensor], p_def: Any, t_leaves: Sequence[Tensor | None],
+            has_aux: bool, fname: str) -> tuple[Any, ...]:
     """jvp on checked, flattened primals; a tangent of None leaves that primal constant."""
     scope = Scope()
     with enable_grad():

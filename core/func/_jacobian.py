@@ -1,6 +1,9 @@
 """Jacobians and Hessians, by reverse mode (one VJP per output element) or forward
 mode (one JVP per input element)."""
+from __future__ import annotations
+
 import functools
+from typing import TYPE_CHECKING, Any
 
 from xpgrad import xp as _namespace
 from xpgrad.tensor import Tensor
@@ -10,20 +13,26 @@ from ._forward import jvp, run_jvp
 from ._pytree import describe_path, flatten, unflatten
 from ._reverse import _numel, _selected, _Traced, grad
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Literal, ParamSpec
+
+    _P = ParamSpec("_P")
+
 __all__ = ["jacobian", "jacrev", "jacfwd", "hessian", "hvp"]
 
 
-def _xp():
+def _xp() -> Any:
     return _namespace
 
 
-def _device(t):
+def _device(t: Tensor) -> Any:
     from array_api_compat import device
 
     return device(t._data)
 
 
-def _basis(t, index):
+def _basis(t: Tensor, index: int) -> Tensor:
     """A Tensor of ``t``'s shape, dtype and device: one at flat ``index``, zeros elsewhere."""
     dev = t._dev
     bxp = dev.xp
@@ -32,7 +41,7 @@ def _basis(t, index):
     return Tensor(bxp.astype(positions == index, t._data.dtype), dev)
 
 
-def _stack(tensors, axis, shape, like):
+def _stack(tensors: Sequence[Tensor], axis: int, shape: tuple[int, ...], like: Tensor) -> Tensor:
     """``tensors`` stacked along a new first (``axis=0``) or last (``axis=-1``) axis.
 
     ``shape`` is the result's shape, used when there is nothing to stack.
@@ -43,7 +52,8 @@ def _stack(tensors, axis, shape, like):
     return xp.stack(tensors, axis=axis)
 
 
-def jacobian(f, argnums=0, mode="rev", has_aux=False):
+def jacobian(f: Callable[_P, Any], argnums: int | Sequence[int] = 0, mode: Literal["rev", "fwd"] = "rev",
+             has_aux: bool = False) -> Callable[_P, Any]:
     """The Jacobian of ``f`` with respect to the arguments at ``argnums``, as a function.
 
     Parameters
@@ -78,7 +88,7 @@ def jacobian(f, argnums=0, mode="rev", has_aux=False):
     compute = _jac_rev if mode == "rev" else _jac_fwd
 
     @functools.wraps(f)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         single, nums = check_argnums(argnums, len(args), fname)
         g = _selected(f, args, kwargs, nums)
         sel = [args[k] for k in nums]
@@ -99,14 +109,15 @@ def jacobian(f, argnums=0, mode="rev", has_aux=False):
     return wrapper
 
 
-def _jac_rev(g, sel, names, has_aux, fname):
+def _jac_rev(g: Callable[..., Any], sel: Sequence[Any], names: Sequence[str], has_aux: bool,
+             fname: str) -> tuple[dict[Any, Any], Any]:
     traced = _Traced(g, sel, names, has_aux, fname)
     outs, ins = traced.o_leaves, traced.copies
-    jac = {}
+    jac: dict[Any, Any] = {}
     for o, out in enumerate(outs):
         rows = []
         for i in range(_numel(out.shape)):
-            cots = [None] * len(outs)
+            cots: list[Tensor | None] = [None] * len(outs)
             cots[o] = _basis(out, i)
             rows.append(traced.pull(cots))
         jac[o] = [
@@ -117,15 +128,16 @@ def _jac_rev(g, sel, names, has_aux, fname):
     return jac, (traced.aux_value() if has_aux else None)
 
 
-def _jac_fwd(g, sel, names, has_aux, fname):
+def _jac_fwd(g: Callable[..., Any], sel: Sequence[Any], names: Sequence[str], has_aux: bool,
+             fname: str) -> tuple[dict[Any, Any], Any]:
     p_leaves, p_paths, p_def = flatten(tuple(sel))
     for x, path in zip(p_leaves, p_paths):
         check_primal(x, f"{fname}: {describe_path('arguments', path)}")
-    columns = [[] for _ in p_leaves]  # per input leaf: per element, the output tangents
+    columns: list[list[Any]] = [[] for _ in p_leaves]  # per input leaf: per element, the output tangents
     out_leaves = o_def = aux = None
     for j, x in enumerate(p_leaves):
         for e in range(_numel(x.shape)):
-            tangents = [None] * len(p_leaves)
+            tangents: list[Tensor | None] = [None] * len(p_leaves)
             tangents[j] = _basis(x, e)
             res = run_jvp(g, p_leaves, p_def, tangents, has_aux, fname)
             columns[j].append(flatten(res[1])[0])
@@ -136,7 +148,7 @@ def _jac_fwd(g, sel, names, has_aux, fname):
         res = run_jvp(g, p_leaves, p_def, [None] * len(p_leaves), has_aux, fname)
         out_leaves, _, o_def = flatten(res[0])
         aux = res[2] if has_aux else None
-    jac = {}
+    jac: dict[Any, Any] = {}
     for o, out in enumerate(out_leaves):
         jac[o] = [
             _reshape(_stack([c[o] for c in columns[j]], -1, tuple(out.shape) + (0,), out),
@@ -149,21 +161,21 @@ def _jac_fwd(g, sel, names, has_aux, fname):
     return jac, aux
 
 
-def _reshape(t, shape):
+def _reshape(t: Tensor, shape: tuple[int, ...]) -> Tensor:
     return t if tuple(t.shape) == shape else _xp().reshape(t, shape)
 
 
-def jacrev(f, argnums=0, has_aux=False):
+def jacrev(f: Callable[_P, Any], argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable[_P, Any]:
     """:func:`jacobian` in reverse mode."""
     return jacobian(f, argnums, mode="rev", has_aux=has_aux)
 
 
-def jacfwd(f, argnums=0, has_aux=False):
+def jacfwd(f: Callable[_P, Any], argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable[_P, Any]:
     """:func:`jacobian` in forward mode."""
     return jacobian(f, argnums, mode="fwd", has_aux=has_aux)
 
 
-def hessian(f, argnums=0):
+def hessian(f: Callable[_P, Any], argnums: int | Sequence[int] = 0) -> Callable[_P, Any]:
     """The Hessian of a scalar-valued ``f``: ``jacfwd(jacrev(f))`` (forward over reverse).
 
     For an argument of shape ``S`` the result has shape ``S + S``; for pytrees and tuple
@@ -179,7 +191,7 @@ def hessian(f, argnums=0):
     return jacfwd(jacrev(f, argnums), argnums)
 
 
-def hvp(f, primals, tangents):
+def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, ...]:
     """The Hessian-vector product of a scalar-valued ``f`` at ``primals`` along
     ``tangents``: forward mode over ``grad``, without forming the Hessian.
 

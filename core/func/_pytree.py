@@ -5,7 +5,14 @@ their lengths and dict keys. Transforms flatten their inputs and outputs to list
 leaves, work on those, and rebuild results with the same structure. Each leaf also gets
 a path (``[0]['w']``) so that errors can name exactly which one was wrong.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from xpgrad.tensor import Tensor
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
 
 __all__ = ["flatten", "unflatten", "tree_map", "describe_path"]
 
@@ -15,13 +22,13 @@ class _Leaf:
 
     __slots__ = ()
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return type(other) is _Leaf
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return 0
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "*"
 
 
@@ -33,19 +40,19 @@ class TreeDef:
 
     __slots__ = ("kind", "keys", "children")
 
-    def __init__(self, kind, keys, children):
+    def __init__(self, kind: type, keys: tuple[Any, ...] | None, children: tuple[Any, ...]) -> None:
         self.kind = kind  # tuple, list, dict, or a namedtuple class
-        self.keys = keys  # dict keys, in order; None otherwise
+        self.keys: Any = keys  # dict keys, in order; None otherwise
         self.children = children  # tuple of treedefs
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return (type(other) is TreeDef and self.kind is other.kind and self.keys == other.keys
                 and self.children == other.children)
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((self.kind, self.keys, self.children))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if self.kind is dict:
             return "{" + ", ".join(f"{k!r}: {c!r}" for k, c in zip(self.keys, self.children)) + "}"
         inner = ", ".join(repr(c) for c in self.children)
@@ -56,25 +63,27 @@ class TreeDef:
         return f"{self.kind.__name__}({inner})"
 
     @property
-    def num_leaves(self):
+    def num_leaves(self) -> int:
         return sum(1 if c is LEAF else c.num_leaves for c in self.children)
 
 
-def _is_namedtuple(x):
+def _is_namedtuple(x: object) -> bool:
     return isinstance(x, tuple) and hasattr(type(x), "_fields")
 
 
-def flatten(tree, path=""):
+def flatten(tree: Any, path: str = "") -> tuple[list[Any], list[str], TreeDef | _Leaf]:
     """``(leaves, paths, treedef)`` of ``tree``; a leaf is anything but a tuple, list or dict.
 
     ``paths[i]`` names leaf ``i`` relative to ``path``, e.g. ``"[1]['b']"``.
     """
+    leaves: list[Any]
+    paths: list[str]
     leaves, paths = [], []
     treedef = _flatten(tree, path, leaves, paths)
     return leaves, paths, treedef
 
 
-def _flatten(tree, path, leaves, paths):
+def _flatten(tree: Any, path: str, leaves: list[Any], paths: list[str]) -> TreeDef | _Leaf:
     if isinstance(tree, dict):
         keys = tuple(tree)
         children = tuple(_flatten(tree[k], f"{path}[{k!r}]", leaves, paths) for k in keys)
@@ -88,14 +97,14 @@ def _flatten(tree, path, leaves, paths):
     return LEAF
 
 
-def unflatten(treedef, leaves):
+def unflatten(treedef: TreeDef | _Leaf, leaves: Iterable[Any]) -> Any:
     """The pytree of structure ``treedef`` whose leaves are ``leaves`` (in order)."""
     it = iter(leaves)
     tree = _build(treedef, it)
     return tree
 
 
-def _build(treedef, it):
+def _build(treedef: Any, it: Iterator[Any]) -> Any:
     if treedef is LEAF:
         return next(it)
     children = [_build(c, it) for c in treedef.children]
@@ -108,18 +117,18 @@ def _build(treedef, it):
     return treedef.kind(*children)  # a namedtuple
 
 
-def tree_map(fn, tree):
+def tree_map(fn: Callable[[Any], Any], tree: Any) -> Any:
     """``tree`` with every leaf replaced by ``fn(leaf)``."""
     leaves, _, treedef = flatten(tree)
     return unflatten(treedef, [fn(x) for x in leaves])
 
 
-def describe_path(name, path):
+def describe_path(name: str, path: str) -> str:
     """``"tangents[0]['w']"`` from ``"tangents"`` and ``"[0]['w']"``."""
     return f"{name}{path}"
 
 
-def tensor_leaves(tree, what):
+def tensor_leaves(tree: Any, what: str) -> tuple[list[Tensor], list[str], TreeDef | _Leaf]:
     """The leaves of ``tree``, checked to be Tensors; errors name the offending leaf."""
     leaves, paths, treedef = flatten(tree)
     for leaf, path in zip(leaves, paths):

@@ -1,5 +1,8 @@
 """Reverse mode as function transforms: grad, value_and_grad, vjp, elementwise_grad."""
+from __future__ import annotations
+
 import functools
+from typing import TYPE_CHECKING, Any
 
 from xpgrad.engine import grad as engine_grad
 from xpgrad.grad_mode import enable_grad
@@ -8,13 +11,20 @@ from xpgrad.tensor import Tensor
 from ._common import Scope, check_argnums, check_like, check_primal, split_aux, zeros_like
 from ._pytree import describe_path, flatten, tensor_leaves, unflatten
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from typing import ParamSpec
+
+    _P = ParamSpec("_P")
+
 __all__ = ["grad", "value_and_grad", "vjp", "elementwise_grad"]
 
 
 class _Traced:
     """f run once on private copies of its primals, ready to be pulled back."""
 
-    def __init__(self, f, primals, names, has_aux, fname):
+    def __init__(self, f: Callable[..., Any], primals: Sequence[Any], names: Sequence[str], has_aux: bool,
+                 fname: str) -> None:
         self.fname = fname
         leaves_all, defs = [], []
         for tree, name in zip(primals, names):
@@ -36,7 +46,7 @@ class _Traced:
         self.o_leaves, _, self.o_def = tensor_leaves(self.out, f"{fname}: the output of f")
         self.outside = self.scope.reaches_outside(self.o_leaves)
 
-    def pull(self, cotangents):
+    def pull(self, cotangents: Sequence[Tensor | None]) -> list[Tensor]:
         """Gradients (flat, one per copy) for one cotangent per output leaf (None: zero)."""
         scope = self.scope
         pairs = [(o, c) for o, c in zip(self.o_leaves, cotangents) if c is not None and o._rg]
@@ -48,7 +58,7 @@ class _Traced:
                                 retain_graph=True, create_graph=create, allow_unused=True)
         return [zeros_like(x) if g is None else scope.escape(g) for g, x in zip(grads, self.copies)]
 
-    def per_primal(self, flat):
+    def per_primal(self, flat: Sequence[Any]) -> tuple[Any, ...]:
         """Flat gradients regrouped: one pytree per primal."""
         out, start = [], 0
         for d, n in zip(self.defs, self.counts):
@@ -56,17 +66,18 @@ class _Traced:
             start += n
         return tuple(out)
 
-    def value(self):
+    def value(self) -> Any:
         return unflatten(self.o_def, [self.scope.escape(o) for o in self.o_leaves])
 
-    def aux_value(self):
+    def aux_value(self) -> Any:
         return self.scope.escape_tree(self.aux)
 
 
-def _selected(f, args, kwargs, nums):
+def _selected(f: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any],
+              nums: Sequence[int]) -> Callable[..., Any]:
     """f as a function of the arguments at ``nums`` only (the others fixed)."""
 
-    def g(*sel):
+    def g(*sel: Any) -> Any:
         full = list(args)
         for k, s in zip(nums, sel):
             full[k] = s
@@ -75,7 +86,7 @@ def _selected(f, args, kwargs, nums):
     return g
 
 
-def vjp(f, *primals, has_aux=False):
+def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[Any, ...]:
     """The value of ``f`` at ``primals`` and its vector-Jacobian product function.
 
     Parameters
@@ -102,7 +113,7 @@ def vjp(f, *primals, has_aux=False):
     """
     traced = _Traced(f, primals, [f"primals[{i}]" for i in range(len(primals))], has_aux, "vjp")
 
-    def pullback(cotangents):
+    def pullback(cotangents: Any) -> tuple[Any, ...]:
         c_leaves, c_paths, c_def = flatten(cotangents)
         if c_def != traced.o_def:
             raise ValueError(
@@ -118,14 +129,15 @@ def vjp(f, *primals, has_aux=False):
     return traced.value(), pullback
 
 
-def _numel(shape):
+def _numel(shape: Iterable[int]) -> int:
     n = 1
     for s in shape:
         n *= s
     return n
 
 
-def value_and_grad(f, argnums=0, has_aux=False):
+def value_and_grad(f: Callable[_P, Any], argnums: int | Sequence[int] = 0,
+                   has_aux: bool = False) -> Callable[_P, Any]:
     """A function returning ``(f(*args), gradient)`` of a scalar-valued ``f``.
 
     Parameters
@@ -146,7 +158,7 @@ def value_and_grad(f, argnums=0, has_aux=False):
     return _grad_transform(f, argnums, has_aux, "value_and_grad", with_value=True)
 
 
-def grad(f, argnums=0, has_aux=False):
+def grad(f: Callable[_P, Any], argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable[_P, Any]:
     """The gradient of a scalar-valued ``f``, as a function of ``f``'s arguments.
 
     Composable: ``grad(grad(f))`` is the second derivative.
@@ -171,11 +183,12 @@ def grad(f, argnums=0, has_aux=False):
     return _grad_transform(f, argnums, has_aux, "grad", with_value=False)
 
 
-def _grad_transform(f, argnums, has_aux, fname, with_value):
+def _grad_transform(f: Callable[_P, Any], argnums: int | Sequence[int], has_aux: bool, fname: str,
+                    with_value: bool) -> Callable[_P, Any]:
     check_argnums(argnums, 1 << 30, fname)  # type errors now; the range when called
 
     @functools.wraps(f)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         single, nums = check_argnums(argnums, len(args), fname)
         names = [f"argument {k}" for k in nums]
         traced = _Traced(_selected(f, args, kwargs, nums), [args[k] for k in nums], names,
@@ -204,7 +217,7 @@ def _grad_transform(f, argnums, has_aux, fname, with_value):
     return wrapper
 
 
-def elementwise_grad(f, argnums=0):
+def elementwise_grad(f: Callable[_P, Any], argnums: int | Sequence[int] = 0) -> Callable[_P, Any]:
     """The gradient of ``sum(f(x))``: for an elementwise ``f``, its derivative at every
     element (HIPS autograd's ``elementwise_grad``), in one backward pass.
 
@@ -217,7 +230,7 @@ def elementwise_grad(f, argnums=0):
     check_argnums(argnums, 1 << 30, "elementwise_grad")
 
     @functools.wraps(f)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         single, nums = check_argnums(argnums, len(args), "elementwise_grad")
         traced = _Traced(_selected(f, args, kwargs, nums), [args[k] for k in nums],
                          [f"argument {k}" for k in nums], False, "elementwise_grad")

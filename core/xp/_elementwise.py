@@ -2,113 +2,519 @@
 its name.
 
 Arrays are positional-only, as in the standard. Either argument of a binary function
-may be a Python scalar (the other must be a Tensor). Which functions are differentiable,
-and their conventions at kinks and for complex numbers, is documented with each op
-(``python -m xpgrad`` lists them).
+may be a Python scalar (the other must be a Tensor). Each function's docstring is its
+op's ``doc``, as the op's plugin declares it (which functions are differentiable, their
+conventions at kinks and for complex numbers): ``tools/xp_elementwise.py`` writes the
+functions from the registry, and a test keeps them current.
 """
 from xpgrad.dispatch import apply
 from xpgrad.plugins.arrays import is_complex
 from xpgrad.tensor import Tensor
 
-_UNARY = {
-    "abs": "Absolute value; for complex z, |z| (gradient g * z / |z|, 0 at 0).",
-    "acos": "Inverse cosine, in [0, pi].",
-    "acosh": "Inverse hyperbolic cosine, for x >= 1.",
-    "asin": "Inverse sine, in [-pi/2, pi/2].",
-    "asinh": "Inverse hyperbolic sine.",
-    "atan": "Inverse tangent, in [-pi/2, pi/2].",
-    "atanh": "Inverse hyperbolic tangent, for -1 < x < 1.",
-    "bitwise_invert": "Bitwise NOT of an integer or bool array; not differentiable.",
-    "ceil": "Smallest integer-valued number >= x; not differentiable.",
-    "conj": "Complex conjugate (the identity on real arrays).",
-    "cos": "Cosine.",
-    "cosh": "Hyperbolic cosine.",
-    "exp": "e ** x.",
-    "expm1": "exp(x) - 1, accurate for x near 0.",
-    "floor": "Largest integer-valued number <= x; not differentiable.",
-    "imag": "Imaginary part of a complex array.",
-    "isfinite": "Whether each element is finite; bool, not differentiable.",
-    "isinf": "Whether each element is +-infinity; bool, not differentiable.",
-    "isnan": "Whether each element is NaN; bool, not differentiable.",
-    "log": "Natural logarithm.",
-    "log1p": "log(1 + x), accurate for x near 0.",
-    "log2": "Base-2 logarithm.",
-    "log10": "Base-10 logarithm.",
-    "logical_not": "Logical NOT of a bool array; not differentiable.",
-    "negative": "-x.",
-    "positive": "+x.",
-    "real": "Real part (the identity on real arrays).",
-    "reciprocal": "1 / x.",
-    "round": "Round to the nearest integer-valued number, halves to even; not differentiable.",
-    "sign": "-1, 0 or 1, not differentiable; for complex z, z / |z| (0 at 0), differentiable (op sgn).",
-    "signbit": "Whether the sign bit is set; bool, not differentiable.",
-    "sin": "Sine.",
-    "sinh": "Hyperbolic sine.",
-    "square": "x * x.",
-    "sqrt": "Square root; its gradient at 0 is inf, as in PyTorch.",
-    "tan": "Tangent.",
-    "tanh": "Hyperbolic tangent.",
-    "trunc": "Round toward zero; not differentiable.",
-}
+__all__ = [  # noqa: F822 (the generated block below defines them)
+    "abs", "acos", "acosh", "add", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and", "bitwise_invert",
+    "bitwise_left_shift", "bitwise_or", "bitwise_right_shift", "bitwise_xor", "ceil", "clip", "conj", "copysign",
+    "cos", "cosh", "divide", "equal", "exp", "expm1", "floor", "floor_divide", "greater", "greater_equal", "hypot",
+    "imag", "isfinite", "isinf", "isnan", "less", "less_equal", "log", "log10", "log1p", "log2", "logaddexp",
+    "logical_and", "logical_not", "logical_or", "logical_xor", "maximum", "minimum", "multiply", "negative",
+    "nextafter", "not_equal", "positive", "pow", "real", "reciprocal", "remainder", "round", "sign", "signbit",
+    "sin", "sinh", "sqrt", "square", "subtract", "tan", "tanh", "trunc", "where",
+]
 
-_BINARY = {
-    "add": "x1 + x2.",
-    "atan2": "The angle of the point (x2, x1), in [-pi, pi]; subgradient 0 at the origin.",
-    "bitwise_and": "Bitwise AND of integer or bool arrays; not differentiable.",
-    "bitwise_left_shift": "x1 << x2 for integer arrays; not differentiable.",
-    "bitwise_or": "Bitwise OR of integer or bool arrays; not differentiable.",
-    "bitwise_right_shift": "x1 >> x2 for integer arrays; not differentiable.",
-    "bitwise_xor": "Bitwise XOR of integer or bool arrays; not differentiable.",
-    "copysign": "|x1| with the sign of x2; differentiable in x1 only (zero gradient for x2).",
-    "divide": "x1 / x2; the gradient for x2, -x1 / x2 / x2, does not underflow.",
-    "equal": "x1 == x2; bool, not differentiable.",
-    "floor_divide": "floor(x1 / x2); not differentiable.",
-    "greater": "x1 > x2; bool, not differentiable.",
-    "greater_equal": "x1 >= x2; bool, not differentiable.",
-    "hypot": "sqrt(x1 ** 2 + x2 ** 2) without overflow; subgradient 0 at (0, 0).",
-    "less": "x1 < x2; bool, not differentiable.",
-    "less_equal": "x1 <= x2; bool, not differentiable.",
-    "logaddexp": "log(exp(x1) + exp(x2)) without overflow; gradients sigmoid(x1 - x2) and sigmoid(x2 - x1).",
-    "logical_and": "Logical AND of bool arrays; not differentiable.",
-    "logical_or": "Logical OR of bool arrays; not differentiable.",
-    "logical_xor": "Logical XOR of bool arrays; not differentiable.",
-    "maximum": "The larger of x1 and x2; ties split the gradient equally.",
-    "minimum": "The smaller of x1 and x2; ties split the gradient equally.",
-    "multiply": "x1 * x2.",
-    "nextafter": "The next representable value after x1 toward x2; not differentiable.",
-    "not_equal": "x1 != x2; bool, not differentiable.",
-    "pow": "x1 ** x2; d/dx1 is 0 where x2 == 0, and d/dx2 is 0 where x1 == 0 and x2 >= 0.",
-    "remainder": "x1 % x2, with the sign of x2; gradients 1 and -floor(x1 / x2).",
-    "subtract": "x1 - x2.",
-}
-
-__all__ = sorted(_UNARY) + sorted(_BINARY) + ["clip", "where"]
+# ---- generated by tools/xp_elementwise.py from the ops' docs; do not edit by hand
 
 
-def _unary(name, doc):
-    def fn(x, /):
-        return apply(name, (x,))
+def abs(x, /):
+    """Absolute value; subgradient 0 at 0; for complex z the gradient is g * sgn(z), sgn(z)
+    = z / |z|.
 
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"{doc}\n\nElementwise, on a Tensor; dispatches op ``{name}``."
-    return fn
-
-
-def _binary(name, doc):
-    def fn(x1, x2, /):
-        return apply(name, (x1, x2))
-
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = (f"{doc}\n\nElementwise with broadcasting; either argument may be a Python "
-                  f"scalar. Dispatches op ``{name}``.")
-    return fn
+    Elementwise, on a Tensor; dispatches op ``abs``."""
+    return apply("abs", (x,))
 
 
-for _name, _doc in _UNARY.items():
-    globals()[_name] = _unary(_name, _doc)
-for _name, _doc in _BINARY.items():
-    globals()[_name] = _binary(_name, _doc)
-del _name, _doc
+def acos(x, /):
+    """Inverse cosine; inf gradient at +-1.
+
+    Elementwise, on a Tensor; dispatches op ``acos``."""
+    return apply("acos", (x,))
+
+
+def acosh(x, /):
+    """Inverse hyperbolic cosine; inf gradient at 1.
+
+    Elementwise, on a Tensor; dispatches op ``acosh``."""
+    return apply("acosh", (x,))
+
+
+def asin(x, /):
+    """Inverse sine; inf gradient at +-1.
+
+    Elementwise, on a Tensor; dispatches op ``asin``."""
+    return apply("asin", (x,))
+
+
+def asinh(x, /):
+    """Inverse hyperbolic sine.
+
+    Elementwise, on a Tensor; dispatches op ``asinh``."""
+    return apply("asinh", (x,))
+
+
+def atan(x, /):
+    """Inverse tangent.
+
+    Elementwise, on a Tensor; dispatches op ``atan``."""
+    return apply("atan", (x,))
+
+
+def atanh(x, /):
+    """Inverse hyperbolic tangent.
+
+    Elementwise, on a Tensor; dispatches op ``atanh``."""
+    return apply("atanh", (x,))
+
+
+def bitwise_invert(x, /):
+    """~x, integer or bool; not differentiable.
+
+    Elementwise, on a Tensor; dispatches op ``bitwise_invert``."""
+    return apply("bitwise_invert", (x,))
+
+
+def ceil(x, /):
+    """Round up (PyTorch gives a zero gradient; here the result is a constant); not
+    differentiable.
+
+    Elementwise, on a Tensor; dispatches op ``ceil``."""
+    return apply("ceil", (x,))
+
+
+def conj(x, /):
+    """Complex conjugate; the gradient conj(g).
+
+    Elementwise, on a Tensor; dispatches op ``conj``."""
+    return apply("conj", (x,))
+
+
+def cos(x, /):
+    """Cosine.
+
+    Elementwise, on a Tensor; dispatches op ``cos``."""
+    return apply("cos", (x,))
+
+
+def cosh(x, /):
+    """Hyperbolic cosine.
+
+    Elementwise, on a Tensor; dispatches op ``cosh``."""
+    return apply("cosh", (x,))
+
+
+def exp(x, /):
+    """e ** x.
+
+    Elementwise, on a Tensor; dispatches op ``exp``."""
+    return apply("exp", (x,))
+
+
+def expm1(x, /):
+    """exp(x) - 1, accurate near 0; gradient exp(x) = out + 1.
+
+    Elementwise, on a Tensor; dispatches op ``expm1``."""
+    return apply("expm1", (x,))
+
+
+def floor(x, /):
+    """Round down (PyTorch gives a zero gradient; here the result is a constant); not
+    differentiable.
+
+    Elementwise, on a Tensor; dispatches op ``floor``."""
+    return apply("floor", (x,))
+
+
+def imag(x, /):
+    """Imaginary part; the gradient 0 + g * 1j.
+
+    Elementwise, on a Tensor; dispatches op ``imag``."""
+    return apply("imag", (x,))
+
+
+def isfinite(x, /):
+    """Whether finite; bool; not differentiable.
+
+    Elementwise, on a Tensor; dispatches op ``isfinite``."""
+    return apply("isfinite", (x,))
+
+
+def isinf(x, /):
+    """Whether infinite; bool; not differentiable.
+
+    Elementwise, on a Tensor; dispatches op ``isinf``."""
+    return apply("isinf", (x,))
+
+
+def isnan(x, /):
+    """Whether NaN; bool; not differentiable.
+
+    Elementwise, on a Tensor; dispatches op ``isnan``."""
+    return apply("isnan", (x,))
+
+
+def log(x, /):
+    """Natural logarithm.
+
+    Elementwise, on a Tensor; dispatches op ``log``."""
+    return apply("log", (x,))
+
+
+def log1p(x, /):
+    """log(1 + x), accurate near 0.
+
+    Elementwise, on a Tensor; dispatches op ``log1p``."""
+    return apply("log1p", (x,))
+
+
+def log2(x, /):
+    """base-2 logarithm.
+
+    Elementwise, on a Tensor; dispatches op ``log2``."""
+    return apply("log2", (x,))
+
+
+def log10(x, /):
+    """base-10 logarithm.
+
+    Elementwise, on a Tensor; dispatches op ``log10``."""
+    return apply("log10", (x,))
+
+
+def logical_not(x, /):
+    """Not x, bool; not differentiable.
+
+    Elementwise, on a Tensor; dispatches op ``logical_not``."""
+    return apply("logical_not", (x,))
+
+
+def negative(x, /):
+    """-x.
+
+    Elementwise, on a Tensor; dispatches op ``negative``."""
+    return apply("negative", (x,))
+
+
+def positive(x, /):
+    """+x.
+
+    Elementwise, on a Tensor; dispatches op ``positive``."""
+    return apply("positive", (x,))
+
+
+def real(x, /):
+    """Real part; the gradient g + 0j.
+
+    Elementwise, on a Tensor; dispatches op ``real``."""
+    return apply("real", (x,))
+
+
+def reciprocal(x, /):
+    """1 / x.
+
+    Elementwise, on a Tensor; dispatches op ``reciprocal``."""
+    return apply("reciprocal", (x,))
+
+
+def round(x, /):
+    """Round half to even (PyTorch gives a zero gradient; here the result is a constant);
+    not differentiable.
+
+    Elementwise, on a Tensor; dispatches op ``round``."""
+    return apply("round", (x,))
+
+
+def signbit(x, /):
+    """Whether the sign bit is set; bool; not differentiable.
+
+    Elementwise, on a Tensor; dispatches op ``signbit``."""
+    return apply("signbit", (x,))
+
+
+def sin(x, /):
+    """Sine.
+
+    Elementwise, on a Tensor; dispatches op ``sin``."""
+    return apply("sin", (x,))
+
+
+def sinh(x, /):
+    """Hyperbolic sine.
+
+    Elementwise, on a Tensor; dispatches op ``sinh``."""
+    return apply("sinh", (x,))
+
+
+def square(x, /):
+    """x * x.
+
+    Elementwise, on a Tensor; dispatches op ``square``."""
+    return apply("square", (x,))
+
+
+def sqrt(x, /):
+    """Square root; its gradient at 0 is inf, as in PyTorch.
+
+    Elementwise, on a Tensor; dispatches op ``sqrt``."""
+    return apply("sqrt", (x,))
+
+
+def tan(x, /):
+    """Tangent.
+
+    Elementwise, on a Tensor; dispatches op ``tan``."""
+    return apply("tan", (x,))
+
+
+def tanh(x, /):
+    """Hyperbolic tangent.
+
+    Elementwise, on a Tensor; dispatches op ``tanh``."""
+    return apply("tanh", (x,))
+
+
+def trunc(x, /):
+    """Round toward 0 (PyTorch gives a zero gradient; here the result is a constant); not
+    differentiable.
+
+    Elementwise, on a Tensor; dispatches op ``trunc``."""
+    return apply("trunc", (x,))
+
+
+def add(x1, x2, /):
+    """x1 + x2.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``add``."""
+    return apply("add", (x1, x2))
+
+
+def atan2(x1, x2, /):
+    """Angle of (x2, x1); subgradient 0 at the origin.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``atan2``."""
+    return apply("atan2", (x1, x2))
+
+
+def bitwise_and(x1, x2, /):
+    """x1 & x2, integer or bool; not differentiable.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``bitwise_and``."""
+    return apply("bitwise_and", (x1, x2))
+
+
+def bitwise_left_shift(x1, x2, /):
+    """x1 << x2, integer; x2 >= 0; not differentiable.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``bitwise_left_shift``."""
+    return apply("bitwise_left_shift", (x1, x2))
+
+
+def bitwise_or(x1, x2, /):
+    """x1 | x2, integer or bool; not differentiable.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``bitwise_or``."""
+    return apply("bitwise_or", (x1, x2))
+
+
+def bitwise_right_shift(x1, x2, /):
+    """x1 >> x2, integer (arithmetic shift); x2 >= 0; not differentiable.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``bitwise_right_shift``."""
+    return apply("bitwise_right_shift", (x1, x2))
+
+
+def bitwise_xor(x1, x2, /):
+    """x1 ^ x2, integer or bool; not differentiable.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``bitwise_xor``."""
+    return apply("bitwise_xor", (x1, x2))
+
+
+def copysign(x1, x2, /):
+    """|x1| with the sign of x2; d/dx1 is +-1 (0 at x1 == 0), d/dx2 is 0.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``copysign``."""
+    return apply("copysign", (x1, x2))
+
+
+def divide(x1, x2, /):
+    """x1 / x2; d/dx2 is -x1 / x2 / x2, which does not underflow.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``divide``."""
+    return apply("divide", (x1, x2))
+
+
+def equal(x1, x2, /):
+    """Elementwise equal; bool, not differentiable.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``equal``."""
+    return apply("equal", (x1, x2))
+
+
+def floor_divide(x1, x2, /):
+    """floor(x1 / x2), piecewise constant; not differentiable.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``floor_divide``."""
+    return apply("floor_divide", (x1, x2))
+
+
+def greater(x1, x2, /):
+    """Elementwise greater; bool, not differentiable.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``greater``."""
+    return apply("greater", (x1, x2))
+
+
+def greater_equal(x1, x2, /):
+    """Elementwise greater equal; bool, not differentiable.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``greater_equal``."""
+    return apply("greater_equal", (x1, x2))
+
+
+def hypot(x1, x2, /):
+    """sqrt(x1 ** 2 + x2 ** 2) without overflow; subgradient 0 at (0, 0).
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``hypot``."""
+    return apply("hypot", (x1, x2))
+
+
+def less(x1, x2, /):
+    """Elementwise less; bool, not differentiable.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``less``."""
+    return apply("less", (x1, x2))
+
+
+def less_equal(x1, x2, /):
+    """Elementwise less equal; bool, not differentiable.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``less_equal``."""
+    return apply("less_equal", (x1, x2))
+
+
+def logaddexp(x1, x2, /):
+    """log(exp(x1) + exp(x2)) without overflow; gradients sigmoid(x1 - x2) and sigmoid(x2 -
+    x1), stable too (1/2 each at (1e17, 1e17), 1 and 0 at (inf, 0)).
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``logaddexp``."""
+    return apply("logaddexp", (x1, x2))
+
+
+def logical_and(x1, x2, /):
+    """x1 and x2, bool; not differentiable.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``logical_and``."""
+    return apply("logical_and", (x1, x2))
+
+
+def logical_or(x1, x2, /):
+    """x1 or x2, bool; not differentiable.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``logical_or``."""
+    return apply("logical_or", (x1, x2))
+
+
+def logical_xor(x1, x2, /):
+    """x1 xor x2, bool; not differentiable.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``logical_xor``."""
+    return apply("logical_xor", (x1, x2))
+
+
+def maximum(x1, x2, /):
+    """Elementwise larger; ties split the gradient.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``maximum``."""
+    return apply("maximum", (x1, x2))
+
+
+def minimum(x1, x2, /):
+    """Elementwise smaller; ties split the gradient.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``minimum``."""
+    return apply("minimum", (x1, x2))
+
+
+def multiply(x1, x2, /):
+    """x1 * x2.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``multiply``."""
+    return apply("multiply", (x1, x2))
+
+
+def nextafter(x1, x2, /):
+    """The next representable value after x1 toward x2; not differentiable.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``nextafter``."""
+    return apply("nextafter", (x1, x2))
+
+
+def not_equal(x1, x2, /):
+    """Elementwise not equal; bool, not differentiable.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``not_equal``."""
+    return apply("not_equal", (x1, x2))
+
+
+def pow(x1, x2, /):
+    """x1 ** x2, tensor or scalar exponent; d/dx1 is 0 where x2 == 0, d/dx2 is 0 where x1
+    == 0 and x2 >= 0.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``pow``."""
+    return apply("pow", (x1, x2))
+
+
+def remainder(x1, x2, /):
+    """x1 % x2 (sign of x2); gradients 1 and -floor(x1 / x2), as in PyTorch.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``remainder``."""
+    return apply("remainder", (x1, x2))
+
+
+def subtract(x1, x2, /):
+    """x1 - x2.
+
+    Elementwise with broadcasting; either argument may be a Python scalar. Dispatches op
+    ``subtract``."""
+    return apply("subtract", (x1, x2))
+
+
+# ---- end of the generated functions
 
 
 def sign(x, /):

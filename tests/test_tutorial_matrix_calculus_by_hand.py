@@ -1,4 +1,4 @@
-"""Seed tutorial 004: "Autograd in Pytorch" -- matrix calculus checked by hand.
+"""The tutorial "Autograd in Pytorch" -- matrix calculus checked by hand.
 
 Example 1: y = a^T x (mm, t): dy/da = x, dy/dx = a.
 Example 2: y = (Ax + b)^T C (Dx + e): dy/dx = D^T C^T (Ax + b) + A^T C (Dx + e).

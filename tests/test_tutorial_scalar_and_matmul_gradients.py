@@ -1,4 +1,4 @@
-"""Seed tutorial 001: scalar derivation, then mean(y - matmul(x, w)).
+"""The tutorial of scalar derivation, then mean(y - matmul(x, w)).
 
 z = (x + 2)**2 + 3 at x = 2 gives 19 and dz/dx = 8, printed as the tutorial prints
 them; for out = mean(y - x @ w) with random x (10x20), y (10x5), w (20x5) the gradients

@@ -1,4 +1,4 @@
-"""Seed tutorial 000: "Autograd: automatic differentiation" (Variable, creator, backward).
+"""The tutorial "Autograd: automatic differentiation" (Variable, creator, backward).
 
 Every cell of the tutorial, run on xpgrad the way the tutorial writes it (``Variable``,
 ``y.creator``, ``creator.previous_functions``, ``y.data.norm()``, ``torch.Tensor([...])``),

@@ -1,4 +1,4 @@
-"""Seed tutorial 003: the PyTorch 0.4 "Autograd" tutorial (Tensor, grad_fn, no_grad).
+"""The PyTorch 0.4 "Autograd" tutorial (Tensor, grad_fn, no_grad).
 
 ones(2, 2, requires_grad=True) -> y = x + 2 -> z = y*y*3 -> out = z.mean() = 27, and
 out.backward() gives 4.5 everywhere, printed as the tutorial prints them; the node names

@@ -1,4 +1,4 @@
-"""Seed tutorial 002: "Automatic differentiation" on a device; multivariate and higher order.
+"""The tutorial "Automatic differentiation" on a device; multivariate and higher order.
 
 The tutorial puts its tensors on a GPU with ``.cuda()`` / ``th.cuda.FloatTensor``; xpgrad
 chooses the device per Tensor, so every test builds its Tensors with ``device=device``.
