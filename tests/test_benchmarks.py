@@ -49,3 +49,30 @@ def test_full_quick_suite(capsys):
     rows = _load(BENCHMARKS / "run.py", "run").main(["--quick"])
     assert "xpgrad's targets:" in capsys.readouterr().out
     assert {row["case"][0] for row in rows if row["system"] == "xpgrad"} == set("ABCDEF")
+
+
+def test_baseline_is_an_earlier_revision_under_its_own_name(tmp_path):
+    """--baseline REV: the revision copied out of git as ``xpgrad_at_<sha>``, every
+    reference to the package renamed, importable beside xpgrad and computing gradients."""
+    import subprocess
+    import sys
+
+    root = BENCHMARKS.parent
+    if subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True).returncode:
+        pytest.skip("not a git checkout: there is no revision to copy")
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        baseline = _load(BENCHMARKS / "baseline.py", "baseline")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    module, path = baseline.build("HEAD", dest=str(tmp_path))
+    assert module.startswith("xpgrad_at_")
+    sources = list((tmp_path / module).rglob("*.py"))
+    assert (tmp_path / module / "plugins" / "op.py").exists() and (tmp_path / module / "ops").is_dir()
+    leftover = [p for p in sources if baseline._NAME.search(p.read_text())]
+    assert not leftover, leftover[:3]
+    code = (f"import sys; sys.path.insert(0, {path!r}); import {module} as xg; "
+            "x = xg.tensor([1.0, 2.0], dtype=xg.float64, requires_grad=True); (x * x).sum().backward(); "
+            "assert x.grad.tolist() == [2.0, 4.0]; assert 'xpgrad' not in sys.modules, sorted(sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
