@@ -57,6 +57,12 @@ say), name them in the ini option ``xpgrad_backends`` or with ``--xpgrad-backend
     [tool.pytest.ini_options]
     xpgrad_backends = ["numpy", "array_api_strict", "dask", "cupy"]
 
+To mark one backend's cases of a test (slow on dask, say), give the marks by backend
+name; they go into the matrix's ``pytest.param``s::
+
+    @pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
+    def test_gradients(backend, make): ...
+
 PYTEST_DONT_REWRITE: this module raises its own AssertionErrors, so pytest need not
 rewrite it, and may find it imported already.
 """
@@ -71,7 +77,7 @@ from xpgrad.plugins.manager import get_plugin_manager
 
 __all__ = [
     "BackendCase", "backend_matrix", "check_grads", "assert_close", "backend", "make",
-    "pytest_addoption", "pytest_generate_tests", "pytest_report_header",
+    "pytest_addoption", "pytest_configure", "pytest_generate_tests", "pytest_report_header",
 ]
 
 _DEFAULT_DTYPE = "float64"  # what finite differences need; make(..., dtype=None) infers
@@ -137,6 +143,11 @@ def backend_matrix(names=None):
     NumPy first; a backend that cannot run here gets one entry, with no device and the
     reason it is skipped.
     """
+    return [row[:3] for row in _matrix_rows(names)]
+
+
+def _matrix_rows(names=None):
+    """:func:`backend_matrix`'s rows, each with the backend's name as a fourth entry."""
     get_plugin_manager()
     rows = []
     registered = registry.backends()
@@ -154,7 +165,7 @@ def backend_matrix(names=None):
         except Exception as exc:  # a broken backend is reported, never fatal
             ok, why = False, f"{type(exc).__name__}: {exc}"
         if not ok:
-            rows.append((name, None, _why_unavailable(backend, why)))
+            rows.append((name, None, _why_unavailable(backend, why), name))
             continue
         try:
             devices = list(backend.devices())
@@ -164,14 +175,14 @@ def backend_matrix(names=None):
                 reason = f"no CUDA device available for the {name} backend: {why}"
             else:
                 reason = f"the {name} backend has no usable device: {why}"
-            rows.append((name, None, reason))
+            rows.append((name, None, reason, name))
             continue
         if not devices:
             kind = "CUDA" if _looks_like_cuda(backend) else repr(backend.device_prefix)
-            rows.append((name, None, f"no {kind} device available for the {name} backend"))
+            rows.append((name, None, f"no {kind} device available for the {name} backend", name))
             continue
         for device in devices:
-            rows.append((_short_id(backend, device, devices[0]), device, None))
+            rows.append((_short_id(backend, device, devices[0]), device, None, name))
     return rows
 
 
@@ -180,14 +191,33 @@ _HEADER_SHOWN = pytest.StashKey()
 _PARAMETRIZED = weakref.WeakSet()  # metafuncs already done (if the plugin is loaded twice)
 
 
-def _params(config):
+def _params(config, backend_marks=None):
+    """The matrix as ``pytest.param``s; ``backend_marks`` (backend name -> marks) adds
+    marks to that backend's entries (``xpgrad_backend_marks``)."""
     rows = config.stash.get(_MATRIX, None)
     if rows is None:
-        rows = config.stash[_MATRIX] = backend_matrix(_wanted(config))
-    return [
-        pytest.param(device, id=id_, marks=() if reason is None else pytest.mark.skip(reason=reason))
-        for id_, device, reason in rows
-    ]
+        rows = config.stash[_MATRIX] = _matrix_rows(_wanted(config))
+    params = []
+    for id_, device, reason, name in rows:
+        marks = [] if reason is None else [pytest.mark.skip(reason=reason)]
+        extra = (backend_marks or {}).get(name, ())
+        marks += list(extra) if isinstance(extra, (list, tuple)) else [extra]
+        params.append(pytest.param(device, id=id_, marks=marks))
+    return params
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "xpgrad_backend_marks(**marks): marks for one backend's cases of this test, by backend "
+        "name, e.g. xpgrad_backend_marks(dask=pytest.mark.slow)")
+
+
+def _backend_marks(metafunc):
+    """The ``xpgrad_backend_marks`` of a test: backend name -> marks (the closest wins)."""
+    found = {}
+    for mark in reversed(list(metafunc.definition.iter_markers("xpgrad_backend_marks"))):
+        found.update(mark.kwargs)
+    return found
 
 
 def _parametrized_by_hand(metafunc):
@@ -207,7 +237,7 @@ def pytest_generate_tests(metafunc):
         return
     _PARAMETRIZED.add(metafunc)
     if not _parametrized_by_hand(metafunc):
-        metafunc.parametrize("backend", _params(metafunc.config), indirect=True)
+        metafunc.parametrize("backend", _params(metafunc.config, _backend_marks(metafunc)), indirect=True)
 
 
 def pytest_report_header(config):

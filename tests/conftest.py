@@ -18,16 +18,10 @@ def device(backend):
 
 # The finite-difference checks (gradcheck, gradgradcheck) compute a graph once per
 # perturbed input element: cheap on an eager backend, a dask computation each on dask,
-# minutes for the whole op-gradient matrix. Tests marked ``slow_on_dask`` are slow on
-# dask only (``pytest -m slow`` runs those cases); test_dask.py instead checks every one
-# of their cases' first and second derivatives on dask against NumPy's, in seconds.
-@pytest.hookimpl(tryfirst=True)  # before -m 'not slow' deselects
-def pytest_collection_modifyitems(items):
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if (callspec is not None and callspec.params.get("backend") == "dask"
-                and item.get_closest_marker("slow_on_dask") is not None):
-            item.add_marker(pytest.mark.slow)
+# minutes for the whole op-gradient matrix. Such tests mark their dask cases slow with
+# ``@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)`` (``pytest -m slow`` runs
+# them); test_dask.py instead checks every one of their cases' first and second
+# derivatives on dask against NumPy's, in seconds.
 
 
 @pytest.fixture(autouse=True)

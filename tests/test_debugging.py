@@ -204,7 +204,7 @@ def test_pack_and_unpack_counts(device):
     assert xpgrad.dispatch.RECORD_HOOKS == []
 
 
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_compressing_hook_gradients(device):
     def pack(t):
         return t.to(xpgrad.float32)

@@ -53,7 +53,7 @@ CASES = _collect_cases()
 
 
 @pytest.mark.parametrize("fn, makers", CASES)
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_jvp_matches_finite_differences(fn, makers, device):
     inputs = tuple(make(device) for make in makers)
     assert xpgrad.gradcheck(fn, inputs, check_forward_ad=True, check_backward_ad=False)
@@ -178,7 +178,7 @@ SECOND_ORDER = {
 
 
 @pytest.mark.parametrize("name", SECOND_ORDER)
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_reverse_over_forward(name, device):
     """gradcheck of the jvp: the tangents are differentiable Tensor computations."""
     fn, sa, sb = SECOND_ORDER[name]
@@ -192,7 +192,7 @@ def test_reverse_over_forward(name, device):
 
 
 @pytest.mark.parametrize("name", SECOND_ORDER)
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_forward_over_reverse(name, device):
     """The JVP of a vector-Jacobian product: forward mode through the backward pass."""
     fn, sa, sb = SECOND_ORDER[name]

@@ -139,7 +139,7 @@ def test_jvp_has_aux(device):
 # ---------------------------------------------------------------------- jacobians
 
 
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_jacobian_pytrees_both_modes(device):
     x, y = t64([0.5, -1.0, 2.0], device), t64([[1.0, 2.0], [3.0, 4.0]], device)
 
@@ -160,7 +160,7 @@ def test_jacobian_pytrees_both_modes(device):
     assert_close(single, 2 * np.eye(3))
 
 
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_hessian_three_ways(device):
     x = t64([0.3, -0.8], device)
 
@@ -185,7 +185,7 @@ def test_jacobian_of_empty_input(device):
         assert tuple(jac.shape) == (0, 0)
 
 
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_transforms_pass_gradcheck(device):
     # The results of the transforms are differentiable functions of their inputs.
     x = xpgrad.randn(3, dtype=F64, device=device, requires_grad=True)

@@ -99,7 +99,7 @@ class NumpySquare(Function):
 # ---------------------------------------------------------------------- values and gradchecks
 
 
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_legendre_gradcheck(device):
     x = _x(device, 2, 3)
     y = LegendrePolynomial3.apply(x)
@@ -128,7 +128,7 @@ def test_legendre_tutorial_fit():
     assert losses[-1] < losses[0]
 
 
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_exp_saving_output_gradcheck(device):
     x = _x(device, 2, 3)
     y = Exp.apply(x)
@@ -169,7 +169,7 @@ def test_non_tensor_args_and_non_differentiable_outputs(device):
     assert xpgrad.gradcheck(lambda t: ScaleAndArgmax.apply(t, 3.0)[0], (x,))
 
 
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_two_outputs_gradcheck(device):
     x, y = _x(device, 2, 3), _x(device, 3)
     assert xpgrad.gradcheck(MulAdd.apply, (x, y))
@@ -289,7 +289,7 @@ def test_backward_runs_once_per_node_call():
 # ---------------------------------------------------------------------- create_graph and once_differentiable
 
 
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_once_differentiable_first_order(device):
     x = _x(device, 2, 3)
     NumpySquare.apply(x).sum().backward()

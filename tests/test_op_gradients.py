@@ -151,7 +151,7 @@ ELEMENTWISE = {
 
 
 @pytest.mark.parametrize("fn, makers", cases(ELEMENTWISE))
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_elementwise(fn, makers, device):
     check(fn, make_inputs(makers, device))
 
@@ -173,7 +173,7 @@ BROADCAST_SHAPES = [((3, 1), (1, 4)), ((2, 3), (3,)), ((3,), (2, 3)), ((), (2, 3
 
 @pytest.mark.parametrize("shapes", BROADCAST_SHAPES, ids=lambda s: f"{s[0]}x{s[1]}".replace(" ", ""))
 @pytest.mark.parametrize("name", BINARY)
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_binary_broadcasting(name, shapes, device):
     fn, make_a, make_b = BINARY[name]
     a, b = make_a(*shapes[0])(device), make_b(*shapes[1])(device)
@@ -210,7 +210,7 @@ AXES = [None, 1, -1, (0, 2), (-1, 0)]
 @pytest.mark.parametrize("axis", AXES, ids=lambda a: f"axis={a}".replace(" ", ""))
 @pytest.mark.parametrize("via", ["method", "xp"])
 @pytest.mark.parametrize("name", ["sum", "mean"])
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_reduction(name, via, axis, keepdims, device):
     x = normal(2, 3, 2)(device)
     if via == "method":
@@ -243,7 +243,7 @@ REDUCTIONS = {
 
 
 @pytest.mark.parametrize("fn, makers", cases(REDUCTIONS))
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_reduction_variants(fn, makers, device):
     check(fn, make_inputs(makers, device))
 
@@ -274,7 +274,7 @@ MATMUL_SHAPES = {
 
 
 @pytest.mark.parametrize("shapes", MATMUL_SHAPES.values(), ids=MATMUL_SHAPES.keys())
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_matmul(shapes, device):
     a, b = normal(*shapes[0])(device), normal(*shapes[1])(device)
     assert (a @ b).shape == np.matmul(np.ones(shapes[0]), np.ones(shapes[1])).shape
@@ -309,7 +309,7 @@ LINALG = {
 
 
 @pytest.mark.parametrize("fn, makers", cases(LINALG))
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_linalg(fn, makers, device):
     check(fn, make_inputs(makers, device))
 
@@ -336,7 +336,7 @@ for _ord in (1, 2, 3, INF, -INF):
 
 
 @pytest.mark.parametrize("fn, shape", NORM_CASES.values(), ids=NORM_CASES.keys())
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_vector_norm(fn, shape, device):
     check(fn, (normal(*shape)(device),))
 
@@ -411,7 +411,7 @@ LAYOUT = {
 
 
 @pytest.mark.parametrize("fn, makers", cases(LAYOUT))
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_layout(fn, makers, device):
     check(fn, make_inputs(makers, device))
 
@@ -498,7 +498,7 @@ def is_mask(k):
 
 
 @pytest.mark.parametrize("key, shape", INDEXING.values(), ids=INDEXING.keys())
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_getitem(key, shape, device):
     key = resolve_key(key, device)
     if device == "dask" and any(is_mask(k) for k in (key if isinstance(key, tuple) else (key,))):

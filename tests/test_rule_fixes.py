@@ -733,7 +733,7 @@ def _qr_batch(name):
 
 
 @pytest.mark.parametrize("name", list(QR_SINGULAR))
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_qr_at_rank_deficient_input_gives_nan_not_an_error(name, device):
     batch, mode = _qr_batch(name)
     a = tensor(batch, device)
@@ -1012,7 +1012,7 @@ def test_setitem_permutation_is_exact(device):
     assert np.array_equal(np.signbit(got), np.signbit(expected))
 
 
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_integer_array_assignment_and_gradients_are_exact(device):
     # every position holds exactly the value written last to it, in the key's order
     # (float32 values next to large ones, which arithmetic on them would round), as

@@ -41,7 +41,7 @@ def test_method_values(name, device):
 
 
 @pytest.mark.parametrize("name", [n for n in METHODS if n not in ("clamp",)])
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_method_gradients(name, device):
     method, _ = METHODS[name]
     t = xpgrad.tensor(DATA, dtype=F64, device=device, requires_grad=True)

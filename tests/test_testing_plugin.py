@@ -430,3 +430,17 @@ def test_assert_close_checks_values_shape_dtype_and_device():
     assert_close(xpgrad.tensor([1.0, float("nan")], dtype=xpgrad.float64), [1.0, float("nan")])
     with pytest.raises(TypeError, match="actual must be an xpgrad Tensor, got list"):
         assert_close([1.0], [1.0])
+
+
+def test_backend_marks_go_into_that_backends_params(pytester):
+    pytester.makepyfile(
+        "import pytest\n\n"
+        "@pytest.mark.xpgrad_backend_marks(numpy=pytest.mark.slow, array_api_strict=[pytest.mark.xfail(strict=True)])\n"
+        "def test_it(backend):\n"
+        "    assert backend.name not in ('array_api_strict',)\n")
+    pytester.makeini(INI + "markers =\n    slow: slow\nxpgrad_backends = numpy array_api_strict\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "xpgrad.testing", "-v",
+                                           "-m", "not slow", "--strict-markers", timeout=300)
+    strict = len([i for i in _ids_in_matrix() if i.startswith("array_api_strict")])
+    result.assert_outcomes(xfailed=strict, deselected=1)  # numpy's case is slow: deselected
+    result.stdout.fnmatch_lines(["*test_it?array_api_strict? XFAIL*"])

@@ -151,7 +151,7 @@ def _tensors(device, *arrays, requires_grad=True):
 
 
 @pytest.mark.parametrize("view_name, form_name", CASES)
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_gradient_of_a_write_through_a_view(device, view_name, form_name):
     x, w, cy, cv = _data(view_name, form_name)
     tx, tw = _tensors(device, x, w)

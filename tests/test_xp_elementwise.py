@@ -181,14 +181,14 @@ def test_every_differentiable_op_has_jvp_rules():
 
 
 @pytest.mark.parametrize("name", UNARY)
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_unary(name, device):
     fn, maker = UNARY[name]
     check(fn, (maker(2, 3)(device),))
 
 
 @pytest.mark.parametrize("name", UNARY)
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_unary_0d(name, device):
     fn, maker = UNARY[name]
     x = maker()(device)
@@ -197,7 +197,7 @@ def test_unary_0d(name, device):
 
 
 @pytest.mark.parametrize("name", BINARY)
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_binary(name, device):
     fn, make_a, make_b = BINARY[name]
     check(fn, (make_a(2, 3)(device), make_b(2, 3)(device)))
@@ -208,7 +208,7 @@ BROADCAST_SHAPES = [((2, 1), (3,)), ((), (3,)), ((2,), ())]
 
 @pytest.mark.parametrize("shapes", BROADCAST_SHAPES, ids=lambda s: f"{s[0]}x{s[1]}".replace(" ", ""))
 @pytest.mark.parametrize("name", BINARY)
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_binary_broadcasting(name, shapes, device):
     fn, make_a, make_b = BINARY[name]
     a, b = make_a(*shapes[0])(device), make_b(*shapes[1])(device)
@@ -217,7 +217,7 @@ def test_binary_broadcasting(name, shapes, device):
 
 @pytest.mark.parametrize("side", ["right", "left"])
 @pytest.mark.parametrize("name", SCALAR_CASES)
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_binary_python_scalar(name, side, device):
     fn, maker, scalar = SCALAR_CASES[name]
     x = maker(2, 3)(device)
@@ -502,7 +502,7 @@ def test_clip_tensor_bound_broadcasts(device):
     assert values(x.grad).tolist() == [[1, 1, 1], [0, 0, 0]]
 
 
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_clip_gradcheck(device):
     x = xpgrad.tensor(CLIP_DATA, dtype=F64, device=device, requires_grad=True)
     lo = xpgrad.tensor([-1.5, -1.5, 0.1], dtype=F64, device=device, requires_grad=True)

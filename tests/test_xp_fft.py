@@ -112,7 +112,7 @@ def _params():
 
 
 @pytest.mark.parametrize("fn, makers", _params())
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_gradients(fn, makers, device):
     check(fn, tuple(make(device) for make in makers))
 
@@ -153,7 +153,7 @@ COMPLEX = {
 
 
 @pytest.mark.parametrize("name", COMPLEX)
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_complex_gradients(name, device):
     fn, shape = COMPLEX[name]
     rng = np.random.default_rng(5)

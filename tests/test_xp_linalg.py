@@ -143,7 +143,7 @@ def _params():
 
 
 @pytest.mark.parametrize("fn, makers", _params())
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_gradients(fn, makers, device):
     check(fn, tuple(make(device) for make in makers))
 
@@ -304,7 +304,7 @@ def test_det_gradient_at_singular_is_cofactor(m, device):
     np.testing.assert_allclose(got, cof, atol=1e-12)
 
 
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_det_second_order_at_singular(device):
     for m in ([[1.0, 2.0], [2.0, 4.0]], [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]], [[0.0]]):
         check(xp.linalg.det, (xpgrad.tensor(m, dtype=F64, device=device, requires_grad=True),))
@@ -365,7 +365,7 @@ def test_slogdet_negative_determinant(device):
     np.testing.assert_allclose(_np(a.grad), np.linalg.inv(m).T)
 
 
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_pinv_rank_deficient(device):
     """Along rank-preserving perturbations (A = B C with rank 2), the constant-rank
     formula is the derivative."""

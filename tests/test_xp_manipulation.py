@@ -100,7 +100,7 @@ def resolve(makers, device):
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_function(name, device):
     fn, makers = FUNCTIONS[name]
     check(fn, resolve(makers, device))
@@ -303,7 +303,7 @@ def check_jvp(fn, inputs):
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_function_jvp(name, device):
     fn, makers = FUNCTIONS[name]
     check_jvp(fn, resolve(makers, device))
@@ -320,7 +320,7 @@ GETITEM_KEYS = {
 
 
 @pytest.mark.parametrize("key, shape", GETITEM_KEYS.values(), ids=GETITEM_KEYS.keys())
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_getitem_jvp(key, shape, device):
     x = normal(*shape)(device)
     check_jvp(lambda t: t[key], (x,))
@@ -389,7 +389,7 @@ def setitem_key(key, device):
 
 
 @pytest.mark.parametrize("key, shape, vshape", SETITEM.values(), ids=SETITEM.keys())
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_setitem_gradients(key, shape, vshape, device):
     if key == "mask" and device == "dask":
         pytest.skip("boolean-mask indexing (the value's gradient) is not supported on dask")

@@ -392,7 +392,7 @@ def test_asarray_of_backend_arrays():
     assert xp.asarray(np.arange(3, dtype=np.uint8)).dtype == xp.uint8
 
 
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_asarray_keeps_the_graph(device):
     x = xpgrad.randn(2, 3, dtype=xpgrad.float64, device=device, requires_grad=True)
     assert xpgrad.gradcheck(lambda x: xp.asarray(x, copy=True) * x, (x,))
@@ -416,7 +416,7 @@ def test_tril_triu_values(device):
         xp.tril(xp.ones(3, device=device))
 
 
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_tril_triu_gradients(device):
     x = xpgrad.randn(2, 3, 3, dtype=xpgrad.float64, device=device, requires_grad=True)
     assert xpgrad.gradcheck(lambda x: xp.tril(x, k=-1) * x, (x,))
@@ -446,7 +446,7 @@ def test_meshgrid_values(device):
         xp.meshgrid(xp.ones((2, 2), device=device))
 
 
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_meshgrid_gradients(device):
     a = xpgrad.randn(2, dtype=xpgrad.float64, device=device, requires_grad=True)
     b = xpgrad.randn(3, dtype=xpgrad.float64, device=device, requires_grad=True)
@@ -702,7 +702,7 @@ DIFFERENTIABLE = [
 
 
 @pytest.mark.parametrize("case, f, reflected", DIFFERENTIABLE, ids=[c[0] for c in DIFFERENTIABLE])
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_operator_gradients(device, case, f, reflected):
     a = xpgrad.tensor(A, dtype=xpgrad.float64, device=device, requires_grad=True)
     b = xpgrad.tensor(B, dtype=xpgrad.float64, device=device, requires_grad=True)
@@ -711,7 +711,7 @@ def test_operator_gradients(device, case, f, reflected):
     assert xpgrad.gradgradcheck(f, (a, b))
 
 
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_inplace_operator_gradients(device):
     a = xpgrad.tensor(A, dtype=xpgrad.float64, device=device, requires_grad=True)
     b = xpgrad.tensor(B, dtype=xpgrad.float64, device=device, requires_grad=True)

@@ -83,7 +83,7 @@ GRADIENTS = {
 
 
 @pytest.mark.parametrize("fn, makers", [pytest.param(f, m, id=k) for k, (f, m) in GRADIENTS.items()])
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_gradients(fn, makers, device):
     check(fn, tuple(make(device) for make in makers))
 
@@ -155,7 +155,7 @@ def hessian_row(fn, data, i, device):
     return as_numpy(h)
 
 
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_prod_zeros_second_order(device):
     # prod = x0 x1 x2 at (0, 2, 0): d2/dx0 dx_j = (0, x2, x1) = (0, 0, 2)
     np.testing.assert_array_equal(hessian_row(xp.prod, [0.0, 2.0, 0.0], 0, device), [0.0, 0.0, 2.0])
@@ -170,7 +170,7 @@ def test_cumulative_prod_with_zeros_exact(device):
     np.testing.assert_array_equal(got, [6.0, 0.0])
 
 
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_cumulative_prod_zeros_second_order(device):
     # d/dx of (1 + x1 + x1 x2) at (2, 0, 3) is (0, 1 + x2, x1) = (0, 4, 0)
     np.testing.assert_array_equal(hessian_row(xp.cumulative_prod, [2.0, 0.0, 3.0], 0, device), [0.0, 4.0, 0.0])
@@ -197,7 +197,7 @@ def test_sort_with_ties_sends_each_gradient_back(device):
     np.testing.assert_array_equal(as_numpy(x.grad), [10.0, 40.0, 20.0, 30.0])
 
 
-@pytest.mark.slow_on_dask
+@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)
 def test_unique_values_gradient(device):
     if device == "dask":
         pytest.skip("unique's shape depends on the values, which dask does not know")
