@@ -5,6 +5,7 @@ device, dask, cupy), skipping with the reason where one cannot run here."""
 import pytest
 
 import xpgrad
+from xpgrad.plugins import manager
 
 
 @pytest.fixture
@@ -22,6 +23,24 @@ def device(backend):
 # ``@pytest.mark.xpgrad_backend_marks(dask=pytest.mark.slow)`` (``pytest -m slow`` runs
 # them); test_dask.py instead checks every one of their cases' first and second
 # derivatives on dask against NumPy's, in seconds.
+
+
+@pytest.fixture
+def register(request):
+    """``register(plugin, name=None)``, undone when the test ends (even if it fails)."""
+    pm = manager.get_plugin_manager()
+
+    def _register(plugin, name=None):
+        registered_name = xpgrad.plugins.register(plugin, name=name)
+
+        def undo():
+            if pm.is_registered(plugin):
+                xpgrad.plugins.unregister(plugin)
+
+        request.addfinalizer(undo)
+        return registered_name
+
+    return _register
 
 
 @pytest.fixture(autouse=True)

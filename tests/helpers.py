@@ -4,6 +4,7 @@ check (PyTorch's ``dL/dx + i dL/dy`` against finite differences)."""
 import numpy as np
 
 import xpgrad
+from xpgrad.plugins import hookimpl
 from xpgrad.testing import assert_close  # noqa: F401 (the one the tests use: values, shape, dtype, device)
 
 RTOL, ATOL = 1e-5, 1e-6  # for float32 results
@@ -15,6 +16,17 @@ def values(t):
     return np.array(t.detach().tolist(), dtype=np.float64)
 
 
+
+
+def ops_plugin(*ops):
+    """A plugin object (a class instance) whose xpgrad_ops hook answers ``ops``."""
+
+    class OpsPlugin:
+        @hookimpl
+        def xpgrad_ops(self):
+            return list(ops)
+
+    return OpsPlugin()
 
 
 def dtype_name(dt):

@@ -25,36 +25,7 @@ from xpgrad.plugins import (
     registry,
 )
 
-from helpers import assert_close
-
-
-@pytest.fixture
-def register(request):
-    """``register(plugin, name=None)``, undone when the test ends (even if it fails)."""
-    pm = manager.get_plugin_manager()
-
-    def _register(plugin, name=None):
-        registered_name = xpgrad.plugins.register(plugin, name=name)
-
-        def undo():
-            if pm.is_registered(plugin):
-                xpgrad.plugins.unregister(plugin)
-
-        request.addfinalizer(undo)
-        return registered_name
-
-    return _register
-
-
-def _ops_plugin(*ops):
-    """A plugin object (a class instance) whose xpgrad_ops hook answers ``ops``."""
-
-    class OpsPlugin:
-        @hookimpl
-        def xpgrad_ops(self):
-            return list(ops)
-
-    return OpsPlugin()
+from helpers import assert_close, ops_plugin
 
 
 def _cube_op(**kw):
@@ -66,7 +37,7 @@ def _cube_op(**kw):
 
 
 def test_register_class_instance_plugin(register, device):
-    name = register(_ops_plugin(_cube_op()), name="xpgrad_test_cube_plugin")
+    name = register(ops_plugin(_cube_op()), name="xpgrad_test_cube_plugin")
     assert name == "xpgrad_test_cube_plugin"
     assert "xpgrad_test_cube_plugin" in list_plugins()
     x = xpgrad.tensor([1.0, -2.0, 0.5], device=device, requires_grad=True)
@@ -80,7 +51,7 @@ def test_register_class_instance_plugin(register, device):
 
 
 def test_registered_op_is_twice_differentiable(register, device):
-    register(_ops_plugin(_cube_op()), name="xpgrad_test_cube_plugin")
+    register(ops_plugin(_cube_op()), name="xpgrad_test_cube_plugin")
     x = xpgrad.tensor([1.0, -2.0], device=device, requires_grad=True)
     (d1,) = xpgrad.autograd.grad(apply("xpgrad_test_cube", (x,)).sum(), x, create_graph=True)
     (d2,) = xpgrad.autograd.grad(d1.sum(), x)
@@ -116,7 +87,7 @@ def test_register_module_like_namespace(register, device):
 
 
 def test_unregister_removes_op(register, device):
-    plugin = _ops_plugin(_cube_op())
+    plugin = ops_plugin(_cube_op())
     register(plugin, name="xpgrad_test_cube_plugin")
     x = xpgrad.tensor([2.0], device=device)
     assert apply("xpgrad_test_cube", (x,)).item() == 8.0
@@ -135,7 +106,7 @@ def test_unregister_removes_op(register, device):
 
 
 def test_builtin_ops_survive_register_and_unregister(register, device):
-    plugin = _ops_plugin(_cube_op())
+    plugin = ops_plugin(_cube_op())
     register(plugin, name="xpgrad_test_cube_plugin")
     xpgrad.plugins.unregister(plugin)
     x = xpgrad.tensor([1.0, 2.0], device=device, requires_grad=True)
@@ -147,8 +118,8 @@ def test_builtin_ops_survive_register_and_unregister(register, device):
 
 
 def test_same_op_in_two_plugins_conflicts(register, device):
-    register(_ops_plugin(_cube_op()), name="xpgrad_test_plugin_a")
-    second = _ops_plugin(Op("xpgrad_test_cube", lambda xp, x: x, vjp={"x": lambda xp, g: g}))
+    register(ops_plugin(_cube_op()), name="xpgrad_test_plugin_a")
+    second = ops_plugin(Op("xpgrad_test_cube", lambda xp, x: x, vjp={"x": lambda xp, g: g}))
     with pytest.raises(PluginConflictError, match="'xpgrad_test_cube'") as info:
         register(second, name="xpgrad_test_plugin_b")
     message = str(info.value)
@@ -159,7 +130,7 @@ def test_same_op_in_two_plugins_conflicts(register, device):
 
 
 def test_conflict_with_builtin_op(register):
-    plugin = _ops_plugin(Op("exp", lambda xp, x: xp.exp(x), vjp={"x": lambda xp, g, out: g * out}))
+    plugin = ops_plugin(Op("exp", lambda xp, x: xp.exp(x), vjp={"x": lambda xp, g, out: g * out}))
     with pytest.raises(PluginConflictError, match=r"op 'exp' .*defined by two plugins") as info:
         register(plugin, name="xpgrad_test_exp_plugin")
     assert "'xpgrad.ops.elementwise'" in str(info.value)
@@ -168,14 +139,14 @@ def test_conflict_with_builtin_op(register):
 
 
 def test_overrides_wins(register, device):
-    register(_ops_plugin(_cube_op()), name="xpgrad_test_plugin_a")
+    register(ops_plugin(_cube_op()), name="xpgrad_test_plugin_a")
     calls = []
 
     def cube_again(xp, x):
         calls.append(1)
         return x * x * x
 
-    register(_ops_plugin(Op("xpgrad_test_cube", cube_again, vjp={"x": lambda xp, g, x: g * (3 * x * x)},
+    register(ops_plugin(Op("xpgrad_test_cube", cube_again, vjp={"x": lambda xp, g, x: g * (3 * x * x)},
                             overrides=True)), name="xpgrad_test_plugin_b")
     x = xpgrad.tensor([2.0], device=device, requires_grad=True)
     y = apply("xpgrad_test_cube", (x,))
@@ -186,10 +157,10 @@ def test_overrides_wins(register, device):
 
 
 def test_override_registered_first_still_wins(register, device):
-    register(_ops_plugin(Op("xpgrad_test_cube", lambda xp, x: x * x * x - 1,
+    register(ops_plugin(Op("xpgrad_test_cube", lambda xp, x: x * x * x - 1,
                             vjp={"x": lambda xp, g, x: g * (3 * x * x)}, overrides=True)),
              name="xpgrad_test_plugin_b")
-    register(_ops_plugin(_cube_op()), name="xpgrad_test_plugin_a")
+    register(ops_plugin(_cube_op()), name="xpgrad_test_plugin_a")
     assert apply("xpgrad_test_cube", (xpgrad.tensor([2.0], device=device),)).item() == 7.0
 
 
@@ -200,7 +171,7 @@ def test_override_builtin_op_and_restore(register, device):
         calls.append(1)
         return xp.sin(x)
 
-    plugin = _ops_plugin(Op("sin", sin, vjp={"x": lambda xp, g, x: g * xp.cos(x)}, overrides=True))
+    plugin = ops_plugin(Op("sin", sin, vjp={"x": lambda xp, g, x: g * xp.cos(x)}, overrides=True))
     register(plugin, name="xpgrad_test_sin_plugin")
     x = xpgrad.tensor([0.5], device=device, requires_grad=True)
     x.sin().backward()
@@ -250,7 +221,7 @@ def test_backend_specialised_op_replaces_generic_on_that_backend_only(register):
         return np.exp(x)
 
     register(_FakeBackendPlugin(), name="xpgrad_test_fake_backend")
-    register(_ops_plugin(Op("exp", numpy_exp, vjp={"x": lambda xp, g, out: g * out},
+    register(ops_plugin(Op("exp", numpy_exp, vjp={"x": lambda xp, g, out: g * out},
                             backends={"numpy"}, overrides=True)), name="xpgrad_test_numpy_exp")
     assert registry.table("numpy")["exp"].plugin == "xpgrad_test_numpy_exp"
     assert registry.table("xpgrad_test_fake")["exp"].plugin == "xpgrad.ops.elementwise"
@@ -279,7 +250,7 @@ def test_backend_specialised_op_removed_with_its_plugin(register):
         calls.append(1)
         return np.exp(x)
 
-    plugin = _ops_plugin(Op("exp", numpy_exp, vjp={"x": lambda xp, g, out: g * out},
+    plugin = ops_plugin(Op("exp", numpy_exp, vjp={"x": lambda xp, g, out: g * out},
                             backends={"numpy"}, overrides=True))
     register(plugin, name="xpgrad_test_numpy_exp")
     xpgrad.tensor([1.0], device="cpu").exp()
@@ -296,7 +267,7 @@ def test_backend_specialised_op_removed_with_its_plugin(register):
 def test_wrong_shape_vjp_names_op_and_plugin(register, device):
     bad = Op("xpgrad_test_bad_vjp", lambda xp, x: x * 2,
              vjp={"x": lambda xp, g: xp.ones((4,), dtype=g.dtype)})
-    register(_ops_plugin(bad), name="xpgrad_test_bad_plugin")
+    register(ops_plugin(bad), name="xpgrad_test_bad_plugin")
     x = xpgrad.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
     y = apply("xpgrad_test_bad_vjp", (x,))
     assert_close(y, [2.0, 4.0, 6.0])  # the forward is fine
@@ -333,7 +304,7 @@ def test_an_op_over_any_number_of_arrays_gets_rules_per_index(register):
             jvp=lambda i: (lambda xp, t: t))
     assert repr(op) == "<Op xpgrad_test_concat(*arrays)>"
 
-    register(_ops_plugin(op), name="concat-plugin")
+    register(ops_plugin(op), name="concat-plugin")
     a = xpgrad.tensor([1.0, 2.0], dtype=xpgrad.float64, requires_grad=True)
     b = xpgrad.tensor([3.0, 4.0, 5.0], dtype=xpgrad.float64, requires_grad=True)
     y = apply("xpgrad_test_concat", (a, b), {"sizes": (2, 3)})
@@ -347,7 +318,7 @@ def test_an_op_over_any_number_of_arrays_gets_rules_per_index(register):
 
 def test_plugin_returning_non_op_is_rejected(register):
     with pytest.raises(TypeError, match=r"'xpgrad_test_junk'.*must return xpgrad.plugins.Op"):
-        register(_ops_plugin("not an op"), name="xpgrad_test_junk")
+        register(ops_plugin("not an op"), name="xpgrad_test_junk")
     assert "xpgrad_test_junk" not in list_plugins()
 
 
@@ -459,7 +430,7 @@ def test_entry_point_plugin_that_fails_is_skipped_and_named_later(tmp_path):
 
 
 def test_ops_run_without_any_hook_call(register, device, monkeypatch):
-    register(_ops_plugin(_cube_op()), name="xpgrad_test_cube_plugin")
+    register(ops_plugin(_cube_op()), name="xpgrad_test_cube_plugin")
     pm = manager.get_plugin_manager()
 
     class NoHooks:
@@ -527,7 +498,7 @@ def test_disable_autoload_env_var_turns_off_discovery(disabled):
 
 def test_manual_seed_still_reaches_devices_after_plugins_change(register, device):
     xpgrad.randn(2, device=device)  # the device exists before the plugins change
-    plugin = _ops_plugin(_cube_op())
+    plugin = ops_plugin(_cube_op())
     register(plugin, name="xpgrad_test_cube_plugin")
     xpgrad.plugins.unregister(plugin)
     xpgrad.manual_seed(99)

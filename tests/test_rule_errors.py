@@ -19,27 +19,9 @@ import xpgrad.func
 from xpgrad import xp
 from xpgrad.dispatch import apply
 from xpgrad.node import NODE_FIELDS, Node
-from xpgrad.plugins import Op, OpDefinitionError, hookimpl, manager
+from xpgrad.plugins import Op, OpDefinitionError
 
-
-@pytest.fixture
-def register(request):
-    pm = manager.get_plugin_manager()
-
-    def _register(plugin, name):
-        xpgrad.plugins.register(plugin, name=name)
-        request.addfinalizer(lambda: pm.is_registered(plugin) and xpgrad.plugins.unregister(plugin))
-
-    return _register
-
-
-def _plugin(*ops):
-    class OpsPlugin:
-        @hookimpl
-        def xpgrad_ops(self):
-            return list(ops)
-
-    return OpsPlugin()
+from helpers import ops_plugin
 
 
 def _broken_rule(xp, g, x):
@@ -53,7 +35,7 @@ def _broken_op():
 
 
 def test_vjp_rule_error_names_op_plugin_argument_and_shapes(register):
-    register(_plugin(_broken_op()), "xpgrad-test-broken-plugin")
+    register(ops_plugin(_broken_op()), "xpgrad-test-broken-plugin")
     x = xpgrad.tensor(np.ones(3), requires_grad=True)
     y = apply("xpgrad_test_broken", (x,), None)
     with pytest.raises(ValueError) as info:
@@ -70,7 +52,7 @@ def test_vjp_rule_error_names_op_plugin_argument_and_shapes(register):
 
 
 def test_vjp_rule_error_under_create_graph(register):
-    register(_plugin(_broken_op()), "xpgrad-test-broken-plugin")
+    register(ops_plugin(_broken_op()), "xpgrad-test-broken-plugin")
     x = xpgrad.tensor(np.ones(3), requires_grad=True)
     y = apply("xpgrad_test_broken", (x,), None)
     with pytest.raises(ValueError, match=r"^the VJP rule of op 'xpgrad_test_broken' \(plugin "
@@ -79,7 +61,7 @@ def test_vjp_rule_error_under_create_graph(register):
 
 
 def test_jvp_rule_error_names_op_plugin_argument_and_shapes(register):
-    register(_plugin(_broken_op()), "xpgrad-test-broken-plugin")
+    register(ops_plugin(_broken_op()), "xpgrad-test-broken-plugin")
     x = xpgrad.tensor(np.ones(3))
     with pytest.raises(ValueError) as info:
         xpgrad.func.jvp(lambda x: apply("xpgrad_test_broken", (x,), None), (x,), (xpgrad.tensor(np.ones(3)),))
@@ -96,7 +78,7 @@ def test_error_type_that_takes_no_message_becomes_runtime_error(register):
     def vjp(xp, g, x):
         raise Picky()
 
-    register(_plugin(Op("xpgrad_test_picky", lambda xp, x: x + 0, vjp=(vjp,))), "xpgrad-test-picky")
+    register(ops_plugin(Op("xpgrad_test_picky", lambda xp, x: x + 0, vjp=(vjp,))), "xpgrad-test-picky")
     x = xpgrad.tensor(np.ones(2), requires_grad=True)
     with pytest.raises(RuntimeError, match=r"for argument 'x' failed on .*: Picky: picky$") as info:
         xp.sum(apply("xpgrad_test_picky", (x,), None)).backward()

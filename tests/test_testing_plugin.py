@@ -8,8 +8,10 @@ import pytest
 
 import xpgrad
 from xpgrad.dispatch import apply
-from xpgrad.plugins import Backend, Op, hookimpl, manager, registry
+from xpgrad.plugins import Backend, Op, hookimpl, registry
 from xpgrad.testing import BackendCase, backend_matrix, check_grads
+
+from helpers import ops_plugin
 
 pytest_plugins = ["pytester"]
 
@@ -241,38 +243,13 @@ def test_ids_of_a_backend_with_several_devices():
 # ---------------------------------------------------------------------- check_grads
 
 
-@pytest.fixture
-def register():
-    """Register plugins for one test; every one is unregistered after it, pass or fail."""
-    done = []
-
-    def _register(plugin, name):
-        xpgrad.plugins.register(plugin, name=name)
-        done.append(plugin)
-
-    yield _register
-    pm = manager.get_plugin_manager()
-    for plugin in done:
-        if pm.is_registered(plugin):
-            xpgrad.plugins.unregister(plugin)
-
-
-def _ops_plugin(*ops):
-    class OpsPlugin:
-        @hookimpl
-        def xpgrad_ops(self):
-            return list(ops)
-
-    return OpsPlugin()
-
-
 def cube_with_a_wrong_vjp(x):
     return apply("xpgrad_test_wrong_cube", (x,))
 
 
 def test_check_grads_names_a_wrong_vjp(register, device):
     # d x**3 / dx is 3 x**2; this rule says 2 x**2.
-    register(_ops_plugin(Op("xpgrad_test_wrong_cube", lambda xp, x: x * x * x,
+    register(ops_plugin(Op("xpgrad_test_wrong_cube", lambda xp, x: x * x * x,
                             vjp={"x": lambda xp, g, x: g * (2 * x * x)})), name="wrong_vjp_plugin")
     x = BackendCase(device).make([1.0, -2.0, 0.5], requires_grad=True)
     with pytest.raises(AssertionError) as info:
@@ -300,7 +277,7 @@ def test_check_grads_catches_a_vjp_that_is_wrong_only_at_second_order(register, 
             x = x.detach()
         return g * (3 * x * x)
 
-    register(_ops_plugin(Op("xpgrad_test_flat_cube", lambda xp, x: x * x * x, vjp={"x": vjp})),
+    register(ops_plugin(Op("xpgrad_test_flat_cube", lambda xp, x: x * x * x, vjp={"x": vjp})),
              name="flat_vjp_plugin")
 
     def flat_cube(x):
