@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from .device import Device
 
-__all__ = ["Node", "AccumulateGrad", "RemovableHandle", "Packed", "new_node", "node_source"]
+__all__ = ["Node", "AccumulateGrad", "RemovableHandle", "Packed", "new_node", "node_source", "walk"]
 
 _FREED = object()  # marks saved values released after a backward without retain_graph
 
@@ -174,6 +174,20 @@ class AccumulateGrad(Node):
     @property
     def variable(self):
         return self._var()
+
+
+def walk(roots):
+    """Every node reachable from ``roots`` (nodes, or None for none), each once, depth
+    first: a node before the nodes of its inputs. Iterative, so a graph of any depth."""
+    seen = set()
+    stack = [r for r in roots if r is not None]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        stack.extend(n for n in node.next if n is not None)
 
 
 # ---------------------------------------------------------------------- making nodes

@@ -72,6 +72,7 @@ import weakref
 import pytest
 
 import xpgrad
+from xpgrad.node import walk
 from xpgrad.plugins import registry
 from xpgrad.plugins.manager import get_plugin_manager
 
@@ -129,8 +130,6 @@ def pytest_addoption(parser):
 
 def _wanted(config):
     """The backend names the run asks for, or None for every registered backend."""
-    if config is None:
-        return None
     option = config.getoption("--xpgrad-backends", default=None)
     names = [n.strip() for n in option.split(",") if n.strip()] if option else list(config.getini("xpgrad_backends"))
     return names or None
@@ -365,19 +364,13 @@ def _ops_of(fn, inputs):
     except Exception:
         return []
     outs = outs if isinstance(outs, (tuple, list)) else (outs,)
-    seen, found = set(), []
-    stack = [o.grad_fn for o in outs if isinstance(o, xpgrad.Tensor) and o.grad_fn is not None]
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        op = getattr(type(node), "_op", None)
+    found = []
+    for node in walk(o.grad_fn for o in outs if isinstance(o, xpgrad.Tensor)):
+        op = type(node)._op
         if op is not None:
             text = f"{op.name!r} (plugin {op.plugin!r})"
             if text not in found:
                 found.append(text)
-        stack.extend(getattr(node, "next", None) or ())
     return found
 
 

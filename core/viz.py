@@ -13,7 +13,7 @@ orange, dashed.
 import shutil
 import subprocess
 
-from .node import _FREED, AccumulateGrad, Packed
+from .node import _FREED, AccumulateGrad, Packed, walk
 from .tensor import Tensor
 
 __all__ = ["to_dot", "render"]
@@ -93,13 +93,7 @@ def to_dot(tensor, params=None, show_saved=False):
         out_label += "\n(requires_grad=False)"
         style = _STYLE["constant"]
     lines.append(f"  {out_id} [label={_quote(out_label)}, {style}];")
-    seen = set()
-    stack = [root] if root is not None else []
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
+    for node in walk([root]):
         nid = ident(node)
         if type(node) is AccumulateGrad:
             var = node.variable
@@ -109,10 +103,9 @@ def to_dot(tensor, params=None, show_saved=False):
             lines.append(f"  {nid} [label={_quote(type(node).__name__)}, {_STYLE['op']}];")
             if show_saved:
                 lines.extend(_saved_lines(node, nid))
-        for nxt, _ in node.next_functions:
+        for nxt in node.next:
             if nxt is not None:
                 lines.append(f"  {ident(nxt)} -> {nid};")
-                stack.append(nxt)
     if root is not None:
         lines.append(f"  {ident(root)} -> {out_id};")
     lines.append("}")

@@ -104,17 +104,10 @@ class XpgradSide:
 
     def graph_ops(self, roots):
         """The registry op names recorded in the graphs behind ``roots``."""
-        seen, names, stack = set(), set(), [t.grad_fn for t in roots if getattr(t, "grad_fn", None) is not None]
-        while stack:
-            node = stack.pop()
-            if node is None or id(node) in seen:
-                continue
-            seen.add(id(node))
-            op = getattr(type(node), "_op", None)
-            if op is not None:
-                names.add(op.name)
-            stack.extend(n for n, _ in node.next_functions)
-        return names
+        from xpgrad.node import walk
+
+        return {type(node)._op.name for node in walk(getattr(t, "grad_fn", None) for t in roots)
+                if type(node)._op is not None}
 
 
 class TorchSide:
