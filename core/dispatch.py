@@ -204,10 +204,28 @@ def binary(name, a, b):
 
 
 def rbinary_method(name: str) -> Callable[[Tensor, Any], Tensor]:
-    """The reflected operator (``2 - t``) for op ``name``."""
+    """The reflected operator (``2 - t``) for op ``name``: with a Python scalar ``b``,
+    the one case a reflected operator meets with a Tensor ``a``, straight to the op, as
+    in :func:`binary_method` (rules write ``1 - out * out``)."""
 
     def method(a: Tensor, b: Any) -> Tensor:
-        return rbinary(name, a, b)
+        if type(b) not in _SCALARS:
+            return rbinary(name, a, b)
+        dev = a._dev
+        op = dev.ops.get(name)
+        if op is None:
+            _unknown(name, dev)
+        ra = a._data
+        try:
+            out = op.forward(dev.xp, b, ra)
+        except Exception as exc:
+            raise _forward_error(op, (b, a), None, exc) from exc
+        if a._rg and GRAD_ENABLED.get():
+            record = op.recorders.get(2) or _make_recorder(op, 2)
+            return record(dev, out, None, b, a, b, ra)
+        t = Tensor(out, dev)
+        t._own = True
+        return t
 
     method.__name__ = method.__qualname__ = name
     return method

@@ -208,7 +208,10 @@ def _execute(roots, root_grads, retain, create, targets, capture):
     else:
         deps, buffers, useful, stops = _restrict_to_targets(deps, buffers, targets)
     found = {}
-    ready = [n for n, c in deps.items() if c == 0 and n in buffers]
+    ready = []
+    for node in buffers:  # the roots; those that no other root feeds start the walk
+        if deps[node] == 0:
+            ready.append(node)
     epoch = INPLACE_EPOCH
     check = ANOMALY_CHECK[0]
     token = GRAD_ENABLED.set(create)
@@ -271,8 +274,10 @@ def _execute(roots, root_grads, retain, create, targets, capture):
                 try:
                     if create:
                         gi = rule.call_graph(xp, g, saved, out, node)
-                        gi_mine = (type(gi) is Tensor and gi._own and rule.trusted
-                                   and not _given(gi, g, saved, out, True))
+                        # Owning it only spares a copy where it is handed out
+                        if (type(nxt) is AccumulateGrad or nxt.hooks) and type(gi) is Tensor:
+                            gi_mine = (gi._own and rule.trusted
+                                       and not _given(gi, g, saved, out, True))
                     elif large and rule.derivative:
                         # the backend writes the product into g or d where the walk owns it
                         d = rule.derive(xp, saved, out, node)
@@ -281,8 +286,11 @@ def _execute(roots, root_grads, retain, create, targets, capture):
                         gi, gi_mine = backend.chain(g, d, g_mine and i == last, d_mine)
                     else:
                         gi = rule.call(xp, g, saved, out, node)
-                        if (rule.trusted and getattr(gi, "nbytes", 0) >= _REUSE_MIN_BYTES
-                                and backend.fresh(gi)):
+                        # Owning it spares a copy where it is handed out, and a new array
+                        # where a large one is summed into
+                        if ((type(nxt) is AccumulateGrad or nxt.hooks
+                                or getattr(gi, "nbytes", 0) >= _REUSE_MIN_BYTES)
+                                and rule.trusted and backend.fresh(gi)):
                             gi_mine = not _given(gi, g, saved, out, False)
                 except Exception as exc:
                     err = rule_error(rule, node._op, i, shapes, dtypes, g, exc)
@@ -362,27 +370,49 @@ def _count_dependencies(deps):
 
 
 def _restrict_to_targets(deps, buffers, targets):
-    """For grad(): only the nodes on a path from the roots to a target take part."""
-    parents = {}
+    """For grad(): only the nodes on a path from the roots to a target take part.
+
+    One depth-first walk from the roots (``deps``' keys), iterative: a node is finished
+    after every node below it, and is useful when it is a target or feeds a useful node.
+    Dependencies are counted among useful nodes only, as each finishes. Returns the
+    counts, the roots' gradients that count, the useful nodes, and the stops: the
+    targets none of whose inputs is on the walk, whose gradient is all that is wanted of
+    them (their own node is left as it is, its saved values too)."""
+    counts = {}
+    useful = set()
+    stops = set()
+    seen = set()
     stack = list(deps)
     while stack:
         node = stack.pop()
+        if node is _FINISH:
+            node = stack.pop()
+            feeds = False  # whether it feeds a useful node (so is one)
+            for nxt in node.next:
+                if nxt in useful:
+                    counts[nxt] += 1
+                    feeds = True
+            if not feeds:
+                if node not in targets:
+                    continue
+                stops.add(node)
+            useful.add(node)
+            counts[node] = 0  # its consumers, all finished after it, count themselves in
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append(node)
+        stack.append(_FINISH)
         for nxt in node.next:
-            if nxt is not None:
-                parents.setdefault(nxt, []).append(node)
-                if nxt not in deps:
-                    deps[nxt] = 0
-                    stack.append(nxt)
-    useful = _useful(targets, deps, parents)
-    deps = {n: 0 for n in useful}
-    for n in useful:
-        for nxt in n.next:
-            if nxt in useful:
-                deps[nxt] += 1
-    # The targets none of whose inputs is on the walk: their gradient is all that is
-    # wanted of them, and their own node is left as it is (its saved values too).
-    stops = {t for t in targets if t in useful and not any(n in useful for n in t.next)}
-    return deps, {n: g for n, g in buffers.items() if n in useful}, useful, stops
+            if nxt is not None and nxt not in seen:
+                stack.append(nxt)
+    return counts, {n: g for n, g in buffers.items() if n in useful}, useful, stops
+
+
+# A marker on _restrict_to_targets' stack: the node beneath it has had every node below
+# it finished.
+_FINISH = object()
 
 
 def _drain(node, deps, buffers, useful):
@@ -398,17 +428,6 @@ def _drain(node, deps, buffers, useful):
             if count == 0:
                 (ready if nxt in buffers else stack).append(nxt)
     return ready
-
-
-def _useful(targets, deps, parents):
-    useful = set()
-    stack = [t for t in targets if t in deps]
-    while stack:
-        n = stack.pop()
-        if n not in useful:
-            useful.add(n)
-            stack.extend(parents.get(n, ()))
-    return useful
 
 
 # ---------------------------------------------------------------------- pieces

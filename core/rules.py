@@ -48,9 +48,28 @@ def _product(xp, g, d):
         return g if d == 1 else -g if d == -1 else g * d
     if kind is complex:
         return g * d.conjugate()
-    if _complex_dtype(d.dtype):
+    known = _COMPLEX_BY_ID.get(id(d.dtype))  # _complex_dtype, inlined: once per rule call
+    if known is None:
+        known = (None, _complex_dtype(d.dtype))
+    if known[1]:
         return g * xp.conj(d)
     return g * d
+
+
+def _quotient(xp, g, r):
+    """``g / conj(r)``: the cotangent through a derivative ``1 / r``, one division."""
+    if type(r) in _REAL_SCALARS:
+        return g / r
+    if type(r) is complex:
+        return g / r.conjugate()
+    if _complex_dtype(r.dtype):
+        return g / xp.conj(r)
+    return g / r
+
+
+def _tangent_quotient(xp, t, r):
+    """``t / r``: a tangent through a derivative ``1 / r``."""
+    return t / r
 
 
 def _tangent(xp, t, d):
@@ -119,7 +138,9 @@ class Rule:
     tangent; ``"derivative"`` ``fn(xp, ...)`` its elementwise derivative ``d``, from which
     the cotangent is ``g * conj(d)`` (``derive`` returns ``d`` itself, so that the engine
     decides where that product is written); ``"derivative_jvp"``: the same function as a
-    JVP, the tangent ``t * d``; ``"linear"``: the JVP of an op linear in this argument,
+    JVP, the tangent ``t * d``; ``"quotient"`` and ``"quotient_jvp"``: a reciprocal
+    derivative ``r``, whose cotangent is ``g / conj(r)`` and tangent ``t / r``;
+    ``"linear"``: the JVP of an op linear in this argument,
     the op itself applied to the tangent (forward mode dispatches it).
 
     ``call`` serves plain backward: the saved arguments are unwrapped to raw arrays.
@@ -170,12 +191,13 @@ class Rule:
             unwrap += [f"    a{i} = saved[{i}]", f"    if type(a{i}) is Tensor:", f"        a{i} = a{i}._data"]
             keep.append(f"    a{i} = saved[{i}]")
         given = "".join(", " + e for e in exprs)
-        combine = "product" if kind == "derivative" else "tangent"
-        constant = _constant(fn) if kind.startswith("derivative") and not exprs else None
+        combine = {"derivative": "product", "derivative_jvp": "tangent", "quotient": "quotient",
+                   "quotient_jvp": "tangent_quotient"}.get(kind)
+        constant = _constant(fn) if combine is not None and not exprs else None
         if constant is not None:  # a constant derivative (add's 1): folded here, once
             ret = ("    return g" if constant == 1 else "    return -g" if constant == -1 else
                    f"    return {combine}(xp, g, {constant!r})")
-        elif kind.startswith("derivative"):
+        elif combine is not None:
             ret = f"    return {combine}(xp, g, fn(xp{given}))"
         else:
             ret = f"    return fn(xp, g{given})"
@@ -184,10 +206,12 @@ class Rule:
         if kind == "derivative":
             lines += ["def derive(xp, saved, out, node):"] + unwrap + [f"    return fn(xp{given})"]
         what = {"vjp": "VJP rule", "jvp": "JVP rule", "derivative": "derivative",
-                "derivative_jvp": "derivative as JVP"}[kind]
+                "derivative_jvp": "derivative as JVP", "quotient": "reciprocal derivative",
+                "quotient_jvp": "reciprocal derivative as JVP"}[kind]
         scope = define("\n".join(lines) + "\n",
                        f"<xpgrad: {op.node_name} {what} for {argnames[index]}>",
-                       {"fn": fn, "Tensor": Tensor, "product": _product, "tangent": _tangent})
+                       {"fn": fn, "Tensor": Tensor, "product": _product, "tangent": _tangent,
+                        "quotient": _quotient, "tangent_quotient": _tangent_quotient})
         self.call = scope["call"]
         self.call_graph = scope["call_graph"]
         self.derive = scope.get("derive")
@@ -216,11 +240,17 @@ def compile_op(op):
         op.rules, op.jvp_rules = (), None
     else:
         rules, jvp_rules = [], []
-        for i, (vjp, derivative, jvp) in enumerate(zip(op.vjp, op.derivative, op.jvp)):
+        for i, (vjp, derivative, reciprocal, jvp) in enumerate(
+                zip(op.vjp, op.derivative, op.reciprocal_derivative, op.jvp)):
             if derivative is not None:
                 names = op.rule_names(derivative, "derivative")
                 rules.append(Rule(op, i, derivative, "derivative", names))
                 jvp_rules.append(Rule(op, i, derivative, "derivative_jvp", names))
+                continue
+            if reciprocal is not None:
+                names = op.rule_names(reciprocal, "reciprocal_derivative")
+                rules.append(Rule(op, i, reciprocal, "quotient", names))
+                jvp_rules.append(Rule(op, i, reciprocal, "quotient_jvp", names))
                 continue
             rules.append(None if vjp is None else Rule(op, i, vjp, "vjp", op.rule_names(vjp, "vjp")))
             if jvp == "linear":
@@ -277,11 +307,12 @@ def rule_error(rule, op, index, shapes, dtypes, given, exc):
     if type(rule) is not Rule or op is None:
         return None
     what = {"vjp": "VJP rule", "derivative": "derivative", "jvp": "JVP rule",
-            "derivative_jvp": "derivative (as JVP)"}.get(rule.kind, "rule")
+            "derivative_jvp": "derivative (as JVP)", "quotient": "reciprocal derivative",
+            "quotient_jvp": "reciprocal derivative (as JVP)"}.get(rule.kind, "rule")
     names = op.argnames
     arg = names[index] if index < len(names) else str(index)
     inputs = ", ".join(f"{n}=({_describe_array(s, d)})" for n, s, d in zip(names, shapes, dtypes))
-    seed = "cotangent" if rule.kind in ("vjp", "derivative") else "tangent"
+    seed = "cotangent" if rule.kind in ("vjp", "derivative", "quotient") else "tangent"
     given_text = _describe_array(getattr(given, "shape", ()), getattr(given, "dtype", type(given).__name__))
     msg = (f"the {what} of op {op.name!r} (plugin {op.plugin!r}) for argument {arg!r} failed "
            f"on ({inputs}; {seed} {given_text}): {type(exc).__name__}: {exc}")

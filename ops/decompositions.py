@@ -584,7 +584,8 @@ def xpgrad_ops():
     return [
         Op("cholesky", _cholesky, vjp={"x": _cholesky_vjp}, jvp={"x": _cholesky_jvp},
            node_name="LinalgCholeskyBackward",
-           doc="Cholesky factor of the lower triangle (upper=True: its transpose)"),
+           doc=("The Cholesky factor ``L`` (``x = L L^T``) of each symmetric positive-definite matrix, read from its "
+                "lower triangle; ``upper=True`` gives ``L^T``.")),
         Op("eigh_eigenvalues", _eigh_part(0), vjp={"x": _eigenvalues_vjp},
            jvp={"x": _eigenvalues_jvp}, node_name="LinalgEighBackward",
            doc="eigh(x).eigenvalues (lower triangle read)"),
@@ -592,7 +593,8 @@ def xpgrad_ops():
            jvp={"x": _eigenvectors_jvp}, node_name="LinalgEighBackward",
            doc="eigh(x).eigenvectors; repeated eigenvalues drop their 1/gap terms"),
         Op("eigvalsh", _eigvalsh, vjp={"x": _eigenvalues_vjp}, jvp={"x": _eigenvalues_jvp},
-           node_name="LinalgEigvalshBackward", doc="eigenvalues of a symmetric matrix (lower triangle read)"),
+           node_name="LinalgEigvalshBackward",
+           doc="The eigenvalues of each symmetric matrix (lower triangle read), ascending."),
         Op("qr_q", _qr_part(0), vjp={"x": _qr_q_vjp},
            jvp={"x": lambda xp, t, x, mode: _qr_jvp(xp, t, x, mode, "q")},
            node_name="LinalgQrBackward", doc="qr(x).Q"),
@@ -610,5 +612,5 @@ def xpgrad_ops():
         Op("svd_vh", _svd_part(2), vjp={"x": _svd_rule("Vh")}, jvp={"x": _svd_tangent("Vh")},
            node_name="LinalgSvdBackward", doc="svd(x).Vh; repeated singular values drop their 1/gap terms"),
         Op("svdvals", _svdvals, vjp={"x": _svdvals_vjp}, jvp={"x": _svdvals_jvp},
-           node_name="LinalgSvdvalsBackward", doc="singular values"),
+           node_name="LinalgSvdvalsBackward", doc="The singular values of each matrix, descending."),
     ]

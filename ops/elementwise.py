@@ -44,11 +44,6 @@ def _zeros(xp, g):
     return xp.zeros_like(g)
 
 
-def _over(xp, g, d):
-    """``g / conj(d)``: the VJP of a holomorphic function whose derivative is ``1 / d``."""
-    return g / _conj(xp, d)
-
-
 def _safe_ratio(xp, num, den):
     """``num / den`` where ``den != 0``, else 0: a subgradient where the derivative has a
     removable 0/0 (hypot and atan2 at the origin, abs of complex 0). The denominator is
@@ -363,16 +358,15 @@ def _unary_ops():
         _op("exp", lambda xp, x: xp.exp(x), derivative={"x": lambda xp, out: out}, doc="e ** x"),
         _op("expm1", lambda xp, x: xp.expm1(x), derivative={"x": lambda xp, out: out + 1},
            doc="exp(x) - 1, accurate near 0; gradient exp(x) = out + 1"),
-        _op("log", lambda xp, x: xp.log(x), vjp={"x": lambda xp, g, x: _over(xp, g, x)},
-           jvp={"x": lambda xp, t, x: t / x}, doc="natural logarithm"),
-        _op("log1p", lambda xp, x: xp.log1p(x), vjp={"x": lambda xp, g, x: _over(xp, g, 1 + x)},
-           jvp={"x": lambda xp, t, x: t / (1 + x)}, doc="log(1 + x), accurate near 0"),
-        _op("log2", lambda xp, x: xp.log2(x), vjp={"x": lambda xp, g, x: _over(xp, g, x * _LN2)},
-           jvp={"x": lambda xp, t, x: t / (x * _LN2)}, doc="base-2 logarithm"),
-        _op("log10", lambda xp, x: xp.log10(x), vjp={"x": lambda xp, g, x: _over(xp, g, x * _LN10)},
-           jvp={"x": lambda xp, t, x: t / (x * _LN10)}, doc="base-10 logarithm"),
-        _op("sqrt", lambda xp, x: xp.sqrt(x), vjp={"x": lambda xp, g, out: _over(xp, g, 2 * out)},
-           jvp={"x": lambda xp, t, out: t / (2 * out)},
+        _op("log", lambda xp, x: xp.log(x), reciprocal_derivative={"x": lambda xp, x: x},
+           doc="natural logarithm"),
+        _op("log1p", lambda xp, x: xp.log1p(x), reciprocal_derivative={"x": lambda xp, x: 1 + x},
+           doc="log(1 + x), accurate near 0"),
+        _op("log2", lambda xp, x: xp.log2(x), reciprocal_derivative={"x": lambda xp, x: x * _LN2},
+           doc="base-2 logarithm"),
+        _op("log10", lambda xp, x: xp.log10(x), reciprocal_derivative={"x": lambda xp, x: x * _LN10},
+           doc="base-10 logarithm"),
+        _op("sqrt", lambda xp, x: xp.sqrt(x), reciprocal_derivative={"x": lambda xp, out: 2 * out},
            doc="square root; its gradient at 0 is inf, as in PyTorch"),
         _op("square", lambda xp, x: xp.square(x), derivative={"x": lambda xp, x: 2 * x}, doc="x * x"),
         _op("reciprocal", lambda xp, x: xp.reciprocal(x), derivative={"x": lambda xp, out: -(out * out)},
@@ -382,29 +376,26 @@ def _unary_ops():
         _op("cos", lambda xp, x: xp.cos(x), derivative={"x": lambda xp, x: -xp.sin(x)}, doc="cosine"),
         _op("tan", lambda xp, x: xp.tan(x), derivative={"x": lambda xp, out: 1 + out * out}, doc="tangent"),
         _op("asin", lambda xp, x: xp.asin(x),
-           vjp={"x": lambda xp, g, x: _over(xp, g, xp.sqrt(1 - x * x))},
-           jvp={"x": lambda xp, t, x: t / xp.sqrt(1 - x * x)}, doc="inverse sine; inf gradient at +-1"),
+           reciprocal_derivative={"x": lambda xp, x: xp.sqrt(1 - x * x)}, doc="inverse sine; inf gradient at +-1"),
         _op("acos", lambda xp, x: xp.acos(x),
-           vjp={"x": lambda xp, g, x: -_over(xp, g, xp.sqrt(1 - x * x))},
-           jvp={"x": lambda xp, t, x: -t / xp.sqrt(1 - x * x)}, doc="inverse cosine; inf gradient at +-1"),
-        _op("atan", lambda xp, x: xp.atan(x), vjp={"x": lambda xp, g, x: _over(xp, g, 1 + x * x)},
-           jvp={"x": lambda xp, t, x: t / (1 + x * x)}, doc="inverse tangent"),
+           reciprocal_derivative={"x": lambda xp, x: -xp.sqrt(1 - x * x)},
+           doc="inverse cosine; inf gradient at +-1"),
+        _op("atan", lambda xp, x: xp.atan(x), reciprocal_derivative={"x": lambda xp, x: 1 + x * x},
+           doc="inverse tangent"),
         # ----- hyperbolic
         _op("sinh", lambda xp, x: xp.sinh(x), derivative={"x": lambda xp, x: xp.cosh(x)}, doc="hyperbolic sine"),
         _op("cosh", lambda xp, x: xp.cosh(x), derivative={"x": lambda xp, x: xp.sinh(x)}, doc="hyperbolic cosine"),
         _op("tanh", lambda xp, x: xp.tanh(x), derivative={"x": lambda xp, out: 1 - out * out},
            doc="hyperbolic tangent"),
         _op("asinh", lambda xp, x: xp.asinh(x),
-           vjp={"x": lambda xp, g, x: _over(xp, g, xp.sqrt(x * x + 1))},
-           jvp={"x": lambda xp, t, x: t / xp.sqrt(x * x + 1)}, doc="inverse hyperbolic sine"),
+           reciprocal_derivative={"x": lambda xp, x: xp.sqrt(x * x + 1)}, doc="inverse hyperbolic sine"),
         # sqrt(x - 1) * sqrt(x + 1), not sqrt(x * x - 1): the same for real x > 1, and the
         # derivative of the principal branch for complex x.
         _op("acosh", lambda xp, x: xp.acosh(x),
-           vjp={"x": lambda xp, g, x: _over(xp, g, xp.sqrt(x - 1) * xp.sqrt(x + 1))},
-           jvp={"x": lambda xp, t, x: t / (xp.sqrt(x - 1) * xp.sqrt(x + 1))},
+           reciprocal_derivative={"x": lambda xp, x: xp.sqrt(x - 1) * xp.sqrt(x + 1)},
            doc="inverse hyperbolic cosine; inf gradient at 1"),
-        _op("atanh", lambda xp, x: xp.atanh(x), vjp={"x": lambda xp, g, x: _over(xp, g, 1 - x * x)},
-           jvp={"x": lambda xp, t, x: t / (1 - x * x)}, doc="inverse hyperbolic tangent"),
+        _op("atanh", lambda xp, x: xp.atanh(x), reciprocal_derivative={"x": lambda xp, x: 1 - x * x},
+           doc="inverse hyperbolic tangent"),
     ]
 
 
@@ -419,8 +410,8 @@ def _arithmetic_ops():
            derivative={"x1": lambda xp, x2: x2, "x2": lambda xp, x1: x1},
            node_name="MulBackward", doc="x1 * x2"),
         _op("divide", lambda xp, x1, x2: x1 / x2,
-           vjp={"x1": lambda xp, g, x2: _over(xp, g, x2), "x2": _divide_denominator},
-           jvp={"x1": lambda xp, t, x2: t / x2, "x2": _divide_denominator_jvp},
+           reciprocal_derivative={"x1": lambda xp, x2: x2},
+           vjp={"x2": _divide_denominator}, jvp={"x2": _divide_denominator_jvp},
            node_name="DivBackward", doc="x1 / x2; d/dx2 is -x1 / x2 / x2, which does not underflow"),
         _op("negative", lambda xp, x: -x, derivative={"x": lambda xp: -1}, node_name="NegBackward", doc="-x"),
         _op("positive", lambda xp, x: +x, derivative={"x": lambda xp: 1}, doc="+x"),

@@ -204,26 +204,35 @@ def xpgrad_ops():
     return [
         Op("fft", _transform("fft"), vjp={"x": _c2c_vjp("fft")}, jvp="linear",
            node_name="FftC2CBackward",
-           doc="1-D discrete Fourier transform; VJP: ifft with the dual norm"),
+           doc=("The one-dimensional discrete Fourier transform of complex ``x`` along ``axis``, over ``n`` elements "
+                "(``x`` cropped or zero-padded to ``n``); the VJP is ``ifft`` with the dual norm.")),
         Op("ifft", _transform("ifft"), vjp={"x": _c2c_vjp("ifft")}, jvp="linear",
            node_name="FftC2CBackward",
-           doc="1-D inverse discrete Fourier transform; VJP: fft with the dual norm"),
+           doc=("The one-dimensional inverse discrete Fourier transform of complex ``x``; the VJP is ``fft`` with the "
+                "dual norm.")),
         Op("fftn", _transform_n("fftn"), vjp={"x": _c2c_n_vjp("fftn")}, jvp="linear",
            node_name="FftC2CBackward",
-           doc="n-D discrete Fourier transform over axes; VJP: ifftn with the dual norm"),
+           doc=("The n-dimensional discrete Fourier transform of complex ``x`` over ``axes`` (all if None), each "
+                "cropped or zero-padded to its length in ``s``; the VJP is ``ifftn`` with the dual norm.")),
         Op("ifftn", _transform_n("ifftn"), vjp={"x": _c2c_n_vjp("ifftn")}, jvp="linear",
            node_name="FftC2CBackward",
-           doc="n-D inverse discrete Fourier transform over axes; VJP: fftn with the dual norm"),
+           doc=("The n-dimensional inverse discrete Fourier transform of complex ``x``; the VJP is ``fftn`` with the "
+                "dual norm.")),
         Op("rfft", _transform("rfft"), vjp={"x": _rfft_vjp}, jvp="linear",
            node_name="FftR2CBackward",
-           doc="1-D transform of real input, n//2+1 outputs; VJP: real part of the padded ifft"),
+           doc=("The one-dimensional transform of real ``x``: the ``n//2 + 1`` non-negative frequencies, complex of "
+                "``x``'s precision; the VJP is the real part of the zero-padded ``ifft``.")),
         Op("irfft", _transform("irfft", complex_result=False), vjp={"x": _irfft_vjp},
            jvp="linear", node_name="FftC2RBackward",
-           doc="inverse of rfft, real output of length n; VJP: rfft, non-edge entries doubled"),
+           doc=("The inverse of ``rfft``: a real signal of length ``n`` (default ``2 * (M - 1)``) from its ``n//2 + "
+                "1`` non-negative frequencies (``x`` cropped or zero-padded to them). The imaginary parts of the zero "
+                "and (``n`` even) Nyquist frequencies are not read, so they get no gradient.")),
         Op("rfftn", _transform_n("rfftn"), vjp={"x": _rfftn_vjp}, jvp="linear",
            node_name="FftR2CBackward",
-           doc="n-D transform of real input (half spectrum on the last axis)"),
+           doc=("The n-dimensional transform of real ``x``: full transforms over all but the last of ``axes``, the "
+                "non-negative frequencies (``s[-1]//2 + 1``) over the last.")),
         Op("irfftn", _transform_n("irfftn", complex_result=False), vjp={"x": _irfftn_vjp},
            jvp="linear", node_name="FftC2RBackward",
-           doc="inverse of rfftn, real output of shape s"),
+           doc=("The inverse of ``rfftn``: a real array of lengths ``s`` over ``axes`` (the last by default ``2 * (M "
+                "- 1)``).")),
     ]

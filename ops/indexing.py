@@ -395,9 +395,12 @@ def xpgrad_ops():
         getitem_op(getitem, doc="x[key]: basic slicing and integer or boolean arrays"),
         scatter_add_op(scatter_add),
         Op("take", take, vjp={"x": _take_vjp}, jvp="linear", node_name="TakeBackward",
-           doc="elements at indices= along axis= (indices get no gradient)"),
+           doc=("The elements of ``x`` at ``indices`` (a 1-D integer Tensor) along ``axis``; ``indices`` get no "
+                "gradient.")),
         Op("take_along_axis", take_along_axis, vjp={"x": _take_along_axis_vjp},
            jvp="linear", node_name="GatherBackward",
-           doc="elements at indices= along axis=, per position of the other axes"),
+           doc=("The elements of ``x`` at ``indices`` along ``axis``, for each position of the other axes "
+                "(``indices`` has ``x``'s number of dimensions and broadcasts against it elsewhere). The gradient is "
+                "scattered back, and repeated indices accumulate.")),
         setitem_op(setitem),
     ]

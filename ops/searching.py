@@ -25,10 +25,11 @@ def _searchsorted(xp, x1, x2, *, side="left", sorter=None):
 def xpgrad_ops():
     return [
         Op("argmax", lambda xp, x, *, axis=None, keepdims=False: xp.argmax(x, axis=axis, keepdims=keepdims),
-           None, doc="index of the first maximum along axis; not differentiable"),
+           None, doc="Index of the first maximum along ``axis`` (of the flattened array if None); not differentiable."),
         Op("argmin", lambda xp, x, *, axis=None, keepdims=False: xp.argmin(x, axis=axis, keepdims=keepdims),
-           None, doc="index of the first minimum along axis; not differentiable"),
-        Op("count_nonzero", _count_nonzero, None, doc="number of nonzero elements over axis; not differentiable"),
+           None, doc="Index of the first minimum along ``axis`` (of the flattened array if None); not differentiable."),
+        Op("count_nonzero", _count_nonzero, None, doc="Number of nonzero elements over ``axis``; not differentiable."),
         Op("searchsorted", _searchsorted, None,
-           doc="insertion indices of x2 into sorted x1; not differentiable"),
+           doc=("Where to insert ``x2``'s elements into the one-dimensional ``x1`` (sorted, or sorted by the indices "
+                "``sorter``) to keep it sorted; not differentiable.")),
     ]

@@ -39,5 +39,5 @@ def xpgrad_ops():
     return [
         Op("unique_values", lambda xp, x: xp.unique_values(x),
            vjp={"x": _unique_vjp}, jvp={"x": _unique_jvp}, node_name="UniqueBackward0",
-           doc="the distinct values of x; each element gets its value's gradient"),
+           doc="The distinct values of ``x`` (flattened); each element receives the gradient of its value."),
     ]

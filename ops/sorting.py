@@ -86,8 +86,8 @@ def xpgrad_ops():
         Op("sort", lambda xp, x, *, axis=-1, descending=False, stable=True:
            xp.sort(x, axis=axis, descending=descending, stable=stable),
            vjp={"x": _sort_vjp}, jvp={"x": _sort_jvp}, node_name="SortBackward0",
-           doc="sorted along axis; the gradient follows each element to where it went"),
+           doc="``x`` sorted along ``axis``; the gradient follows each element to where it went."),
         Op("argsort", lambda xp, x, *, axis=-1, descending=False, stable=True:
            xp.argsort(x, axis=axis, descending=descending, stable=stable),
-           None, doc="indices that sort x along axis; not differentiable"),
+           None, doc="The indices that sort ``x`` along ``axis``; not differentiable."),
     ]

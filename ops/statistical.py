@@ -260,35 +260,40 @@ def xpgrad_ops():
         Op("sum", lambda xp, x, *, axis=None, keepdims=False, dtype=None:
            xp.sum(x, axis=axis, keepdims=keepdims, dtype=dtype),
            vjp={"x": _sum_vjp}, jvp="linear", node_name="SumBackward0",
-           doc="sum over axis (all if None)"),
+           doc="Sum over ``axis`` (all axes if None); an int or a tuple of ints, negatives allowed."),
         Op("mean", lambda xp, x, *, axis=None, keepdims=False: xp.mean(x, axis=axis, keepdims=keepdims),
            vjp={"x": _mean_vjp}, jvp="linear", node_name="MeanBackward1",
-           doc="mean over axis (all if None)"),
+           doc="Arithmetic mean over ``axis`` (all axes if None)."),
         Op("prod", lambda xp, x, *, axis=None, keepdims=False, dtype=None:
            xp.prod(x, axis=axis, keepdims=keepdims, dtype=dtype),
            vjp={"x": _prod_vjp}, jvp={"x": _prod_jvp}, node_name="ProdBackward0",
-           doc="product over axis; exact gradient with zeros"),
+           doc=("Product over ``axis``. The gradient of each element is the product of the others, computed without "
+                "dividing by ``x``: exact where ``x`` holds zeros.")),
         Op("max", lambda xp, x, *, axis=None, keepdims=False: xp.max(x, axis=axis, keepdims=keepdims),
            vjp={"x": _extremum_vjp}, jvp={"x": _extremum_jvp}, node_name="AmaxBackward0",
-           doc="maximum over axis; ties share the gradient evenly"),
+           doc="Maximum over ``axis``; elements tying for it share its gradient evenly."),
         Op("min", lambda xp, x, *, axis=None, keepdims=False: xp.min(x, axis=axis, keepdims=keepdims),
            vjp={"x": _extremum_vjp}, jvp={"x": _extremum_jvp}, node_name="AminBackward0",
-           doc="minimum over axis; ties share the gradient evenly"),
+           doc="Minimum over ``axis``; elements tying for it share its gradient evenly."),
         Op("var", lambda xp, x, *, axis=None, correction=0.0, keepdims=False:
            xp.var(x, axis=axis, correction=correction, keepdims=keepdims),
            vjp={"x": _var_vjp}, jvp={"x": _var_jvp}, node_name="VarBackward0",
-           doc="variance over axis, divided by N - correction"),
+           doc="Variance over ``axis``: the sum of squared deviations divided by ``N - correction``."),
         Op("std", lambda xp, x, *, axis=None, correction=0.0, keepdims=False:
            xp.std(x, axis=axis, correction=correction, keepdims=keepdims),
            vjp={"x": _std_vjp}, jvp={"x": _std_jvp}, node_name="StdBackward0",
-           doc="standard deviation over axis; gradient 0 where it is 0"),
+           doc="Standard deviation over ``axis``; its gradient is 0 (a subgradient) where it is 0."),
         Op("cumulative_sum", _cumulative("cumulative_sum"),
            vjp={"x": lambda xp, g, x, axis, include_initial:
                 _cumsum_vjp(xp, g, x, 0 if axis is None else axis, include_initial)},
            jvp={"x": lambda xp, t, axis, include_initial, dtype:
                 _cumsum_jvp(xp, t, 0 if axis is None else axis, include_initial, dtype)},
-           node_name="CumsumBackward0", doc="running sum along axis"),
+           node_name="CumsumBackward0",
+           doc=("Running sum along ``axis`` (optional for one-dimensional ``x`` only); with ``include_initial`` the "
+                "result starts with 0 and is one longer along ``axis``.")),
         Op("cumulative_prod", _cumulative("cumulative_prod"),
            vjp={"x": _axis_param(_cumprod_vjp)}, jvp={"x": _axis_param(_cumprod_jvp)},
-           node_name="CumprodBackward0", doc="running product along axis; exact gradient with zeros"),
+           node_name="CumprodBackward0",
+           doc=("Running product along ``axis``; with ``include_initial`` the result starts with 1. The gradient is "
+                "exact where ``x`` holds zeros (it costs O(n^2) per slice there).")),
     ]

@@ -10,7 +10,7 @@ from xpgrad.plugins import Op, hookimpl
 def xpgrad_ops():
     return [
         Op("all", lambda xp, x, *, axis=None, keepdims=False: xp.all(x, axis=axis, keepdims=keepdims),
-           None, doc="whether every element over axis is true; not differentiable"),
+           None, doc="Whether every element over ``axis`` is true (nonzero); not differentiable."),
         Op("any", lambda xp, x, *, axis=None, keepdims=False: xp.any(x, axis=axis, keepdims=keepdims),
-           None, doc="whether some element over axis is true; not differentiable"),
+           None, doc="Whether some element over ``axis`` is true (nonzero); not differentiable."),
     ]

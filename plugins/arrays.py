@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     #: A reduction's ``axis``: None (every axis), one axis, or several.
     Axes = int | Sequence[int] | None
 
-__all__ = ["normalize_axes", "normalize_axis", "kept_shape", "count", "restore_reduced",
+__all__ = ["normalize_axes", "normalize_axis", "kept_shape", "count", "restore_reduced", "broadcast_reduced",
            "device_of", "prod", "broadcast_shapes", "expect_matrices", "svd_sizes", "pack",
            "unpack", "is_complex", "conj", "key_items", "has_integer_array"]
 
@@ -68,6 +68,15 @@ def restore_reduced(xp: Any, g: Any, shape: Sequence[int], axis: Axes, keepdims:
         if tuple(g.shape) != kept:
             g = xp.reshape(g, kept)
     return g
+
+
+def broadcast_reduced(xp: Any, g: Any, shape: Sequence[int], axis: Axes, keepdims: bool) -> Any:
+    """A reduction's cotangent ``g`` broadcast back to the input's ``shape`` (a view). The
+    reshape that :func:`restore_reduced` does is skipped where the reduced axes lead, as
+    for a full reduction: broadcasting lines shapes up from the right already."""
+    if not keepdims and normalize_axes(axis, len(shape)) == tuple(range(len(shape) - g.ndim)):
+        return xp.broadcast_to(g, tuple(shape))
+    return xp.broadcast_to(restore_reduced(xp, g, shape, axis, keepdims), tuple(shape))
 
 
 def device_of(x: Any) -> Any:

@@ -64,7 +64,8 @@ def _node_name(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_")) + "Backward"
 
 
-_RULE_KINDS = {"vjp": ("VJP rule", 2), "jvp": ("JVP rule", 2), "derivative": ("derivative", 1)}
+_RULE_KINDS = {"vjp": ("VJP rule", 2), "jvp": ("JVP rule", 2), "derivative": ("derivative", 1),
+               "reciprocal_derivative": ("reciprocal derivative", 1)}
 
 
 class Op:
@@ -91,6 +92,12 @@ class Op:
         tangent ``t * d`` itself, and decides where the product may be written (into a
         cotangent or a derivative no one else holds). An argument has either a derivative
         or a VJP (and JVP) rule, not both.
+    reciprocal_derivative : dict or tuple or None, optional
+        For an argument whose elementwise derivative is a quotient ``1 / r`` (``log``:
+        ``r = x``; ``sqrt``: ``r = 2 * out``; ``atan``: ``r = 1 + x * x``):
+        ``{"x": lambda xp, x: x}`` declares ``r``, in the form of ``derivative``. The
+        cotangent is then ``g / conj(r)`` and the tangent ``t / r``: one division, as the
+        math is written, where ``g * conj(1 / r)`` would round twice and overflow sooner.
     jvp : dict or tuple or None, optional
         Forward-mode rules, one per differentiable argument, in the same form as ``vjp``
         but taking the argument's tangent ``t`` where a VJP rule takes ``g``:
@@ -132,7 +139,8 @@ class Op:
 
     __slots__ = (
         # the declaration
-        "name", "forward", "argnames", "params", "defaults", "vjp", "derivative", "jvp",
+        "name", "forward", "argnames", "params", "defaults", "vjp", "derivative",
+        "reciprocal_derivative", "jvp",
         "backends", "overrides", "node_name", "doc", "plugin", "differentiable",
         "first_order_only", "variadic", "elementwise", "view", "_rule_factories", "_arities",
         # what the engine compiles from it (Op.compiler), when the registry publishes it
@@ -150,6 +158,7 @@ class Op:
     defaults: dict[str, Any]
     vjp: tuple[Rule | None, ...]
     derivative: tuple[Rule | None, ...]
+    reciprocal_derivative: tuple[Rule | None, ...]
     jvp: tuple[Any, ...]  # a rule or None per argument, or ("linear",)
     backends: frozenset[str] | None
     overrides: bool
@@ -171,7 +180,8 @@ class Op:
     _plans: Any
 
     def __init__(self, name: str, forward: Callable[..., Any], vjp: Rules | None = None, *,
-                 derivative: Rules | None = None, jvp: Rules | Literal["linear"] | None = None,
+                 derivative: Rules | None = None, reciprocal_derivative: Rules | None = None,
+                 jvp: Rules | Literal["linear"] | None = None,
                  backends: Iterable[str] | None = None, overrides: bool = False, node_name: str | None = None,
                  doc: str | None = None, first_order_only: bool = False, elementwise: bool = False,
                  view: bool = False) -> None:
@@ -206,7 +216,7 @@ class Op:
         self.node_name = node_name or _node_name(name)
         self.doc = doc
         self.plugin = None  # set by the registry: the plugin's name
-        self.differentiable = vjp is not None or derivative is not None
+        self.differentiable = vjp is not None or derivative is not None or reciprocal_derivative is not None
         self.first_order_only = bool(first_order_only)
         self.variadic = variadic
         self.elementwise = bool(elementwise) and len(argnames) in (1, 2)
@@ -225,16 +235,19 @@ class Op:
                         f"op {name!r} takes *arrays: its {what} must be a function of the argument's "
                         "index i returning that argument's rule (or None)"
                     )
-            if derivative is not None:
+            if derivative is not None or reciprocal_derivative is not None:
                 raise OpDefinitionError(f"op {name!r} takes *arrays: give vjp= (and jvp=) factories, "
                                         "not derivative=")
             self._rule_factories = (vjp, jvp)
-            self.vjp = self.derivative = self.jvp = ()
+            self.vjp = self.derivative = self.reciprocal_derivative = self.jvp = ()
             return
         self._rule_factories = None
         self.vjp = self._per_argument(vjp, "VJP rules") if vjp is not None else (None,) * n
         self.derivative = (self._per_argument(derivative, "derivatives") if derivative is not None
                            else (None,) * n)
+        self.reciprocal_derivative = (
+            self._per_argument(reciprocal_derivative, "reciprocal derivatives")
+            if reciprocal_derivative is not None else (None,) * n)
         if jvp == "linear":
             if n != 1:
                 raise OpDefinitionError(f'op {name!r}: jvp="linear" is for an op of one array argument; '
@@ -242,20 +255,21 @@ class Op:
             self.jvp = ("linear",)
         else:
             self.jvp = self._per_argument(jvp, "JVP rules") if jvp is not None else (None,) * n
-        for i, (v, d, j) in enumerate(zip(self.vjp, self.derivative, self.jvp)):
-            if d is not None and (v is not None or j is not None):
+        for i, (v, d, r, j) in enumerate(zip(self.vjp, self.derivative, self.reciprocal_derivative, self.jvp)):
+            if (d is not None) + (r is not None) + (v is not None or j is not None) > 1:
                 raise OpDefinitionError(
-                    f"op {name!r}: argument {argnames[i]!r} has a derivative and a VJP or JVP rule; "
-                    "give one or the other"
+                    f"op {name!r}: argument {argnames[i]!r} has more than one of a derivative, a "
+                    "reciprocal derivative and a VJP or JVP rule; give one of them"
                 )
-            for fn, kind in ((v, "vjp"), (d, "derivative"), (j, "jvp")):
+            for fn, kind in ((v, "vjp"), (d, "derivative"), (r, "reciprocal_derivative"), (j, "jvp")):
                 if fn is not None and fn != "linear":
                     self.rule_names(fn, kind)  # raises, naming the op, where a name is unknown
         if not self.differentiable and any(j is not None for j in self.jvp):
             raise OpDefinitionError(f"op {name!r}: JVP rules given for an op declared not differentiable (vjp=None)")
 
     def rule_names(self, fn: Rule, kind: str) -> list[str]:
-        """The names a rule of ``kind`` (``"vjp"``, ``"jvp"``, ``"derivative"``) asks for
+        """The names a rule of ``kind`` (``"vjp"``, ``"jvp"``, ``"derivative"``,
+        ``"reciprocal_derivative"``) asks for
         after ``xp`` (and ``g`` or ``t``): each an argument, ``out``, ``<arg>_shape``,
         ``<arg>_dtype`` or a param; raises OpDefinitionError naming the op otherwise."""
         what, skip = _RULE_KINDS[kind]
@@ -344,6 +358,8 @@ class Op:
         jvp = self.jvp
         return Op(self.name, forward, self.vjp if self.differentiable and any(self.vjp) else None,
                   derivative=self.derivative if any(d is not None for d in self.derivative) else None,
+                  reciprocal_derivative=(self.reciprocal_derivative
+                                         if any(r is not None for r in self.reciprocal_derivative) else None),
                   jvp=("linear" if jvp == ("linear",) else jvp if any(j is not None for j in jvp) else None),
                   backends=backends, node_name=self.node_name, doc=doc or self.doc,
                   first_order_only=self.first_order_only, elementwise=self.elementwise, view=self.view)

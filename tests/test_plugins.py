@@ -24,6 +24,7 @@ from xpgrad.plugins import (
     manager,
     registry,
 )
+from xpgrad.testing import check_grads
 
 from helpers import assert_close, ops_plugin
 
@@ -275,6 +276,68 @@ def test_wrong_shape_vjp_names_op_and_plugin(register, device):
             "the VJP of op 'xpgrad_test_bad_vjp' (plugin 'xpgrad_test_bad_plugin') returned a "
             "gradient of shape (4,) for argument 'x', whose shape is (3,)")):
         y.sum().backward()
+
+
+def _log_base_op():
+    """log_b(x) = log(x) / log(b) for an array base b: d/dx is 1 / (x log b), declared as
+    that reciprocal; d/db = -log(x) / (b log(b)^2) as a VJP and JVP rule."""
+    return Op("xpgrad_test_log_base", lambda xp, x, b: xp.log(x) / xp.log(b),
+              reciprocal_derivative={"x": lambda xp, x, b: x * xp.log(b)},
+              vjp={"b": lambda xp, g, b, out: -g * out / (b * xp.log(b))},
+              jvp={"b": lambda xp, t, b, out: -t * out / (b * xp.log(b))})
+
+
+def test_an_op_declared_by_its_reciprocal_derivative(register, make):
+    """``reciprocal_derivative={"x": r}`` gives the cotangent g / conj(r) and the tangent
+    t / r: first and second order against finite differences, forward mode against the
+    reverse-mode Jacobian, on every backend; the other argument keeps its own rules."""
+    register(ops_plugin(_log_base_op()), name="xpgrad_test_log_base_plugin")
+    x = make([0.5, 2.0, 7.0], requires_grad=True)
+    b = make([3.0, 1.5, 10.0], requires_grad=True)
+
+    def f(x, b):
+        return apply("xpgrad_test_log_base", (x, b))
+
+    check_grads(f, x, b)
+    y = f(x, b)
+    assert_close(y, np.log([0.5, 2.0, 7.0]) / np.log([3.0, 1.5, 10.0]))
+    gx, gb = xpgrad.autograd.grad(y.sum(), (x, b))
+    assert_close(gx, 1 / (np.array([0.5, 2.0, 7.0]) * np.log([3.0, 1.5, 10.0])))
+    tx = make([1.0, -1.0, 0.5])
+    tb = make([0.25, 0.5, -2.0])
+    _, tangent = xpgrad.func.jvp(f, (x.detach(), b.detach()), (tx, tb))
+    assert_close(tangent, gx.detach() * tx + gb.detach() * tb)
+    rules = xpgrad.plugins.registry.ops()["xpgrad_test_log_base"].rules
+    assert [r.kind for r in rules] == ["quotient", "vjp"]
+
+
+def test_a_reciprocal_derivative_divides_once(device):
+    """log's gradient is g / x, not g * (1 / x): at x = 1e-310 (subnormal) 1 / x
+    overflows to inf, while 1e-10 / x = 1e300 is finite (PyTorch's LogBackward divides
+    too). The same holds through forward mode."""
+    f64 = xpgrad.float64
+    x = xpgrad.tensor([1e-310, 2.0], dtype=f64, device=device, requires_grad=True)
+    y = xpgrad.xp.log(x)
+    seed = xpgrad.tensor([1e-10, 1.0], dtype=f64, device=device)
+    (g,) = xpgrad.autograd.grad(y, x, grad_outputs=seed)
+    assert_close(g, [1e-10 / 1e-310, 0.5], rtol=1e-12)
+    _, t = xpgrad.func.jvp(xpgrad.xp.log, (x.detach(),), (seed,))
+    assert_close(t, [1e-10 / 1e-310, 0.5], rtol=1e-12)
+
+
+def test_a_reciprocal_derivative_is_one_form_per_argument():
+    with pytest.raises(OpDefinitionError, match=re.escape(
+            "op 'xpgrad_test_op': argument 'x' has more than one of a derivative, a reciprocal "
+            "derivative and a VJP or JVP rule; give one of them")):
+        Op("xpgrad_test_op", lambda xp, x: xp.log(x), reciprocal_derivative={"x": lambda xp, x: x},
+           vjp={"x": lambda xp, g, x: g / x})
+    with pytest.raises(OpDefinitionError, match="has more than one of a derivative"):
+        Op("xpgrad_test_op", lambda xp, x: xp.log(x), reciprocal_derivative={"x": lambda xp, x: x},
+           derivative={"x": lambda xp, x: 1 / x})
+    with pytest.raises(OpDefinitionError, match=r"the reciprocal derivative asks for 'y'"):
+        Op("xpgrad_test_op", lambda xp, x: xp.log(x), reciprocal_derivative={"x": lambda xp, y: y})
+    with pytest.raises(OpDefinitionError, match=r"reciprocal derivatives are given per argument"):
+        Op("xpgrad_test_op", lambda xp, x: xp.log(x), reciprocal_derivative=lambda xp, x: x)
 
 
 def test_vjp_asking_for_unknown_name_is_rejected_at_definition():

@@ -601,7 +601,8 @@ def _jvp_by_rules(op, ns, args, tangents, params):
                 named[f"{op.argnames[j]}_dtype"] = a.dtype
         given = [named[n] for n in rule.names]
         # a derivative rule gives d, the tangent's factor; a JVP rule the product itself
-        part = t * rule.fn(ns, *given) if rule.kind == "derivative_jvp" else rule.fn(ns, t, *given)
+        part = (t * rule.fn(ns, *given) if rule.kind == "derivative_jvp" else
+                t / rule.fn(ns, *given) if rule.kind == "quotient_jvp" else rule.fn(ns, t, *given))
         total = part if total is None else total + part
     return total
 

@@ -812,26 +812,26 @@ def test_gradient_status_rows():
     assert gradient_status.function_row("fftfreq", xp.fft, ops)[0] == "not an op"
 
 
-def _elementwise_tool():
+def _docs_tool():
     sys.path.insert(0, str(ROOT / "tools"))
     try:
-        import xp_elementwise
+        import xp_docs
     finally:
         sys.path.remove(str(ROOT / "tools"))
-    return xp_elementwise
+    return xp_docs
 
 
 def test_elementwise_functions_are_current_with_the_ops_docs():
     """The elementwise functions are explicit defs written from the ops' docs: the block
-    in core/xp/_elementwise.py is what tools/xp_elementwise.py writes now."""
-    tool = _elementwise_tool()
+    in core/xp/_elementwise.py is what tools/xp_docs.py writes now."""
+    tool = _docs_tool()
     text, start, end = tool.current()
-    assert text[start:end] == tool.render(), "run python tools/xp_elementwise.py"
+    assert text[start:end] == tool.render(), "run python tools/xp_docs.py"
 
 
 def test_elementwise_docstrings_are_the_ops_docs():
     ops = xpgrad.plugins.registry.ops()
-    tool = _elementwise_tool()
+    tool = _docs_tool()
     for name in tool.UNARY + tool.BINARY:
         fn = getattr(xp, name)
         assert fn.__code__.co_filename.endswith("_elementwise.py"), name  # a real def, for editors
@@ -839,3 +839,37 @@ def test_elementwise_docstrings_are_the_ops_docs():
         assert first.lower() == tool._sentence(ops[name].doc).lower(), name
         params = list(inspect.signature(fn).parameters.values())
         assert [p.kind for p in params] == [inspect.Parameter.POSITIONAL_ONLY] * len(ops[name].argnames), name
+
+
+def _first_paragraph(fn):
+    return " ".join(inspect.getdoc(fn).split("\n\n")[0].split())
+
+
+def test_every_function_that_dispatches_its_own_op_is_summarised_by_the_ops_doc():
+    """Not only the elementwise ones: every function of xpgrad.xp, xp.linalg and xp.fft
+    that dispatches the op of its own name (``reshape``, ``sum``, ``linalg.det``, ``fft.rfft``)
+    opens its docstring with the op's doc, so that the description is written once."""
+    ops = xpgrad.plugins.registry.ops()
+    tool = _docs_tool()
+    checked = set()
+    for namespace in (xp, xp.linalg, xp.fft):
+        for name in namespace.__all__:
+            fn = getattr(namespace, name)
+            if not inspect.isfunction(fn) or name not in ops:
+                continue
+            names = [c for c in fn.__code__.co_consts if isinstance(c, str)]
+            if fn.__module__.endswith("_elementwise") or name not in names[1:]:
+                continue  # the elementwise block is checked above; no op of its own name
+            assert _first_paragraph(fn) == tool._sentence(ops[name].doc), f"{namespace.__name__}.{name}"
+            checked.add(name)
+    # what was summarised: reductions, manipulation, searching, linalg and fft alike
+    assert {"reshape", "sum", "max", "sort", "take", "det", "solve", "vector_norm", "rfft"} <= checked
+    assert len(checked) >= 56
+
+
+def test_the_summaries_are_what_the_tool_writes():
+    tool = _docs_tool()
+    for name in tool.SUMMARIZED:
+        path = ROOT / "core" / "xp" / name
+        text = path.read_text()
+        assert tool.summarize(path, text) == text, f"core/xp/{name}: run python tools/xp_docs.py"

@@ -22,7 +22,8 @@ def _arrays(fn, x, indices):
 
 
 def take(x, indices, /, *, axis=None):
-    """The elements of ``x`` at ``indices`` (a 1-D integer Tensor) along ``axis``.
+    """The elements of ``x`` at ``indices`` (a 1-D integer Tensor) along ``axis``;
+    ``indices`` get no gradient.
 
     ``axis`` may be left out only for a 1-D ``x``. The gradient is scattered back, and
     repeated indices accumulate.
@@ -38,9 +39,10 @@ def take(x, indices, /, *, axis=None):
 
 
 def take_along_axis(x, indices, /, *, axis=-1):
-    """The elements of ``x`` at ``indices`` along ``axis``, for each position of the
-    other axes (``indices`` has ``x``'s number of dimensions and broadcasts against it
-    elsewhere). The gradient is scattered back, and repeated indices accumulate."""
+    """The elements of ``x`` at ``indices`` along ``axis``, for each position of the other
+    axes (``indices`` has ``x``'s number of dimensions and broadcasts against it
+    elsewhere). The gradient is scattered back, and repeated indices accumulate.
+    """
     raw = _arrays("take_along_axis", x, indices)
     if indices.ndim != x.ndim:
         raise ValueError(

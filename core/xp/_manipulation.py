@@ -109,7 +109,9 @@ def squeeze(x, /, axis):
 
 
 def astype(x, dtype, /, *, copy=True, device=None):
-    """``x`` converted to ``dtype`` (and moved to ``device`` if given, recorded)."""
+    """``x`` converted to ``dtype`` (and moved to ``device`` if given, recorded); the
+    gradient is converted back.
+    """
     x = _tensor(x, "astype")
     if device is not None:
         x = x.to_device(device)  # an explicit move, recorded (see xpgrad.transfer)
@@ -185,10 +187,11 @@ def roll(x, /, shift, *, axis=None):
 
 
 def repeat(x, repeats, /, *, axis=None):
-    """Each element of ``x`` repeated ``repeats`` times along ``axis`` (``x`` flattened
-    if None). ``repeats`` is an int, or an integer array with one count per element
-    along the axis (or a single count); the gradient of each element is the sum of its
-    copies' gradients."""
+    """Each element of ``x`` repeated ``repeats`` times along ``axis`` (``x`` flattened if
+    None). ``repeats`` is an int, or an integer array with one count per element along
+    the axis (or a single count); the gradient of each element is the sum of its copies'
+    gradients.
+    """
     x = _tensor(x, "repeat")
     if isinstance(repeats, Tensor):
         return _repeat_counts(x, repeats, axis)
@@ -222,7 +225,8 @@ def _repeat_counts(x, repeats, axis):
 
 def tile(x, repetitions, /):
     """``x`` repeated as a whole ``repetitions[i]`` times along each axis ``i`` (the
-    shorter of ``x.shape`` and ``repetitions`` is padded with leading ones)."""
+    shorter of ``x.shape`` and ``repetitions`` is padded with leading ones).
+    """
     reps = _ints(repetitions, "repetitions")
     reps = (reps,) if isinstance(reps, int) else reps
     return apply("tile", (_tensor(x, "tile"),), {"repetitions": reps})

@@ -33,17 +33,21 @@ def _raw(a):
 
 
 def argmax(x, /, *, axis=None, keepdims=False):
-    """Index of the first maximum along ``axis`` (of the flattened array if None)."""
+    """Index of the first maximum along ``axis`` (of the flattened array if None); not
+    differentiable.
+    """
     return apply("argmax", (x,), {"axis": axis, "keepdims": keepdims})
 
 
 def argmin(x, /, *, axis=None, keepdims=False):
-    """Index of the first minimum along ``axis`` (of the flattened array if None)."""
+    """Index of the first minimum along ``axis`` (of the flattened array if None); not
+    differentiable.
+    """
     return apply("argmin", (x,), {"axis": axis, "keepdims": keepdims})
 
 
 def count_nonzero(x, /, *, axis=None, keepdims=False):
-    """Number of nonzero elements over ``axis``."""
+    """Number of nonzero elements over ``axis``; not differentiable."""
     axis = tuple(axis) if isinstance(axis, list) else axis
     return apply("count_nonzero", (x,), {"axis": axis, "keepdims": keepdims})
 
@@ -57,8 +61,9 @@ def nonzero(x, /):
 
 
 def searchsorted(x1, x2, /, *, side="left", sorter=None):
-    """Where to insert ``x2``'s elements into the one-dimensional ``x1`` (sorted, or
-    sorted by the indices ``sorter``) to keep it sorted."""
+    """Where to insert ``x2``'s elements into the one-dimensional ``x1`` (sorted, or sorted
+    by the indices ``sorter``) to keep it sorted; not differentiable.
+    """
     if side not in ("left", "right"):
         raise ValueError(f"searchsorted(side=...) must be 'left' or 'right', got {side!r}")
     return apply("searchsorted", (x1, x2), {"side": side, "sorter": _raw(sorter)})
@@ -68,12 +73,13 @@ def searchsorted(x1, x2, /, *, side="left", sorter=None):
 
 
 def sort(x, /, *, axis=-1, descending=False, stable=True):
-    """``x`` sorted along ``axis``; differentiable (the gradient is permuted back)."""
+    """``x`` sorted along ``axis``; the gradient follows each element to where it went.
+    """
     return apply("sort", (x,), {"axis": axis, "descending": descending, "stable": stable})
 
 
 def argsort(x, /, *, axis=-1, descending=False, stable=True):
-    """The indices that sort ``x`` along ``axis``."""
+    """The indices that sort ``x`` along ``axis``; not differentiable."""
     return apply("argsort", (x,), {"axis": axis, "descending": descending, "stable": stable})
 
 
@@ -92,8 +98,9 @@ def _unique_parts(x, name, fields):
 
 
 def unique_values(x, /):
-    """The distinct values of ``x`` (flattened); each element receives the gradient of
-    its value."""
+    """The distinct values of ``x`` (flattened); each element receives the gradient of its
+    value.
+    """
     return apply("unique_values", (x,))
 
 
@@ -117,13 +124,13 @@ def unique_all(x, /):
 
 
 def all(x, /, *, axis=None, keepdims=False):
-    """Whether every element over ``axis`` is true (nonzero)."""
+    """Whether every element over ``axis`` is true (nonzero); not differentiable."""
     axis = tuple(axis) if isinstance(axis, list) else axis
     return apply("all", (x,), {"axis": axis, "keepdims": keepdims})
 
 
 def any(x, /, *, axis=None, keepdims=False):
-    """Whether some element over ``axis`` is true (nonzero)."""
+    """Whether some element over ``axis`` is true (nonzero); not differentiable."""
     axis = tuple(axis) if isinstance(axis, list) else axis
     return apply("any", (x,), {"axis": axis, "keepdims": keepdims})
 

@@ -29,18 +29,20 @@ def _axis(axis):
 
 
 def sum(x, /, *, axis=None, dtype=None, keepdims=False):
-    """Sum over ``axis`` (all axes if None); an int or a tuple of ints, negatives allowed."""
+    """Sum over ``axis`` (all axes if None); an int or a tuple of ints, negatives allowed.
+    """
     return apply("sum", (x,), {"axis": _axis(axis), "dtype": _dtype(x, dtype), "keepdims": keepdims})
 
 
 def mean(x, /, *, axis=None, keepdims=False):
-    """Arithmetic mean over ``axis``."""
+    """Arithmetic mean over ``axis`` (all axes if None)."""
     return apply("mean", (x,), {"axis": _axis(axis), "keepdims": keepdims})
 
 
 def prod(x, /, *, axis=None, dtype=None, keepdims=False):
     """Product over ``axis``. The gradient of each element is the product of the others,
-    computed without dividing by ``x``: exact where ``x`` holds zeros."""
+    computed without dividing by ``x``: exact where ``x`` holds zeros.
+    """
     return apply("prod", (x,), {"axis": _axis(axis), "dtype": _dtype(x, dtype), "keepdims": keepdims})
 
 
@@ -55,24 +57,28 @@ def min(x, /, *, axis=None, keepdims=False):
 
 
 def var(x, /, *, axis=None, correction=0.0, keepdims=False):
-    """Variance over ``axis``: the sum of squared deviations divided by ``N - correction``."""
+    """Variance over ``axis``: the sum of squared deviations divided by ``N - correction``.
+    """
     return apply("var", (x,), {"axis": _axis(axis), "correction": correction, "keepdims": keepdims})
 
 
 def std(x, /, *, axis=None, correction=0.0, keepdims=False):
-    """Standard deviation over ``axis``; its gradient is 0 (a subgradient) where it is 0."""
+    """Standard deviation over ``axis``; its gradient is 0 (a subgradient) where it is 0.
+    """
     return apply("std", (x,), {"axis": _axis(axis), "correction": correction, "keepdims": keepdims})
 
 
 def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False):
     """Running sum along ``axis`` (optional for one-dimensional ``x`` only); with
-    ``include_initial`` the result starts with 0 and is one longer along ``axis``."""
+    ``include_initial`` the result starts with 0 and is one longer along ``axis``.
+    """
     return apply("cumulative_sum", (x,),
                  {"axis": axis, "dtype": _dtype(x, dtype), "include_initial": include_initial})
 
 
 def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False):
     """Running product along ``axis``; with ``include_initial`` the result starts with 1.
-    The gradient is exact where ``x`` holds zeros (it costs O(n^2) per slice there)."""
+    The gradient is exact where ``x`` holds zeros (it costs O(n^2) per slice there).
+    """
     return apply("cumulative_prod", (x,),
                  {"axis": axis, "dtype": _dtype(x, dtype), "include_initial": include_initial})

@@ -174,24 +174,32 @@ def _nd(name, x, s, axes, norm, kind, output_length=False):
 
 
 def fft(x, /, *, n=None, axis=-1, norm="backward"):
-    """The one-dimensional discrete Fourier transform of complex ``x`` along ``axis``,
-    over ``n`` elements (``x`` cropped or zero-padded to ``n``)."""
+    """The one-dimensional discrete Fourier transform of complex ``x`` along ``axis``, over
+    ``n`` elements (``x`` cropped or zero-padded to ``n``); the VJP is ``ifft`` with the
+    dual norm.
+    """
     return _one("fft", x, n, axis, norm, "complex floating")
 
 
 def ifft(x, /, *, n=None, axis=-1, norm="backward"):
-    """The one-dimensional inverse discrete Fourier transform of complex ``x``."""
+    """The one-dimensional inverse discrete Fourier transform of complex ``x``; the VJP is
+    ``fft`` with the dual norm.
+    """
     return _one("ifft", x, n, axis, norm, "complex floating")
 
 
 def fftn(x, /, *, s=None, axes=None, norm="backward"):
-    """The n-dimensional discrete Fourier transform of complex ``x`` over ``axes`` (all
-    if None), each cropped or zero-padded to its length in ``s``."""
+    """The n-dimensional discrete Fourier transform of complex ``x`` over ``axes`` (all if
+    None), each cropped or zero-padded to its length in ``s``; the VJP is ``ifftn`` with
+    the dual norm.
+    """
     return _nd("fftn", x, s, axes, norm, "complex floating")
 
 
 def ifftn(x, /, *, s=None, axes=None, norm="backward"):
-    """The n-dimensional inverse discrete Fourier transform of complex ``x``."""
+    """The n-dimensional inverse discrete Fourier transform of complex ``x``; the VJP is
+    ``fftn`` with the dual norm.
+    """
     return _nd("ifftn", x, s, axes, norm, "complex floating")
 
 
@@ -200,7 +208,9 @@ def ifftn(x, /, *, s=None, axes=None, norm="backward"):
 
 def rfft(x, /, *, n=None, axis=-1, norm="backward"):
     """The one-dimensional transform of real ``x``: the ``n//2 + 1`` non-negative
-    frequencies, complex of ``x``'s precision."""
+    frequencies, complex of ``x``'s precision; the VJP is the real part of the
+    zero-padded ``ifft``.
+    """
     return _one("rfft", x, n, axis, norm, "real floating")
 
 
@@ -208,19 +218,22 @@ def irfft(x, /, *, n=None, axis=-1, norm="backward"):
     """The inverse of ``rfft``: a real signal of length ``n`` (default ``2 * (M - 1)``)
     from its ``n//2 + 1`` non-negative frequencies (``x`` cropped or zero-padded to
     them). The imaginary parts of the zero and (``n`` even) Nyquist frequencies are not
-    read, so they get no gradient."""
+    read, so they get no gradient.
+    """
     return _one("irfft", x, n, axis, norm, "complex floating", output_length=True)
 
 
 def rfftn(x, /, *, s=None, axes=None, norm="backward"):
-    """The n-dimensional transform of real ``x``: full transforms over all but the last
-    of ``axes``, the non-negative frequencies (``s[-1]//2 + 1``) over the last."""
+    """The n-dimensional transform of real ``x``: full transforms over all but the last of
+    ``axes``, the non-negative frequencies (``s[-1]//2 + 1``) over the last.
+    """
     return _nd("rfftn", x, s, axes, norm, "real floating")
 
 
 def irfftn(x, /, *, s=None, axes=None, norm="backward"):
-    """The inverse of ``rfftn``: a real array of lengths ``s`` over ``axes`` (the last
-    by default ``2 * (M - 1)``)."""
+    """The inverse of ``rfftn``: a real array of lengths ``s`` over ``axes`` (the last by
+    default ``2 * (M - 1)``).
+    """
     return _nd("irfftn", x, s, axes, norm, "complex floating", output_length=True)
 
 

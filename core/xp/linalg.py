@@ -183,14 +183,16 @@ def inv(x, /):
 
 def solve(x1, x2, /):
     """``x1^-1 x2`` for square ``x1``; a 1-D ``x2`` is one vector, otherwise ``x2`` holds
-    matrices ``(..., M, K)``; batch axes broadcast."""
+    matrices ``(..., M, K)``; batch axes broadcast.
+    """
     return apply("solve", (x1, x2))
 
 
 def det(x, /):
     """The determinant of each square matrix. Its gradient, the cofactor matrix, is
     computed without inverting: exact for singular matrices; so is the second
-    derivative, at repeated singular values too."""
+    derivative, at repeated singular values too.
+    """
     return apply("det", (x,))
 
 
@@ -205,7 +207,8 @@ def slogdet(x, /):
 
 
 def matrix_power(x, n, /):
-    """``x`` to the integer power ``n`` (``n < 0``: the inverse's power; 0: identity)."""
+    """``x`` to the integer power ``n`` (``n < 0``: the inverse's power; 0: identity).
+    """
     return apply("matrix_power", (x,), {"n": n})
 
 
@@ -225,13 +228,15 @@ def _tolerance(x, rtol, name):
 def pinv(x, /, *, rtol=None):
     """The Moore-Penrose pseudo-inverse; singular values up to ``rtol`` (a float, or a
     Tensor broadcasting against the batch) times the largest count as zero. The gradient
-    is the constant-rank one; ``rtol`` gets none."""
+    is the constant-rank one; ``rtol`` gets none.
+    """
     return apply("pinv", (x,), {"rtol": _tolerance(x, rtol, "pinv")})
 
 
 def matrix_rank(x, /, *, rtol=None):
-    """The numerical rank of each matrix (an integer array; not differentiable);
-    ``rtol`` a float or a Tensor broadcasting against the batch."""
+    """The numerical rank of each matrix (an integer array; not differentiable); ``rtol`` a
+    float or a Tensor broadcasting against the batch.
+    """
     return apply("matrix_rank", (x,), {"rtol": _tolerance(x, rtol, "matrix_rank")})
 
 
@@ -240,7 +245,8 @@ def matrix_rank(x, /, *, rtol=None):
 
 def cholesky(x, /, *, upper=False):
     """The Cholesky factor ``L`` (``x = L L^T``) of each symmetric positive-definite
-    matrix, read from its lower triangle; ``upper=True`` gives ``L^T``."""
+    matrix, read from its lower triangle; ``upper=True`` gives ``L^T``.
+    """
     return apply("cholesky", (x,), {"upper": upper})
 
 
@@ -288,7 +294,9 @@ def svdvals(x, /):
 
 
 def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
-    """The vector ``ord``-norm over ``axis`` (all elements if None); subgradient 0 at 0."""
+    """The vector ``ord``-norm over ``axis`` (all elements if None), scaled so that ``|x|
+    ** ord`` does not under- or overflow; subgradient 0 at 0.
+    """
     return apply("vector_norm", (x,), {"axis": axis, "keepdims": keepdims, "ord": ord})
 
 
