@@ -219,7 +219,7 @@ def _execute(roots, root_grads, retain, create, targets, capture):
         while ready:
             node = ready.pop()
             g = buffers.pop(node)
-            g_mine = mine.pop(node, False)
+            g_mine = mine.pop(node, False) if mine else False
             if node.hooks:
                 g, g_mine = _run_hooks(node, g, g_mine, create)
             if type(node) is AccumulateGrad:
@@ -255,7 +255,6 @@ def _execute(roots, root_grads, retain, create, targets, capture):
                     out = Tensor(out, node.dev, node)
             else:
                 xp = node.dev.xp
-            backend = node.dev.backend
             shapes = node.shapes
             dtypes = node.dtypes
             plan = node.plan
@@ -274,23 +273,24 @@ def _execute(roots, root_grads, retain, create, targets, capture):
                 try:
                     if create:
                         gi = rule.call_graph(xp, g, saved, out, node)
-                        # Owning it only spares a copy where it is handed out
+                        # Owning it only spares a copy where it is handed out (to a leaf or a
+                        # hook; elsewhere sums are new Tensors, recorded)
                         if (type(nxt) is AccumulateGrad or nxt.hooks) and type(gi) is Tensor:
                             gi_mine = (gi._own and rule.trusted
                                        and not _given(gi, g, saved, out, True))
                     elif large and rule.derivative:
                         # the backend writes the product into g or d where the walk owns it
                         d = rule.derive(xp, saved, out, node)
+                        backend = node.dev.backend
                         d_mine = (type(d) not in _NUMBERS and backend.fresh(d)
                                   and not _given(d, g, saved, out, False))
                         gi, gi_mine = backend.chain(g, d, g_mine and i == last, d_mine)
                     else:
                         gi = rule.call(xp, g, saved, out, node)
-                        # Owning it spares a copy where it is handed out, and a new array
-                        # where a large one is summed into
-                        if ((type(nxt) is AccumulateGrad or nxt.hooks
-                                or getattr(gi, "nbytes", 0) >= _REUSE_MIN_BYTES)
-                                and rule.trusted and backend.fresh(gi)):
+                        # Owning it spares a new array where a large one is summed into, and a
+                        # copy where it reaches a leaf
+                        if ((getattr(gi, "nbytes", 0) >= _REUSE_MIN_BYTES or type(nxt) is AccumulateGrad)
+                                and rule.trusted and node.dev.backend.fresh(gi)):
                             gi_mine = not _given(gi, g, saved, out, False)
                 except Exception as exc:
                     err = rule_error(rule, node._op, i, shapes, dtypes, g, exc)
