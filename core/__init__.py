@@ -30,13 +30,22 @@ from .functions import (
     add, sub, subtract, mul, multiply, div, divide, neg, negative, pow, exp, log, sqrt, sin,
     cos, tanh, abs, sign, maximum, minimum, where, sum, mean, matmul, mm, t, transpose,
     reshape, trace, inverse, norm, clone, detach, numel, floor_divide, remainder, tril, triu,
-    meshgrid,
+    meshgrid, cat, concat, concatenate, stack, clamp, clip, sigmoid, relu, softmax, log_softmax,
+    logsumexp, flatten, unsqueeze, squeeze, permute, from_numpy, allclose,
 )
+from .einsum_notation import einsum
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
-from . import autograd, func, linalg, viz, xp
+from . import autograd, func, linalg, optim, utils, viz, xp
 from .engine import grad
 
 # The array API spells float64 as a dtype name; PyTorch code also says xpgrad.float / double.
+from ._missing import missing_attribute as _missing_attribute
+
+
+def __getattr__(name: str):
+    raise _missing_attribute(name)
+
+
 float = float32  # noqa: A001  (PyTorch's alias)
 double = float64
 long = int64
@@ -54,6 +63,9 @@ __all__ = [
     "mul", "multiply", "div", "divide", "neg", "negative", "pow", "exp", "log", "sqrt",
     "sin", "cos", "tanh", "abs", "sign", "maximum", "minimum", "where", "sum", "mean",
     "matmul", "mm", "t", "transpose", "reshape", "trace", "inverse", "norm", "clone",
-    "detach", "numel", "floor_divide", "remainder", "tril", "triu", "meshgrid", "gradcheck",
-    "gradgradcheck", "GradcheckError", "autograd", "func", "linalg", "viz", "xp", "grad",
+    "detach", "numel", "floor_divide", "remainder", "tril", "triu", "meshgrid", "cat", "concat",
+    "concatenate", "stack", "clamp", "clip", "sigmoid", "relu", "softmax", "log_softmax",
+    "logsumexp", "flatten", "unsqueeze", "squeeze", "permute", "from_numpy", "allclose", "einsum",
+    "gradcheck",
+    "gradgradcheck", "GradcheckError", "autograd", "func", "linalg", "optim", "utils", "viz", "xp", "grad",
 ]

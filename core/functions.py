@@ -4,6 +4,7 @@ Each takes Tensors the way its ``torch`` namesake does (``dim=``/``keepdim=``) a
 through the same dispatcher as the Tensor methods and ``xpgrad.xp``.
 """
 from . import xp as _xp
+from .creation import as_tensor
 from .dispatch import apply
 from .tensor import Tensor
 
@@ -11,7 +12,9 @@ __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "neg", 
            "pow", "exp", "log", "sqrt", "sin", "cos", "tanh", "abs", "sign", "maximum",
            "minimum", "where", "sum", "mean", "matmul", "mm", "t", "transpose", "reshape",
            "trace", "inverse", "norm", "clone", "detach", "numel", "floor_divide", "remainder",
-           "tril", "triu", "meshgrid"]
+           "tril", "triu", "meshgrid", "cat", "concat", "concatenate", "stack", "clamp", "clip",
+           "sigmoid", "relu", "softmax", "log_softmax", "logsumexp", "flatten", "unsqueeze",
+           "squeeze", "permute", "from_numpy", "allclose"]
 
 
 def _tensor(x, fn):
@@ -169,3 +172,163 @@ def detach(input):
 
 def numel(input):
     return _tensor(input, "numel").numel()
+
+
+# ---------------------------------------------------------------------- joining, shapes
+
+
+def _tensor_list(tensors, fn):
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"xpgrad.{fn}() takes a list or tuple of Tensors, got {type(tensors).__name__}")
+    return tuple(_tensor(t, fn) for t in tensors)
+
+
+def cat(tensors, dim=0):
+    """The Tensors joined along the existing dimension ``dim``, as ``torch.cat``."""
+    return _xp.concat(_tensor_list(tensors, "cat"), axis=dim)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0):
+    """The Tensors (all of one shape) joined along a new dimension ``dim``, as ``torch.stack``."""
+    return _xp.stack(_tensor_list(tensors, "stack"), axis=dim)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    """``input`` with the dimensions ``start_dim`` to ``end_dim`` merged into one, as
+    ``torch.flatten``; a 0-d Tensor becomes 1-d."""
+    x = _tensor(input, "flatten")
+    shape = tuple(x.shape)
+    if not shape:
+        return _xp.reshape(x, (1,))
+    n = len(shape)
+    start, end = _dim(start_dim, n, "flatten"), _dim(end_dim, n, "flatten")
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    merged = 1
+    for s in shape[start:end + 1]:
+        merged *= s
+    return _xp.reshape(x, shape[:start] + (merged,) + shape[end + 1:])
+
+
+def unsqueeze(input, dim):
+    """``input`` with a new dimension of size 1 at ``dim`` (in ``[-ndim - 1, ndim]``)."""
+    return _xp.expand_dims(_tensor(input, "unsqueeze"), axis=dim)
+
+
+def squeeze(input, dim=None):
+    """``input`` without its dimensions of size 1 (``dim=None``), or without ``dim`` (an
+    int or a tuple) where that has size 1: as ``torch.squeeze``, a named dimension of
+    another size is left alone (the array API's ``squeeze`` raises there)."""
+    x = _tensor(input, "squeeze")
+    shape = tuple(x.shape)
+    if dim is None:
+        dims = tuple(i for i, s in enumerate(shape) if s == 1)
+    else:
+        named = dim if isinstance(dim, (tuple, list)) else (dim,)
+        dims = tuple(sorted({_dim(d, max(len(shape), 1), "squeeze") for d in named}))
+        dims = tuple(d for d in dims if d < len(shape) and shape[d] == 1)
+    return _xp.squeeze(x, axis=dims) if dims else x
+
+
+def permute(input, dims):
+    """``input`` with its dimensions in the order ``dims``, as ``torch.permute``."""
+    return _xp.permute_dims(_tensor(input, "permute"), axes=tuple(dims))
+
+
+def _dim(d, n, fn):
+    if not -n <= d < n:
+        raise IndexError(
+            f"{fn}(): Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})"
+        )
+    return d % n
+
+
+# ---------------------------------------------------------------------- activations
+
+
+def clamp(input, min=None, max=None):  # noqa: A002  (PyTorch's names)
+    """The values limited to ``[min, max]`` (Tensors or numbers; either may be None), as
+    ``torch.clamp``; the gradient passes where a value lies inside."""
+    if min is None and max is None:
+        raise RuntimeError("clamp(): at least one of 'min' or 'max' must not be None")
+    return _xp.clip(_tensor(input, "clamp"), min=min, max=max)
+
+
+clip = clamp
+
+
+def sigmoid(input):
+    """The logistic function ``1 / (1 + exp(-input))``, elementwise, without overflow."""
+    return apply("sigmoid", (_tensor(input, "sigmoid"),))
+
+
+def relu(input):
+    """``max(input, 0)`` elementwise; its gradient is 0 at 0, as PyTorch's."""
+    x = _tensor(input, "relu")
+    return _xp.where(x > 0, x, 0.0)
+
+
+def logsumexp(input, dim, keepdim=False):
+    """``log(sum(exp(input), dim))`` without overflow, as ``torch.logsumexp``.
+
+    The largest value along ``dim`` is shifted out first, as a constant (so the gradient
+    is the softmax, with no share for the maximum's ties); where it is infinite, 0 is
+    shifted instead, so that ``-inf`` everywhere gives ``-inf``, not NaN.
+    """
+    x = _tensor(input, "logsumexp")
+    axis = tuple(dim) if isinstance(dim, (list, tuple)) else dim
+    m = _xp.max(x, axis=axis, keepdims=True).detach()
+    m = _xp.where(_xp.isfinite(m), m, 0.0)
+    out = _xp.log(_xp.sum(_xp.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdim else _xp.squeeze(out, axis=_xp_axes(axis, x.ndim))
+
+
+def _xp_axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    return tuple(a % ndim for a in axis) if isinstance(axis, tuple) else axis
+
+
+def log_softmax(input, dim, dtype=None):
+    """``input - logsumexp(input, dim)``: log-probabilities along ``dim``, stable for
+    logits of any size, as ``torch.log_softmax``; ``dtype`` casts first."""
+    x = _tensor(input, "log_softmax")
+    if dtype is not None:
+        x = x.to(dtype)
+    return x - logsumexp(x, dim, keepdim=True)
+
+
+def softmax(input, dim, dtype=None):
+    """``exp(input) / sum(exp(input), dim)``, stable, as ``torch.softmax``."""
+    return _xp.exp(log_softmax(_tensor(input, "softmax"), dim, dtype))
+
+
+# ---------------------------------------------------------------------- data
+
+
+def from_numpy(ndarray):
+    """A Tensor on the CPU that shares ``ndarray``'s memory, as ``torch.from_numpy``:
+    a write through either shows in the other."""
+    import numpy as np
+
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    return as_tensor(ndarray, device="cpu")
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether ``|input - other| <= atol + rtol * |other|`` everywhere (a Python bool),
+    as ``torch.allclose``; the Tensors broadcast and must be on one device."""
+    a, b = _tensor(input, "allclose"), _tensor(other, "allclose")
+    a, b = a.detach(), b.detach()
+    # compared as numbers where both are finite (inf - inf would be NaN, and warn); equal
+    # infinities are close; a NaN only to a NaN, and only with equal_nan
+    finite = _xp.isfinite(a) & _xp.isfinite(b)
+    fa, fb = _xp.where(finite, a, 0.0), _xp.where(finite, b, 0.0)
+    close = finite & (_xp.abs(fa - fb) <= atol + rtol * _xp.abs(fb)) | (a == b)
+    if equal_nan:
+        close = close | _xp.isnan(a) & _xp.isnan(b)
+    return bool(_xp.all(close))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, overload
 from xpgrad.plugins.arrays import has_integer_array
 
 from . import engine
+from . import functions as _fn
 from . import xp as _ns
 from .creation import _from_data, resolve_dtype
 from .dispatch import apply, binary, binary_method, rbinary_method, unary, unary_method
@@ -143,6 +144,8 @@ class TensorMethods:
         _data: Any
         _dev: Device
         _rg: bool
+        _grad_fn: Any
+        _grad: Tensor | None
 
         @property
         def shape(self) -> tuple[int, ...]: ...
@@ -625,16 +628,95 @@ class TensorMethods:
         """Limit the values to ``[min, max]``; the gradient passes where they are inside."""
         return _ns.clip(self, min=min, max=max)
 
+    clip = clamp
+
     def flip(self, dims: int | Sequence[int]) -> Tensor:
         return _ns.flip(self, axis=tuple(dims) if isinstance(dims, (list, tuple)) else dims)
 
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """The dimensions ``start_dim`` to ``end_dim`` merged into one."""
+        return _fn.flatten(self, start_dim, end_dim)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        """A new dimension of size 1 at ``dim``."""
+        return _fn.unsqueeze(self, dim)
+
+    def squeeze(self, dim: int | Sequence[int] | None = None) -> Tensor:
+        """Without the dimensions of size 1 (or ``dim``, where it has size 1)."""
+        return _fn.squeeze(self, dim)
+
+    def expand(self, *sizes: int | Sequence[int]) -> Tensor:
+        """A broadcast view of this Tensor with the shape ``sizes``; -1 keeps a dimension's
+        size. New dimensions are added in front, as in PyTorch."""
+        shape = _dims(sizes, "expand")
+        own = tuple(self.shape)
+        lead = len(shape) - len(own)
+        if lead < 0:
+            raise RuntimeError(
+                f"expand: the number of sizes provided ({len(shape)}) must be greater or equal "
+                f"to the number of dimensions in the tensor ({len(own)})"
+            )
+        target = []
+        for i, s in enumerate(shape):
+            if s == -1:
+                if i < lead:
+                    raise RuntimeError(f"expand: -1 is not allowed in a leading, non-existing dimension ({i})")
+                s = own[i - lead]
+            target.append(s)
+        return _ns.broadcast_to(self, tuple(target))
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return self.expand(tuple(other.shape))
+
+    def sigmoid(self) -> Tensor:
+        return _fn.sigmoid(self)
+
+    def relu(self) -> Tensor:
+        return _fn.relu(self)
+
+    def softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        return _fn.softmax(self, dim, dtype)
+
+    def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        return _fn.log_softmax(self, dim, dtype)
+
+    def logsumexp(self, dim: Dims, keepdim: bool = False) -> Tensor:
+        return _fn.logsumexp(self, dim, keepdim)
+
+    def allclose(self, other: Tensor, rtol: builtins.float = 1e-05, atol: builtins.float = 1e-08,
+                 equal_nan: bool = False) -> bool:
+        return _fn.allclose(self, other, rtol, atol, equal_nan)
+
     view = reshape
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
+        """A leaf with a copy of the data, the same ``requires_grad`` and a copy of
+        ``.grad``, as ``copy.deepcopy`` of a PyTorch leaf (a state dict, a model)."""
+        if self._grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                "protocol: detach() it first (t.detach().clone() copies its values)"
+            )
+        found = memo.get(id(self))
+        if found is not None:
+            return found
+        new = Tensor(self._dev.xp.asarray(self._data, copy=True), self._dev)
+        new._own = True
+        memo[id(self)] = new
+        if self._rg:
+            new.requires_grad_(True)
+        if self._grad is not None:
+            new._grad = self._grad.__deepcopy__(memo)
+        return new
 
 
 def install(cls: type) -> None:
     """Copy every method and property :class:`TensorMethods` defines onto ``cls``."""
     for name, value in vars(TensorMethods).items():
-        if name not in ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__"):
+        # __hash__: the class body defines __eq__ (elementwise, as PyTorch's), which sets
+        # this class's __hash__ to None; Tensor keeps its own, by identity, so that Tensors
+        # are dict keys and set members (an optimizer's state), as in PyTorch.
+        if name not in ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__", "__hash__"):
             setattr(cls, name, value)
 
 

@@ -1,9 +1,10 @@
 """Handwritten digits: a small network trained by hand, written once against the array API.
 
-The model, the loss and the optimiser below use only functions of the array API standard,
-through ``xp = array_namespace(x)``. Handed xpgrad Tensors, that namespace is
-``xpgrad.xp``, which records what is computed so that ``value_and_grad`` (xpgrad.func)
-can differentiate it; which library does the arithmetic is picked by ``--device``:
+The model and the loss below use only functions of the array API standard, through
+``xp = array_namespace(x)``. Handed xpgrad Tensors, that namespace is ``xpgrad.xp``,
+which records what is computed so that ``value_and_grad`` (xpgrad.func) can
+differentiate it; ``xpgrad.optim.Adam`` then updates the parameters in place, as
+``torch.optim.Adam`` would. Which library does the arithmetic is picked by ``--device``:
 
     python examples/digits.py                          # NumPy
     python examples/digits.py --device array_api_strict
@@ -23,6 +24,7 @@ from array_api_compat import array_namespace
 
 import xpgrad
 from xpgrad.func import value_and_grad
+from xpgrad.optim import Adam
 
 N_CLASSES = 10
 
@@ -113,39 +115,20 @@ def accuracy(params, x, labels):
     return float(xp.mean(xp.astype(hits, z.dtype)))
 
 
-class Adam:
-    """Adam (Kingma and Ba, 2015) over a list of arrays, in array API arithmetic."""
-
-    def __init__(self, params, lr=1e-2, betas=(0.9, 0.999), eps=1e-8):
-        xp = array_namespace(params[0])
-        self.lr, self.betas, self.eps, self.t = lr, betas, eps, 0
-        self.m = [xp.zeros_like(p) for p in params]
-        self.v = [xp.zeros_like(p) for p in params]
-
-    def step(self, params, grads):
-        """The parameters after one step along ``grads``; also updates the moments."""
-        xp = array_namespace(params[0])
-        (b1, b2), self.t = self.betas, self.t + 1
-        # Bias corrections folded into the step size, as in the paper's last line.
-        lr = self.lr * math.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
-        new = []
-        for i, (p, g) in enumerate(zip(params, grads)):
-            self.m[i] = b1 * self.m[i] + (1 - b1) * g
-            self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
-            new.append(p - lr * self.m[i] / (xp.sqrt(self.v[i]) + self.eps))
-        return new
-
-
 # ------------------------------------------------------------------------- training
 
 
 def train_step(params, optimiser, x, targets):
-    """One optimiser step on the mini-batch ``x``; returns the new parameters and the loss."""
+    """One optimiser step on the mini-batch ``x``, in place; returns the loss."""
     # The gradient with respect to argument 0, the list of parameters, is a list.
     loss, grads = value_and_grad(cross_entropy)(params, x, targets)
-    # value_and_grad returns arrays that do not require grad, so the update records no
-    # graph: it is ordinary array arithmetic.
-    return optimiser.step(params, grads), loss
+    # The optimiser reads each parameter's .grad, as torch.optim does (here set from
+    # value_and_grad's result rather than by loss.backward()), and writes the new values
+    # into the parameters themselves.
+    for p, g in zip(params, grads):
+        p.grad = g
+    optimiser.step()
+    return loss
 
 
 def train(device="cpu", epochs=20, batch_size=64, lr=1e-2, n_train=None, hidden=32,
@@ -178,9 +161,10 @@ def train(device="cpu", epochs=20, batch_size=64, lr=1e-2, n_train=None, hidden=
                 # Python ints: array_api_strict takes no NumPy integers, nor stops past the end.
                 start, stop = batches[k]
                 x, t = x_train[start:stop], targets[start:stop]
-                params, loss = train_step(params, optimiser, x, t)
-                params, optimiser.m, optimiser.v = (
-                    _settle(params, device), _settle(optimiser.m, device), _settle(optimiser.v, device))
+                loss = train_step(params, optimiser, x, t)
+                # the parameters and Adam's moving averages (its state, made at its first step)
+                _settle(params + [m for state in optimiser.state.values() for m in state.values()
+                                  if isinstance(m, xpgrad.Tensor)], device)
                 losses.append(float(loss))
                 bar.update()
             bar.set_postfix(epoch=epoch + 1, loss=f"{losses[-1]:.4f}")
@@ -188,15 +172,17 @@ def train(device="cpu", epochs=20, batch_size=64, lr=1e-2, n_train=None, hidden=
     return params, losses, test_accuracy
 
 
-def _settle(arrays, device):
-    """The arrays, computed now if ``device`` is lazy (dask), else unchanged.
+def _settle(tensors, device):
+    """Compute the Tensors now, in place, if ``device`` is lazy (dask).
 
     A lazy backend records each step as a graph on top of the previous step's; without
-    this the graph, and the time to compute a loss, would grow with every step.
+    this the graph, and the time to compute a loss, would grow with every step. Setting
+    ``.data`` keeps each Tensor the same object, which the optimiser's state is keyed by.
     """
     if not str(device).startswith("dask"):
-        return arrays
-    return [xpgrad.xp.asarray(a.numpy(), device=device) for a in arrays]
+        return
+    for t in tensors:
+        t.data = xpgrad.xp.asarray(t.numpy(), device=device)
 
 
 def main(argv=None):

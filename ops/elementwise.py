@@ -55,6 +55,15 @@ def _safe_ratio(xp, num, den):
 # ---------------------------------------------------------------------- arithmetic
 
 
+def _sigmoid(xp, x):
+    # 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) below: e^-|x| never overflows, and
+    # for very negative x the result keeps its relative precision (e^x, not 1 - 1).
+    if _is_complex(x):
+        return 1 / (1 + xp.exp(-x))
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
 def _pow_base_derivative(xp, x1, x2):
     """d(x1 ** x2)/dx1, with the usual Python-scalar exponents made cheap. An array
     exponent: ``x2 * x1 ** (x2 - 1)``, which at ``x2 == 0`` is 0 wherever ``x1 ** -1``
@@ -396,6 +405,10 @@ def _unary_ops():
            doc="inverse hyperbolic cosine; inf gradient at 1"),
         _op("atanh", lambda xp, x: xp.atanh(x), reciprocal_derivative={"x": lambda xp, x: 1 - x * x},
            doc="inverse hyperbolic tangent"),
+        # ----- not in the standard: what PyTorch users reach for
+        Op("sigmoid", _sigmoid, derivative={"x": lambda xp, out: out * (1 - out)},
+           node_name="SigmoidBackward0",
+           doc="the logistic function 1 / (1 + e ** -x), without overflow for large |x|"),
     ]
 
 

@@ -47,6 +47,7 @@ BUILTIN_PLUGINS = (
     "xpgrad.ops.decompositions",
     "xpgrad.ops.bitwise",
     "xpgrad.ops.fft",
+    "xpgrad.ops.einsum",
 )
 
 

@@ -47,8 +47,9 @@ if TYPE_CHECKING:
     #: A rule (VJP, JVP or derivative): ``xp`` (and ``g`` or ``t``), then the names it asks for.
     Rule = Callable[..., Any]
     #: Rules per argument: by name, in order (None where an argument has none), or, for an
-    #: op over ``*arrays``, a function of the argument's index returning its rule.
-    Rules = Mapping[str, Rule | None] | Sequence[Rule | None] | Callable[[int], Rule | None]
+    #: op over ``*arrays``, a function of the argument's index ``i`` (or of ``i`` and the
+    #: number of arrays ``n``) returning its rule.
+    Rules = Mapping[str, Rule | None] | Sequence[Rule | None] | Callable[..., Rule | None]
 
 __all__ = ["Op", "OpDefinitionError"]
 
@@ -66,6 +67,17 @@ def _node_name(name: str) -> str:
 
 _RULE_KINDS = {"vjp": ("VJP rule", 2), "jvp": ("JVP rule", 2), "derivative": ("derivative", 1),
                "reciprocal_derivative": ("reciprocal derivative", 1)}
+
+
+def _per_index(factory: Callable[..., Any], n: int) -> tuple[Any, ...]:
+    """The rules a factory of an op over ``*arrays`` makes for ``n`` arrays: it is called
+    with each index ``i``, and with ``n`` too where it takes a second parameter (a rule
+    that reads every other array, as einsum's, is made knowing how many there are)."""
+    try:
+        takes_n = len(inspect.signature(factory).parameters) >= 2
+    except (TypeError, ValueError):
+        takes_n = False
+    return tuple(factory(i, n) if takes_n else factory(i) for i in range(n))
 
 
 class Op:
@@ -233,7 +245,7 @@ class Op:
                 if factory is not None and not callable(factory):
                     raise OpDefinitionError(
                         f"op {name!r} takes *arrays: its {what} must be a function of the argument's "
-                        "index i returning that argument's rule (or None)"
+                        "index i (or of i and the number of arrays n) returning that argument's rule (or None)"
                     )
             if derivative is not None or reciprocal_derivative is not None:
                 raise OpDefinitionError(f"op {name!r} takes *arrays: give vjp= (and jvp=) factories, "
@@ -336,8 +348,8 @@ class Op:
                            f"<xpgrad: {self.name} forward for {n} arrays>",
                            {"fwd": self.forward, "_d": self.defaults})
             vjp_for, jvp_for = self._rule_factories
-            vjp = None if vjp_for is None else tuple(vjp_for(i) for i in range(n))
-            jvp = None if jvp_for is None else tuple(jvp_for(i) for i in range(n))
+            vjp = None if vjp_for is None else _per_index(vjp_for, n)
+            jvp = None if jvp_for is None else _per_index(jvp_for, n)
             op = Op(self.name, scope["forward"], vjp, jvp=jvp, node_name=self.node_name,
                     doc=self.doc, first_order_only=self.first_order_only)
             op.backends, op.overrides = self.backends, self.overrides

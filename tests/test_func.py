@@ -228,6 +228,24 @@ def test_checkpoint_keeps_no_intermediates(device):
         assert_close(b, values(a))
 
 
+def test_checkpoint_refuses_a_weight_read_from_a_closure(device):
+    """The checkpoint's node has edges to the function's arguments only: a weight the
+    function reads from a closure would get no gradient. That is an error in backward,
+    never a silently missing gradient; passed as an argument, the weight gets its own."""
+    x = xpgrad.randn(3, dtype=F64, device=device, requires_grad=True)
+    w = xpgrad.randn(3, dtype=F64, device=device, requires_grad=True)
+    y = func.checkpoint(lambda x: xp.sin(x * w).sum())(x)
+    with pytest.raises(RuntimeError, match=r"checkpoint: the checkpointed function uses a Tensor that "
+                                           r"requires grad but is not one of its arguments \(a leaf of shape \(3,\)"):
+        y.backward()
+    assert w.grad is None and x.grad is None
+    func.checkpoint(lambda x, w: xp.sin(x * w).sum())(x, w).backward()
+    assert_close(w.grad, values(x) * np.cos(values(x) * values(w)))
+    w2 = w * 2  # a non-leaf read from the closure: its leaf w is refused as well
+    with pytest.raises(RuntimeError, match="is not one of its arguments"):
+        func.checkpoint(lambda x: xp.sin(x * w2).sum())(x).backward()
+
+
 def test_checkpoint_several_outputs_and_forward_mode(device):
     x = t64([0.2, 0.9], device, requires_grad=True)
     calls = []

@@ -379,6 +379,31 @@ def test_an_op_over_any_number_of_arrays_gets_rules_per_index(register):
         apply("xpgrad_test_concat", (), {"sizes": ()})
 
 
+def test_a_rule_factory_may_take_the_number_of_arrays(register):
+    """A factory taking ``(i, n)`` is told how many arrays there are: the rule of a
+    product of all the arrays reads every other one (``x0 ... x{n-1}`` but ``x{i}``)."""
+
+    def factor(i, n):
+        others = [f"x{j}" for j in range(n) if j != i]
+        scope = {}
+        exec(f"def rule(xp, g, {', '.join(others)}):\n    return g * " + " * ".join(others), scope)
+        return scope["rule"]
+
+    def product(xp, *arrays):
+        out = arrays[0]
+        for a in arrays[1:]:
+            out = out * a
+        return out
+
+    register(ops_plugin(Op("xpgrad_test_product", product, vjp=factor)), name="product-plugin")
+    xs = [xpgrad.tensor([v], dtype=xpgrad.float64, requires_grad=True) for v in (2.0, 3.0, 5.0)]
+    apply("xpgrad_test_product", tuple(xs)).sum().backward()
+    assert [x.grad.tolist() for x in xs] == [[15.0], [10.0], [6.0]]
+    a, b = (xpgrad.tensor([v], dtype=xpgrad.float64, requires_grad=True) for v in (4.0, 7.0))
+    apply("xpgrad_test_product", (a, b)).sum().backward()  # the same op, two arrays: rules for n = 2
+    assert (a.grad.tolist(), b.grad.tolist()) == ([7.0], [4.0])
+
+
 def test_plugin_returning_non_op_is_rejected(register):
     with pytest.raises(TypeError, match=r"'xpgrad_test_junk'.*must return xpgrad.plugins.Op"):
         register(ops_plugin("not an op"), name="xpgrad_test_junk")

@@ -723,3 +723,31 @@ def test_pytorch_face_tril_triu_meshgrid_linspace(device):
     assert_close(s, np.linspace(0, 1, 5))
     assert_close(xpgrad.floor_divide(xpgrad.tensor([7.0, -7.0], device=device), 2), [3.0, -4.0])
     assert_close(xpgrad.remainder(xpgrad.tensor([7.0, -7.0], device=device), 3), [1.0, 2.0])
+
+
+def test_tensors_hash_by_identity_as_in_pytorch(device):
+    """Tensors are dict keys and set members (an optimizer's state is keyed by its
+    parameters): hashed by identity, never by value (== is elementwise)."""
+    a = xpgrad.tensor([1.0, 2.0], device=device)
+    b = xpgrad.tensor([1.0, 2.0], device=device)
+    assert hash(a) == id(a)
+    assert len({a, b, a}) == 2
+    assert {a: "a", b: "b"}[b] == "b"
+
+
+def test_deepcopy_of_a_leaf_copies_its_data_and_grad(device):
+    import copy
+
+    w = xpgrad.tensor([1.0, 2.0], dtype=xpgrad.float64, device=device, requires_grad=True)
+    (w * w).sum().backward()
+    state = {"w": w, "again": w}
+    new = copy.deepcopy(state)
+    assert new["w"] is new["again"] and new["w"] is not w  # shared once, as deepcopy does
+    assert new["w"].requires_grad and new["w"].is_leaf and new["w"].device == w.device
+    assert new["w"].tolist() == [1.0, 2.0] and new["w"].grad.tolist() == [2.0, 4.0]
+    with xpgrad.no_grad():
+        new["w"].add_(1.0)
+    assert w.tolist() == [1.0, 2.0]  # memory of its own
+    with pytest.raises(RuntimeError, match=r"Only Tensors created explicitly by the user \(graph leaves\) "
+                                           r"support the deepcopy protocol"):
+        copy.deepcopy(w * 2)

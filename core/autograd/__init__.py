@@ -8,7 +8,7 @@ from xpgrad.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_ena
 from xpgrad.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from xpgrad.tensor import Tensor
 
-from . import anomaly, function, graph
+from . import anomaly, function, functional, graph
 from .anomaly import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .function import Function, FunctionCtx, once_differentiable
 from .graph import saved_tensors_hooks
@@ -17,7 +17,7 @@ __all__ = ["backward", "grad", "Variable", "gradcheck", "gradgradcheck", "Gradch
            "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "Function",
            "FunctionCtx", "once_differentiable", "detect_anomaly", "set_detect_anomaly",
            "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "saved_tensors_hooks", "graph",
-           "function", "anomaly"]
+           "function", "functional", "anomaly"]
 
 
 def Variable(data: Any, requires_grad: bool = False, volatile: bool = False) -> Tensor:

@@ -14,12 +14,13 @@ from xpgrad import dispatch
 from xpgrad.dispatch import apply
 from xpgrad.engine import grad as engine_grad
 from xpgrad.grad_mode import GRAD_ENABLED, enable_grad, no_grad
-from xpgrad.node import Node, new_node
+from xpgrad.node import AccumulateGrad, Node, new_node
 from xpgrad.plugins.op import Op
 from xpgrad.rules import SavePlan
 from xpgrad.tensor import INPLACE_EPOCH, Tensor, _accumulate_node
 from xpgrad.xp import reshape
 
+from ._common import SCRATCH
 from ._pytree import flatten, tensor_leaves, unflatten
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ class _Recompute:
                 leaves[p] = x
             args, kwargs = unflatten(self.treedef, leaves)
             outs = tensor_leaves(self.f(*args, **kwargs), "the output of the checkpointed function")[0]
+            _refuse_outside_leaves(outs, inputs)
             cots = self._split(g, create)
             pairs = [(o, c) for o, c in zip(outs, cots) if o._rg]
             targets = [x for x, need in zip(inputs, self.needs) if need]
@@ -115,6 +117,32 @@ class _RuleAdapter:
         self.needs_args = frozenset(range(n))
         self.needs_out = False
         self.names = ()
+
+
+def _refuse_outside_leaves(outs: Sequence[Tensor], inputs: Sequence[Any]) -> None:
+    """Raise where the recomputed graph reaches a leaf that requires grad other than
+    through the function's arguments (a weight read from a closure or an object): the
+    checkpoint's node has edges to its arguments only, so that leaf's gradient would be
+    lost without a word."""
+    stops = {x._grad_fn if x._grad_fn is not None else _accumulate_node(x)
+             for x in inputs if isinstance(x, Tensor) and x._rg}
+    stack = [o._grad_fn if o._grad_fn is not None else _accumulate_node(o) for o in outs if o._rg]
+    seen: set[Node] = set()
+    while stack:
+        node = stack.pop()
+        if node in seen or node in stops:
+            continue
+        seen.add(node)
+        if type(node) is AccumulateGrad:
+            if node not in SCRATCH:  # a transform's own bookkeeping leaf is no one's weight
+                raise RuntimeError(
+                    "checkpoint: the checkpointed function uses a Tensor that requires grad but is not "
+                    f"one of its arguments (a leaf of shape {tuple(node.variable.shape)}, e.g. a weight it "
+                    "reads from a closure or an object): its gradient would be lost. Pass such Tensors "
+                    "to the function as arguments: checkpoint(f, x, weight) with f(x, weight)"
+                )
+            continue
+        stack.extend(n for n in node.next if n is not None)
 
 
 def _fresh_leaf(x: Tensor) -> Tensor:

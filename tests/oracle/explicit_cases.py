@@ -104,6 +104,34 @@ def _extrema():
     return out
 
 
+def torch_face(name):
+    """A program calling ``name`` of xpgrad's top level (the PyTorch face, not part of the
+    standard) on xpgrad's side and ``torch.<name>`` on PyTorch's."""
+
+    def prog(xp, *args, **kwargs):
+        if getattr(xp, "__name__", "") == "xpgrad.xp":
+            import xpgrad
+
+            return getattr(xpgrad, name)(*args, **kwargs)
+        import torch
+
+        return getattr(torch, name)(*args, **kwargs)
+
+    return prog
+
+
+@explicit("sigmoid")
+def _sigmoid():
+    f = torch_face("sigmoid")
+    return cases("sigmoid", ("random", f, lambda rng, dt: (randn(rng, (5,), dt),)),
+                 ("0d", f, lambda rng, dt: (randn(rng, (), dt),)),
+                 ("large", f, lambda rng, dt: (np.array([-800.0, -40.0, 40.0, 800.0], dtype=dt),),
+                  {"dtypes": (F64,)}),
+                 dtypes=(F64, F32)) + [
+        Case("sigmoid", "empty", f, (np.zeros((0, 3)),)),
+    ]
+
+
 @explicit("clip")
 def _clip():
     x = np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
@@ -510,6 +538,40 @@ def _matmul():
          lambda r, dt: (randn(r, (2, 3, 4), dt), randn(r, (3, 4, 2), dt))),
     ) + cases("sum", ("vecdot", lambda xp, a, b: xp.vecdot(a, b),
                        lambda r, dt: (randn(r, (3, 4), dt), randn(r, (4,), dt))))
+
+
+def _einsum_prog(equation):
+    def prog(xp, *arrays):
+        fn = getattr(xp, "einsum", None)  # PyTorch's namespace has it
+        if fn is None:  # xpgrad.xp has not (it is not in the standard): xpgrad.einsum
+            from xpgrad import einsum as fn
+        return fn(equation, *arrays)
+
+    return prog
+
+
+@explicit("einsum")
+def _einsum():
+    def spec(variant, equation, *shapes, **options):
+        return (variant, _einsum_prog(equation), lambda r, dt: tuple(randn(r, s, dt) for s in shapes), options)
+
+    only64 = {"dtypes": (F64,)}
+    return cases(
+        "einsum",
+        spec("matmul", "ij,jk->ik", (3, 4), (4, 2)),
+        spec("batch-ellipsis-broadcast", "...ij,...jk->...ik", (2, 1, 2, 3), (3, 3, 2)),
+        spec("trace", "ii->", (3, 3)),
+        spec("diagonal", "ii->i", (3, 3)),
+        spec("implicit", "ij,jk", (2, 3), (3, 2)),
+        spec("three", "ij,jk,kl->il", (2, 3), (3, 2), (2, 4)),
+        spec("repeated-across-three", "i,i,i->i", (4,), (4,), (4,)),
+        spec("summed-in-one-operand", "ij,jk->k", (2, 3), (3, 2), **only64),
+        spec("diagonal-and-contraction", "ii,ij->j", (3, 3), (3, 2), **only64),
+        spec("ellipsis-summed", "...ij->ij", (4, 2, 3), **only64),
+        spec("broadcast-length-one", "ij,jk->ik", (2, 1), (3, 2), **only64),
+        spec("scalars", ",->", (), (), **only64),
+        spec("empty", "ij,jk->ik", (2, 0), (0, 3), **only64),
+    )
 
 
 @explicit("matrix_transpose")
