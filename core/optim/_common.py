@@ -7,6 +7,18 @@ if TYPE_CHECKING:
     from ..tensor import Tensor
 
 
+# How PyTorch's messages name an option; others are "Invalid <name> value: ..."
+_NAMES = {"lr": "learning rate", "eps": "epsilon value"}
+
+
+def check_nonnegative(**options: float) -> None:
+    """Raise PyTorch's ValueError for the first option (in the order given, PyTorch's)
+    that is negative or NaN: ``Invalid learning rate: -1.0``."""
+    for name, value in options.items():
+        if not value >= 0.0:
+            raise ValueError(f"Invalid {_NAMES.get(name, name + ' value')}: {value}")
+
+
 def lerp_(t: Tensor, end: Tensor, weight: float) -> None:
     """``t += weight * (end - t)`` in place, in the form PyTorch's ``lerp_`` rounds:
     from ``t`` for a small weight, from ``end`` for a large one."""
