@@ -228,22 +228,55 @@ def test_checkpoint_keeps_no_intermediates(device):
         assert_close(b, values(a))
 
 
-def test_checkpoint_refuses_a_weight_read_from_a_closure(device):
-    """The checkpoint's node has edges to the function's arguments only: a weight the
-    function reads from a closure would get no gradient. That is an error in backward,
-    never a silently missing gradient; passed as an argument, the weight gets its own."""
+def test_checkpoint_differentiates_a_weight_read_from_a_closure(device):
+    """A Tensor the function reads from elsewhere (a closure's weight, a non-leaf made
+    from one) gets its gradient as if it were an argument: the first run is recorded to
+    find it, and the checkpoint's node has an edge to it. With grad() and backward(), to
+    second order, and without keeping the function's intermediates."""
     x = xpgrad.randn(3, dtype=F64, device=device, requires_grad=True)
     w = xpgrad.randn(3, dtype=F64, device=device, requires_grad=True)
-    y = func.checkpoint(lambda x: xp.sin(x * w).sum())(x)
-    with pytest.raises(RuntimeError, match=r"checkpoint: the checkpointed function uses a Tensor that "
-                                           r"requires grad but is not one of its arguments \(a leaf of shape \(3,\)"):
+    w2 = w * 2  # a non-leaf read from the closure: the gradient flows on to w
+    kept = []
+
+    def f(x):
+        y = xp.sin(x * w2)
+        kept.append(weakref.ref(y))
+        return (y * y).sum()
+
+    plain = f(x)
+    ckpt = func.checkpoint(f)(x)
+    gc.collect()
+    assert kept[-1]() is None  # not kept by the checkpoint
+    assert type(ckpt.grad_fn).__name__ == "CheckpointBackward"
+    g1 = xpgrad.autograd.grad(plain, (x, w), create_graph=True)
+    g2 = xpgrad.autograd.grad(ckpt, (x, w), create_graph=True)
+    for a, b in zip(g1, g2):
+        assert_close(b, values(a))
+    h1 = xpgrad.autograd.grad((g1[0] * g1[1]).sum(), (x, w), retain_graph=True)
+    h2 = xpgrad.autograd.grad((g2[0] * g2[1]).sum(), (x, w), retain_graph=True)
+    for a, b in zip(h1, h2):
+        assert_close(b, values(a))
+    func.checkpoint(f)(x).backward()
+    assert_close(w.grad, values(g1[1]))
+    assert_close(x.grad, values(g1[0]))
+
+
+def test_checkpoint_refuses_a_recomputation_that_reads_another_weight(device):
+    """f must compute the same thing when it runs again: a weight it did not read the
+    first time would get no gradient, so backward raises."""
+    x = xpgrad.randn(3, dtype=F64, device=device, requires_grad=True)
+    w = xpgrad.randn(3, dtype=F64, device=device, requires_grad=True)
+    runs = []
+
+    def f(x):
+        runs.append(1)
+        return (x * w).sum() if len(runs) > 1 else x.sum()
+
+    y = func.checkpoint(f)(x)
+    with pytest.raises(RuntimeError, match=r"checkpoint: recomputed in backward, the checkpointed function "
+                                           r"used a Tensor that requires grad \(a leaf of shape \(3,\)\) "
+                                           r"that it did not use in the forward pass"):
         y.backward()
-    assert w.grad is None and x.grad is None
-    func.checkpoint(lambda x, w: xp.sin(x * w).sum())(x, w).backward()
-    assert_close(w.grad, values(x) * np.cos(values(x) * values(w)))
-    w2 = w * 2  # a non-leaf read from the closure: its leaf w is refused as well
-    with pytest.raises(RuntimeError, match="is not one of its arguments"):
-        func.checkpoint(lambda x: xp.sin(x * w2).sum())(x).backward()
 
 
 def test_checkpoint_several_outputs_and_forward_mode(device):

@@ -100,27 +100,32 @@ def test_second_order_through_checkpoint(device):
     assert_close(gg, 6 * np.array(X), dtype=F64, device=device)
 
 
-def test_no_argument_requires_grad_runs_plainly(device):
-    """Nothing to save: the function runs and records as usual, so a weight it reads
-    from a closure gets its gradient."""
+def test_only_a_closure_weight_requires_grad(device):
+    """No argument requires grad, a weight read from a closure does: the checkpoint
+    still saves no intermediate, and the weight gets its gradient. Where nothing the
+    function reads requires grad, it runs once and its result has no graph."""
     w = t64(W, device, True)
     calls = []
     y = checkpoint(lambda x: calls.append(1) or (x * w).sin().sum(), t64(X, device))
+    assert type(y.grad_fn).__name__ == "CheckpointBackward"
     y.backward()
-    assert len(calls) == 1
+    assert len(calls) == 2
     assert_close(w.grad, np.array(X) * np.cos(np.array(X) * W), dtype=F64, device=device)
+    calls.clear()
+    z = checkpoint(lambda x: calls.append(1) or x.sin().sum(), t64(X, device))
+    assert len(calls) == 1 and z.grad_fn is None and not z.requires_grad
 
 
-def test_weight_from_a_closure_is_an_error_not_a_lost_gradient(device):
+def test_weight_from_a_closure_gets_its_gradient(device):
+    """A weight read from a closure gets its gradient, as in PyTorch's non-reentrant
+    checkpoint, and the function still runs again in backward."""
     x, w = t64(X, device, True), t64(W, device, True)
-    y = checkpoint(lambda x: (x * w).sin().sum(), x)
-    with pytest.raises(RuntimeError, match=re.escape(
-            "checkpoint: the checkpointed function uses a Tensor that requires grad but is not one of its "
-            "arguments (a leaf of shape (3,)")):
-        y.backward()
-    assert w.grad is None
-    checkpoint(lambda x, w: (x * w).sin().sum(), x, w).backward()  # the fix: pass it in
+    calls = []
+    y = checkpoint(lambda x: calls.append(1) or (x * w).sin().sum(), x, use_reentrant=False)
+    y.backward()
+    assert len(calls) == 2
     assert_close(w.grad, np.array(X) * np.cos(np.array(X) * W), dtype=F64, device=device)
+    assert_close(x.grad, W * np.cos(np.array(X) * W), dtype=F64, device=device)
 
 
 def test_determinism_check(device):

@@ -1,19 +1,23 @@
 """Gradient checkpointing: trade compute for memory.
 
-``checkpoint(f)(*args)`` runs ``f`` without recording a graph, so none of its
-intermediates is kept, and records one node in their place. When backward reaches that
-node, it runs ``f`` again, this time recording, and differentiates the fresh graph. The
-node saves only ``f``'s inputs.
+``checkpoint(f)(*args)`` runs ``f``, keeps none of its intermediates, and records one
+node in their place. When backward reaches that node, it runs ``f`` again, recording,
+and differentiates the fresh graph. The node saves only ``f``'s inputs: its Tensor
+arguments, and the Tensors that require grad which ``f`` reads from elsewhere (a weight
+in a closure or an object). Those are found by recording the first run too, and keeping
+of its graph only the edges that leave it (as PyTorch's non-reentrant checkpoint
+records the forward); its intermediates are freed when ``f`` returns.
 """
 from __future__ import annotations
 
 import functools
+import threading
 from typing import TYPE_CHECKING, Any
 
 from xpgrad import dispatch
 from xpgrad.dispatch import apply
 from xpgrad.engine import grad as engine_grad
-from xpgrad.grad_mode import GRAD_ENABLED, enable_grad, no_grad
+from xpgrad.grad_mode import GRAD_ENABLED, enable_grad
 from xpgrad.node import AccumulateGrad, Node, new_node
 from xpgrad.plugins.op import Op
 from xpgrad.rules import SavePlan
@@ -50,8 +54,10 @@ class _Recompute:
     every input with the same cotangent, and ``f`` must run once for all of them."""
 
     def __init__(self, f: Callable[..., Any], leaves: list[Any], treedef: Any, positions: Sequence[int],
-                 needs: Sequence[bool], splits: list[tuple[int, int, tuple[int, ...]]] | None, dev: Device) -> None:
+                 needs: Sequence[bool], splits: list[tuple[int, int, tuple[int, ...]]] | None, dev: Device,
+                 captured: int) -> None:
         self.f = f
+        self.captured = captured  # the last saved Tensors: read by f from elsewhere, not passed
         self.leaves = leaves  # the inputs' pytree leaves, Tensors replaced at backward
         self.treedef = treedef
         self.positions = positions  # where the Tensor inputs sit among the leaves
@@ -75,24 +81,27 @@ class _Recompute:
         return call
 
     def _gradients(self, g: Any, saved: Sequence[Any], create: bool) -> list[Any]:
+        k = len(saved) - self.captured
+        args, outside = saved[:k], list(saved[k:])
         with enable_grad():
             if create:
-                inputs = [apply("positive", (x,)) if need else x for x, need in zip(saved, self.needs)]
+                inputs = [apply("positive", (x,)) if need else x for x, need in zip(args, self.needs)]
             else:
-                inputs = [_fresh_leaf(x) if need else x for x, need in zip(saved, self.needs)]
+                inputs = [_fresh_leaf(x) if need else x for x, need in zip(args, self.needs)]
             leaves = list(self.leaves)
             for p, x in zip(self.positions, inputs):
                 leaves[p] = x
-            args, kwargs = unflatten(self.treedef, leaves)
-            outs = tensor_leaves(self.f(*args, **kwargs), "the output of the checkpointed function")[0]
-            _refuse_outside_leaves(outs, inputs)
+            call_args, kwargs = unflatten(self.treedef, leaves)
+            outs = tensor_leaves(self.f(*call_args, **kwargs), "the output of the checkpointed function")[0]
+            # f reads the outside Tensors itself: the recomputed graph reaches them as they are
+            _refuse_outside_leaves(outs, inputs + outside)
             cots = self._split(g, create)
             pairs = [(o, c) for o, c in zip(outs, cots) if o._rg]
-            targets = [x for x, need in zip(inputs, self.needs) if need]
+            targets = [x for x, need in zip(inputs, self.needs) if need] + outside
             grads = iter(engine_grad([o for o, _ in pairs], targets, [c for _, c in pairs],
                                      create_graph=create, allow_unused=True) if pairs else [None] * len(targets))
         result = []
-        for need in self.needs:
+        for need in list(self.needs) + [True] * self.captured:
             gi = next(grads) if need else None
             result.append(gi if gi is None or create else gi._data)
         return result
@@ -136,10 +145,10 @@ def _refuse_outside_leaves(outs: Sequence[Tensor], inputs: Sequence[Any]) -> Non
         if type(node) is AccumulateGrad:
             if node not in SCRATCH:  # a transform's own bookkeeping leaf is no one's weight
                 raise RuntimeError(
-                    "checkpoint: the checkpointed function uses a Tensor that requires grad but is not "
-                    f"one of its arguments (a leaf of shape {tuple(node.variable.shape)}, e.g. a weight it "
-                    "reads from a closure or an object): its gradient would be lost. Pass such Tensors "
-                    "to the function as arguments: checkpoint(f, x, weight) with f(x, weight)"
+                    "checkpoint: recomputed in backward, the checkpointed function used a Tensor that "
+                    f"requires grad (a leaf of shape {tuple(node.variable.shape)}) that it did not use in "
+                    "the forward pass: its gradient would be lost. The function must compute the same "
+                    "thing, from the same Tensors, when it runs again"
                 )
             continue
         stack.extend(n for n in node.next if n is not None)
@@ -175,18 +184,50 @@ def checkpoint(f: Callable[_P, _R]) -> Callable[_P, _R]:
         positions = [p for p, x in enumerate(leaves) if isinstance(x, Tensor)]
         inputs = [leaves[p] for p in positions]
         needs = [x._rg for x in inputs]
-        if not GRAD_ENABLED.get() or not any(needs):
-            return f(*args, **kwargs)  # nothing to differentiate: nothing to save either
-        with no_grad():
-            result = f(*args, **kwargs)
+        if not GRAD_ENABLED.get():
+            return f(*args, **kwargs)  # nothing is recorded: nothing to save either
+        watch = _Outside(inputs)
+        dispatch.RECORD_HOOKS.append(watch)
+        try:
+            result = f(*args, **kwargs)  # recorded: the Tensors f reads from elsewhere are found
+        finally:
+            dispatch.RECORD_HOOKS.remove(watch)
+        if not any(needs) and not watch.outside:
+            return result  # nothing f read requires grad: its result has no graph to replace
         outs, _, o_def = tensor_leaves(result, "the output of the checkpointed function")
-        return unflatten(o_def, _record(f, leaves, treedef, positions, inputs, needs, outs))
+        outs = [Tensor(o._data, o._dev) for o in outs]  # f's graph goes: only its edges out stay
+        del result
+        return unflatten(o_def, _record(f, leaves, treedef, positions, inputs, needs, outs, watch.outside))
 
     return wrapper
 
 
+class _Outside:
+    """A record hook, while ``f`` runs the first time in this thread: the Tensors that
+    require grad which ``f``'s ops read and which it neither made nor was given."""
+
+    def __init__(self, inputs: Sequence[Tensor]) -> None:
+        self.thread = threading.get_ident()
+        self.made: set[Node] = set()
+        self.known = {id(x) for x in inputs}
+        self.outside: list[Tensor] = []
+
+    def watching(self) -> bool:
+        return threading.get_ident() == self.thread
+
+    def __call__(self, node: Node, out: Tensor, args: tuple[Any, ...]) -> None:
+        if threading.get_ident() != self.thread:
+            return  # another thread's op
+        self.made.add(node)
+        for a in args:
+            if (isinstance(a, Tensor) and a._rg and id(a) not in self.known
+                    and (a._grad_fn is None or a._grad_fn not in self.made)):
+                self.known.add(id(a))
+                self.outside.append(a)
+
+
 def _record(f: Callable[..., Any], leaves: list[Any], treedef: Any, positions: list[int], inputs: list[Tensor],
-            needs: list[bool], outs: list[Tensor]) -> list[Tensor]:
+            needs: list[bool], outs: list[Tensor], outside: list[Tensor]) -> list[Tensor]:
     dev = outs[0]._dev if outs else inputs[0]._dev
     if not outs:
         return []
@@ -213,20 +254,22 @@ def _record(f: Callable[..., Any], leaves: list[Any], treedef: Any, positions: l
     saved_leaves = list(leaves)
     for p in positions:
         saved_leaves[p] = None  # the node's saved tuple holds the Tensors
-    state = _Recompute(f, saved_leaves, treedef, positions, needs, splits, dev)
-    n = len(inputs)
+    state = _Recompute(f, saved_leaves, treedef, positions, needs, splits, dev, len(outside))
+    saved = inputs + outside
+    needs = needs + [True] * len(outside)
+    n = len(saved)
     rules = tuple(_RuleAdapter(state, i, n) if need else None for i, need in enumerate(needs))
     node = new_node(
         CheckpointBackward,
         tuple((x._grad_fn if x._grad_fn is not None else _accumulate_node(x)) if need else None
-              for x, need in zip(inputs, needs)),
-        tuple(inputs),
-        tuple(x._data.shape if need else None for x, need in zip(inputs, needs)),
-        tuple(x._data.dtype if need else None for x, need in zip(inputs, needs)),
+              for x, need in zip(saved, needs)),
+        tuple(saved),
+        tuple(x._data.shape if need else None for x, need in zip(saved, needs)),
+        tuple(x._data.dtype if need else None for x, need in zip(saved, needs)),
         None, SavePlan((True,) * n, False, rules), dev, INPLACE_EPOCH[0])
     t = Tensor(raw, dev, node)
     for hook in tuple(dispatch.RECORD_HOOKS):
-        hook(node, t, tuple(inputs))
+        hook(node, t, tuple(saved))
     if splits is None:
         return [t]
     return [reshape(t[a:b], shape) for a, b, shape in splits]

@@ -67,18 +67,17 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
     Raises
     ------
     RuntimeError
-        In backward, where ``function`` used Tensors that require grad but are not
-        among its arguments (a closure's weights): their gradients would be lost, so
-        pass them as arguments. Also where the recomputed outputs differ in shape,
-        dtype or device (``determinism_check="default"``).
+        In backward, where the recomputed outputs differ in shape, dtype or device
+        (``determinism_check="default"``), or where the recomputation reads a Tensor
+        that requires grad which the first run did not.
 
     Notes
     -----
     Compared with PyTorch's two variants: the graph is one node (``CheckpointBackward``)
-    that works with ``backward()``, ``xpgrad.autograd.grad`` and higher derivatives,
-    Tensors inside nested arguments take part (as in the non-reentrant variant), and
-    where no argument requires grad the function simply runs and records (so captured
-    weights still get their gradients, without the memory saving).
+    that works with ``backward()``, ``xpgrad.autograd.grad`` and higher derivatives;
+    Tensors inside nested arguments take part, and so do the Tensors that require grad
+    which ``function`` reads from a closure or an object (as in the non-reentrant
+    variant, whose first run is recorded to find them).
 
     Examples
     --------
