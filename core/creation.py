@@ -277,6 +277,8 @@ def randn_like(t, dtype=None, device=None, requires_grad=False):
 def manual_seed(seed):
     """Seed the random number generators of every backend, for reproducible runs."""
     from xpgrad.plugins import registry
+    from xpgrad.plugins.manager import get_plugin_manager
 
+    get_plugin_manager()  # the backends load with the plugins: seeding first seeds them too
     for backend in registry.backends().values():
         backend.seed(seed)

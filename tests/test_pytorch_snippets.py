@@ -130,6 +130,36 @@ t = torch.einsum("ii->", c)
 (t + torch.einsum("ij,ij->", a, a)).backward()
 result = (c, t, a.grad, b.grad)
 """,
+    "a classification step with nn.functional": """
+F = torch.nn.functional
+x = torch.tensor([[0.5, -1.0, 2.0], [1.5, 0.3, -0.2], [-0.7, 0.8, 0.1], [0.0, 1.0, 1.0]], dtype=torch.float64)
+y = torch.tensor([2, 0, 1, 1])
+w1 = torch.tensor([[0.2, -0.4, 0.1], [0.5, 0.3, -0.2], [-0.3, 0.1, 0.4], [0.1, 0.2, 0.3]],
+                  dtype=torch.float64, requires_grad=True)
+b1 = torch.zeros(4, dtype=torch.float64, requires_grad=True)
+w2 = torch.tensor([[0.3, -0.1, 0.2, 0.5], [-0.4, 0.2, 0.1, 0.0], [0.1, 0.3, -0.2, 0.2]],
+                  dtype=torch.float64, requires_grad=True)
+opt = torch.optim.SGD([w1, b1, w2], lr=0.5, momentum=0.9)
+for _ in range(5):
+    opt.zero_grad()
+    hidden = F.relu(F.linear(x, w1, b1))
+    loss = F.cross_entropy(hidden @ w2.T, y, label_smoothing=0.05)
+    loss.backward()
+    opt.step()
+accuracy = (F.softmax(F.relu(F.linear(x, w1, b1)) @ w2.T, dim=1).argmax(dim=1) == y).double().mean()
+result = (loss, w1, b1, w2, accuracy)
+""",
+    "multi-label loss with pos_weight": """
+F = torch.nn.functional
+logits = torch.tensor([[1.2, -0.3, 2.5], [-1.0, 0.4, 0.0], [1e4, -1e4, 3.0]], dtype=torch.float64,
+                      requires_grad=True)
+labels = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0]], dtype=torch.float64)
+pos_weight = torch.tensor([2.0, 1.0, 0.5], dtype=torch.float64)
+loss = F.binary_cross_entropy_with_logits(logits, labels, pos_weight=pos_weight)
+loss.backward()
+per_label = F.binary_cross_entropy_with_logits(logits, labels, pos_weight=pos_weight, reduction="none")
+result = (loss, logits.grad, per_label, torch.sigmoid(logits))
+""",
 }
 
 

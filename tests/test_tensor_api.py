@@ -751,3 +751,17 @@ def test_deepcopy_of_a_leaf_copies_its_data_and_grad(device):
     with pytest.raises(RuntimeError, match=r"Only Tensors created explicitly by the user \(graph leaves\) "
                                            r"support the deepcopy protocol"):
         copy.deepcopy(w * 2)
+
+
+def test_manual_seed_before_anything_else_is_reproducible():
+    """Seeding first thing in a fresh process (before any Tensor or op has loaded the
+    backends) seeds them: the same seed gives the same numbers."""
+    import subprocess
+    import sys
+
+    code = ("import xpgrad\n"
+            "xpgrad.manual_seed(0); a = xpgrad.rand(4).tolist()\n"
+            "xpgrad.manual_seed(0); b = xpgrad.rand(4).tolist()\n"
+            "print(a == b)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "True"
