@@ -35,7 +35,7 @@ from .functions import (
 )
 from .einsum_notation import einsum
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
-from . import autograd, func, linalg, nn, optim, utils, viz, xp
+from . import autograd, func, linalg, nn, optim, special, utils, viz, xp
 from .engine import grad
 
 # The array API spells float64 as a dtype name; PyTorch code also says xpgrad.float / double.
@@ -66,6 +66,6 @@ __all__ = [
     "detach", "numel", "floor_divide", "remainder", "tril", "triu", "meshgrid", "cat", "concat",
     "concatenate", "stack", "clamp", "clip", "sigmoid", "relu", "softmax", "log_softmax",
     "logsumexp", "flatten", "unsqueeze", "squeeze", "permute", "from_numpy", "allclose", "einsum",
-    "gradcheck",
-    "gradgradcheck", "GradcheckError", "autograd", "func", "linalg", "nn", "optim", "utils", "viz", "xp", "grad",
+    "gradcheck", "gradgradcheck", "GradcheckError", "autograd", "func", "linalg", "nn", "optim", "special",
+    "utils", "viz", "xp", "grad",
 ]

@@ -48,6 +48,7 @@ BUILTIN_PLUGINS = (
     "xpgrad.ops.bitwise",
     "xpgrad.ops.fft",
     "xpgrad.ops.einsum",
+    "xpgrad.ops.special",
 )
 
 

@@ -110,6 +110,18 @@ def _assert_same_trajectory(got, want, rtol=1e-10):
 # ---------------------------------------------------------------- against torch.optim
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["dask"], indirect=True)
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_the_whole_trajectory_on_dask(backend, case):
+    """The 50 steps on dask too (the default tier runs 10 there: see DASK_STEPS)."""
+    name, kwargs = case
+    sign = -1.0 if kwargs.get("maximize") else 1.0
+    got, _ = _run(lambda ps: getattr(optim, name)(ps, **kwargs), _params(backend.device), backend.device,
+                  STEPS, sign)
+    _assert_same_trajectory(got, _torch_run(name, kwargs, STEPS, sign))
+
+
 @pytest.mark.parametrize("case", CASES, ids=_case_id)
 def test_trajectory_matches_torch(device, case):
     name, kwargs = case

@@ -888,3 +888,91 @@ def _real_fft():
                   lambda r, dt: (randn(r, (3, 3), dt),)),
                  dtypes=(C128,))
     return out
+
+
+# ---------------------------------------------------------------------- special functions
+
+
+def special_face(name, *lead, **kwargs):
+    """A program calling ``xpgrad.special.<name>`` on xpgrad's side and
+    ``torch.special.<name>`` on PyTorch's, with the leading non-array arguments ``lead``
+    (polygamma's order) and keyword arguments ``kwargs`` (logit's ``eps``)."""
+
+    def prog(xp, *args):
+        if getattr(xp, "__name__", "") == "xpgrad.xp":
+            import xpgrad.special as module
+        else:
+            import torch
+
+            module = torch.special
+        return getattr(module, name)(*lead, *args, **kwargs)
+
+    return prog
+
+
+def _in(lo, hi, shape=(5,)):
+    return lambda rng, dt: (rng.uniform(lo, hi, shape).astype(dt),)
+
+
+# op: (program variants as (variant, prog, domain), points where the conventions show).
+# Each gets random inputs in its domain (float64 and float32, and 0-d), and its edge
+# points in float64, compared in value and first-order gradient (second derivatives and
+# tangents there are infinite or nan on both sides, which says nothing).
+_SPECIAL = {
+    "erf": ([("random", special_face("erf"), (-2.0, 2.0))], [0.0, -0.0, 40.0, -40.0, np.inf, -np.inf, np.nan]),
+    "erfc": ([("random", special_face("erfc"), (-2.0, 2.0))], [0.0, -30.0, 30.0, np.inf, -np.inf]),
+    "erfinv": ([("random", special_face("erfinv"), (-0.9, 0.9))], [1.0, -1.0, 0.0, 1.5, np.nan]),
+    "gammaln": ([("random", special_face("gammaln"), (0.2, 4.0)), ("negative", special_face("gammaln"), (-2.9, -2.1))],
+                [0.0, -1.0, -2.5, 1e-300, 1e300, np.inf]),
+    "digamma": ([("random", special_face("digamma"), (0.2, 4.0))], [0.0, -2.5, 1e-300, np.inf, np.nan]),
+    "polygamma": ([("n0", special_face("polygamma", 0), (0.2, 4.0)), ("n1", special_face("polygamma", 1), (0.2, 4.0)),
+                   ("n2", special_face("polygamma", 2), (0.3, 4.0))], [0.5, -2.5, np.inf]),
+    "ndtr": ([("random", special_face("ndtr"), (-3.0, 3.0))], [0.0, -40.0, 40.0, np.inf, -np.inf]),
+    "log_ndtr": ([("random", special_face("log_ndtr"), (-6.0, 3.0))], [0.0, -40.0, -1e3, 40.0, np.inf]),
+    "ndtri": ([("random", special_face("ndtri"), (0.05, 0.95))], [0.0, 1.0, 0.5, 1.5, np.nan]),
+    "i0": ([("random", special_face("i0"), (-3.0, 3.0))], [0.0, -0.0, 700.0, -700.0, np.inf]),
+    "i0e": ([("random", special_face("i0e"), (-3.0, 3.0))], [0.0, 1e-20, 1e5, -1e5, np.inf, -np.inf]),
+    "i1": ([("random", special_face("i1"), (-3.0, 3.0))], [0.0, -0.0, 1e-20, 700.0, -700.0]),
+    "i1e": ([("random", special_face("i1e"), (-3.0, 3.0))], [0.0, 1e-20, 1e5, -1e5, np.inf, -np.inf]),
+    "logit": ([("random", special_face("logit"), (0.05, 0.95)), ("eps", special_face("logit", eps=0.2), (0.0, 1.0))],
+              [-0.5, 1.5, 0.3, np.nan]),
+    "sinc": ([("random", special_face("sinc"), (-3.0, 3.0))], [0.0, -0.0, 1.0, -3.0, 1e-300]),
+    "entr": ([("random", special_face("entr"), (0.1, 3.0))], [0.0, -1.0, 2.0, np.inf, np.nan]),
+}
+
+
+def _special_cases(op):
+    variants, edges = _SPECIAL[op]
+    specs = []
+    for variant, prog, (lo, hi) in variants:
+        specs.append((variant, prog, _in(lo, hi)))
+        specs.append((f"{variant}-0d", prog, _in(lo, hi, ())))
+    out = cases(op, *specs, dtypes=(F64, F32))
+    prog = variants[0][1]
+    out.append(Case(op, "edges", prog, (np.array(edges),), checks=("value", "grad")))
+    out.append(Case(op, "empty", prog, (np.zeros((0, 3)),)))
+    return out
+
+
+for _op in _SPECIAL:
+    explicit(_op)(lambda _op=_op: _special_cases(_op))
+
+
+@explicit("xlogy", "xlog1py")
+def _xlogy_xlog1py():
+    out = []
+    for name, (lo, hi), edge in (("xlogy", (0.2, 3.0), 0.0), ("xlog1py", (-0.8, 3.0), -1.0)):
+        f = special_face(name)
+        out += cases(name,
+                     ("random", f, lambda rng, dt, lo=lo, hi=hi: (randn(rng, (5,), dt),
+                                                                  rng.uniform(lo, hi, (5,)).astype(dt))),
+                     ("broadcast", f, lambda rng, dt, lo=lo, hi=hi: (randn(rng, (3, 1), dt),
+                                                                     rng.uniform(lo, hi, (4,)).astype(dt))),
+                     ("scalar-y", lambda xp, x, name=name: special_face(name)(xp, x, 2.5),
+                      lambda rng, dt: (randn(rng, (4,), dt),)),
+                     dtypes=(F64, F32))
+        x = np.array([0.0, 0.0, 0.0, 0.0, 2.0, 1.0, np.nan, -1.5])
+        y = np.array([0.5, edge, edge - 1.0, np.inf, np.nan, edge, 1.0, 2.0])
+        out.append(Case(name, "zeros", f, (x, y), checks=("value", "grad")))
+        out.append(Case(name, "empty", f, (np.zeros((0, 3)), np.ones((3,)))))
+    return out
