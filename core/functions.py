@@ -3,6 +3,8 @@
 Each takes Tensors the way its ``torch`` namesake does (``dim=``/``keepdim=``) and goes
 through the same dispatcher as the Tensor methods and ``xpgrad.xp``.
 """
+from xpgrad.plugins.arrays import normalize_axes
+
 from . import xp as _xp
 from .creation import as_tensor
 from .dispatch import apply
@@ -283,13 +285,7 @@ def logsumexp(input, dim, keepdim=False):
     m = _xp.max(x, axis=axis, keepdims=True).detach()
     m = _xp.where(_xp.isfinite(m), m, 0.0)
     out = _xp.log(_xp.sum(_xp.exp(x - m), axis=axis, keepdims=True)) + m
-    return out if keepdim else _xp.squeeze(out, axis=_xp_axes(axis, x.ndim))
-
-
-def _xp_axes(axis, ndim):
-    if axis is None:
-        return tuple(range(ndim))
-    return tuple(a % ndim for a in axis) if isinstance(axis, tuple) else axis
+    return out if keepdim else _xp.squeeze(out, axis=normalize_axes(axis, x.ndim))
 
 
 def log_softmax(input, dim, dtype=None):

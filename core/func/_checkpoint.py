@@ -18,13 +18,13 @@ from xpgrad import dispatch
 from xpgrad.dispatch import apply
 from xpgrad.engine import grad as engine_grad
 from xpgrad.grad_mode import GRAD_ENABLED, enable_grad
-from xpgrad.node import AccumulateGrad, Node, new_node
+from xpgrad.node import Node, new_node
 from xpgrad.plugins.op import Op
 from xpgrad.rules import SavePlan
 from xpgrad.tensor import INPLACE_EPOCH, Tensor, _accumulate_node
 from xpgrad.xp import reshape
 
-from ._common import SCRATCH
+from ._common import outside_leaf
 from ._pytree import flatten, tensor_leaves, unflatten
 
 if TYPE_CHECKING:
@@ -130,28 +130,18 @@ class _RuleAdapter:
 
 def _refuse_outside_leaves(outs: Sequence[Tensor], inputs: Sequence[Any]) -> None:
     """Raise where the recomputed graph reaches a leaf that requires grad other than
-    through the function's arguments (a weight read from a closure or an object): the
-    checkpoint's node has edges to its arguments only, so that leaf's gradient would be
-    lost without a word."""
+    through the Tensors the node has edges to: that leaf's gradient would be lost
+    without a word."""
     stops = {x._grad_fn if x._grad_fn is not None else _accumulate_node(x)
              for x in inputs if isinstance(x, Tensor) and x._rg}
-    stack = [o._grad_fn if o._grad_fn is not None else _accumulate_node(o) for o in outs if o._rg]
-    seen: set[Node] = set()
-    while stack:
-        node = stack.pop()
-        if node in seen or node in stops:
-            continue
-        seen.add(node)
-        if type(node) is AccumulateGrad:
-            if node not in SCRATCH:  # a transform's own bookkeeping leaf is no one's weight
-                raise RuntimeError(
-                    "checkpoint: recomputed in backward, the checkpointed function used a Tensor that "
-                    f"requires grad (a leaf of shape {tuple(node.variable.shape)}) that it did not use in "
-                    "the forward pass: its gradient would be lost. The function must compute the same "
-                    "thing, from the same Tensors, when it runs again"
-                )
-            continue
-        stack.extend(n for n in node.next if n is not None)
+    node = outside_leaf(outs, stops)
+    if node is not None:
+        raise RuntimeError(
+            "checkpoint: recomputed in backward, the checkpointed function used a Tensor that "
+            f"requires grad (a leaf of shape {tuple(node.variable.shape)}) that it did not use in "
+            "the forward pass: its gradient would be lost. The function must compute the same "
+            "thing, from the same Tensors, when it runs again"
+        )
 
 
 def _fresh_leaf(x: Tensor) -> Tensor:

@@ -23,15 +23,34 @@ from xpgrad.tensor import Tensor, _accumulate_node
 from ._pytree import flatten, unflatten
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Container, Iterable, Sequence
 
     from xpgrad.node import Node
 
-__all__ = ["Scope", "check_argnums", "split_aux", "zeros_like", "check_primal", "SCRATCH"]
+__all__ = ["Scope", "check_argnums", "split_aux", "zeros_like", "check_primal", "outside_leaf", "SCRATCH"]
 
 # Leaves that transforms create for their own bookkeeping (forward mode's dual
 # cotangents): never an outside dependency of any result.
 SCRATCH: weakref.WeakSet[Node] = weakref.WeakSet()
+
+
+def outside_leaf(tensors: Iterable[Any], stops: Container[Node]) -> AccumulateGrad | None:
+    """The node of a leaf that requires grad which the graph of ``tensors`` reaches other
+    than through the nodes ``stops`` (a transform's bookkeeping leaves aside), or None."""
+    stack = [t._grad_fn if t._grad_fn is not None else _accumulate_node(t)
+             for t in tensors if isinstance(t, Tensor) and t._rg]
+    seen: set[Node] = set()
+    while stack:
+        node = stack.pop()
+        if node in seen or node in stops:
+            continue
+        seen.add(node)
+        if type(node) is AccumulateGrad:
+            if node not in SCRATCH:
+                return node
+            continue
+        stack.extend(n for n in node.next if n is not None)
+    return None
 
 
 def zeros_like(t: Tensor) -> Tensor:
@@ -82,26 +101,7 @@ class Scope:
     def reaches_outside(self, tensors: Iterable[Any]) -> bool:
         """Whether the graph of any of ``tensors`` reaches a leaf that is not one of this
         transform's copies: then results must be computed with ``create_graph``."""
-        if not self.outer:
-            return False
-        stack, seen = [], set()
-        for t in tensors:
-            if isinstance(t, Tensor) and t._rg:
-                stack.append(t._grad_fn if t._grad_fn is not None else _accumulate_node(t))
-        internal = self.internal
-        while stack:
-            node = stack.pop()
-            if node in seen:
-                continue
-            seen.add(node)
-            if type(node) is AccumulateGrad:
-                if node not in internal and node not in SCRATCH:
-                    return True
-                continue
-            for nxt in node.next:
-                if nxt is not None:
-                    stack.append(nxt)
-        return False
+        return self.outer and outside_leaf(tensors, self.internal) is not None
 
     def escape(self, t: Any) -> Any:
         """``t`` as the transform returns it: detached unless it depends on the outside."""

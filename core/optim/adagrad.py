@@ -77,13 +77,8 @@ class Adagrad(Optimizer):
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
-        weight_decay, maximize = group["weight_decay"], group["maximize"]
-        for p in group["params"]:
-            grad = p.grad
-            if grad is None:
-                continue
-            if maximize:
-                grad = -grad
+        weight_decay = group["weight_decay"]
+        for p, grad in self._gradients(group):
             # A group added after construction gets its state at its first step.
             state = self.state[p] or self._init_state(p, group)
             step = state["step"] = state["step"] + 1

@@ -18,7 +18,7 @@ from ..grad_mode import enable_grad, no_grad
 from ..tensor import Tensor
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
 
 __all__ = ["Optimizer"]
 
@@ -233,6 +233,17 @@ class Optimizer:
 
     def _update_group(self, group: dict[str, Any]) -> None:
         raise NotImplementedError(f"{type(self).__name__} defines no update: implement step() or _update_group()")
+
+    @staticmethod
+    def _gradients(group: dict[str, Any]) -> Iterator[tuple[Tensor, Tensor]]:
+        """``(parameter, gradient)`` for each parameter of ``group`` that has a ``.grad``
+        (the others are skipped, as in PyTorch), the gradient negated where the group
+        maximizes."""
+        maximize = group["maximize"]
+        for p in group["params"]:
+            grad = p.grad
+            if grad is not None:
+                yield p, -grad if maximize else grad
 
     # ---------------------------------------------------------------- saving
 

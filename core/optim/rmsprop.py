@@ -71,13 +71,8 @@ class RMSprop(Optimizer):
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, alpha, eps, weight_decay = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
-        momentum, centered, maximize = group["momentum"], group["centered"], group["maximize"]
-        for p in group["params"]:
-            grad = p.grad
-            if grad is None:
-                continue
-            if maximize:
-                grad = -grad
+        momentum, centered = group["momentum"], group["centered"]
+        for p, grad in self._gradients(group):
             state = self.state[p]
             if not state:
                 check_real("RMSprop", p)

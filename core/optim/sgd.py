@@ -74,13 +74,8 @@ class SGD(Optimizer):
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-        weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
-        for p in group["params"]:
-            grad = p.grad
-            if grad is None:
-                continue
-            if maximize:
-                grad = -grad
+        weight_decay, nesterov = group["weight_decay"], group["nesterov"]
+        for p, grad in self._gradients(group):
             if weight_decay != 0:
                 grad = grad + p * weight_decay
             if momentum != 0:
