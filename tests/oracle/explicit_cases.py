@@ -104,18 +104,20 @@ def _extrema():
     return out
 
 
-def torch_face(name):
-    """A program calling ``name`` of xpgrad's top level (the PyTorch face, not part of the
-    standard) on xpgrad's side and ``torch.<name>`` on PyTorch's."""
+def torch_face(path, *lead, **kwargs):
+    """A program calling ``xpgrad.<path>`` on xpgrad's side and ``torch.<path>`` on
+    PyTorch's, for functions outside the standard (the PyTorch face: ``"sigmoid"``,
+    ``"einsum"``, ``"special.erf"``), with the leading non-array arguments ``lead`` (an
+    equation, polygamma's order) and keyword arguments ``kwargs`` (logit's ``eps``)."""
 
-    def prog(xp, *args, **kwargs):
+    def prog(xp, *args):
         if getattr(xp, "__name__", "") == "xpgrad.xp":
-            import xpgrad
-
-            return getattr(xpgrad, name)(*args, **kwargs)
-        import torch
-
-        return getattr(torch, name)(*args, **kwargs)
+            import xpgrad as fn
+        else:
+            import torch as fn
+        for part in path.split("."):
+            fn = getattr(fn, part)
+        return fn(*lead, *args, **kwargs)
 
     return prog
 
@@ -540,20 +542,10 @@ def _matmul():
                        lambda r, dt: (randn(r, (3, 4), dt), randn(r, (4,), dt))))
 
 
-def _einsum_prog(equation):
-    def prog(xp, *arrays):
-        fn = getattr(xp, "einsum", None)  # PyTorch's namespace has it
-        if fn is None:  # xpgrad.xp has not (it is not in the standard): xpgrad.einsum
-            from xpgrad import einsum as fn
-        return fn(equation, *arrays)
-
-    return prog
-
-
 @explicit("einsum")
 def _einsum():
     def spec(variant, equation, *shapes, **options):
-        return (variant, _einsum_prog(equation), lambda r, dt: tuple(randn(r, s, dt) for s in shapes), options)
+        return (variant, torch_face("einsum", equation), lambda r, dt: tuple(randn(r, s, dt) for s in shapes), options)
 
     only64 = {"dtypes": (F64,)}
     return cases(
@@ -894,20 +886,8 @@ def _real_fft():
 
 
 def special_face(name, *lead, **kwargs):
-    """A program calling ``xpgrad.special.<name>`` on xpgrad's side and
-    ``torch.special.<name>`` on PyTorch's, with the leading non-array arguments ``lead``
-    (polygamma's order) and keyword arguments ``kwargs`` (logit's ``eps``)."""
-
-    def prog(xp, *args):
-        if getattr(xp, "__name__", "") == "xpgrad.xp":
-            import xpgrad.special as module
-        else:
-            import torch
-
-            module = torch.special
-        return getattr(module, name)(*lead, *args, **kwargs)
-
-    return prog
+    """``torch_face`` for ``special.<name>``."""
+    return torch_face(f"special.{name}", *lead, **kwargs)
 
 
 def _in(lo, hi, shape=(5,)):
