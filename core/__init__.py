@@ -35,14 +35,23 @@ from .functions import (
 )
 from .einsum_notation import einsum
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
-from . import autograd, func, linalg, nn, optim, special, utils, viz, xp
+from . import autograd, func, linalg, viz, xp
 from .engine import grad
 
 # The array API spells float64 as a dtype name; PyTorch code also says xpgrad.float / double.
 from ._missing import missing_attribute as _missing_attribute
 
 
+# Imported when first used (xpgrad.optim.SGD, `from xpgrad import nn`): a program that
+# does not use them pays nothing for them at start-up.
+_ON_FIRST_USE = ("nn", "optim", "special", "utils")
+
+
 def __getattr__(name: str):
+    if name in _ON_FIRST_USE:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
     raise _missing_attribute(name)
 
 

@@ -207,3 +207,19 @@ def test_allclose(device):
 def test_an_unknown_name_says_where_its_equivalent_is(name, message):
     with pytest.raises(AttributeError, match=f"^{re.escape(message)}$"):
         getattr(xpgrad, name)
+
+
+def test_the_pytorch_modules_load_on_first_use():
+    """``import xpgrad`` does not import nn, optim, special or utils (start-up pays
+    nothing for them); ``xpgrad.optim.SGD`` and ``from xpgrad import nn`` load them."""
+    import subprocess
+    import sys
+
+    code = ("import sys, xpgrad\n"
+            "names = ('xpgrad.nn', 'xpgrad.optim', 'xpgrad.special', 'xpgrad.utils')\n"
+            "print([m for m in names if m in sys.modules])\n"
+            "from xpgrad import nn\n"
+            "print(xpgrad.optim.SGD.__name__, nn.functional.relu.__name__, xpgrad.special.erf.__name__,\n"
+            "      xpgrad.utils.checkpoint.checkpoint.__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[:2] == ["[]", "SGD relu erf checkpoint"]
