@@ -233,10 +233,12 @@ class DaskBackend(GenericBackend):
     """dask.array: lazy, chunked arrays; forward and backward build a dask graph.
 
     Nothing here calls ``compute()`` except :meth:`to_numpy` (printing, ``item()``,
-    ``tolist()``, ``numpy()``): a gradient stays a dask array until its user computes it,
+    ``tolist()``, ``numpy()``) and :meth:`compute` (``xpgrad.compute``,
+    ``Tensor.compute()``): a gradient stays a dask array until its user computes it,
     with dask's scheduler or a ``dask.distributed`` cluster. Random numbers are drawn
     with NumPy and wrapped as one chunk; to spread work, make the Tensor from a chunked
-    dask array (``xpgrad.tensor(dask.array.from_array(x, chunks=...))`` keeps its chunks).
+    dask array (``xpgrad.tensor(dask.array.random.default_rng(0).random((n, d),
+    chunks=...))`` keeps its chunks).
     Boolean-mask indexing raises (its shape depends on the values); ``inv`` inverts each
     matrix in one block with NumPy (dask's own needs SciPy).
     """
@@ -280,6 +282,17 @@ class DaskBackend(GenericBackend):
         import numpy as np
 
         return np.asarray(array.compute())
+
+    def compute(self, arrays):
+        # One dask.compute call: the graphs are merged, so a task several arrays need
+        # (the forward pass shared by a loss and its gradients) runs once. It runs on the
+        # current scheduler, a dask.distributed Client's if one is active.
+        # A 0-d result comes back as a NumPy scalar: made a 0-d array, as the others are
+        # arrays (of the chunks' library: NumPy, or CuPy for CuPy chunks).
+        import dask
+        import numpy as np
+
+        return tuple(np.asarray(a) if isinstance(a, np.generic) else a for a in dask.compute(*arrays))
 
     def shares_memory(self, result, array):
         # dask has no views; only the same Array object (a reshape to its own shape, say)

@@ -34,6 +34,7 @@ from .functions import (
     logsumexp, flatten, unsqueeze, squeeze, permute, from_numpy, allclose,
 )
 from .einsum_notation import einsum
+from .lazy import compute
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from . import autograd, func, linalg, viz, xp
 from .engine import grad
@@ -75,6 +76,6 @@ __all__ = [
     "detach", "numel", "floor_divide", "remainder", "tril", "triu", "meshgrid", "cat", "concat",
     "concatenate", "stack", "clamp", "clip", "sigmoid", "relu", "softmax", "log_softmax",
     "logsumexp", "flatten", "unsqueeze", "squeeze", "permute", "from_numpy", "allclose", "einsum",
-    "gradcheck", "gradgradcheck", "GradcheckError", "autograd", "func", "linalg", "nn", "optim", "special",
+    "compute", "gradcheck", "gradgradcheck", "GradcheckError", "autograd", "func", "linalg", "nn", "optim", "special",
     "utils", "viz", "xp", "grad",
 ]

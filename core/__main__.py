@@ -15,9 +15,11 @@ from xpgrad.plugins import get_plugin_manager, list_plugins, registry
 
 
 def _backends(out):
-    out("Backends:")
+    out("Backends (the default device's first):")
     usable = []
-    for name, backend in registry.backends().items():
+    default = xpgrad.get_default_device().backend
+    backends = sorted(registry.backends().items(), key=lambda item: item[1] is not default)
+    for name, backend in backends:
         ok, why = backend.is_available()
         version = backend.version()
         if version is None:
@@ -27,9 +29,9 @@ def _backends(out):
         if ok:
             devices = backend.devices()
             usable.extend(devices)
-            out(f"  {name:<18} {backend.library} {version:<12} devices: {', '.join(devices)}")
+            out(f"  {name:<18} {backend.library + ' ' + version:<30} devices: {', '.join(devices)}")
         else:
-            out(f"  {name:<18} {backend.library} {version:<12} unusable here: {why}")
+            out(f"  {name:<18} {backend.library + ' ' + version:<30} unusable here: {why}")
     for plugin, reason in registry.broken():
         out(f"  (plugin {plugin} skipped: {reason})")
     return usable
@@ -37,26 +39,47 @@ def _backends(out):
 
 def _ops(out):
     out("Ops, by the plugin that provides them:")
-    by_plugin = {}
+    by_plugin, specialised = {}, {}
     for defs in registry.all_ops().values():
         for op in defs:
-            label = op.name + (f"[{','.join(sorted(op.backends))}]" if op.backends else "")
-            if not op.differentiable:
-                label += "*"
-            by_plugin.setdefault(op.plugin, []).append(label)
-    for plugin in list_plugins():
+            if op.backends:
+                # a backend's own forward for an op users call by its generic name: listed
+                # after the ops themselves, as an implementation detail
+                for backend in op.backends:
+                    specialised.setdefault(backend, set()).add(op.name)
+                continue
+            by_plugin.setdefault(op.plugin, []).append(op.name + ("" if op.differentiable else "*"))
+    # the plugins that define ops users call first, in registration order; backends' last
+    plugins = sorted(list_plugins(), key=lambda plugin: plugin.startswith("xpgrad.backends."))
+    for plugin in plugins:
         names = by_plugin.get(plugin)
         if names:
             out(f"  {plugin} ({len(names)}):")
-            out(textwrap.fill(" ".join(sorted(names)), width=88, initial_indent="    ",
-                              subsequent_indent="    "))
-    out("  (* not differentiable: the result never requires grad; [b] specialised for backend b)")
+            out(_fill(sorted(names)))
+    out("  (* not differentiable: the result never requires grad)")
+    if specialised:
+        out("Backend-specialised forwards (the same ops, run with the backend's own function):")
+        for backend in sorted(specialised):
+            out(f"  {backend} ({len(specialised[backend])}):")
+            out(_fill(sorted(specialised[backend])))
+
+
+def _fill(names):
+    return textwrap.fill(" ".join(names), width=88, initial_indent="    ", subsequent_indent="    ")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m xpgrad", description=__doc__.splitlines()[0])
-    parser.add_argument("--device", action="append",
-                        help="run the tour on this device only (repeatable); default: every usable one")
+    parser = argparse.ArgumentParser(
+        prog="python -m xpgrad", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Show what xpgrad has installed and where it can run, then run the examples of\n"
+                    "the five PyTorch autograd tutorials on every usable device, each computed\n"
+                    "gradient beside the one the tutorial shows or derives.",
+        epilog="Exit status: 0 if every check passed, 1 otherwise.")
+    parser.add_argument("--version", action="version",
+                        version=f"xpgrad {xpgrad.__version__} (Python {sys.version.split()[0]})")
+    parser.add_argument("--device", action="append", metavar="DEVICE",
+                        help="run the tour on this device only (repeatable), e.g. cpu or "
+                             "array_api_strict; default: every usable device")
     args = parser.parse_args(argv)
     out = print
     out(f"xpgrad {xpgrad.__version__} (Python {sys.version.split()[0]})")

@@ -2,7 +2,7 @@
 import re
 
 from .device import device_of_array, get_device
-from .tensor import Tensor, _dims
+from .tensor import Tensor, _dims, _not_a_bool
 from .transfer import move_array
 
 __all__ = ["tensor", "as_tensor", "ones", "zeros", "full", "empty", "arange", "eye", "rand",
@@ -31,33 +31,50 @@ complex128 = dtype("complex128")
 _ALIASES = {"float": "float32", "double": "float64", "long": "int64", "int": "int32", "half": "float16"}
 
 
+# The array API standard's dtypes, and float16 (PyTorch's half, which most libraries have):
+# a name outside them (NumPy's float128, object) is refused rather than passed through.
+_STANDARD_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+                    "float16", "float32", "float64", "complex64", "complex128")
+
+
 def resolve_dtype(dt, dev):
-    """The backend's dtype object for ``dt`` (an xpgrad dtype, a name or a backend dtype)."""
+    """The backend's dtype object for ``dt`` (an xpgrad dtype, a name or a backend dtype).
+
+    Raises
+    ------
+    TypeError
+        If ``dt`` names no dtype of the array API standard (or float16), or the backend
+        lacks it.
+    """
     if dt is None:
         return None
     if isinstance(dt, str):
         name = _ALIASES.get(dt, dt)
-        found = getattr(dev.xp, name, None)
-        if found is None:
-            raise TypeError(f"unknown dtype {dt!r} for the {dev.backend.name} backend")
-        return found
-    if dt is bool:
+    elif dt is bool:
         return dev.xp.bool
-    if dt is float:
+    elif dt is float:
         return dev.xp.float64
-    if dt is int:
+    elif dt is int:
         return dev.xp.int64
-    if dt is complex:
+    elif dt is complex:
         return dev.xp.complex128
-    name = getattr(dt, "name", None) or getattr(dt, "__name__", None)
-    if isinstance(name, str) and hasattr(dev.xp, name):
-        return getattr(dev.xp, name)
-    # Another backend's dtype object without a name attribute (array_api_strict's):
-    # known by the name in its text, ``array_api_strict.float64``.
-    found = _DTYPE_IN_TEXT.search(str(dt))
-    if found is not None and hasattr(dev.xp, found.group(1)):
-        return getattr(dev.xp, found.group(1))
-    return dt
+    else:
+        name = getattr(dt, "name", None) or getattr(dt, "__name__", None)
+        if not (isinstance(name, str) and name in _STANDARD_DTYPES):
+            # Another backend's dtype object without a name attribute (array_api_strict's,
+            # torch's): known by the name in its text, ``array_api_strict.float64``.
+            found = _DTYPE_IN_TEXT.search(str(dt))
+            name = found.group(1) if found is not None else str(dt)
+    found = getattr(dev.xp, name, None) if name in _STANDARD_DTYPES else None
+    if found is None:
+        what = (f"is not available on the {dev.backend.name} backend" if name in _STANDARD_DTYPES
+                else "is not one of the array API standard's dtypes")
+        raise TypeError(
+            f"dtype {dt!r} {what}: use one of {', '.join(n for n in _STANDARD_DTYPES if n != 'float16')} "
+            f"(float16 where the library has it), as a name (\"float64\"), xpgrad.float64 or the "
+            f"library's own dtype object"
+        )
+    return found
 
 
 _DTYPE_IN_TEXT = re.compile(r"\b(bool|u?int(?:8|16|32|64)|float(?:16|32|64)|complex(?:64|128))\b")
@@ -126,6 +143,8 @@ def _python_number_kind(data):
 
 
 def _finish(raw, dev, requires_grad):
+    if requires_grad is not True and requires_grad is not False:
+        raise TypeError(_not_a_bool(requires_grad))
     t = Tensor(raw, dev)
     if requires_grad:
         t.requires_grad_(True)
@@ -208,8 +227,10 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
-    """``steps`` evenly spaced values from ``start`` to ``end`` (inclusive), as
-    ``torch.linspace``; float32 unless ``dtype``."""
+    """``steps`` evenly spaced values from ``start`` to ``end`` (inclusive), as ``torch.linspace``.
+
+    float32 unless ``dtype``.
+    """
     dev = get_device(device)
     dt = resolve_dtype(dtype, dev) or dev.xp.float32
     raw = dev.xp.linspace(start, end, steps, dtype=dt, device=dev.native)
@@ -245,31 +266,78 @@ def _like(t, dtype, device):
 
 
 def ones_like(t, dtype=None, device=None, requires_grad=False):
+    """A Tensor of ones with the shape, dtype and device of ``t``, as ``torch.ones_like``.
+
+    PyTorch names the first argument ``input``.
+
+    Parameters
+    ----------
+    t : Tensor
+        The Tensor whose shape, and by default dtype and device, the result takes.
+    dtype : dtype, optional
+        The result's dtype instead of ``t``'s.
+    device : Device or str, optional
+        The result's device instead of ``t``'s.
+    requires_grad : bool, optional
+        Whether autograd records the ops on the result.
+
+    Returns
+    -------
+    Tensor
+        A new leaf Tensor.
+
+    Examples
+    --------
+    >>> xpgrad.ones_like(xpgrad.zeros(2, 2, dtype=xpgrad.float64))
+    tensor([[1., 1.],
+            [1., 1.]], dtype=xpgrad.float64)
+    """
     shape, dt, dev = _like(t, dtype, device)
     return ones(shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 def zeros_like(t, dtype=None, device=None, requires_grad=False):
+    """A Tensor of zeros with the shape, dtype and device of ``t``, as ``torch.zeros_like``.
+
+    The parameters are those of :func:`ones_like`.
+    """
     shape, dt, dev = _like(t, dtype, device)
     return zeros(shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 def empty_like(t, dtype=None, device=None, requires_grad=False):
+    """An uninitialised Tensor with the shape, dtype and device of ``t``, as ``torch.empty_like``.
+
+    The parameters are those of :func:`ones_like`.
+    """
     shape, dt, dev = _like(t, dtype, device)
     return empty(shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
+    """A Tensor filled with ``fill_value``, with the shape, dtype and device of ``t``, as ``torch.full_like``.
+
+    ``fill_value`` is cast to ``t``'s dtype (or ``dtype``); the other parameters are
+    those of :func:`ones_like`.
+    """
     shape, dt, dev = _like(t, dtype, device)
     return full(shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 def rand_like(t, dtype=None, device=None, requires_grad=False):
+    """Uniform random values in [0, 1) with the shape, dtype and device of ``t``, as ``torch.rand_like``.
+
+    Reproducible after :func:`manual_seed`; the parameters are those of :func:`ones_like`.
+    """
     shape, dt, dev = _like(t, dtype, device)
     return rand(shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 def randn_like(t, dtype=None, device=None, requires_grad=False):
+    """Standard normal random values with the shape, dtype and device of ``t``, as ``torch.randn_like``.
+
+    Reproducible after :func:`manual_seed`; the parameters are those of :func:`ones_like`.
+    """
     shape, dt, dev = _like(t, dtype, device)
     return randn(shape, dtype=dt, device=dev, requires_grad=requires_grad)
 

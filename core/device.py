@@ -42,10 +42,12 @@ class Device:
 
     @property
     def type(self):
+        """The device type: the name before any ``:index`` (``"cuda"`` for ``"cuda:1"``), as ``torch.device.type``."""
         return self.name.split(":")[0]
 
     @property
     def index(self):
+        """The device index after the ``:`` in the name, or None, as ``torch.device.index``."""
         _, _, idx = self.name.partition(":")
         return int(idx) if idx.isdigit() else None
 

@@ -232,13 +232,12 @@ def rbinary_method(name: str) -> Callable[[Tensor, Any], Tensor]:
 
 
 def rbinary(name, a, b):
-    """``name(b, a)``: reflected operators (``2 - t``)."""
-    if type(b) in _SCALARS:
-        return apply(name, (b, a))
-    scalar = _python_scalar(b)
-    if scalar is not None:
-        return apply(name, (scalar, a))
-    return NotImplemented
+    """``name(b, a)``: reflected operators (``2 - t``). Python calls one only when ``b``'s
+    own operator declined, so an operand that is neither a Tensor nor a Python scalar (a
+    NumPy array on the left) gets :func:`apply`'s error naming it and saying to wrap it;
+    returning NotImplemented would leave NumPy's unrelated "Concatenation operation is not
+    implemented" to the user."""
+    return apply(name, (b, a))
 
 
 def apply(name, args, params=None):

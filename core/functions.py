@@ -28,34 +28,182 @@ def _tensor(x, fn):
 
 
 def add(input, other, *, alpha=1):
+    """``input + alpha * other``, elementwise with broadcasting, as ``torch.add``.
+
+    Parameters
+    ----------
+    input, other : Tensor or number
+        The operands; at least one of them is a Tensor.
+    alpha : number, optional
+        The multiplier of ``other``.
+
+    Returns
+    -------
+    Tensor
+        Of the operands' broadcast shape and promoted dtype.
+
+    Examples
+    --------
+    >>> xpgrad.add(xpgrad.tensor([1.0, 2.0]), xpgrad.tensor([10.0, 20.0]), alpha=2)
+    tensor([21., 42.])
+    """
     return apply("add", (input, other if alpha == 1 else other * alpha))
 
 
 def sub(input, other, *, alpha=1):
+    """``input - alpha * other``, elementwise with broadcasting, as ``torch.sub``.
+
+    ``subtract`` is the same function.
+
+    Parameters
+    ----------
+    input, other : Tensor or number
+        The operands; at least one of them is a Tensor.
+    alpha : number, optional
+        The multiplier of ``other``.
+
+    Returns
+    -------
+    Tensor
+        Of the operands' broadcast shape and promoted dtype.
+    """
     return apply("subtract", (input, other if alpha == 1 else other * alpha))
 
 
 def mul(input, other):
+    """``input * other``, elementwise with broadcasting, as ``torch.mul``.
+
+    ``multiply`` is the same function.
+
+    Parameters
+    ----------
+    input, other : Tensor or number
+        The operands; at least one of them is a Tensor.
+
+    Returns
+    -------
+    Tensor
+        Of the operands' broadcast shape and promoted dtype.
+    """
     return apply("multiply", (input, other))
 
 
 def div(input, other):
+    """``input / other`` (true division), elementwise with broadcasting, as ``torch.div``.
+
+    ``divide`` is the same function. Unlike ``torch.div`` it takes no ``rounding_mode``:
+    :func:`floor_divide` rounds towards -inf. Integer operands give the backend's
+    default floating dtype (float64 on NumPy, where PyTorch gives float32).
+
+    Parameters
+    ----------
+    input, other : Tensor or number
+        The dividend and the divisor; at least one of them is a Tensor.
+
+    Returns
+    -------
+    Tensor
+        Of the operands' broadcast shape, floating point.
+
+    Examples
+    --------
+    >>> xpgrad.div(xpgrad.tensor([1.0, 3.0]), 2)
+    tensor([0.5000, 1.5000])
+    """
     return apply("divide", (input, other))
 
 
 def pow(input, exponent):
+    """``input ** exponent``, elementwise with broadcasting, as ``torch.pow``.
+
+    Parameters
+    ----------
+    input : Tensor or number
+        The base.
+    exponent : Tensor or number
+        The exponent; at least one of ``input`` and ``exponent`` is a Tensor.
+
+    Returns
+    -------
+    Tensor
+        Of the operands' broadcast shape and promoted dtype.
+
+    Examples
+    --------
+    >>> xpgrad.pow(xpgrad.tensor([1.0, 2.0, 3.0]), 2)
+    tensor([1., 4., 9.])
+    """
     return apply("pow", (input, exponent))
 
 
 def maximum(input, other):
+    """The larger of ``input`` and ``other``, elementwise with broadcasting, as ``torch.maximum``.
+
+    Where the two are equal the gradient is shared evenly between them, as in PyTorch.
+    Unlike ``torch.maximum``, ``other`` may be a Python number.
+
+    Parameters
+    ----------
+    input, other : Tensor or number
+        The operands; at least one of them is a Tensor.
+
+    Returns
+    -------
+    Tensor
+        Of the operands' broadcast shape and promoted dtype.
+
+    Examples
+    --------
+    >>> xpgrad.maximum(xpgrad.tensor([1.0, -2.0]), 0.0)
+    tensor([1., 0.])
+    """
     return apply("maximum", (input, other))
 
 
 def minimum(input, other):
+    """The smaller of ``input`` and ``other``, elementwise with broadcasting, as ``torch.minimum``.
+
+    Where the two are equal the gradient is shared evenly between them, as in PyTorch.
+    Unlike ``torch.minimum``, ``other`` may be a Python number.
+
+    Parameters
+    ----------
+    input, other : Tensor or number
+        The operands; at least one of them is a Tensor.
+
+    Returns
+    -------
+    Tensor
+        Of the operands' broadcast shape and promoted dtype.
+    """
     return apply("minimum", (input, other))
 
 
 def where(condition, input, other):
+    """``input`` where ``condition`` is true, ``other`` elsewhere, as ``torch.where``.
+
+    The three broadcast together. The gradient flows to ``input`` where ``condition``
+    holds and to ``other`` elsewhere. PyTorch's one-argument form ``where(condition)``
+    is not provided: use :func:`xpgrad.xp.nonzero`.
+
+    Parameters
+    ----------
+    condition : Tensor
+        Of dtype bool.
+    input, other : Tensor or number
+        The values chosen from.
+
+    Returns
+    -------
+    Tensor
+        Of the arguments' broadcast shape, and ``input``'s and ``other``'s promoted dtype.
+
+    Examples
+    --------
+    >>> x = xpgrad.tensor([-1.0, 2.0])
+    >>> xpgrad.where(x > 0, x, 0.0)
+    tensor([0., 2.])
+    """
     return apply("where", (condition, input, other))
 
 
@@ -83,8 +231,12 @@ def triu(input, diagonal=0):
 
 
 def meshgrid(*tensors, indexing="ij"):
-    """Coordinate grids from 1-D Tensors, as ``torch.meshgrid``: ``indexing="ij"`` by
-    default (the array API's default is ``"xy"``). Returns a tuple; differentiable."""
+    """Coordinate grids from 1-D Tensors, as ``torch.meshgrid``.
+
+    ``indexing="ij"`` by default, as in PyTorch (the array API's default is ``"xy"``).
+    The Tensors may also be given as one list or tuple. Returns a tuple of Tensors;
+    differentiable.
+    """
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     return tuple(_xp.meshgrid(*tensors, indexing=indexing))
@@ -110,11 +262,16 @@ cos = _unary("cos")
 tanh = _unary("tanh")
 abs = _unary("abs")
 clone = _unary("clone")
+clone.__doc__ = "A copy of ``input`` in memory of its own, as ``torch.clone``; the gradient flows back to ``input``."
 
 
 def sign(input):
-    """Elementwise sign of a Tensor: a constant for real input; ``z / |z|`` for complex,
-    differentiable (PyTorch's ``sgn``)."""
+    """The elementwise sign of a Tensor: -1, 0 or 1 for real input.
+
+    For real input the result is piecewise constant (its gradient is zero). For complex
+    input it is ``z / |z|`` (0 at 0), differentiable: PyTorch's ``sgn``, where
+    ``torch.sign`` refuses complex input.
+    """
     return _xp.sign(_tensor(input, "sign"))
 
 
@@ -139,14 +296,58 @@ def mm(input, mat2):
 
 
 def t(input):
+    """The transpose of a 2-D Tensor, as ``torch.t``; a 0-D or 1-D Tensor is returned as is.
+
+    Raises
+    ------
+    RuntimeError
+        For a Tensor of more than 2 dimensions (use :func:`transpose` or ``.mT``).
+    """
     return _tensor(input, "t").t()
 
 
 def transpose(input, dim0, dim1):
+    """``input`` with the dimensions ``dim0`` and ``dim1`` swapped, as ``torch.transpose``.
+
+    Parameters
+    ----------
+    input : Tensor
+    dim0, dim1 : int
+        The dimensions to swap (negative counts from the end).
+
+    Returns
+    -------
+    Tensor
+        Sharing ``input``'s memory where the backend's permutation does (NumPy's).
+
+    Examples
+    --------
+    >>> xpgrad.transpose(xpgrad.ones(2, 3, 4), 0, 2).shape
+    (4, 3, 2)
+    """
     return _tensor(input, "transpose").transpose(dim0, dim1)
 
 
 def reshape(input, shape):
+    """``input`` with the shape ``shape``, as ``torch.reshape``; one dimension may be -1.
+
+    Parameters
+    ----------
+    input : Tensor
+    shape : tuple of int
+        The new shape, of as many elements as ``input``; a -1 is inferred from the rest.
+
+    Returns
+    -------
+    Tensor
+        Of the new shape, with ``input``'s elements in row-major order.
+
+    Examples
+    --------
+    >>> xpgrad.reshape(xpgrad.arange(6), (2, -1))
+    tensor([[0, 1, 2],
+            [3, 4, 5]])
+    """
     return _tensor(input, "reshape").reshape(shape)
 
 
@@ -169,10 +370,15 @@ def norm(input, p=2, dim=None, keepdim=False):
 
 
 def detach(input):
+    """A Tensor sharing ``input``'s data, cut from the graph, as ``torch.detach``.
+
+    See :meth:`Tensor.detach`.
+    """
     return _tensor(input, "detach").detach()
 
 
 def numel(input):
+    """The number of elements of ``input``, a Python int, as ``torch.numel``."""
     return _tensor(input, "numel").numel()
 
 
@@ -199,8 +405,10 @@ def stack(tensors, dim=0):
 
 
 def flatten(input, start_dim=0, end_dim=-1):
-    """``input`` with the dimensions ``start_dim`` to ``end_dim`` merged into one, as
-    ``torch.flatten``; a 0-d Tensor becomes 1-d."""
+    """``input`` with the dimensions ``start_dim`` to ``end_dim`` merged into one, as ``torch.flatten``.
+
+    A 0-d Tensor becomes 1-d.
+    """
     x = _tensor(input, "flatten")
     shape = tuple(x.shape)
     if not shape:
@@ -221,9 +429,12 @@ def unsqueeze(input, dim):
 
 
 def squeeze(input, dim=None):
-    """``input`` without its dimensions of size 1 (``dim=None``), or without ``dim`` (an
-    int or a tuple) where that has size 1: as ``torch.squeeze``, a named dimension of
-    another size is left alone (the array API's ``squeeze`` raises there)."""
+    """``input`` without its dimensions of size 1, as ``torch.squeeze``.
+
+    With ``dim`` (an int or a tuple) only those dimensions are removed, where they have
+    size 1: as in PyTorch, a named dimension of another size is left alone (the array
+    API's ``squeeze`` raises there).
+    """
     x = _tensor(input, "squeeze")
     shape = tuple(x.shape)
     if dim is None:
@@ -252,8 +463,11 @@ def _dim(d, n, fn):
 
 
 def clamp(input, min=None, max=None):  # noqa: A002  (PyTorch's names)
-    """The values limited to ``[min, max]`` (Tensors or numbers; either may be None), as
-    ``torch.clamp``; the gradient passes where a value lies inside."""
+    """The values of ``input`` limited to ``[min, max]``, as ``torch.clamp``.
+
+    ``min`` and ``max`` are Tensors or numbers; either may be None, not both. The
+    gradient passes where a value lies inside. ``clip`` is the same function.
+    """
     if min is None and max is None:
         raise RuntimeError("clamp(): at least one of 'min' or 'max' must not be None")
     return _xp.clip(_tensor(input, "clamp"), min=min, max=max)
@@ -289,8 +503,10 @@ def logsumexp(input, dim, keepdim=False):
 
 
 def log_softmax(input, dim, dtype=None):
-    """``input - logsumexp(input, dim)``: log-probabilities along ``dim``, stable for
-    logits of any size, as ``torch.log_softmax``; ``dtype`` casts first."""
+    """Log-probabilities along ``dim``, ``input - logsumexp(input, dim)``, as ``torch.log_softmax``.
+
+    Stable for logits of any size; ``dtype`` casts ``input`` first.
+    """
     x = _tensor(input, "log_softmax")
     if dtype is not None:
         x = x.to(dtype)
@@ -306,8 +522,10 @@ def softmax(input, dim, dtype=None):
 
 
 def from_numpy(ndarray):
-    """A Tensor on the CPU that shares ``ndarray``'s memory, as ``torch.from_numpy``:
-    a write through either shows in the other."""
+    """A Tensor on the CPU that shares ``ndarray``'s memory, as ``torch.from_numpy``.
+
+    A write through either shows in the other.
+    """
     import numpy as np
 
     if not isinstance(ndarray, np.ndarray):
@@ -316,8 +534,11 @@ def from_numpy(ndarray):
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """Whether ``|input - other| <= atol + rtol * |other|`` everywhere (a Python bool),
-    as ``torch.allclose``; the Tensors broadcast and must be on one device."""
+    """Whether ``|input - other| <= atol + rtol * |other|`` everywhere, as ``torch.allclose``.
+
+    Returns a Python bool. The Tensors broadcast and must be on one device; equal
+    infinities are close, and NaNs are close to each other only with ``equal_nan``.
+    """
     a, b = _tensor(input, "allclose"), _tensor(other, "allclose")
     a, b = a.detach(), b.detach()
     # compared as numbers where both are finite (inf - inf would be NaN, and warn); equal

@@ -46,9 +46,12 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False):
 
 
 def norm(A, ord=None, dim=None, keepdim=False):
-    """``torch.linalg.norm``: a vector norm over an int ``dim`` (or of the flattened
-    input when ``dim`` and ``ord`` are None, or of a 1-D input), a matrix norm over a
-    pair ``dim`` (or of a 2-D input given ``ord``)."""
+    """``torch.linalg.norm``: a vector or a matrix norm, as ``dim``, ``ord`` and ``A.ndim`` say.
+
+    A vector norm over an int ``dim`` (or of the flattened input when ``dim`` and
+    ``ord`` are None, or of a 1-D input), a matrix norm over a pair ``dim`` (or of a
+    2-D input given ``ord``).
+    """
     dim = _dims(dim)
     if isinstance(dim, int):
         return vector_norm(A, 2 if ord is None else ord, dim, keepdim)
@@ -99,8 +102,11 @@ def det(A):
 
 
 def slogdet(A):
-    """``(sign, logabsdet)`` of the determinant; ``sign`` is not differentiable for real
-    ``A`` and is the differentiable phase ``det / |det|`` for complex ``A``."""
+    """``(sign, logabsdet)``: the sign and the log of the absolute value of the determinant.
+
+    ``sign`` is not differentiable for real ``A`` and is the differentiable phase
+    ``det / |det|`` for complex ``A``.
+    """
     return _xl.slogdet(A)
 
 
@@ -110,14 +116,18 @@ def cholesky(A, *, upper=False):
 
 
 def eigh(A, UPLO="L"):
-    """``(eigenvalues, eigenvectors)`` of symmetric (complex: Hermitian) matrices, read
-    from the ``UPLO`` triangle (``'L'`` or ``'U'``)."""
+    """``(eigenvalues, eigenvectors)`` of symmetric (complex: Hermitian) matrices.
+
+    The matrices are read from the ``UPLO`` triangle (``'L'`` or ``'U'``).
+    """
     return _xl.eigh(_triangle(A, UPLO))
 
 
 def eigvalsh(A, UPLO="L"):
-    """The eigenvalues of symmetric (complex: Hermitian) matrices, read from the ``UPLO``
-    triangle."""
+    """The eigenvalues of symmetric (complex: Hermitian) matrices.
+
+    The matrices are read from the ``UPLO`` triangle (``'L'`` or ``'U'``).
+    """
     return _xl.eigvalsh(_triangle(A, UPLO))
 
 
@@ -132,8 +142,11 @@ def _triangle(A, UPLO):
 
 
 def qr(A, mode="reduced"):
-    """``(Q, R)``; ``mode`` is ``'reduced'`` or ``'complete'`` (``'r'``: R only, Q empty is
-    not supported)."""
+    """The QR decomposition ``(Q, R)`` of ``A``.
+
+    ``mode`` is ``'reduced'`` or ``'complete'`` (``'r'``: R only, Q empty is not
+    supported).
+    """
     return _xl.qr(A, mode=mode)
 
 
@@ -148,9 +161,12 @@ def svdvals(A):
 
 
 def solve(A, B, *, left=True):
-    """The solution ``X`` of ``A X = B`` (``left=False``: ``X A = B``). Unlike the array
-    API's ``solve``, a ``B`` of shape ``(..., n)`` that broadcasts as a batch of vectors is
-    a vector when ``A`` is ``(..., n, n)`` and ``B.ndim == A.ndim - 1``, as in PyTorch."""
+    """The solution ``X`` of ``A X = B`` (``left=False``: ``X A = B``).
+
+    Unlike the array API's ``solve``, a ``B`` of shape ``(..., n)`` that broadcasts as a
+    batch of vectors is a vector when ``A`` is ``(..., n, n)`` and
+    ``B.ndim == A.ndim - 1``, as in PyTorch.
+    """
     if not left:
         return _xl.matrix_transpose(solve(A.mT, B.mT))
     if B.ndim == A.ndim - 1 and B.ndim > 1:

@@ -12,6 +12,7 @@ go-to-definition and completion find every method here, where it is written.
 """
 from __future__ import annotations
 
+import inspect
 from collections import namedtuple
 from typing import TYPE_CHECKING, Any, overload
 
@@ -24,6 +25,7 @@ from .creation import _from_data, resolve_dtype
 from .dispatch import apply, binary, binary_method, rbinary_method, unary, unary_method
 from .grad_mode import GRAD_ENABLED
 from .inplace import check_inplace, commit, keep_output, keep_saved, write_failed
+from .lazy import compute as _compute
 from .tensor import Tensor, _dims
 from .transfer import to_device
 
@@ -122,6 +124,12 @@ def _elementwise_method(name: str) -> Callable[[Tensor], Tensor]:
     return method
 
 
+def _documented(method: Callable[..., Any], doc: str) -> Callable[..., Any]:
+    """``method`` with the docstring ``doc``: the dispatcher makes its methods without one."""
+    method.__doc__ = doc
+    return method
+
+
 def _extremum(name: str, arg_name: str) -> Callable[..., Any]:
     def method(self: Tensor, dim: Dims = None, keepdim: bool = False) -> Any:
         if dim is None:
@@ -216,14 +224,14 @@ class TensorMethods:
     # ---------------------------------------------------------------- elementwise
     # Made like the operators, so that a temporary ``self`` can give its memory to the
     # result where temporaries are turned on (see xpgrad.temporaries).
-    exp = unary_method("exp")
-    log = unary_method("log")
-    sqrt = unary_method("sqrt")
-    sin = unary_method("sin")
-    cos = unary_method("cos")
-    tanh = unary_method("tanh")
-    abs = unary_method("abs")
-    neg = unary_method("negative")
+    exp = _documented(unary_method("exp"), "The exponential ``e ** self``, elementwise, as ``torch.Tensor.exp``.")
+    log = _documented(unary_method("log"), "The natural logarithm, elementwise, as ``torch.Tensor.log``.")
+    sqrt = _documented(unary_method("sqrt"), "The square root, elementwise, as ``torch.Tensor.sqrt``.")
+    sin = _documented(unary_method("sin"), "The sine, elementwise, as ``torch.Tensor.sin``.")
+    cos = _documented(unary_method("cos"), "The cosine, elementwise, as ``torch.Tensor.cos``.")
+    tanh = _documented(unary_method("tanh"), "The hyperbolic tangent, elementwise, as ``torch.Tensor.tanh``.")
+    abs = _documented(unary_method("abs"), "The absolute value (of a complex number, its modulus), elementwise.")
+    neg = _documented(unary_method("negative"), "``-self``, elementwise, as ``torch.Tensor.neg``.")
     # ``xpgrad.xp``'s functions of one array, by the same name
     acos = _elementwise_method("acos")
     acosh = _elementwise_method("acosh")
@@ -278,6 +286,26 @@ class TensorMethods:
         engine.backward(self, None if gradient is None else (gradient,), retain_graph,  # type: ignore[arg-type]
                         create_graph, inputs)  # (self is a Tensor: this method is installed on Tensor)
 
+    def compute(self) -> Any:
+        """The value of this Tensor as its backend's concrete array: ``xpgrad.compute(self)[0]``.
+
+        On dask, the graph computed into a NumPy array (on the current scheduler, a
+        ``dask.distributed`` Client's if one is active); on an eager backend, the Tensor's
+        own array, not copied and outside the graph. To compute several Tensors that
+        share work (a loss and its gradients), compute them together with
+        :func:`xpgrad.compute`: one pass instead of one per Tensor.
+
+        Returns
+        -------
+        array
+            A NumPy array for a dask Tensor; the Tensor's array on an eager backend.
+
+        See Also
+        --------
+        xpgrad.compute : several Tensors in one pass.
+        """
+        return _compute(self)[0]  # type: ignore[arg-type]  # (self is a Tensor: installed on Tensor)
+
     def __array_namespace__(self, /, *, api_version: str | None = None) -> ModuleType:
         """``xpgrad.xp``, the differentiable array API namespace (standard 2024.12).
 
@@ -294,10 +322,17 @@ class TensorMethods:
 
     @property
     def T(self) -> Tensor:
+        """This Tensor with the order of its dimensions reversed: the transpose of a matrix.
+
+        The array API defines ``T`` for 2-D arrays only; here, as in PyTorch (which
+        deprecates it there), any other number of dimensions is reversed too. ``mT``
+        transposes the last two dimensions only.
+        """
         return apply("permute_dims", (self,), {"axes": tuple(range(self.ndim))[::-1]})
 
     @property
     def mT(self) -> Tensor:
+        """The transpose of each matrix in the last two dimensions, as the array API's and PyTorch's ``mT``."""
         return unary("matrix_transpose", self)
 
     def __getitem__(self, key: Any) -> Tensor:
@@ -327,36 +362,74 @@ class TensorMethods:
         return self
 
     def add_(self, other: Tensor | Scalar, alpha: Scalar = 1) -> Self:
+        """Add ``alpha * other`` to this Tensor in place and return it, as ``torch.Tensor.add_``.
+
+        The sum is computed out of place and written into this Tensor's memory, then
+        recorded in the graph (this Tensor then stands for the new node), as in PyTorch.
+        As every in-place op it bumps the version counter, so a backward through a node
+        that saved this Tensor before raises; a leaf that requires grad can be written
+        only under :class:`xpgrad.no_grad`. A result whose dtype cannot be stored in this
+        Tensor's dtype is a TypeError.
+        """
         return self._inplace("add", other if alpha == 1 else other * alpha, "add_")
 
     def sub_(self, other: Tensor | Scalar, alpha: Scalar = 1) -> Self:
+        """Subtract ``alpha * other`` from this Tensor in place and return it, as ``torch.Tensor.sub_``.
+
+        Computed out of place and written into this Tensor's memory; recorded in the
+        graph as every in-place op (see :meth:`add_`).
+        """
         return self._inplace("subtract", other if alpha == 1 else other * alpha, "sub_")
 
     def mul_(self, other: Tensor | Scalar) -> Self:
+        """Multiply this Tensor by ``other`` in place and return it, as ``torch.Tensor.mul_``.
+
+        Computed out of place and written into this Tensor's memory; recorded in the
+        graph as every in-place op (see :meth:`add_`).
+        """
         return self._inplace("multiply", other, "mul_")
 
     def div_(self, other: Tensor | Scalar) -> Self:
+        """Divide this Tensor by ``other`` in place and return it, as ``torch.Tensor.div_``.
+
+        An integer Tensor cannot hold the quotient: that is a TypeError. Computed out of
+        place and written into this Tensor's memory; recorded in the graph as every
+        in-place op (see :meth:`add_`).
+        """
         return self._inplace("divide", other, "div_")
 
     def pow_(self, other: Tensor | Scalar) -> Self:
+        """Raise this Tensor to the power ``other`` in place and return it, as ``torch.Tensor.pow_``.
+
+        Computed out of place and written into this Tensor's memory; recorded in the
+        graph as every in-place op (see :meth:`add_`).
+        """
         return self._inplace("pow", other, "pow_")
 
     def zero_(self) -> Self:
-        """Set every element to zero, in place; returns self. Under grad, the gradient
-        of the values it replaced is zero (as in PyTorch)."""
+        """Set every element to zero, in place, and return this Tensor, as ``torch.Tensor.zero_``.
+
+        Under grad, the gradient of the values it replaced is zero, as in PyTorch.
+        """
         self._assign((Ellipsis,), 0, "zero_")
         return self
 
     def fill_(self, value: Tensor | Scalar) -> Self:
-        """Set every element to ``value`` (a number, or a 0-d Tensor whose gradient is
-        then the sum of this Tensor's), in place; returns self."""
+        """Set every element to ``value``, in place, and return this Tensor, as ``torch.Tensor.fill_``.
+
+        ``value`` is a number, or a 0-d Tensor, whose gradient is then the sum of this
+        Tensor's.
+        """
         self._assign((Ellipsis,), value, "fill_")
         return self
 
     def copy_(self, src: Tensor) -> Self:
-        """Copy ``src``'s values into this Tensor (broadcast, cast to its dtype), in
-        place; returns self. The gradient flows to ``src`` (from another device too: the
-        move is explicit here, and recorded)."""
+        """Copy ``src``'s values into this Tensor, in place, and return it, as ``torch.Tensor.copy_``.
+
+        ``src`` is broadcast to this Tensor's shape and cast to its dtype. The gradient
+        flows to ``src``, from another device too: the move is asked for by name here,
+        and recorded.
+        """
         if not isinstance(src, Tensor):
             raise TypeError(f"copy_ takes a Tensor, got {type(src).__name__}")
         if src._dev is not self._dev:  # asked for by name, so an explicit move
@@ -444,11 +517,16 @@ class TensorMethods:
         return unary("matrix_transpose", self)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
+        """This Tensor with the dimensions ``dim0`` and ``dim1`` swapped, as ``torch.Tensor.transpose``."""
         axes = list(range(self.ndim))
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
         return apply("permute_dims", (self,), {"axes": tuple(axes)})
 
     def permute(self, *dims: int | Sequence[int]) -> Tensor:
+        """This Tensor with its dimensions in the order ``dims``, as ``torch.Tensor.permute``.
+
+        ``t.permute(2, 0, 1)`` and ``t.permute((2, 0, 1))`` are the same.
+        """
         return apply("permute_dims", (self,), {"axes": _dims(dims, "permute")})
 
     def mm(self, other: Tensor) -> Tensor:
@@ -463,39 +541,70 @@ class TensorMethods:
         return binary("matmul", self, other)
 
     def matmul(self, other: Tensor) -> Tensor:
+        """``self @ other``, the matrix product, as ``torch.Tensor.matmul``; see :func:`xpgrad.matmul`."""
         return binary("matmul", self, other)
 
     def pow(self, exponent: Tensor | Scalar) -> Tensor:
+        """``self ** exponent``, elementwise with broadcasting, as ``torch.Tensor.pow``."""
         return binary("pow", self, exponent)
 
     def add(self, other: Tensor | Scalar) -> Tensor:
+        """``self + other``, elementwise with broadcasting, as ``torch.Tensor.add``.
+
+        Unlike PyTorch's method it takes no ``alpha``; :func:`xpgrad.add` does.
+        """
         return binary("add", self, other)
 
     def sub(self, other: Tensor | Scalar) -> Tensor:
+        """``self - other``, elementwise with broadcasting, as ``torch.Tensor.sub``.
+
+        Unlike PyTorch's method it takes no ``alpha``; :func:`xpgrad.sub` does.
+        """
         return binary("subtract", self, other)
 
     def mul(self, other: Tensor | Scalar) -> Tensor:
+        """``self * other``, elementwise with broadcasting, as ``torch.Tensor.mul``."""
         return binary("multiply", self, other)
 
     def div(self, other: Tensor | Scalar) -> Tensor:
+        """``self / other`` (true division), elementwise with broadcasting, as ``torch.Tensor.div``.
+
+        Unlike PyTorch's method it takes no ``rounding_mode``; see :func:`xpgrad.div`.
+        """
         return binary("divide", self, other)
 
     def maximum(self, other: Tensor | Scalar) -> Tensor:
+        """The larger of this Tensor and ``other``, elementwise; see :func:`xpgrad.maximum`."""
         return binary("maximum", self, other)
 
     def minimum(self, other: Tensor | Scalar) -> Tensor:
+        """The smaller of this Tensor and ``other``, elementwise; see :func:`xpgrad.minimum`."""
         return binary("minimum", self, other)
 
     def trace(self) -> Tensor:
+        """The sum of the main diagonal of each matrix in the last two dimensions.
+
+        ``torch.Tensor.trace`` takes a 2-D Tensor only; here a batch of matrices gives
+        one sum per matrix.
+        """
         return unary("trace", self)
 
     def inverse(self) -> Tensor:
+        """The inverse of each matrix in the last two dimensions, as ``torch.Tensor.inverse``."""
         return unary("inv", self)
 
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+        """This Tensor with the shape ``shape``, as ``torch.Tensor.reshape``; one dimension may be -1.
+
+        ``t.reshape(2, 3)`` and ``t.reshape((2, 3))`` are the same. ``view`` is this
+        method too: the result shares memory with this Tensor where the backend's
+        reshape does (NumPy's, for contiguous data) and is a copy otherwise, where
+        PyTorch's ``view`` raises.
+        """
         return apply("reshape", (self,), {"shape": _dims(shape, "reshape")})
 
     def clone(self) -> Tensor:
+        """A copy of this Tensor in memory of its own, as ``torch.Tensor.clone``; the gradient flows back."""
         return unary("clone", self)
 
     def to(self, *args: Any, dtype: Any = None, device: Device | str | None = None, non_blocking: bool = False,
@@ -528,8 +637,11 @@ class TensorMethods:
         return t
 
     def to_device(self, device: Device | str, /, *, stream: Any = None) -> Tensor:
-        """This Tensor on ``device`` (the array API's name for ``to(device)``); recorded
-        in the graph, as :meth:`to` is."""
+        """This Tensor on ``device``: the array API's name for ``to(device)``.
+
+        The move is recorded in the graph, as :meth:`to` records it. ``stream`` must be
+        None.
+        """
         if stream is not None:
             raise ValueError("to_device(stream=...) is not supported; leave stream as None")
         return to_device(self, device)
@@ -539,8 +651,12 @@ class TensorMethods:
         return self.to_device("cpu")
 
     def cuda(self, index: int | str | Device | None = None, non_blocking: bool = False) -> Tensor:
-        """This Tensor on a CUDA GPU (CuPy): ``"cuda"`` (the current GPU) or, given an
-        index, ``"cuda:<index>"``. Needs CuPy (``pip install "xpgrad[cuda]"``)."""
+        """This Tensor on a CUDA GPU (CuPy), as ``torch.Tensor.cuda``.
+
+        On ``"cuda"`` (the current GPU) or, given an index, ``"cuda:<index>"``; a device
+        name or :class:`xpgrad.Device` is taken as well. Needs CuPy (``pip install
+        "xpgrad[cuda]"``). ``non_blocking`` is accepted for PyTorch code and ignored.
+        """
         if index is None:
             device = "cuda"
         elif isinstance(index, int) and not isinstance(index, bool):
@@ -550,9 +666,11 @@ class TensorMethods:
         return self.to_device(device)
 
     def float(self) -> Self:
+        """This Tensor as float32, as ``torch.Tensor.float``; itself if it is float32 already."""
         return self.to("float32")
 
     def double(self) -> Self:
+        """This Tensor as float64, as ``torch.Tensor.double``; itself if it is float64 already."""
         return self.to("float64")
 
     @overload
@@ -561,6 +679,12 @@ class TensorMethods:
     def type(self, dtype: Any) -> Self: ...
 
     def type(self, dtype: Any = None) -> str | Self:
+        """The name of this Tensor's dtype, or this Tensor cast to ``dtype``.
+
+        ``t.type()`` is the dtype's name, such as ``"float32"`` (PyTorch's is a type name,
+        ``"torch.FloatTensor"``); ``t.type(dtype)`` is ``t.to(dtype)``, and
+        ``t.type(xpgrad.FloatTensor)`` casts to float32, as old PyTorch code does.
+        """
         if dtype is None:
             return str(self._data.dtype)
         if dtype is Tensor:  # t.type(xpgrad.FloatTensor), as old PyTorch code casts
@@ -618,9 +742,17 @@ class TensorMethods:
         return _ValuesIndices(values, xp.argsort(self, axis=dim, descending=descending, stable=stable))
 
     def all(self, dim: Dims = None, keepdim: bool = False) -> Tensor:
+        """Whether every element is true (nonzero), over ``dim`` (all if None), as ``torch.Tensor.all``.
+
+        Returns a bool Tensor; not differentiable.
+        """
         return _ns.all(self, axis=_axis(dim), keepdims=keepdim)
 
     def any(self, dim: Dims = None, keepdim: bool = False) -> Tensor:
+        """Whether some element is true (nonzero), over ``dim`` (all if None), as ``torch.Tensor.any``.
+
+        Returns a bool Tensor; not differentiable.
+        """
         return _ns.any(self, axis=_axis(dim), keepdims=keepdim)
 
     def clamp(self, min: Tensor | Scalar | None = None,  # noqa: A002  (PyTorch's names)
@@ -631,6 +763,7 @@ class TensorMethods:
     clip = clamp
 
     def flip(self, dims: int | Sequence[int]) -> Tensor:
+        """This Tensor with the order of its elements reversed along ``dims``, as ``torch.Tensor.flip``."""
         return _ns.flip(self, axis=tuple(dims) if isinstance(dims, (list, tuple)) else dims)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -646,8 +779,11 @@ class TensorMethods:
         return _fn.squeeze(self, dim)
 
     def expand(self, *sizes: int | Sequence[int]) -> Tensor:
-        """A broadcast view of this Tensor with the shape ``sizes``; -1 keeps a dimension's
-        size. New dimensions are added in front, as in PyTorch."""
+        """This Tensor broadcast to the shape ``sizes``, as ``torch.Tensor.expand``.
+
+        A size of -1 keeps that dimension's size; new dimensions are added in front, as
+        in PyTorch. ``t.expand(2, 3)`` and ``t.expand((2, 3))`` are the same.
+        """
         shape = _dims(sizes, "expand")
         own = tuple(self.shape)
         lead = len(shape) - len(own)
@@ -666,25 +802,32 @@ class TensorMethods:
         return _ns.broadcast_to(self, tuple(target))
 
     def expand_as(self, other: Tensor) -> Tensor:
+        """This Tensor broadcast to ``other``'s shape, as ``torch.Tensor.expand_as``."""
         return self.expand(tuple(other.shape))
 
     def sigmoid(self) -> Tensor:
+        """The logistic function, elementwise; see :func:`xpgrad.sigmoid`."""
         return _fn.sigmoid(self)
 
     def relu(self) -> Tensor:
+        """``max(self, 0)``, elementwise; see :func:`xpgrad.relu`."""
         return _fn.relu(self)
 
     def softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        """The softmax along ``dim``; see :func:`xpgrad.softmax`."""
         return _fn.softmax(self, dim, dtype)
 
     def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        """The log-softmax along ``dim``; see :func:`xpgrad.log_softmax`."""
         return _fn.log_softmax(self, dim, dtype)
 
     def logsumexp(self, dim: Dims, keepdim: bool = False) -> Tensor:
+        """``log(sum(exp(self), dim))`` without overflow; see :func:`xpgrad.logsumexp`."""
         return _fn.logsumexp(self, dim, keepdim)
 
     def allclose(self, other: Tensor, rtol: builtins.float = 1e-05, atol: builtins.float = 1e-08,
                  equal_nan: bool = False) -> bool:
+        """Whether this Tensor is close to ``other`` everywhere (a Python bool); see :func:`xpgrad.allclose`."""
         return _fn.allclose(self, other, rtol, atol, equal_nan)
 
     view = reshape
@@ -717,6 +860,12 @@ def install(cls: type) -> None:
         # this class's __hash__ to None; Tensor keeps its own, by identity, so that Tensors
         # are dict keys and set members (an optimizer's state), as in PyTorch.
         if name not in ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__", "__hash__"):
+            if inspect.isfunction(value) and not value.__qualname__.startswith("TensorMethods."):
+                # a method made by a factory (unary_method("exp")) or defined at module level
+                # is named as Tensor's own, so that help(), tracebacks and the API reference
+                # show it where users call it
+                value.__qualname__ = f"{cls.__qualname__}.{name}"
+                value.__module__ = cls.__module__
             setattr(cls, name, value)
 
 

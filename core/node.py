@@ -44,8 +44,10 @@ class Packed:
         self.tensor_type = tensor_type
 
     def unpack(self):
-        """``(saved, out)`` as the rules expect them: Tensors back in ``saved``, and the
-        output as a raw array."""
+        """``(saved, out)`` as the rules expect them.
+
+        Tensors are back in ``saved``, and the output is a raw array.
+        """
         fn = self.unpack_fn
         kind = self.tensor_type
         saved = self.saved
@@ -76,6 +78,7 @@ class RemovableHandle:
         self._fn = fn
 
     def remove(self):
+        """Take the hook away; removing it again does nothing, as in PyTorch."""
         if self._fn in self._hooks:  # removing twice is allowed, as in PyTorch
             self._hooks.remove(self._fn)
 
@@ -114,14 +117,20 @@ class Node:
     # which inline the same assignments (node_source): one description of a node.
 
     def name(self):
+        """The name of the node's class, such as ``"MulBackward"``, as PyTorch's ``grad_fn.name()``."""
         return type(self).__name__
 
     @property
     def op(self):
+        """The :class:`xpgrad.plugins.op.Op` whose backward this node is (None for a leaf's node)."""
         return self._op
 
     @property
     def next_functions(self):
+        """The nodes of this node's inputs, one ``(node, 0)`` pair per argument, as in PyTorch.
+
+        ``(None, 0)`` stands for an argument that needs no gradient.
+        """
         return tuple((n, 0) for n in self.next)
 
     @property
@@ -133,6 +142,10 @@ class Node:
 
     @property
     def metadata(self):
+        """An empty dict, for code that reads PyTorch's ``metadata``.
+
+        Unlike PyTorch's, it is a new dict each time: what is written into it is not kept.
+        """
         return {}
 
     def register_prehook(self, fn):
@@ -144,6 +157,7 @@ class Node:
 
     @property
     def freed(self):
+        """Whether a backward without ``retain_graph`` has released this node's saved values."""
         return self.saved is _FREED
 
     def __repr__(self):
@@ -173,12 +187,16 @@ class AccumulateGrad(Node):
 
     @property
     def variable(self):
+        """The leaf Tensor this node accumulates into (None once it is gone), as PyTorch's ``variable``."""
         return self._var()
 
 
 def walk(roots):
-    """Every node reachable from ``roots`` (nodes, or None for none), each once, depth
-    first: a node before the nodes of its inputs. Iterative, so a graph of any depth."""
+    """Every node reachable from ``roots``, each once, depth first.
+
+    ``roots`` holds nodes, or None for none. A node comes before the nodes of its
+    inputs. Iterative, so a graph of any depth.
+    """
     seen = set()
     stack = [r for r in roots if r is not None]
     while stack:

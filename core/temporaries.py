@@ -147,8 +147,12 @@ def set_temporaries_enabled(enabled):
 
 @contextlib.contextmanager
 def elide_temporaries(enabled=True):
-    """``with xpgrad.elide_temporaries():`` turns temporary elision on (see
-    :func:`set_temporaries_enabled`) for the block, and back as it was after it."""
+    """Turn temporary elision on for a ``with`` block, and back as it was after it.
+
+    ``with xpgrad.elide_temporaries():`` is :func:`set_temporaries_enabled` for the
+    block; ``enabled=False`` turns it off instead. The ``as`` target is whether elision
+    is on (:func:`temporaries_enabled`).
+    """
     before = ACTIVE[0]
     try:
         set_temporaries_enabled(enabled)

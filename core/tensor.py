@@ -179,6 +179,11 @@ class Tensor(_Methods):
 
     @property
     def requires_grad(self) -> bool:
+        """Whether autograd records the ops on this Tensor, as ``torch.Tensor.requires_grad``.
+
+        Settable on a leaf (``t.requires_grad = True`` is :meth:`requires_grad_`); a
+        Tensor computed under grad mode from one that requires grad requires grad too.
+        """
         return self._rg
 
     @requires_grad.setter
@@ -187,7 +192,8 @@ class Tensor(_Methods):
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set whether autograd records ops on this leaf; returns self."""
-        requires_grad = bool(requires_grad)
+        if requires_grad is not True and requires_grad is not False:
+            raise TypeError(_not_a_bool(requires_grad))
         if self._grad_fn is not None:
             if not requires_grad:
                 raise RuntimeError(
@@ -209,6 +215,12 @@ class Tensor(_Methods):
 
     @property
     def grad(self) -> Tensor | None:
+        """The gradient that backward accumulated into this Tensor, or None, as ``torch.Tensor.grad``.
+
+        Filled on leaves that require grad, and on other Tensors after
+        :meth:`retain_grad`. It may be assigned a Tensor of this Tensor's shape and
+        device, or None (as ``zero_grad(set_to_none=True)`` does).
+        """
         return self._grad
 
     @grad.setter
@@ -226,16 +238,26 @@ class Tensor(_Methods):
 
     @property
     def grad_fn(self) -> Node | None:
+        """The graph node that computed this Tensor, or None for a leaf, as ``torch.Tensor.grad_fn``.
+
+        ``creator`` is the same property, by PyTorch's name before 0.4.
+        """
         return self._grad_fn
 
     creator = grad_fn  # the pre-0.4 PyTorch name, for old code
 
     @property
     def is_leaf(self) -> bool:
+        """Whether no recorded op computed this Tensor (it has no ``grad_fn``), as ``torch.Tensor.is_leaf``.
+
+        Every Tensor that does not require grad is a leaf. Backward fills ``.grad`` on
+        leaves only, unless :meth:`retain_grad` asks for it.
+        """
         return self._grad_fn is None
 
     @property
     def retains_grad(self) -> bool:
+        """Whether :meth:`retain_grad` was called on this non-leaf, as ``torch.Tensor.retains_grad``."""
         fn = self._grad_fn
         return fn is not None and bool(fn.hooks) and any(isinstance(h, _RetainGrad) for h in fn.hooks)
 
@@ -298,14 +320,18 @@ class Tensor(_Methods):
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The size of each dimension, a tuple of ints (PyTorch's is a ``torch.Size``).
+
+        A lazy backend may give None (or NaN) for a dimension that depends on the data.
+        """
         return tuple(self._data.shape)
 
     @property
     def size(self) -> _Size | None:
-        """The number of elements (the standard's ``size``), which can also be called as
-        PyTorch's ``size()``: ``t.size()`` is the shape, ``t.size(1)`` one dimension.
+        """The number of elements (the standard's ``size``), also callable as PyTorch's ``size()``.
 
-        None if a dimension is unknown (a lazy backend's data-dependent shape).
+        ``t.size()`` is the shape, ``t.size(1)`` one dimension. None if a dimension is
+        unknown (a lazy backend's data-dependent shape).
         """
         shape = tuple(self._data.shape)
         n = 1
@@ -317,20 +343,29 @@ class Tensor(_Methods):
 
     @property
     def dtype(self) -> Any:
+        """The data type, as the backend's own dtype object (on NumPy, a ``numpy.dtype``).
+
+        PyTorch's is a ``torch.dtype``. Every function that takes a dtype also takes the
+        backend-neutral names, ``xpgrad.float32`` and the others.
+        """
         return self._data.dtype
 
     @property
     def device(self) -> Device:
+        """The :class:`xpgrad.Device` the data lives on; it compares equal to its name (``t.device == "cpu"``)."""
         return self._dev
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions, as ``torch.Tensor.ndim``."""
         return len(self._data.shape)
 
     def dim(self) -> int:
+        """The number of dimensions, as ``torch.Tensor.dim``; the same as :attr:`ndim`."""
         return len(self._data.shape)
 
     def numel(self) -> int:
+        """The number of elements, a Python int, as ``torch.Tensor.numel``."""
         n = 1
         for s in self._data.shape:
             n *= s
@@ -378,6 +413,10 @@ class Tensor(_Methods):
         return self._numpy().reshape(()).item()
 
     def tolist(self) -> Any:
+        """The values as nested Python lists of Python numbers, as ``torch.Tensor.tolist``.
+
+        A 0-d Tensor gives one number. The values are read outside the graph.
+        """
         return self._numpy().tolist()
 
     def _numpy(self) -> NDArray[Any]:
@@ -468,5 +507,12 @@ class Tensor(_Methods):
 
     @property
     def is_cuda(self) -> bool:
+        """Whether the data lives on a CUDA GPU, as ``torch.Tensor.is_cuda``."""
         return self._dev.type == "cuda"
 
+
+def _not_a_bool(value: Any) -> str:
+    """The error for a ``requires_grad`` that is not a bool: ``"yes"`` or ``0`` must not
+    turn gradients on or off by truthiness (PyTorch refuses them too)."""
+    return (f"requires_grad must be True or False, got {type(value).__name__} {value!r}; "
+            f"pass a bool (bool(x) if you mean its truth value)")

@@ -122,6 +122,7 @@ def _why_unavailable(backend, why):
 
 
 def pytest_addoption(parser):
+    """Add the ``xpgrad_backends`` ini option and the ``--xpgrad-backends`` command-line option (a pytest hook)."""
     parser.addini("xpgrad_backends", type="args", default=[],
                   help="the backends of xpgrad's test matrix, by name (default: every registered one)")
     parser.addoption("--xpgrad-backends", metavar="NAMES", default=None,
@@ -206,6 +207,7 @@ def _params(config, backend_marks=None):
 
 
 def pytest_configure(config):
+    """Register the ``xpgrad_backend_marks`` marker (a pytest hook)."""
     config.addinivalue_line(
         "markers", "xpgrad_backend_marks(**marks): marks for one backend's cases of this test, by backend "
         "name, e.g. xpgrad_backend_marks(dask=pytest.mark.slow)")
@@ -230,8 +232,11 @@ def _parametrized_by_hand(metafunc):
 
 
 def pytest_generate_tests(metafunc):
-    """Parametrize every test that uses ``backend`` (or ``make``) over the matrix, unless
-    the test parametrizes ``backend`` itself (with device strings, ``indirect=True``)."""
+    """Parametrize every test that uses ``backend`` (or ``make``) over the matrix (a pytest hook).
+
+    A test that parametrizes ``backend`` itself (with device strings,
+    ``indirect=True``) is left as it is.
+    """
     if "backend" not in metafunc.fixturenames or metafunc in _PARAMETRIZED:
         return
     _PARAMETRIZED.add(metafunc)
@@ -337,8 +342,11 @@ def backend(request):
 
 @pytest.fixture
 def make(backend):
-    """``make(data_or_shape, dtype=xpgrad.float64, requires_grad=False)``: a Tensor on the
-    current backend (see :meth:`BackendCase.make`)."""
+    """A Tensor factory for the current backend, ``make(data_or_shape, dtype, requires_grad)``.
+
+    ``dtype`` defaults to ``xpgrad.float64`` and ``requires_grad`` to False; see
+    :meth:`BackendCase.make`.
+    """
     return backend.make
 
 
@@ -442,8 +450,10 @@ def _dtype_name(dtype):
 
 
 def assert_close(actual, expected, *, rtol=None, atol=None, dtype=None, device=None, equal_nan=True):
-    """Assert that the Tensor ``actual`` equals ``expected`` within tolerances, and has
-    the shape, dtype and device it should.
+    """Assert that the Tensor ``actual`` equals ``expected`` within tolerances, as ``torch.testing.assert_close``.
+
+    It also checks that ``actual`` has the shape, dtype and device it should. Unlike
+    PyTorch's, it counts NaNs at the same positions as equal by default.
 
     Parameters
     ----------

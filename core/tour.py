@@ -11,7 +11,7 @@ from array_api_compat import array_namespace
 import xpgrad
 from xpgrad.autograd import Variable
 
-__all__ = ["CHECKS", "run"]
+__all__ = ["CHECKS", "TUTORIALS", "run"]
 
 
 def _raw(t):
@@ -47,7 +47,7 @@ def variable_and_graph(device):
     assert z.creator.previous_functions[0][0].previous_functions[0][0] is v
     f = z.mean()
     f.backward()
-    return "000 d mean(v**2 + 3)/dv = 2v/9", v.grad, 2 * _raw(v) / 9
+    return "d mean(v**2 + 3)/dv = 2v/9", v.grad, 2 * _raw(v) / 9
 
 
 def dynamic_graph(device):
@@ -59,7 +59,7 @@ def dynamic_graph(device):
         doublings += 1
     weights = [1, 0.1, 0.01]
     y.backward(xpgrad.tensor(weights, device=device))
-    return "000 while-loop doubling, weighted backward", x.grad, [2 ** doublings * w for w in weights]
+    return "while-loop doubling, weighted backward", x.grad, [2 ** doublings * w for w in weights]
 
 
 # ---------------------------------------------------------------------- 001: scalar, matmul
@@ -69,7 +69,7 @@ def scalar_chain(device):
     x = Variable(xpgrad.tensor([2.0], device=device), requires_grad=True)
     z = (x + 2) ** 2 + 3
     z.backward()
-    return "001 d((x+2)**2+3)/dx at 2 = 8", x.grad, [8.0]
+    return "d((x+2)**2+3)/dx at 2 = 8", x.grad, [8.0]
 
 
 def mean_of_matmul(device):
@@ -80,7 +80,7 @@ def mean_of_matmul(device):
     out.backward()
     xp = array_namespace(_raw(w))
     expected = -xp.matmul(xp.ones_like(_raw(y)), xp.matrix_transpose(_raw(w))) / 50
-    return "001 d mean(y - x@w)/dx = -1 w^T / 50", x.grad, expected
+    return "d mean(y - x@w)/dx = -1 w^T / 50", x.grad, expected
 
 
 # ---------------------------------------------------------------------- 002: higher order
@@ -92,7 +92,7 @@ def norm_gradient(device):
     out.backward(create_graph=True)
     raw = _raw(x)
     xp = array_namespace(raw)
-    return "002 d ||x||/dx = x/||x||", x.grad, raw / xp.sqrt(xp.sum(raw * raw))
+    return "d ||x||/dx = x/||x||", x.grad, raw / xp.sqrt(xp.sum(raw * raw))
 
 
 def per_row_gradients(device):
@@ -103,7 +103,7 @@ def per_row_gradients(device):
     first = x.grad.data.tolist()
     x.grad.data.zero_()
     y.backward(xpgrad.tensor([[0.0, 1.0]], device=device), create_graph=True)
-    return "002 rows of M^T through grad_tensors", [first, x.grad.data.tolist()], [[[1, 3]], [[2, 4]]]
+    return "rows of M^T through grad_tensors", [first, x.grad.data.tolist()], [[[1, 3]], [[2, 4]]]
 
 
 def second_derivative(device):
@@ -115,7 +115,7 @@ def second_derivative(device):
     first_ok = _close(x_grad, 2 * _raw(x) + _raw(y))
     x.grad.data.zero_()
     x_grad.backward(xpgrad.ones(2, 2, device=device))
-    return "002 d2(x^2 + xy + y^2)/dx2 = 2 (and first = 2x + y)", \
+    return "d2(x^2 + xy + y^2)/dx2 = 2 (and first = 2x + y)", \
         [x.grad.tolist(), first_ok], [[[2, 2], [2, 2]], True]
 
 
@@ -126,14 +126,14 @@ def mean_of_product(device):
     x = xpgrad.ones(2, 2, requires_grad=True, device=device)
     out = ((x + 2) * (x + 2) * 3).mean()
     out.backward()
-    return "003 d mean(3(x+2)^2)/dx at 1 = 4.5", [out.item(), x.grad.tolist()], [27, [[4.5, 4.5], [4.5, 4.5]]]
+    return "d mean(3(x+2)^2)/dx at 1 = 4.5", [out.item(), x.grad.tolist()], [27, [[4.5, 4.5], [4.5, 4.5]]]
 
 
 def no_grad_block(device):
     x = xpgrad.randn(3, requires_grad=True, device=device)
     with xpgrad.no_grad():
         inside = (x ** 2).requires_grad
-    return "003 requires_grad outside / inside no_grad", [float((x ** 2).requires_grad), float(inside)], [1, 0]
+    return "requires_grad outside / inside no_grad", [float((x ** 2).requires_grad), float(inside)], [1, 0]
 
 
 # ---------------------------------------------------------------------- 004: matrix calculus
@@ -143,7 +143,7 @@ def linear_form(device):
     a = Variable(xpgrad.rand(3, 1, device=device), requires_grad=True)
     x = Variable(xpgrad.rand(3, 1, device=device), requires_grad=True)
     xpgrad.mm(a.t(), x).backward()
-    return "004 d a^T x: da = x, dx = a", [a.grad.tolist(), x.grad.tolist()], [x.tolist(), a.tolist()]
+    return "d a^T x: da = x, dx = a", [a.grad.tolist(), x.grad.tolist()], [x.tolist(), a.tolist()]
 
 
 def bilinear_form(device):
@@ -155,7 +155,7 @@ def bilinear_form(device):
     rA, rb, rC, rD, re, rx = (_raw(t) for t in (A, b, C, D, e, x))
     T = xp.matrix_transpose
     expected = T(rD) @ T(rC) @ (rA @ rx + rb) + T(rA) @ rC @ (rD @ rx + re)
-    return "004 d (Ax+b)^T C (Dx+e)/dx", x.grad, expected
+    return "d (Ax+b)^T C (Dx+e)/dx", x.grad, expected
 
 
 def trace_of_inverse(device):
@@ -165,25 +165,39 @@ def trace_of_inverse(device):
     xp = array_namespace(_raw(X))
     # The forward inverse, not xp.linalg.inv: dask's needs SciPy, xpgrad's dask inv does not.
     inv_t = xp.matrix_transpose(_raw(xpgrad.inverse(X.detach())))
-    return "004 d tr(X^-1 A)/dX = -X^-T A^T X^-T", X.grad, -(inv_t @ xp.matrix_transpose(_raw(A)) @ inv_t)
+    return "d tr(X^-1 A)/dX = -X^-T A^T X^-T", X.grad, -(inv_t @ xp.matrix_transpose(_raw(A)) @ inv_t)
 
 
 WRITES = {per_row_gradients, second_derivative}  # skipped where arrays are immutable (JAX)
-CHECKS = [variable_and_graph, dynamic_graph, scalar_chain, mean_of_matmul, norm_gradient,
-          per_row_gradients, second_derivative, mean_of_product, no_grad_block, linear_form,
-          bilinear_form, trace_of_inverse]
+# Each tutorial's checks under a title that says what the tutorial teaches, in its order.
+TUTORIALS = [
+    ("Variables, the recorded graph and a data-dependent loop", [variable_and_graph, dynamic_graph]),
+    ("Gradients of a scalar: a chain and a matrix product", [scalar_chain, mean_of_matmul]),
+    ("Vector outputs and higher order: grad_tensors, create_graph", [norm_gradient, per_row_gradients,
+                                                                     second_derivative]),
+    ("Tensors that require grad, and no_grad", [mean_of_product, no_grad_block]),
+    ("Matrix calculus: linear and bilinear forms, the trace of an inverse", [linear_form, bilinear_form,
+                                                                             trace_of_inverse]),
+]
+CHECKS = [check for _, checks in TUTORIALS for check in checks]
+_TITLE = {check: title for title, checks in TUTORIALS for check in checks}
 
 
 def run(device=None, out=print):
-    """Run every check on ``device``; print a line each; return the number that failed."""
+    """Run every check on ``device``; print a line each under its tutorial's title; return the
+    number that failed."""
     failed = 0
+    title = None
     try:
         backend = xpgrad.device(device).backend
     except Exception:  # an unusable device: every check reports it below
         backend = None
     for check in CHECKS:
+        if _TITLE.get(check, title) != title:
+            title = _TITLE[check]
+            out(f"  {title}:")
         if check in WRITES and backend is not None and not backend.mutable:
-            out(f"  [skip] {check.__name__}: writes in place (x.grad.data.zero_()), which "
+            out(f"    [skip] {check.__name__}: writes in place (x.grad.data.zero_()), which "
                 f"{backend.library}'s immutable arrays cannot do")
             continue
         try:
@@ -193,7 +207,7 @@ def run(device=None, out=print):
         except Exception as exc:  # a crash is a failed check, reported, not a traceback
             label, ok, shown = check.__name__, False, f"raised {type(exc).__name__}: {exc}"
         failed += not ok
-        out(f"  [{'ok' if ok else 'FAIL'}] {label}: {shown}")
+        out(f"    [{'ok' if ok else 'FAIL'}] {label}: {shown}")
     return failed
 
 

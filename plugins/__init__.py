@@ -1,5 +1,7 @@
-"""xpgrad's plugin system: the hook specifications, the op and backend contracts,
-the plugin manager and the registry it compiles.
+"""xpgrad's plugin system: hook specs, op and backend contracts, plugin manager and registry.
+
+It holds the hook specifications, the op and backend contracts, the plugin manager and
+the registry it compiles.
 
 Writing an op plugin::
 

@@ -7,6 +7,7 @@ does not cover (random numbers, moving data, writing into storage).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = ["Backend", "BackendUnavailable"]
@@ -144,6 +145,26 @@ class Backend:
         """A NumPy array with the same values (for printing and ``Tensor.numpy()``)."""
         raise NotImplementedError
 
+    def compute(self, arrays: Sequence[Any]) -> tuple[Any, ...]:
+        """The concrete values of ``arrays``, this backend's arrays, computed together.
+
+        ``xpgrad.compute`` and ``Tensor.compute`` call this once per backend with all
+        the arrays asked of it, so that a lazy library can compute them in one pass:
+        the parts of their graphs they share are then computed once. The default, for
+        an eager library, returns the arrays themselves (no copy).
+
+        Parameters
+        ----------
+        arrays : sequence of array
+            Arrays this backend owns, on any of its devices.
+
+        Returns
+        -------
+        tuple of array
+            One concrete array per array of ``arrays``, in the same order.
+        """
+        return tuple(arrays)
+
     def write(self, dst: Any, src: Any) -> None:
         """Write ``src`` into ``dst``'s storage, in place (``Tensor.add_`` and friends).
 
@@ -158,16 +179,19 @@ class Backend:
     # to compute into such an array; the defaults never write in place.
 
     def fresh(self, array: Any) -> bool:
-        """Whether ``array`` is a new array with memory of its own (no view of another,
-        writable), as an op's result is. The engine asks this of what a rule returned,
-        after checking it is none of the arrays the rule was handed: only then may it
-        write into it or hand it out without a copy. The default says no."""
+        """Whether ``array`` is a new, writable array with memory of its own (no view of another).
+
+        An op's result is one. The engine asks this of what a rule returned, after
+        checking it is none of the arrays the rule was handed: only then may it write
+        into it or hand it out without a copy. The default says no.
+        """
         return False
 
     def chain(self, g: Any, d: Any, g_free: bool, d_free: bool) -> tuple[Any, bool]:
-        """``(g * conj(d), free)``: a cotangent ``g`` through an elementwise derivative
-        ``d`` (an array broadcasting with ``g``, or a Python number), and whether the
-        result is an array the engine may write into.
+        """Chain a cotangent ``g`` through an elementwise derivative ``d``: ``(g * conj(d), free)``.
+
+        ``d`` is an array broadcasting with ``g``, or a Python number; ``free`` says
+        whether the result is an array the engine may write into.
 
         ``g_free`` and ``d_free`` say whether the engine owns ``g`` and ``d`` and no one
         reads them after this: the product may then be written into one of them. Where
@@ -178,16 +202,20 @@ class Backend:
         return p, self.fresh(p)
 
     def add_into(self, dst: Any, src: Any) -> Any:
-        """``dst + src``, for the engine summing the gradients an input receives from
-        several consumers: written into ``dst`` (and returned) where the library can,
-        ``dst`` being an array the engine owns (see :meth:`fresh`); else a new array.
-        ``dst`` and ``src`` have the same shape and dtype."""
+        """``dst + src``, written into ``dst`` and returned where the library can, else a new array.
+
+        The engine sums with it the gradients an input receives from several
+        consumers, ``dst`` being an array the engine owns (see :meth:`fresh`).
+        ``dst`` and ``src`` have the same shape and dtype.
+        """
         return dst + src
 
     def elementwise_into(self, name: str, args: tuple[Any, ...], into: int, held: int) -> Any:
-        """The standard's elementwise function ``name`` (``exp``, ``add``) of ``args``
-        (arrays, or an array and a Python scalar), computed into the memory of
-        ``args[into]`` and returned, or None where this backend will not.
+        """The standard's elementwise function ``name`` of ``args``, computed into ``args[into]``.
+
+        ``name`` is, say, ``exp`` or ``add``, and ``args`` are arrays, or an array and a
+        Python scalar. The result is computed into the memory of ``args[into]`` and
+        returned, or None is returned where this backend will not.
 
         The dispatcher asks this only where the user turned temporaries on
         (``xpgrad.set_temporaries_enabled``), for a temporary: an argument of an op
@@ -200,9 +228,10 @@ class Backend:
         return None
 
     def shares_memory(self, result: Any, array: Any) -> bool | None:
-        """Whether ``result``, what an op declared ``view`` returned, shares memory with
-        ``array``, its first argument: True, False, or None where this backend cannot
-        tell.
+        """Whether ``result`` shares memory with ``array``: True, False, or None if unknown.
+
+        ``result`` is what an op declared ``view`` returned and ``array`` its first
+        argument; None means this backend cannot tell.
 
         A view makes writes through either array visible in the other, so the
         dispatcher tracks it (the graph is rewritten when one is written in place).
@@ -215,9 +244,19 @@ class Backend:
         """Reseed this backend's random number generator."""
 
     def random_normal(self, shape: tuple[int, ...], dtype: Any, device: str) -> Any:
+        """A new array of ``shape`` and ``dtype`` on ``device``, drawn from the standard normal.
+
+        It comes from this backend's random number generator (see :meth:`seed`);
+        ``xpgrad.randn`` calls it. The default raises NotImplementedError.
+        """
         raise NotImplementedError
 
     def random_uniform(self, shape: tuple[int, ...], dtype: Any, device: str) -> Any:
+        """A new array of ``shape`` and ``dtype`` on ``device``, drawn uniformly from [0, 1).
+
+        It comes from this backend's random number generator (see :meth:`seed`);
+        ``xpgrad.rand`` calls it. The default raises NotImplementedError.
+        """
         raise NotImplementedError
 
     def __repr__(self) -> str:

@@ -280,10 +280,12 @@ class Op:
             raise OpDefinitionError(f"op {name!r}: JVP rules given for an op declared not differentiable (vjp=None)")
 
     def rule_names(self, fn: Rule, kind: str) -> list[str]:
-        """The names a rule of ``kind`` (``"vjp"``, ``"jvp"``, ``"derivative"``,
-        ``"reciprocal_derivative"``) asks for
-        after ``xp`` (and ``g`` or ``t``): each an argument, ``out``, ``<arg>_shape``,
-        ``<arg>_dtype`` or a param; raises OpDefinitionError naming the op otherwise."""
+        """The names a rule of ``kind`` asks for after ``xp`` (and ``g`` or ``t``).
+
+        ``kind`` is ``"vjp"``, ``"jvp"``, ``"derivative"`` or ``"reciprocal_derivative"``.
+        Each name is an argument, ``out``, ``<arg>_shape``, ``<arg>_dtype`` or a param;
+        raises OpDefinitionError naming the op otherwise.
+        """
         what, skip = _RULE_KINDS[kind]
         try:
             names = list(inspect.signature(fn).parameters)
@@ -332,9 +334,11 @@ class Op:
         return fns
 
     def with_arity(self, n: int) -> Op:
-        """For an op declared with ``*arrays``: the op for exactly ``n`` arrays, named
-        ``x0 ... x{n-1}``, made once per ``n``. Its rules are the factories' rules for
-        each index; it shares this op's name, node type and plugin."""
+        """For an op declared with ``*arrays``: the op for exactly ``n`` arrays, made once per n.
+
+        Its arrays are named ``x0 ... x{n-1}``. Its rules are the factories' rules for
+        each index; it shares this op's name, node type and plugin.
+        """
         op = self._arities.get(n)
         if op is None:
             argnames = [f"x{i}" for i in range(n)]
@@ -362,9 +366,11 @@ class Op:
         return op
 
     def replaced(self, forward: Callable[..., Any], *, backends: Iterable[str], doc: str | None = None) -> Op:
-        """This op's declaration with another forward, for ``backends`` only: how a
-        backend runs a generic op its own way (dask's blockwise linear algebra) with the
-        same rules."""
+        """This op's declaration with another forward, for ``backends`` only.
+
+        It is how a backend runs a generic op its own way (dask's blockwise linear
+        algebra) with the same rules.
+        """
         if self.variadic:
             raise OpDefinitionError(f"op {self.name!r} takes *arrays: declare its variant in full")
         jvp = self.jvp
@@ -377,8 +383,10 @@ class Op:
                   first_order_only=self.first_order_only, elementwise=self.elementwise, view=self.view)
 
     def plan(self, needs: tuple[bool, ...]) -> Any:
-        """What a node of this op keeps (the engine's SavePlan) when the arguments that
-        require grad are ``needs``, a tuple of bools."""
+        """What a node of this op keeps (the engine's SavePlan), given which arguments need grad.
+
+        ``needs`` is a tuple of bools, one per argument: True where it requires grad.
+        """
         found = self._plans.get(needs)
         return found if found is not None else Op.compiler.plan(self, needs)
 

@@ -62,3 +62,21 @@ def shown(device):
         return text
 
     return shown
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line per reason for the skipped tests, counted, instead of a line per test:
+    most skips are expected (a backend whose library is not installed here) and would bury
+    the failures. pyproject's ``-rfE`` lists failures and errors in full; ``-rs`` on the
+    command line still lists every skip."""
+    if "s" in terminalreporter.reportchars:
+        return
+    counts = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        counts[reason] = counts.get(reason, 0) + 1
+    if counts:
+        terminalreporter.section("skips by reason (-rs lists each)", sep="-")
+        for reason, count in sorted(counts.items(), key=lambda item: -item[1]):
+            terminalreporter.write_line(f"{count:>6} skipped: {reason}")

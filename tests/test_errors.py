@@ -276,3 +276,47 @@ def test_gradgradcheck_refuses_complex_outputs():
             r"gradgradcheck: output 0 has dtype complex128; "
             r".* xp\.stack\(\[xp\.real\(y\), xp\.imag\(y\)\]\)")):
         xpgrad.gradgradcheck(lambda a: xp.astype(a, xpgrad.complex128) * 1j, (x,))
+
+
+# ---------------------------------------------------------------------- first-run mistakes
+
+
+@pytest.mark.parametrize("make", [
+    lambda flag: xpgrad.tensor([1.0], requires_grad=flag),
+    lambda flag: xpgrad.ones(2, requires_grad=flag),
+    lambda flag: xpgrad.zeros(2).requires_grad_(flag),
+], ids=["tensor", "ones", "requires_grad_"])
+@pytest.mark.parametrize("flag", ["yes", 1, None])
+def test_requires_grad_must_be_a_bool(make, flag):
+    # "no" would be truthy: a flag is never read by its truth value
+    with pytest.raises(TypeError, match=rf"requires_grad must be True or False, got {type(flag).__name__} "):
+        make(flag)
+
+
+def test_the_requires_grad_attribute_takes_only_a_bool():
+    t = xpgrad.zeros(2)
+    with pytest.raises(TypeError, match="requires_grad must be True or False, got str 'no'"):
+        t.requires_grad = "no"
+    assert t.requires_grad is False
+
+
+@pytest.mark.parametrize("dt", ["float128", np.longdouble, np.dtype(np.longdouble), object, "object"],
+                         ids=["name", "numpy-type", "numpy-dtype", "object", "object-name"])
+def test_a_dtype_outside_the_standard_is_refused_naming_the_valid_ones(dt):
+    with pytest.raises(TypeError, match=r"is not one of the array API standard's dtypes: use one of bool, int8, "
+                                        r".*float32, float64, complex64, complex128"):
+        xpgrad.tensor([1.0], dtype=dt)
+
+
+@pytest.mark.parametrize(("dt", "expected"), [("int8", np.int8), ("uint16", np.uint16), ("double", np.float64),
+                                               (xpgrad.complex64, np.complex64), (np.float32, np.float32)])
+def test_standard_dtypes_are_accepted_by_name_and_object(dt, expected):
+    assert xpgrad.tensor([1.0], dtype=dt).numpy().dtype == expected
+
+
+@pytest.mark.parametrize("operator", ["+", "-", "*", "/", "**", "@", "//", "%"])
+def test_a_numpy_array_on_the_left_of_an_operator_gets_xpgrads_message(operator):
+    t = xpgrad.tensor([1.0, 2.0])
+    with pytest.raises(DispatchError, match=r"argument 'x1' must be a Tensor or a Python scalar, got ndarray; "
+                                            r"wrap arrays and lists with xpgrad.tensor"):
+        eval(f"a {operator} t", {"a": np.ones(2), "t": t})

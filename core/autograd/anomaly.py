@@ -59,8 +59,10 @@ def _user_stack() -> traceback.StackSummary:
     global _INTERNAL
     if _INTERNAL is None:
         _INTERNAL = _package_dirs()
+    # "<xpgrad: ...>": the code xpgrad generates (xpgrad.plugins.codegen.define)
     frames = [f for f in traceback.extract_stack()
-              if not f.filename.startswith(_INTERNAL) and f.filename != "<string>"]
+              if not f.filename.startswith(_INTERNAL) and not f.filename.startswith("<xpgrad:")
+              and f.filename != "<string>"]
     return traceback.StackSummary.from_list(frames[-_MAX_FRAMES:])
 
 
@@ -138,8 +140,10 @@ def is_anomaly_check_nan_enabled() -> bool:
 
 
 class set_detect_anomaly:
-    """Turn anomaly mode on or off: as a function call, or as a context manager that
-    restores the previous state on exit.
+    """Turn anomaly mode on or off, as ``torch.autograd.set_detect_anomaly``.
+
+    Called as a function it sets the mode; used as a context manager it restores the
+    previous state on exit.
 
     Parameters
     ----------
@@ -162,10 +166,11 @@ class set_detect_anomaly:
 
 
 class detect_anomaly:
-    """Context manager (and decorator) turning anomaly mode on: backward raises
-    ``RuntimeError`` at the first gradient containing NaN, naming the graph node
-    ("Function 'DivBackward' returned nan values in its 1st output") and showing the
-    line of the forward pass that created that node.
+    """Context manager (and decorator) turning anomaly mode on, as ``torch.autograd.detect_anomaly``.
+
+    Backward then raises ``RuntimeError`` at the first gradient containing NaN, naming
+    the graph node ("Function 'DivBackward' returned nan values in its 1st output") and
+    showing the line of the forward pass that created that node.
 
     Parameters
     ----------

@@ -97,9 +97,11 @@ class FunctionCtx:
         self.needs_input_grad: tuple[bool, ...] = ()
 
     def save_for_backward(self, *tensors: Tensor | None) -> None:
-        """Keep ``tensors`` (Tensors or None: inputs, outputs or intermediates) for
-        backward, where :attr:`saved_tensors` returns them. Call it at most once, in
-        ``forward``."""
+        """Keep ``tensors`` for backward, where :attr:`saved_tensors` returns them.
+
+        They are Tensors or None: inputs, outputs or intermediates. Call it at most
+        once, in ``forward``.
+        """
         for i, t in enumerate(tensors):
             if t is not None and not isinstance(t, Tensor):
                 raise TypeError(
@@ -133,16 +135,21 @@ class FunctionCtx:
         return ()
 
     def mark_non_differentiable(self, *outputs: Tensor) -> None:
-        """Declare outputs (as returned by ``forward``) that have no gradient: they do
-        not require grad, and backward receives zeros (or None) for them."""
+        """Declare outputs (as returned by ``forward``) that have no gradient.
+
+        They do not require grad, and backward receives zeros (or None) for them.
+        """
         self._non_differentiable = self._non_differentiable + outputs
 
     def set_materialize_grads(self, value: bool) -> None:
-        """Whether backward receives zeros (True, the default) or None for the gradient
-        of an output that received none."""
+        """Set whether backward receives zeros (True, the default) or None for an output without a gradient."""
         self._materialize = bool(value)
 
     def mark_dirty(self, *tensors: Tensor) -> NoReturn:
+        """Always raises NotImplementedError: unlike PyTorch, xpgrad has no in-place Functions.
+
+        Return a new Tensor from ``forward`` instead of modifying an input.
+        """
         raise NotImplementedError(
             "in-place Functions (mark_dirty) are not supported: return a new Tensor from "
             "forward instead of modifying an input"
@@ -574,10 +581,16 @@ class Function:
 
     @staticmethod
     def forward(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        """Compute the outputs from the arguments; a subclass must define it (see the class docstring)."""
         raise NotImplementedError("a Function subclass must define a static forward(ctx, *args)")
 
     @staticmethod
     def backward(ctx: Any, *grad_outputs: Any) -> Any:
+        """Compute one gradient per argument of ``forward`` from one gradient per output.
+
+        A subclass defines it to be differentiated (see the class docstring); ``vjp``
+        is the same method, by PyTorch's other name.
+        """
         raise NotImplementedError(
             "a Function subclass must define a static backward(ctx, *grad_outputs) to be "
             "differentiated"
@@ -587,6 +600,7 @@ class Function:
 
     @staticmethod
     def jvp(ctx: Any, *tangents: Any) -> Any:
+        """Compute the outputs' tangents from one tangent per argument, for forward mode (optional)."""
         raise NotImplementedError("this Function defines no jvp(ctx, *tangents) for forward mode")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -702,10 +716,11 @@ def _saved_entries(ctx: FunctionCtx, args: tuple[Any, ...], outs: tuple[Any, ...
 
 
 def once_differentiable(fn: Callable[..., _R]) -> Callable[..., _R]:
-    """Decorate a Function's backward that is not itself differentiable (it leaves
-    Tensor ops, e.g. for NumPy or SciPy): it then runs on detached Tensors without
-    recording, and differentiating its gradients again raises a clear error instead
-    of returning a wrong (zero) result.
+    """Decorate a Function's backward that is not itself differentiable, as PyTorch's.
+
+    Such a backward leaves Tensor ops (for NumPy or SciPy, say). It then runs on
+    detached Tensors without recording, and differentiating its gradients again raises
+    a clear error instead of returning a wrong (zero) result.
 
     Use it below ``@staticmethod``::
 

@@ -1,6 +1,7 @@
-"""``xpgrad.autograd.functional``: PyTorch's functional derivatives (``vjp``, ``jvp``,
-``jacobian``, ``hessian``, ``vhp``, ``hvp``), with ``torch.autograd.functional``'s
-signatures, defaults, errors and return conventions, computed by :mod:`xpgrad.func`.
+"""``xpgrad.autograd.functional``: PyTorch's functional derivatives, computed by :mod:`xpgrad.func`.
+
+``vjp``, ``jvp``, ``jacobian``, ``hessian``, ``vhp`` and ``hvp`` have
+``torch.autograd.functional``'s signatures, defaults, errors and return conventions.
 
 The conventions are PyTorch's: ``inputs`` is a Tensor or a tuple of Tensors, and each
 result is a Tensor where that was a Tensor and a tuple where that was a tuple (the
@@ -217,8 +218,7 @@ class _UserFunction:
 
 def vjp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple[Any, Any]:
-    """The vector-Jacobian product ``v^T J`` of ``func`` at ``inputs``, as
-    ``torch.autograd.functional.vjp``.
+    """The vector-Jacobian product ``v^T J`` of ``func`` at ``inputs``, as ``torch.autograd.functional.vjp``.
 
     Parameters
     ----------
@@ -269,8 +269,9 @@ def vjp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
 
 def jvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple[Any, Any]:
-    """The Jacobian-vector product ``J v`` of ``func`` at ``inputs``, as
-    ``torch.autograd.functional.jvp``, computed in forward mode (one forward pass).
+    """The Jacobian-vector product ``J v`` of ``func`` at ``inputs``, as ``torch.autograd.functional.jvp``.
+
+    Computed in forward mode (one forward pass).
 
     Parameters
     ----------
@@ -405,9 +406,9 @@ def jacobian(func: Callable[..., Any], inputs: Any, create_graph: bool = False, 
 
 def hessian(func: Callable[..., Any], inputs: Any, create_graph: bool = False, strict: bool = False,
             vectorize: bool = False, outer_jacobian_strategy: str = "reverse-mode") -> Any:
-    """The Hessian of the scalar function ``func`` at ``inputs``, as
-    ``torch.autograd.functional.hessian``: the Jacobian (``outer_jacobian_strategy``) of
-    its gradient (reverse mode).
+    """The Hessian of the scalar function ``func`` at ``inputs``, as ``torch.autograd.functional.hessian``.
+
+    It is the Jacobian (``outer_jacobian_strategy``) of its gradient (reverse mode).
 
     Parameters
     ----------
@@ -460,8 +461,9 @@ def hessian(func: Callable[..., Any], inputs: Any, create_graph: bool = False, s
 
 def vhp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple[Any, Any]:
-    """The vector-Hessian product ``v^T H`` of the scalar function ``func`` at ``inputs``,
-    as ``torch.autograd.functional.vhp``: the vjp of its gradient.
+    """The vector-Hessian product ``v^T H`` of the scalar function ``func`` at ``inputs``.
+
+    As ``torch.autograd.functional.vhp``, computed as the vjp of its gradient.
 
     Parameters
     ----------
@@ -493,9 +495,10 @@ def vhp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
 
 def hvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple[Any, Any]:
-    """The Hessian-vector product ``H v`` of the scalar function ``func`` at ``inputs``,
-    as ``torch.autograd.functional.hvp``: forward mode over its gradient (one forward
-    pass, where PyTorch uses a double-backward trick).
+    """The Hessian-vector product ``H v`` of the scalar function ``func`` at ``inputs``.
+
+    As ``torch.autograd.functional.hvp``, computed by forward mode over its gradient
+    (one forward pass, where PyTorch uses a double-backward trick).
 
     Parameters
     ----------

@@ -72,8 +72,10 @@ _pack_node.watching = _watching  # type: ignore[attr-defined]
 
 
 class saved_tensors_hooks:
-    """Context manager: pack the values graph nodes save for backward with
-    ``pack_hook`` and unpack them with ``unpack_hook`` when backward runs.
+    """Context manager that transforms the values graph nodes save for backward, as PyTorch's.
+
+    They are packed with ``pack_hook`` when an op is recorded, and unpacked with
+    ``unpack_hook`` when backward runs, as by ``torch.autograd.graph.saved_tensors_hooks``.
 
     Parameters
     ----------
@@ -85,6 +87,8 @@ class saved_tensors_hooks:
         after the context exited); it must return a Tensor with the original's shape,
         dtype and device.
 
+    Notes
+    -----
     Contexts nest; the innermost one applies. The setting is local to the thread (or
     asyncio task) that entered it. Nodes recorded inside keep their hooks for good.
 
@@ -125,8 +129,10 @@ class saved_tensors_hooks:
 
 
 class save_on_device(saved_tensors_hooks):
-    """Keep the saved values on ``device`` (e.g. ``"cpu"``, host memory, for a graph
-    computed on a GPU) and move them back where they were when backward needs them.
+    """Keep the saved values on ``device`` and move them back when backward needs them.
+
+    ``device`` is, for example, ``"cpu"`` (host memory) for a graph computed on a GPU;
+    backward gets each value back on the device it was saved from.
 
     Examples
     --------

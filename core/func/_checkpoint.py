@@ -151,8 +151,7 @@ def _fresh_leaf(x: Tensor) -> Tensor:
 
 
 def checkpoint(f: Callable[_P, _R]) -> Callable[_P, _R]:
-    """``f`` with gradient checkpointing: its intermediates are not kept for backward,
-    but recomputed when backward needs them.
+    """``f`` with gradient checkpointing: its intermediates are recomputed in backward, not kept.
 
     The returned function takes the same arguments as ``f`` (Tensors, pytrees of them
     and other values) and returns what ``f`` returns (a Tensor or a pytree of Tensors of

@@ -192,8 +192,9 @@ def hessian(f: Callable[_P, Any], argnums: int | Sequence[int] = 0) -> Callable[
 
 
 def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, ...]:
-    """The Hessian-vector product of a scalar-valued ``f`` at ``primals`` along
-    ``tangents``: forward mode over ``grad``, without forming the Hessian.
+    """The Hessian-vector product of a scalar-valued ``f`` at ``primals`` along ``tangents``.
+
+    Computed by forward mode over ``grad``, without forming the Hessian.
 
     Returns a tuple with one result per primal (each with that primal's structure).
 

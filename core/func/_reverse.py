@@ -218,8 +218,9 @@ def _grad_transform(f: Callable[_P, Any], argnums: int | Sequence[int], has_aux:
 
 
 def elementwise_grad(f: Callable[_P, Any], argnums: int | Sequence[int] = 0) -> Callable[_P, Any]:
-    """The gradient of ``sum(f(x))``: for an elementwise ``f``, its derivative at every
-    element (HIPS autograd's ``elementwise_grad``), in one backward pass.
+    """The gradient of ``sum(f(x))``: for an elementwise ``f``, its derivative at every element.
+
+    As HIPS autograd's ``elementwise_grad``; computed in one backward pass.
 
     Examples
     --------

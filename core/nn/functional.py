@@ -1,5 +1,6 @@
-"""``xpgrad.nn.functional``: activations and losses with ``torch.nn.functional``'s names,
-signatures, defaults, reductions and errors.
+"""``xpgrad.nn.functional``: activations and losses as in ``torch.nn.functional``.
+
+They have ``torch.nn.functional``'s names, signatures, defaults, reductions and errors.
 
 >>> import xpgrad
 >>> import xpgrad.nn.functional as F
@@ -113,8 +114,8 @@ def linear(input, weight, bias=None):
     Tensor
         Shape ``(*, out_features)``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> w = xpgrad.tensor([[1.0, 2.0], [0.0, -1.0], [3.0, 1.0]])
     >>> F.linear(xpgrad.tensor([[1.0, 1.0]]), w, xpgrad.tensor([0.5, 0.5, 0.5]))
     tensor([[ 3.5000, -0.5000,  4.5000]])
@@ -142,8 +143,8 @@ def linear(input, weight, bias=None):
 def relu(input, inplace=False):
     """``max(input, 0)`` elementwise; its gradient is 0 at 0, as PyTorch's.
 
-    Example
-    -------
+    Examples
+    --------
     >>> F.relu(xpgrad.tensor([-1.0, 0.0, 2.0]))
     tensor([0., 0., 2.])
     """
@@ -152,11 +153,12 @@ def relu(input, inplace=False):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    """``input`` where positive, ``negative_slope * input`` elsewhere; the gradient at 0 is
-    ``negative_slope``, as PyTorch's.
+    """``input`` where positive, ``negative_slope * input`` elsewhere, as PyTorch's ``leaky_relu``.
 
-    Example
-    -------
+    The gradient at 0 is ``negative_slope``, as PyTorch's.
+
+    Examples
+    --------
     >>> F.leaky_relu(xpgrad.tensor([-2.0, 3.0]), 0.1)
     tensor([-0.2000,  3.0000])
     """
@@ -166,14 +168,14 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 
 def elu(input, alpha=1.0, inplace=False):
-    """``input`` where positive, ``alpha * (exp(input) - 1)`` elsewhere; the gradient at 0
-    is ``alpha``, as PyTorch's.
+    """``input`` where positive, ``alpha * (exp(input) - 1)`` elsewhere, as PyTorch's ``elu``.
 
-    The exponential is taken of ``min(input, 0)`` only, so a large positive input
-    overflows neither the value nor the gradient.
+    The gradient at 0 is ``alpha``, as PyTorch's. The exponential is taken of
+    ``min(input, 0)`` only, so a large positive input overflows neither the value nor
+    the gradient.
 
-    Example
-    -------
+    Examples
+    --------
     >>> F.elu(xpgrad.tensor([-1.0, 2.0]))
     tensor([-0.6321,  2.0000])
     """
@@ -193,8 +195,8 @@ def gelu(input, approximate="none"):
         ``"none"``: ``0.5 x (1 + erf(x / sqrt(2)))`` (with :func:`xpgrad.special.erf`);
         ``"tanh"``: ``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> F.gelu(xpgrad.tensor([-1.0, 1.0]), approximate="tanh")
     tensor([-0.1588,  0.8412])
     """
@@ -212,8 +214,8 @@ def gelu(input, approximate="none"):
 def silu(input, inplace=False):
     """``input * sigmoid(input)`` (the swish), without overflow.
 
-    Example
-    -------
+    Examples
+    --------
     >>> F.silu(xpgrad.tensor([0.0, 1.0]))
     tensor([0.0000, 0.7311])
     """
@@ -223,14 +225,14 @@ def silu(input, inplace=False):
 
 
 def softplus(input, beta=1.0, threshold=20.0):
-    """``log(1 + exp(beta * input)) / beta``, and ``input`` itself where ``beta * input >
-    threshold``, as PyTorch's.
+    """``log(1 + exp(beta * input)) / beta``, as PyTorch's ``softplus``.
 
-    The logarithm is ``logaddexp(0, beta * input)``, finite for any input, with the
-    gradient ``sigmoid(beta * input)``.
+    ``input`` itself where ``beta * input > threshold``, as PyTorch's. The logarithm is
+    ``logaddexp(0, beta * input)``, finite for any input, with the gradient
+    ``sigmoid(beta * input)``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> F.softplus(xpgrad.tensor([0.0, 30.0]))
     tensor([ 0.6931, 30.0000])
     """
@@ -242,8 +244,8 @@ def softplus(input, beta=1.0, threshold=20.0):
 def sigmoid(input):
     """The logistic function ``1 / (1 + exp(-input))``, elementwise, without overflow.
 
-    Example
-    -------
+    Examples
+    --------
     >>> F.sigmoid(xpgrad.tensor([0.0]))
     tensor([0.5000])
     """
@@ -253,8 +255,8 @@ def sigmoid(input):
 def tanh(input):
     """The hyperbolic tangent, elementwise.
 
-    Example
-    -------
+    Examples
+    --------
     >>> F.tanh(xpgrad.tensor([0.0]))
     tensor([0.])
     """
@@ -275,8 +277,8 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
     ``dim=None`` picks PyTorch's deprecated implicit dimension (0 for 0-, 1- and 3-D
     input, else 1) with its warning; ``dtype`` casts first.
 
-    Example
-    -------
+    Examples
+    --------
     >>> F.softmax(xpgrad.tensor([[1e4, 0.0]]), dim=1)
     tensor([[1., 0.]])
     """
@@ -289,8 +291,8 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
 
     ``dim=None`` picks the implicit dimension as :func:`softmax` does.
 
-    Example
-    -------
+    Examples
+    --------
     >>> F.log_softmax(xpgrad.tensor([[0.0, 0.0]]), dim=1)
     tensor([[-0.6931, -0.6931]])
     """
@@ -302,8 +304,10 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
 
 
 def one_hot(tensor, num_classes=-1):
-    """The class indices ``tensor`` (shape ``(*)``) as one-hot rows, shape ``(*,
-    num_classes)``, int64; ``num_classes=-1`` takes one more than the largest index.
+    """The class indices ``tensor`` as one-hot rows, as PyTorch's ``one_hot``.
+
+    A ``tensor`` of shape ``(*)`` gives int64 of shape ``(*, num_classes)``;
+    ``num_classes=-1`` takes one more than the largest index.
 
     Raises
     ------
@@ -311,8 +315,8 @@ def one_hot(tensor, num_classes=-1):
         For a non-integer ``tensor``, a negative class, a class not smaller than
         ``num_classes``, or ``num_classes=-1`` with an empty ``tensor``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> F.one_hot(xpgrad.tensor([0, 2]))
     tensor([[1, 0, 0],
             [0, 0, 1]])
@@ -334,14 +338,14 @@ def one_hot(tensor, num_classes=-1):
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
-    """Each element zeroed with probability ``p`` and the others scaled by ``1 / (1 - p)``,
-    so the mean stays; ``input`` itself when ``training`` is False or ``p`` is 0.
+    """Each element zeroed with probability ``p``, the others scaled by ``1 / (1 - p)``.
 
-    The mask comes from :func:`xpgrad.rand_like`, so :func:`xpgrad.manual_seed` makes it
+    The mean stays; ``input`` itself when ``training`` is False or ``p`` is 0. The mask
+    comes from :func:`xpgrad.rand_like`, so :func:`xpgrad.manual_seed` makes it
     reproducible. The gradient is the same mask, scaled.
 
-    Example
-    -------
+    Examples
+    --------
     >>> sorted(set(F.dropout(xpgrad.ones(1000), p=0.5).tolist()))
     [0.0, 2.0]
     """
@@ -360,8 +364,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """``input / max(||input||_p, eps)``, the norm taken along ``dim``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> F.normalize(xpgrad.tensor([[3.0, 4.0]]))
     tensor([[0.6000, 0.8000]])
     """
@@ -406,8 +410,8 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
         Per element, of ``input``'s shape; the mean is then ``sum(weight * error) /
         sum(weight)``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> F.mse_loss(xpgrad.tensor([1.0, 2.0]), xpgrad.tensor([0.0, 0.0]))
     tensor(2.5000)
     """
@@ -423,8 +427,8 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 
     Parameters as :func:`mse_loss`.
 
-    Example
-    -------
+    Examples
+    --------
     >>> F.l1_loss(xpgrad.tensor([1.0, -2.0]), xpgrad.tensor([0.0, 0.0]), reduction="sum")
     tensor(3.)
     """
@@ -436,11 +440,12 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
-    """``0.5 d^2 / beta`` where ``|d| < beta``, ``|d| - 0.5 beta`` elsewhere (``d = input -
-    target``), reduced; ``beta=0`` is :func:`l1_loss`.
+    """``0.5 d^2 / beta`` where ``|d| < beta``, ``|d| - 0.5 beta`` elsewhere, reduced.
 
-    Example
-    -------
+    ``d`` is ``input - target``; ``beta=0`` is :func:`l1_loss`.
+
+    Examples
+    --------
     >>> F.smooth_l1_loss(xpgrad.tensor([0.5, 3.0]), xpgrad.tensor([0.0, 0.0]), reduction="none")
     tensor([0.1250, 2.5000])
     """
@@ -458,12 +463,13 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
-    """``0.5 d^2`` where ``|d| < delta``, ``delta (|d| - 0.5 delta)`` elsewhere (``d = input
-    - target``), reduced; with ``weight`` (of ``input``'s shape) the mean is the plain
-    mean of the weighted losses, as PyTorch's.
+    """``0.5 d^2`` where ``|d| < delta``, ``delta (|d| - 0.5 delta)`` elsewhere, reduced.
 
-    Example
-    -------
+    ``d`` is ``input - target``. With ``weight`` (of ``input``'s shape) the mean is the
+    plain mean of the weighted losses, as PyTorch's.
+
+    Examples
+    --------
     >>> F.huber_loss(xpgrad.tensor([0.5, 3.0]), xpgrad.tensor([0.0, 0.0]), reduction="none", delta=2.0)
     tensor([0.1250, 4.0000])
     """
@@ -542,8 +548,9 @@ def _nll(x, t, weight, ignore_index, reduction):
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
-    """The negative log-likelihood ``-weight[t] * input[n, t]`` of the class indices
-    ``target``, from log-probabilities ``input``.
+    """The negative log-likelihood ``-weight[t] * input[n, t]`` of the class indices ``target``.
+
+    ``input`` holds log-probabilities.
 
     Parameters
     ----------
@@ -568,8 +575,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     ValueError, RuntimeError
         For shapes that do not match, PyTorch's.
 
-    Example
-    -------
+    Examples
+    --------
     >>> logp = xpgrad.log_softmax(xpgrad.tensor([[1.0, 2.0], [0.5, 0.5]]), dim=1)
     >>> F.nll_loss(logp, xpgrad.tensor([1, 0]))
     tensor(0.5032)
@@ -587,8 +594,9 @@ def _class_weights_shape(weight, ndim):
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
-    """The cross-entropy of the logits ``input`` against class indices or class
-    probabilities: ``nll_loss(log_softmax(input, 1), target)`` for indices.
+    """The cross-entropy of the logits ``input`` against class indices or class probabilities.
+
+    For class indices it is ``nll_loss(log_softmax(input, 1), target)``.
 
     Parameters
     ----------
@@ -610,8 +618,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         target + s / C``, with PyTorch's formula (for indices, the smoothing term is
         weighted and normalized like the loss).
 
-    Example
-    -------
+    Examples
+    --------
     >>> logits = xpgrad.tensor([[2.0, 0.5, -1.0], [0.0, 1.0, 0.0]])
     >>> F.cross_entropy(logits, xpgrad.tensor([0, 1]))
     tensor(0.3964)
@@ -676,8 +684,9 @@ def _log_clamped(x):
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
-    """``-weight * (target log(input) + (1 - target) log(1 - input))`` for probabilities
-    ``input``, each log clamped at -100 as PyTorch's (so 0 and 1 give finite losses).
+    """``-weight * (target log(input) + (1 - target) log(1 - input))`` for probabilities ``input``.
+
+    Each log is clamped at -100, as PyTorch's, so 0 and 1 give finite losses.
 
     Parameters
     ----------
@@ -696,8 +705,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     RuntimeError
         For an input outside ``[0, 1]``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> F.binary_cross_entropy(xpgrad.tensor([0.8, 0.1]), xpgrad.tensor([1.0, 0.0]))
     tensor(0.1643)
     """
@@ -716,8 +725,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction="mean", pos_weight=None):
-    """:func:`binary_cross_entropy` of ``sigmoid(input)``, computed from the logits
-    without overflow: ``(1 - target) * input + (1 + (pos_weight - 1) * target) *
+    """:func:`binary_cross_entropy` of ``sigmoid(input)``, computed from the logits without overflow.
+
+    That is ``(1 - target) * input + (1 + (pos_weight - 1) * target) *
     softplus(-input)``, times ``weight``.
 
     ``softplus(-x)`` is ``logaddexp(0, -x)`` (that is ``-log(sigmoid(x))``), finite with a
@@ -736,8 +746,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         The weight of the positive term, broadcasting along the last dimension (one per
         class).
 
-    Example
-    -------
+    Examples
+    --------
     >>> F.binary_cross_entropy_with_logits(xpgrad.tensor([1e4, -1e4]), xpgrad.tensor([1.0, 0.0]))
     tensor(0.)
     """
@@ -757,8 +767,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
-    """The pointwise Kullback-Leibler divergence ``target * (log(target) - input)`` of
-    log-probabilities ``input`` from ``target`` (0 where ``target`` is 0), reduced.
+    """The pointwise Kullback-Leibler divergence ``target * (log(target) - input)``, reduced.
+
+    ``input`` holds log-probabilities; the divergence is 0 where ``target`` is 0.
 
     Parameters
     ----------
@@ -773,8 +784,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         mathematical KL divergence per sample; ``"mean"`` divides by the number of
         elements and warns, as PyTorch does.
 
-    Example
-    -------
+    Examples
+    --------
     >>> logq = xpgrad.log(xpgrad.tensor([[0.5, 0.5]]))
     >>> F.kl_div(logq, xpgrad.tensor([[0.9, 0.1]]), reduction="batchmean")
     tensor(0.3681)

@@ -44,8 +44,8 @@ class Adagrad(Optimizer):
     The state of a parameter, made at construction as in PyTorch: ``step`` (a Python
     float) and ``sum``, a Tensor shaped like the parameter.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import xpgrad
     >>> from xpgrad.optim import Adagrad
     >>> w = xpgrad.tensor([1.0], requires_grad=True)

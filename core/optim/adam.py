@@ -50,8 +50,8 @@ class Adam(Optimizer):
     ``exp_avg``, ``exp_avg_sq`` and, with ``amsgrad``, ``max_exp_avg_sq``: Tensors
     shaped like the parameter.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import xpgrad
     >>> from xpgrad.optim import Adam
     >>> w = xpgrad.tensor([1.0, -2.0], requires_grad=True)
@@ -110,9 +110,10 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay, as ``torch.optim.AdamW``: each step first
-    multiplies the parameters by ``1 - lr * weight_decay``, then takes Adam's step
-    without weight decay in the gradient.
+    """Adam with decoupled weight decay, as ``torch.optim.AdamW``.
+
+    Each step first multiplies the parameters by ``1 - lr * weight_decay``, then takes
+    Adam's step without weight decay in the gradient.
 
     Parameters
     ----------
@@ -131,8 +132,8 @@ class AdamW(Adam):
     maximize : bool, optional
         Maximize the objective instead of minimizing it.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import xpgrad
     >>> from xpgrad.optim import AdamW
     >>> w = xpgrad.tensor([1.0], requires_grad=True)

@@ -1,6 +1,8 @@
-"""Learning-rate schedulers, as ``torch.optim.lr_scheduler``: each changes the ``"lr"``
-of its optimizer's parameter groups when stepped (once per epoch, after the optimizer's
-own steps)."""
+"""Learning-rate schedulers, as ``torch.optim.lr_scheduler``.
+
+Each changes the ``"lr"`` of its optimizer's parameter groups when stepped (once per
+epoch, after the optimizer's own steps).
+"""
 from __future__ import annotations
 
 import copy
@@ -35,8 +37,8 @@ class LRScheduler:
     last_epoch : int
         The epoch of the learning rates in force (0 after construction).
 
-    Example
-    -------
+    Examples
+    --------
     >>> import xpgrad
     >>> from xpgrad.optim import SGD, lr_scheduler
     >>> w = xpgrad.zeros(2, requires_grad=True)
@@ -75,15 +77,17 @@ class LRScheduler:
             self._is_initial = False
 
     def get_lr(self) -> list[float]:
-        """The learning rates of epoch ``last_epoch``, one per group, computed from the
-        current ones (called by :meth:`step`; read them with :meth:`get_last_lr`)."""
+        """The learning rates of epoch ``last_epoch``, one per group, computed from the current ones.
+
+        Called by :meth:`step`; read them with :meth:`get_last_lr`.
+        """
         raise NotImplementedError(f"{type(self).__name__} does not define get_lr()")
 
     def step(self) -> None:
         """Advance one epoch and set the groups' learning rates for it.
 
-        Example
-        -------
+        Examples
+        --------
         >>> import xpgrad
         >>> from xpgrad.optim import SGD, lr_scheduler
         >>> opt = SGD([xpgrad.zeros(1, requires_grad=True)], lr=1.0)
@@ -115,8 +119,8 @@ class LRScheduler:
         -------
         dict
 
-        Example
-        -------
+        Examples
+        --------
         >>> import xpgrad
         >>> from xpgrad.optim import SGD, lr_scheduler
         >>> opt = SGD([xpgrad.zeros(1, requires_grad=True)], lr=1.0)
@@ -136,8 +140,7 @@ class LRScheduler:
 
 
 class StepLR(LRScheduler):
-    """Multiply the learning rates by ``gamma`` every ``step_size`` epochs, as
-    ``torch.optim.lr_scheduler.StepLR``.
+    """Multiply the learning rates by ``gamma`` every ``step_size`` epochs, as ``torch.optim.lr_scheduler.StepLR``.
 
     Parameters
     ----------
@@ -149,8 +152,8 @@ class StepLR(LRScheduler):
     last_epoch : int, optional
         See :class:`LRScheduler`.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import xpgrad
     >>> from xpgrad.optim import SGD, lr_scheduler
     >>> opt = SGD([xpgrad.zeros(1, requires_grad=True)], lr=1.0)
@@ -168,6 +171,7 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        """The learning rates of epoch ``last_epoch``: the current ones, times ``gamma`` every ``step_size`` epochs."""
         groups = self.optimizer.param_groups
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return [group["lr"] for group in groups]
@@ -175,9 +179,10 @@ class StepLR(LRScheduler):
 
 
 class CosineAnnealingLR(LRScheduler):
-    """Anneal the learning rates from their initial values to ``eta_min`` along a
-    half cosine over ``T_max`` epochs (and back up over the next ``T_max``, and so on),
-    as ``torch.optim.lr_scheduler.CosineAnnealingLR``.
+    """Anneal the learning rates along a cosine, as ``torch.optim.lr_scheduler.CosineAnnealingLR``.
+
+    The rates go from their initial values down to ``eta_min`` along a half cosine over
+    ``T_max`` epochs (and back up over the next ``T_max``, and so on).
 
     The rate is computed from the previous one, as PyTorch does, so that a change made
     to a group's ``"lr"`` between epochs carries on: ``lr_t = eta_min + (lr_{t-1} -
@@ -194,8 +199,8 @@ class CosineAnnealingLR(LRScheduler):
     last_epoch : int, optional
         See :class:`LRScheduler`.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import xpgrad
     >>> from xpgrad.optim import SGD, lr_scheduler
     >>> opt = SGD([xpgrad.zeros(1, requires_grad=True)], lr=1.0)
@@ -213,6 +218,7 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        """The learning rates of epoch ``last_epoch``, one step along the cosine from the current ones."""
         groups = self.optimizer.param_groups
         t, t_max, eta_min = self.last_epoch, self.T_max, self.eta_min
         if self._is_initial:
@@ -228,8 +234,7 @@ class CosineAnnealingLR(LRScheduler):
 
 
 class ReduceLROnPlateau(LRScheduler):
-    """Reduce the learning rates when a metric has stopped improving, as
-    ``torch.optim.lr_scheduler.ReduceLROnPlateau``.
+    """Reduce the learning rates when a metric has stopped improving, as PyTorch's ``ReduceLROnPlateau``.
 
     Each :meth:`step` takes the epoch's metric; once more than ``patience`` epochs in a
     row have not improved on the best value (by ``threshold``), every group's rate is
@@ -257,8 +262,8 @@ class ReduceLROnPlateau(LRScheduler):
     eps : float, optional
         The smallest change of a rate that is made (default 1e-8).
 
-    Example
-    -------
+    Examples
+    --------
     >>> import xpgrad
     >>> from xpgrad.optim import SGD, lr_scheduler
     >>> opt = SGD([xpgrad.zeros(1, requires_grad=True)], lr=1.0)
@@ -308,11 +313,12 @@ class ReduceLROnPlateau(LRScheduler):
         self.threshold_mode = threshold_mode
 
     def step(self, metrics: Any) -> None:  # type: ignore[override]
-        """Count the epoch whose metric is ``metrics`` (a number or a one-element
-        Tensor), and reduce the learning rates if it ends a plateau.
+        """Count the epoch whose metric is ``metrics``, and reduce the learning rates if it ends a plateau.
 
-        Example
-        -------
+        ``metrics`` is a number or a one-element Tensor.
+
+        Examples
+        --------
         >>> import xpgrad
         >>> from xpgrad.optim import SGD, lr_scheduler
         >>> opt = SGD([xpgrad.zeros(1, requires_grad=True)], lr=1.0)

@@ -69,8 +69,8 @@ class Optimizer:
     group that have a ``.grad``; :meth:`step` runs it for every group under ``no_grad``.
     A subclass written for PyTorch, which overrides ``step`` itself, works as well.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import xpgrad
     >>> from xpgrad.optim import SGD
     >>> w = xpgrad.tensor([1.0, 2.0], requires_grad=True)
@@ -116,8 +116,8 @@ class Optimizer:
             ``{"params": Tensor or list of Tensor, "lr": ..., ...}``; the dict is copied,
             not changed.
 
-        Example
-        -------
+        Examples
+        --------
         >>> import xpgrad
         >>> from xpgrad.optim import SGD
         >>> a, b = xpgrad.zeros(2, requires_grad=True), xpgrad.zeros(3, requires_grad=True)
@@ -167,8 +167,8 @@ class Optimizer:
             :meth:`step`. False: write zeros into each existing ``.grad`` in place (cut
             from any graph it had).
 
-        Example
-        -------
+        Examples
+        --------
         >>> import xpgrad
         >>> from xpgrad.optim import SGD
         >>> w = xpgrad.tensor([1.0], requires_grad=True)
@@ -206,8 +206,8 @@ class Optimizer:
         -------
         The closure's loss, or None without a closure.
 
-        Example
-        -------
+        Examples
+        --------
         >>> import xpgrad
         >>> from xpgrad.optim import SGD
         >>> w = xpgrad.tensor([1.0], requires_grad=True)
@@ -258,8 +258,8 @@ class Optimizer:
             groups, in order. The Tensors are copies (unlike PyTorch, whose state dict
             holds the live buffers that the next step changes).
 
-        Example
-        -------
+        Examples
+        --------
         >>> import xpgrad
         >>> from xpgrad.optim import SGD
         >>> w = xpgrad.tensor([1.0], requires_grad=True)
@@ -300,8 +300,8 @@ class Optimizer:
             When the numbers of groups, or of parameters in a group, differ, or a saved
             state Tensor's shape differs from its parameter's.
 
-        Example
-        -------
+        Examples
+        --------
         >>> import xpgrad
         >>> from xpgrad.optim import Adam
         >>> w = xpgrad.tensor([1.0], requires_grad=True)

@@ -49,8 +49,8 @@ class RMSprop(Optimizer):
     ``momentum_buffer`` (with momentum) and ``grad_avg`` (centered): Tensors shaped like
     the parameter.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import xpgrad
     >>> from xpgrad.optim import RMSprop
     >>> w = xpgrad.tensor([1.0], requires_grad=True)

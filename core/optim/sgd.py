@@ -43,8 +43,8 @@ class SGD(Optimizer):
     The state of a parameter: ``momentum_buffer`` (with momentum), a Tensor shaped like
     the parameter.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import xpgrad
     >>> from xpgrad.optim import SGD
     >>> w = xpgrad.tensor([1.0, -2.0], requires_grad=True)

@@ -1,5 +1,6 @@
-"""``xpgrad.utils.checkpoint``: PyTorch's ``torch.utils.checkpoint`` API (``checkpoint``,
-``checkpoint_sequential``) on :func:`xpgrad.func.checkpoint`.
+"""``xpgrad.utils.checkpoint``: PyTorch's ``torch.utils.checkpoint`` API on :func:`xpgrad.func.checkpoint`.
+
+It has ``checkpoint`` and ``checkpoint_sequential``.
 
 The function runs once without recording its intermediates; backward runs it again,
 recording, and differentiates that graph. xpgrad has one implementation, so
@@ -27,8 +28,9 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
                context_fn: Callable[[], Any] | None = None, determinism_check: str = "default",
                debug: bool = False, early_stop: bool = True, preserve_rng_state: bool = True,
                **kwargs: Any) -> Any:
-    """Run ``function(*args, **kwargs)`` without keeping its intermediates for backward;
-    backward recomputes them, as ``torch.utils.checkpoint.checkpoint``.
+    """Run ``function(*args, **kwargs)`` without keeping its intermediates for backward.
+
+    Backward recomputes them, as in ``torch.utils.checkpoint.checkpoint``.
 
     Parameters
     ----------
@@ -159,8 +161,10 @@ def _describe(meta: tuple[Any, ...]) -> str:
 
 def checkpoint_sequential(functions: Iterable[Callable[[Any], Any]], segments: int, input: Any,
                           use_reentrant: bool | None = None, **kwargs: Any) -> Any:
-    """Run ``functions`` one after the other on ``input``, checkpointing all segments but
-    the last, as ``torch.utils.checkpoint.checkpoint_sequential``.
+    """Run ``functions`` one after the other on ``input``, checkpointing all segments but the last.
+
+    The functions are cut into ``segments`` runs, each checkpointed as by
+    :func:`checkpoint`, as in ``torch.utils.checkpoint.checkpoint_sequential``.
 
     Parameters
     ----------
