@@ -373,16 +373,3 @@ def test_jvp_tangent_errors(device):
 
 
 # ---------------------------------------------------------------------- the documentation
-
-
-def test_docs_examples_run():
-    """Every ```python block of docs/func.md runs, in order, in one namespace."""
-    import pathlib
-    import re
-
-    text = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "func.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    assert len(blocks) >= 6
-    scope = {}
-    for block in blocks:
-        exec(compile(block, "docs/func.md", "exec"), scope)
