@@ -9,8 +9,8 @@ and asks its ``xpgrad_ops`` hook for the ops. Each op is a forward and a VJP rul
 - The **VJP rule** runs twice over: on raw arrays with the backend's namespace in plain
   ``backward()``, and on Tensors with ``xpgrad.xp`` under ``create_graph=True``, which
   is how the ops get second derivatives without another line of code. So it uses only
-  operators and what ``xpgrad.xp`` has (``exp``, ``log``, ``abs``, ``where``, ``reshape``,
-  comparisons...), not ``log1p`` or ``logaddexp``.
+  operators and what ``xpgrad.xp`` has, the whole standard (``exp``, ``log1p``,
+  ``where``, ``reshape``, comparisons...), never NumPy or a library's own extras.
 """
 from xpgrad.plugins import Op, hookimpl
 
