@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 __all__ = ["apply", "binary", "unary", "call", "record", "binary_method", "rbinary_method",
-           "unary_method", "DispatchError", "RECORD_HOOKS"]
+           "unary_method", "DispatchError", "RECORD_HOOKS", "BATCHED", "batched"]
 
 # Callables ``hook(node, out_tensor, args)`` run after every node is recorded, while the
 # list is non-empty: forward mode (tangents), anomaly mode (call sites) and
@@ -35,6 +35,16 @@ __all__ = ["apply", "binary", "unary", "call", "record", "binary_method", "rbina
 # is installed while any thread uses it, returns at once in the other threads, and has a
 # ``watching()`` attribute saying whether it reads this thread's op arguments.
 RECORD_HOOKS = []
+
+# ``(type, call, new_level)`` of vmap's batched values, set when xpgrad.func loads: an
+# op with a batched argument goes to ``call(name, args, params)`` (xpgrad.func._batching). Looked
+# up only where an argument is neither a Tensor nor a scalar, off the hot path.
+BATCHED: list[Any] = []
+
+
+def batched(value: Any) -> bool:
+    """Whether ``value`` is a batched value of vmap (which takes a Tensor's place in ``f``)."""
+    return bool(BATCHED) and isinstance(value, BATCHED[0])
 
 _SCALARS = (int, float, bool, complex)
 _getrefcount = getattr(sys, "getrefcount", None)
@@ -250,6 +260,8 @@ def apply(name, args, params=None):
             elif a._dev is not dev:
                 _mixed(name, args)
     if dev is None:
+        if BATCHED and any(isinstance(a, BATCHED[0]) for a in args):
+            return BATCHED[1](name, args, params)
         raise DispatchError(
             f"op {name!r} needs at least one Tensor argument, got "
             f"({', '.join(type(a).__name__ for a in args)}); wrap the data with xpgrad.tensor(...)"
@@ -277,6 +289,8 @@ def apply(name, args, params=None):
         elif _python_scalar(a) is not None:
             raw.append(_python_scalar(a))
             rg.append(False)
+        elif BATCHED and isinstance(a, BATCHED[0]):
+            return BATCHED[1](name, args, params)
         else:
             raise DispatchError(
                 f"op {name!r}: argument {argname!r} must be a Tensor or a Python scalar, got "
@@ -394,7 +408,7 @@ def call(xp, name, *args, **params):
     dispatches it (recording the graph) in the second, so rules can use any registered
     op, not only the standard's functions.
     """
-    if any(isinstance(a, Tensor) for a in args):
+    if any(isinstance(a, Tensor) or batched(a) for a in args):
         return apply(name, args, params or None)
     for a in args:
         if type(a) not in _SCALARS:

@@ -10,7 +10,7 @@ not in ``xpgrad.xp``.
 from functools import lru_cache
 from typing import NamedTuple
 
-from .dispatch import apply
+from .dispatch import apply, batched
 from .tensor import Tensor
 
 __all__ = ["einsum"]
@@ -212,7 +212,7 @@ def einsum(equation, *operands):
     if not operands:
         raise ValueError("einsum(): must provide at least one operand")
     for k, x in enumerate(operands):
-        if not isinstance(x, Tensor):
+        if not isinstance(x, Tensor) and not batched(x):
             raise TypeError(f"einsum() takes xpgrad Tensors as operands, got {type(x).__name__} for operand {k}; "
                             "wrap the data with xpgrad.tensor(...)")
     parse(equation, tuple(tuple(x.shape) for x in operands))  # the errors, before any op runs

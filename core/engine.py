@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, overload
 
 from . import xp as _xp
-from .dispatch import unary
+from .dispatch import apply, unary
+from .dispatch import batched as _batched
 from .grad_mode import GRAD_ENABLED
 from .node import _FREED, AccumulateGrad, Packed
 from .rules import rule_error
@@ -99,16 +100,16 @@ def backward(tensors: Tensors, grad_tensors: Gradients = None, retain_graph: boo
 @overload
 def grad(outputs: Tensors, inputs: Tensors, grad_outputs: Gradients = None, retain_graph: bool | None = None,
          create_graph: bool = False, allow_unused: Literal[False] = False,
-         materialize_grads: bool = False) -> tuple[Tensor, ...]: ...
+         materialize_grads: bool = False, is_grads_batched: bool = False) -> tuple[Tensor, ...]: ...
 @overload
 def grad(outputs: Tensors, inputs: Tensors, grad_outputs: Gradients = None, retain_graph: bool | None = None,
          create_graph: bool = False, allow_unused: bool = False,
-         materialize_grads: bool = False) -> tuple[Tensor | None, ...]: ...
+         materialize_grads: bool = False, is_grads_batched: bool = False) -> tuple[Tensor | None, ...]: ...
 
 
 def grad(outputs: Tensors, inputs: Tensors, grad_outputs: Gradients = None, retain_graph: bool | None = None,
          create_graph: bool = False, allow_unused: bool = False,
-         materialize_grads: bool = False) -> tuple[Tensor | None, ...]:
+         materialize_grads: bool = False, is_grads_batched: bool = False) -> tuple[Tensor | None, ...]:
     """The gradients of ``outputs`` with respect to ``inputs``, returned, not accumulated.
 
     Parameters
@@ -124,6 +125,11 @@ def grad(outputs: Tensors, inputs: Tensors, grad_outputs: Gradients = None, reta
         Return ``None`` for an input the outputs do not depend on, instead of raising.
     materialize_grads : bool, optional
         Return zeros instead of ``None`` for unused inputs (implies ``allow_unused``).
+    is_grads_batched : bool, optional
+        Each of ``grad_outputs`` holds a batch of cotangents along its first axis (the
+        same batch size for all): the result is, for each input, the batch of its
+        gradients along a first axis, computed in one vectorised backward pass (the
+        rules run on the batch as under ``xpgrad.func.vmap``), as in PyTorch.
 
     Returns
     -------
@@ -145,6 +151,9 @@ def grad(outputs: Tensors, inputs: Tensors, grad_outputs: Gradients = None, reta
                 f"inputs[{i}] does not require grad: grad() can only differentiate with "
                 "respect to Tensors that require grad (call .requires_grad_() on a leaf)"
             )
+    if is_grads_batched:
+        return _grad_batched(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                             materialize_grads)
     grads = _root_grads(outputs, grad_outputs, create_graph, "grad_outputs")
     if retain_graph is None:
         retain_graph = create_graph
@@ -180,6 +189,53 @@ def grad(outputs: Tensors, inputs: Tensors, grad_outputs: Gradients = None, reta
             dev = t._dev
             result.append(Tensor(g if own else dev.xp.asarray(g, copy=True), dev))
     return tuple(result)
+
+
+def _grad_batched(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads):
+    """``grad(..., is_grads_batched=True)``: the walk with each cotangent a batched value
+    of ``xpgrad.func.vmap`` (the batch on axis 0 of each of ``grad_outputs``), the rules
+    run on Tensors (as under ``create_graph``) so that every op they call is batched."""
+    from xpgrad.dispatch import BATCHED
+
+    batched_type, _, new_level = BATCHED  # registered by xpgrad.func, which import xpgrad loads
+    given = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs or [])
+    if len(given) != len(outputs) or any(not isinstance(g, Tensor) for g in given):
+        raise RuntimeError("is_grads_batched=True needs grad_outputs: one Tensor per output, each with the batch "
+                           "of cotangents along its first axis")
+    sizes = {g.shape[0] if g.ndim else None for g in given}
+    if len(sizes) != 1 or None in sizes:
+        raise RuntimeError(f"is_grads_batched=True: every grad_outputs needs the batch along its first axis, with "
+                           f"one batch size for all; got shapes {[tuple(g.shape) for g in given]}")
+    (size,) = sizes
+    level = new_level()
+    batched = [batched_type(g, level, size) for g in given]
+    grads = _root_grads(outputs, batched, True, "grad_outputs")
+    roots = [_root_node(t, i) for i, t in enumerate(outputs)]
+    targets = {}
+    for t in inputs:
+        targets.setdefault(t._grad_fn if t._grad_fn is not None else _accumulate_node(t), None)
+    found = _execute(roots, grads, create_graph if retain_graph is None else retain_graph, True, targets, True)
+    result = []
+    for i, t in enumerate(inputs):
+        node = t._grad_fn if t._grad_fn is not None else t._accum
+        g, _ = found.get(node, (None, False))
+        if g is None:
+            if materialize_grads:
+                result.append(Tensor(t._dev.xp.zeros((size,) + tuple(t.shape), dtype=t._data.dtype), t._dev))
+                continue
+            if not allow_unused:
+                raise RuntimeError(f"inputs[{i}] was not used to compute the outputs, so it has no gradient; "
+                                   "pass allow_unused=True to get None for it")
+            result.append(None)
+            continue
+        g = g._value if isinstance(g, batched_type) and g._level == level else _broadcast_batch(g, size)
+        result.append(g if create_graph else g.detach())
+    return tuple(result)
+
+
+def _broadcast_batch(g, size):
+    """A gradient that did not depend on the cotangents' batch, repeated along it."""
+    return _xp.broadcast_to(_xp.expand_dims(g, axis=0), (size,) + tuple(g.shape))
 
 
 # ---------------------------------------------------------------------- the walk
@@ -507,6 +563,14 @@ def _root_grads(tensors, grads, create, what):
             raw = t._dev.xp.ones_like(t._data)
             result.append((Tensor(raw, t._dev) if create else raw, True))  # the walk's own
             continue
+        if _batched(g):  # grad(..., is_grads_batched=True): a batch of cotangents, as vmap's
+            if tuple(g.shape) != tuple(shape):
+                raise RuntimeError(
+                    f"Mismatch in shape: {what}[{i}] has a shape of {tuple(g.shape)} per example of its batch "
+                    f"and output[{i}] has a shape of {tuple(shape)}"
+                )
+            result.append((g, False))
+            continue
         if not isinstance(g, Tensor):
             raise TypeError(
                 f"{what}[{i}] must be a Tensor, got {type(g).__name__}; wrap it with xpgrad.tensor(...)"
@@ -606,7 +670,7 @@ def _owned_copy(g, create):
         return Tensor(g._dev.xp.asarray(g._data, copy=True), g._dev)
     token = GRAD_ENABLED.set(True)
     try:
-        return unary("clone", g)
+        return unary("clone", g) if type(g) is Tensor else apply("clone", (g,))
     finally:
         GRAD_ENABLED.reset(token)
 

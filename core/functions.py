@@ -7,7 +7,7 @@ from xpgrad.plugins.arrays import normalize_axes
 
 from . import xp as _xp
 from .creation import as_tensor
-from .dispatch import apply
+from .dispatch import apply, batched
 from .tensor import Tensor
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "neg", "negative",
@@ -20,7 +20,7 @@ __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "neg", 
 
 
 def _tensor(x, fn):
-    if not isinstance(x, Tensor):
+    if not isinstance(x, Tensor) and not batched(x):
         raise TypeError(
             f"xpgrad.{fn}() takes a Tensor, got {type(x).__name__}; wrap data with xpgrad.tensor(...)"
         )
@@ -386,7 +386,7 @@ def numel(input):
 
 
 def _tensor_list(tensors, fn):
-    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+    if isinstance(tensors, Tensor) or batched(tensors) or not isinstance(tensors, (list, tuple)):
         raise TypeError(f"xpgrad.{fn}() takes a list or tuple of Tensors, got {type(tensors).__name__}")
     return tuple(_tensor(t, fn) for t in tensors)
 

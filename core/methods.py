@@ -22,7 +22,7 @@ from . import engine
 from . import functions as _fn
 from . import xp as _ns
 from .creation import _from_data, resolve_dtype
-from .dispatch import apply, binary, binary_method, rbinary_method, unary, unary_method
+from .dispatch import apply, batched, binary, binary_method, rbinary_method, unary, unary_method
 from .grad_mode import GRAD_ENABLED
 from .inplace import check_inplace, commit, keep_output, keep_saved, write_failed
 from .lazy import compute as _compute
@@ -82,10 +82,23 @@ def _raw_key(key: Any, t: TensorMethods) -> Any:
     items = key if isinstance(key, tuple) else (key,)
     raw = tuple(_raw_key_item(k, t) for k in items)
     if any(hasattr(k, "shape") for k in raw):
+        if any(batched(k) for k in raw):  # an index batched inside vmap: the caller's to handle
+            return BATCHED_KEY
         return raw if isinstance(key, tuple) else raw[0]
     if not any(k is Ellipsis for k in raw):
         raw = raw + (Ellipsis,)
     return raw
+
+
+# What _raw_key gives for a key holding an index batched inside ``xpgrad.func.vmap``.
+BATCHED_KEY = object()
+
+
+def _index_with_batched(t: Any, key: Any) -> Any:
+    """``t[key]`` where ``key`` holds a batched index: the batched value gathers (xpgrad.func)."""
+    items = key if isinstance(key, tuple) else (key,)
+    index = next(k for k in items if batched(k))
+    return index._index_into(t, key)
 
 
 def _raw_key_item(k: Any, t: TensorMethods) -> Any:
@@ -336,7 +349,10 @@ class TensorMethods:
         return unary("matrix_transpose", self)
 
     def __getitem__(self, key: Any) -> Tensor:
-        return apply("getitem", (self,), {"key": _raw_key(key, self)})
+        raw = _raw_key(key, self)
+        if raw is BATCHED_KEY:
+            return _index_with_batched(self, key)
+        return apply("getitem", (self,), {"key": raw})
 
     def _inplace(self, name: str, other: Any, what: str) -> Self:
         """``self = name(self, other)`` in place (``add_``, ``*=``): computed out of place,
@@ -531,7 +547,7 @@ class TensorMethods:
 
     def mm(self, other: Tensor) -> Tensor:
         """Matrix product of two 2-D Tensors."""
-        if not isinstance(other, Tensor):
+        if not isinstance(other, Tensor) and not batched(other):
             raise TypeError(f"mm() takes a Tensor, got {type(other).__name__}")
         if self.ndim != 2 or other.ndim != 2:
             raise RuntimeError(
@@ -623,6 +639,8 @@ class TensorMethods:
                 device, dtype = a._dev, a._data.dtype
             elif isinstance(a, str) and not _is_dtype_name(a) or hasattr(a, "backend"):
                 device = a
+            elif batched(a):  # an example inside vmap: its device and dtype
+                device, dtype = a._dev, a.dtype
             else:
                 dtype = a
         t = self

@@ -382,15 +382,17 @@ def _ops_of(fn, inputs):
     return found
 
 
-def check_grads(fn, *inputs, order=2, eps=1e-6, atol=1e-5, rtol=1e-3):
+def check_grads(fn, *inputs, order=2, eps=1e-6, atol=1e-5, rtol=1e-3, batch=True):
     """Check ``fn``'s derivatives at ``inputs`` against central finite differences.
 
     First order: the Jacobian that ``fn``'s VJPs give, one backward per output element,
     against the one central differences give (:func:`xpgrad.gradcheck`). Second order
     (``order=2``, the default): the same for the VJP itself, computed with
     ``create_graph=True`` (:func:`xpgrad.gradgradcheck`), which proves that every VJP
-    rule in the graph is itself correctly differentiable. Everything runs on the inputs'
-    own backend.
+    rule in the graph is itself correctly differentiable. With ``batch`` (the default),
+    the batching rules too: ``xpgrad.func.vmap(fn)`` on a batch of three examples near
+    ``inputs`` gives the values, and the gradients, that ``fn`` gives on each example.
+    Everything runs on the inputs' own backend.
 
     Parameters
     ----------
@@ -404,6 +406,8 @@ def check_grads(fn, *inputs, order=2, eps=1e-6, atol=1e-5, rtol=1e-3):
     eps, atol, rtol : float
         Finite-difference step and tolerances: ``|analytic - numerical| <= atol +
         rtol * |numerical|`` for every entry.
+    batch : bool
+        Also check ``vmap(fn)`` against ``fn`` example by example.
 
     Raises
     ------
@@ -435,7 +439,59 @@ def check_grads(fn, *inputs, order=2, eps=1e-6, atol=1e-5, rtol=1e-3):
                 f"check_grads: the {what} of {_name(fn)} disagree with central finite "
                 f"differences on device {str(device)!r}: {detail}{in_graph}"
             ) from None
+    if batch:
+        _check_batching(fn, inputs, device, atol, rtol)
     return True
+
+
+def _check_batching(fn, inputs, device, atol, rtol):
+    """``vmap(fn)`` on three examples near ``inputs`` (scaled by 1, 0.999, 0.998, which
+    keeps them in ``fn``'s domain) against ``fn`` on each, values and gradients."""
+    import warnings
+
+    from xpgrad import func, xp
+
+    scales = (1.0, 0.999, 0.998)
+    floats = [isinstance(x, xpgrad.Tensor) and xp.isdtype(x.dtype, ("real floating", "complex floating"))
+              for x in inputs]
+    examples = [[x.detach() * s if f else x for x, f in zip(inputs, floats)] for s in scales]
+    batched = [xp.stack([e[i] for e in examples]) if isinstance(x, xpgrad.Tensor) else x
+               for i, x in enumerate(inputs)]
+    in_axes = tuple(0 if isinstance(x, xpgrad.Tensor) else None for x in inputs)
+
+    def total(*args):  # the sum of every output, for one gradient of the batch
+        out = fn(*args)
+        outs = out if isinstance(out, (tuple, list)) else (out,)
+        return sum(xp.sum(xp.real(o) if xp.isdtype(o.dtype, "complex floating") else o) for o in outs
+                   if xp.isdtype(o.dtype, ("real floating", "complex floating")))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", func.VmapFallbackWarning)  # the loop is correct, if slow
+        try:
+            got = _outputs(func.vmap(fn, in_axes=in_axes)(*batched))
+        except func.VmapError:
+            return  # fn looks at its values in Python (a check of its input): it cannot run under vmap
+        want = [xp.stack(list(o)) for o in zip(*(_outputs(fn(*e)) for e in examples))]
+        diff = [i for i, x in enumerate(inputs) if floats[i] and x.requires_grad]
+        got_g = want_g = []
+        if diff:
+            grad_of = func.grad(lambda *a: xp.sum(func.vmap(total, in_axes=in_axes)(*a)), argnums=tuple(diff))
+            got_g = list(grad_of(*batched))
+            per = [func.grad(total, argnums=tuple(diff))(*e) for e in examples]
+            want_g = [xp.stack([p[k] for p in per]) for k in range(len(diff))]
+    for what, a, b in [("values", got, want), ("gradients", got_g, want_g)]:
+        for k, (x, y) in enumerate(zip(a, b)):
+            if tuple(x.shape) != tuple(y.shape) or not xpgrad.allclose(x, y, rtol=rtol, atol=atol):
+                raise AssertionError(
+                    f"check_grads: the batching rules of {_name(fn)} disagree with running it example by example "
+                    f"on device {str(device)!r}: the {what} of output {k} (xpgrad.func.vmap gives shape "
+                    f"{tuple(x.shape)}, the loop {tuple(y.shape)}); a batching rule (Op(batch=...)) or a "
+                    f"derived one is wrong"
+                )
+
+
+def _outputs(out):
+    return list(out) if isinstance(out, (tuple, list)) else [out]
 
 
 # ---------------------------------------------------------------------- assert_close

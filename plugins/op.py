@@ -147,6 +147,20 @@ class Op:
         makes it a view Tensor, which shares its base's version counter and whose
         in-place writes rewrite the base's graph (see ``xpgrad.views``). An op that is
         not declared ``view`` must return memory of its own.
+    batch : callable or str, optional
+        How ``xpgrad.func.vmap`` runs the op on a batch. An op declared ``elementwise``
+        needs nothing: it broadcasts its operands with the batch axis in front, derived.
+        Otherwise one of the derived rules by
+        name: ``"elementwise"`` (the operands broadcast together), ``"reduction"`` (one
+        array, ``axis=None`` meaning every axis), ``"trailing"`` (one array, computed on
+        its last axes with any leading ones as a batch, as ``det``); or a function
+        ``batch(values, batched, params, size)`` returning the op's result for the whole
+        batch: ``values`` are the operands (Tensors whose axis 0 is the batch where
+        ``batched[i]`` is True; others as given), ``params`` the op's params (a dict it
+        may change), ``size`` the batch size; it calls the op (or others) through
+        ``xpgrad.xp`` or ``xpgrad.dispatch.apply`` on them, and returns the result with
+        the batch on axis 0, or ``NotImplemented`` for the loop. An op with no rule runs
+        once per example, with a one-time ``VmapFallbackWarning``.
     """
 
     __slots__ = (
@@ -154,7 +168,7 @@ class Op:
         "name", "forward", "argnames", "params", "defaults", "vjp", "derivative",
         "reciprocal_derivative", "jvp",
         "backends", "overrides", "node_name", "doc", "plugin", "differentiable",
-        "first_order_only", "variadic", "elementwise", "view", "_rule_factories", "_arities",
+        "first_order_only", "variadic", "elementwise", "view", "batch", "_rule_factories", "_arities",
         # what the engine compiles from it (Op.compiler), when the registry publishes it
         "rules", "jvp_rules", "node_type", "recorders", "_plans",
     )
@@ -196,7 +210,7 @@ class Op:
                  jvp: Rules | Literal["linear"] | None = None,
                  backends: Iterable[str] | None = None, overrides: bool = False, node_name: str | None = None,
                  doc: str | None = None, first_order_only: bool = False, elementwise: bool = False,
-                 view: bool = False) -> None:
+                 view: bool = False, batch: Callable[..., Any] | str | None = None) -> None:
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise OpDefinitionError(f"an op's name must be an identifier, got {name!r}")
         if not callable(forward):
@@ -233,6 +247,10 @@ class Op:
         self.variadic = variadic
         self.elementwise = bool(elementwise) and len(argnames) in (1, 2)
         self.view = bool(view)
+        if batch is not None and not callable(batch) and batch not in ("elementwise", "reduction", "trailing"):
+            raise OpDefinitionError(f"op {name!r}: batch= takes a function or one of 'elementwise', 'reduction', "
+                                    f"'trailing', got {batch!r}")
+        self.batch = batch
         if self.view and (variadic or len(argnames) != 1):
             raise OpDefinitionError(f"op {name!r}: a view op returns a view of its one array argument, "
                                     "so it takes exactly one, named (not *arrays)")
@@ -380,7 +398,8 @@ class Op:
                                          if any(r is not None for r in self.reciprocal_derivative) else None),
                   jvp=("linear" if jvp == ("linear",) else jvp if any(j is not None for j in jvp) else None),
                   backends=backends, node_name=self.node_name, doc=doc or self.doc,
-                  first_order_only=self.first_order_only, elementwise=self.elementwise, view=self.view)
+                  first_order_only=self.first_order_only, elementwise=self.elementwise, view=self.view,
+                  batch=self.batch)
 
     def plan(self, needs: tuple[bool, ...]) -> Any:
         """What a node of this op keeps (the engine's SavePlan), given which arguments need grad.

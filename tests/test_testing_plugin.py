@@ -421,3 +421,24 @@ def test_backend_marks_go_into_that_backends_params(pytester):
     strict = len([i for i in _ids_in_matrix() if i.startswith("array_api_strict")])
     result.assert_outcomes(xfailed=strict, deselected=1)  # numpy's case is slow: deselected
     result.stdout.fnmatch_lines(["*test_it?array_api_strict? XFAIL*"])
+
+
+def rowsum_with_a_wrong_batching_rule(x):
+    return apply("xpgrad_test_rowsum", (x,))
+
+
+def test_check_grads_catches_a_wrong_batching_rule(register, device):
+    # The rule sums over the batch axis instead of each example's last axis.
+    def wrong_batch(values, batched, params, size):
+        (x,) = values
+        total = xpgrad.xp.sum(x, axis=0, keepdims=True)
+        return xpgrad.xp.broadcast_to(total[..., 0], (size,))
+
+    register(ops_plugin(Op("xpgrad_test_rowsum", lambda xp, x: xp.sum(x, axis=-1),
+                           vjp={"x": lambda xp, g, x: xp.broadcast_to(g[..., None], x.shape)},
+                           batch=wrong_batch)), name="wrong_batch_plugin")
+    x = BackendCase(device).make([1.0, -2.0, 0.5], requires_grad=True)
+    with pytest.raises(AssertionError, match=r"the batching rules of .*rowsum_with_a_wrong_batching_rule disagree "
+                                             r"with running it example by example on device .*the values of output 0"):
+        check_grads(rowsum_with_a_wrong_batching_rule, x, order=1)
+    check_grads(rowsum_with_a_wrong_batching_rule, x, order=1, batch=False)  # the VJP itself is right

@@ -17,8 +17,8 @@ What differs from PyTorch, on purpose:
   PyTorch's double-backward trick; the values are the same.
 - ``strategy="forward-mode"`` (``jacobian``) and ``outer_jacobian_strategy="forward-mode"``
   (``hessian``) work with ``vectorize=False`` too: xpgrad has forward mode without vmap.
-- ``vectorize=True`` is accepted and computes the same values with one pass per row (or
-  column): there is no vmap yet.
+- ``vectorize=True`` computes every row (or column) in one vectorised pass, as PyTorch's
+  does with vmap (``xpgrad.func.jacrev``/``jacfwd`` with ``vectorize=True``).
 - A ``strategy`` other than the two is a ValueError (PyTorch raises AssertionError).
 - With ``strict=True`` and ``create_graph=True``, ``jacobian`` checks that each block
   ``J[i][j]`` (not each row of it) depends on the inputs.
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from xpgrad.dispatch import batched
 from xpgrad.func import jacfwd as _jacfwd
 from xpgrad.func import jacrev as _jacrev
 from xpgrad.func import jvp as _jvp
@@ -54,7 +55,7 @@ def _as_tuple(inp: Any, arg_name: str, fn_name: str) -> tuple[bool, tuple[Tensor
     is_tuple = isinstance(inp, tuple)
     items = tuple(inp) if is_tuple else (inp,)
     for i, el in enumerate(items):
-        if not isinstance(el, Tensor):
+        if not isinstance(el, Tensor) and not batched(el):  # (vectorize=True runs func under vmap)
             where = f"the value at index {i}" if is_tuple else f"the given {arg_name}"
             raise TypeError(
                 f"The {arg_name} given to {fn_name} must be either a Tensor or a tuple of Tensors but "
@@ -346,9 +347,9 @@ def jacobian(func: Callable[..., Any], inputs: Any, create_graph: bool = False, 
         Raise where an output does not depend on an input (else that block is zeros).
         Reverse mode without ``vectorize`` only, as in PyTorch.
     vectorize : bool
-        Accepted for PyTorch's sake; xpgrad has no vmap, so the Jacobian is computed the
-        same way (one backward pass per output element, or one forward pass per input
-        element), with the same values.
+        All rows (reverse mode: one backward pass with a batch of cotangents) or columns
+        (forward mode, through ``xpgrad.func.vmap``) at once, instead of one pass per
+        output (or input) element; the values are the same.
     strategy : {"reverse-mode", "forward-mode"}
         Reverse mode suits few outputs, forward mode few inputs. Unlike PyTorch, forward
         mode does not need ``vectorize=True``.
@@ -393,7 +394,8 @@ def jacobian(func: Callable[..., Any], inputs: Any, create_graph: bool = False, 
     user = _UserFunction(func, "jacobian", strict, check=_check_jacobian_strict)
     transform = _jacfwd if strategy == "forward-mode" else _jacrev
     with _grad_mode(create_graph):
-        jac = transform(user, argnums=tuple(range(len(inputs))))(*_prepare_inputs(inputs, create_graph))
+        jac = transform(user, argnums=tuple(range(len(inputs))), vectorize=vectorize)(
+            *_prepare_inputs(inputs, create_graph))
     rows: tuple[tuple[Tensor, ...], ...] = jac if user.is_tuple else (jac,)
     if strict and create_graph:
         for row in rows:
@@ -421,7 +423,7 @@ def hessian(func: Callable[..., Any], inputs: Any, create_graph: bool = False, s
         Raise where the output, or the gradient, does not depend on an input (else those
         blocks are zeros). Reverse mode without ``vectorize`` only, as in PyTorch.
     vectorize : bool
-        Accepted for PyTorch's sake; the values are the same (there is no vmap).
+        The outer Jacobian in one vectorised pass (see :func:`jacobian`); the same values.
     outer_jacobian_strategy : {"reverse-mode", "forward-mode"}
         Forward mode (forward over reverse) does not need ``vectorize=True`` here.
 

@@ -35,6 +35,7 @@ from xpgrad.grad_mode import enable_grad
 from xpgrad.rules import rule_error
 from xpgrad.tensor import Tensor, _accumulate_node
 
+from . import _inside_vmap as inside_vmap
 from ._common import SCRATCH, Scope, check_like, check_primal, split_aux, zeros_like
 from ._pytree import describe_path, flatten, tensor_leaves, unflatten
 
@@ -283,6 +284,14 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
                 f"jvp: {name} must be a tuple of f's positional arguments, got "
                 f"{type(value).__name__}; write jvp(f, (x,), (v,)) for one argument"
             )
+    levels = inside_vmap.active()
+    if levels:  # each example's tangent pushed through its own example (see _inside_vmap)
+        physical = inside_vmap.physical_args(tuple(primals), levels)
+        physical_t = inside_vmap.physical_args(tuple(tangents), levels)
+        batch_f = inside_vmap.batch_function(f, levels, has_aux, "jvp")
+        with inside_vmap.outside():
+            result = jvp(batch_f, physical, physical_t, has_aux=has_aux)
+        return tuple(inside_vmap.logical_out(r, levels) for r in result)
     p_leaves, p_paths, p_def = flatten(tuple(primals))
     t_leaves, _, t_def = flatten(tuple(tangents))
     if p_def != t_def:

@@ -4,10 +4,12 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
+from xpgrad.dispatch import apply
 from xpgrad.engine import grad as engine_grad
 from xpgrad.grad_mode import enable_grad
 from xpgrad.tensor import Tensor
 
+from . import _inside_vmap as inside_vmap
 from ._common import Scope, check_argnums, check_like, check_primal, split_aux, zeros_like
 from ._pytree import describe_path, flatten, tensor_leaves, unflatten
 
@@ -58,6 +60,20 @@ class _Traced:
                                 retain_graph=True, create_graph=create, allow_unused=True)
         return [zeros_like(x) if g is None else scope.escape(g) for g, x in zip(grads, self.copies)]
 
+    def pull_batched(self, index: int, cotangents: Tensor) -> list[Tensor]:
+        """Gradients (flat, one per copy, each with the batch in front) for a batch of
+        cotangents of output leaf ``index`` (the batch along axis 0), in one vectorised
+        backward pass (``is_grads_batched``)."""
+        scope, out = self.scope, self.o_leaves[index]
+        size = cotangents.shape[0]
+        if not out._rg:
+            return [_batch_of_zeros(x, size) for x in self.copies]
+        create = scope.outer and (self.outside or cotangents._rg)
+        with enable_grad():
+            grads = engine_grad([out], self.copies, [cotangents], retain_graph=True, create_graph=create,
+                                allow_unused=True, is_grads_batched=True)
+        return [_batch_of_zeros(x, size) if g is None else scope.escape(g) for g, x in zip(grads, self.copies)]
+
     def per_primal(self, flat: Sequence[Any]) -> tuple[Any, ...]:
         """Flat gradients regrouped: one pytree per primal."""
         out, start = [], 0
@@ -71,6 +87,10 @@ class _Traced:
 
     def aux_value(self) -> Any:
         return self.scope.escape_tree(self.aux)
+
+
+def _batch_of_zeros(x: Tensor, size: int) -> Tensor:
+    return Tensor(x._dev.xp.zeros((size,) + tuple(x.shape), dtype=x._data.dtype, device=x._dev.native), x._dev)
 
 
 def _selected(f: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any],
@@ -111,6 +131,9 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[An
     >>> pullback(xpgrad.ones_like(out))
     (tensor([2., 4.], dtype=xpgrad.float64),)
     """
+    levels = inside_vmap.active()
+    if levels:
+        return _vjp_inside_vmap(f, primals, has_aux, levels)
     traced = _Traced(f, primals, [f"primals[{i}]" for i in range(len(primals))], has_aux, "vjp")
 
     def pullback(cotangents: Any) -> tuple[Any, ...]:
@@ -127,6 +150,27 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[An
     if has_aux:
         return traced.value(), pullback, traced.aux_value()
     return traced.value(), pullback
+
+
+def _vjp_inside_vmap(f: Callable[..., Any], primals: Sequence[Any], has_aux: bool, levels: Any) -> tuple[Any, ...]:
+    """vjp inside vmap: of the whole batch, each example's cotangent pulled back through
+    its own example (see ``_inside_vmap``)."""
+    physical = inside_vmap.physical_args(tuple(primals), levels)
+    batch_f = inside_vmap.batch_function(f, levels, has_aux, "vjp")
+    with inside_vmap.outside():
+        result = vjp(batch_f, *physical, has_aux=has_aux)
+    batch_pullback = result[1]
+
+    def pullback(cotangents: Any) -> tuple[Any, ...]:
+        cots = inside_vmap.physical_out(cotangents, levels)
+        with inside_vmap.outside():
+            grads = batch_pullback(cots)
+        return inside_vmap.logical_out(grads, levels)
+
+    out = inside_vmap.logical_out(result[0], levels)
+    if has_aux:
+        return out, pullback, inside_vmap.logical_out(result[2], levels)
+    return out, pullback
 
 
 def _numel(shape: Iterable[int]) -> int:
@@ -189,6 +233,9 @@ def _grad_transform(f: Callable[_P, Any], argnums: int | Sequence[int], has_aux:
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        levels = inside_vmap.active()
+        if levels:
+            return _grad_inside_vmap(f, argnums, has_aux, fname, with_value, levels, args, kwargs)
         single, nums = check_argnums(argnums, len(args), fname)
         names = [f"argument {k}" for k in nums]
         traced = _Traced(_selected(f, args, kwargs, nums), [args[k] for k in nums], names,
@@ -217,6 +264,33 @@ def _grad_transform(f: Callable[_P, Any], argnums: int | Sequence[int], has_aux:
     return wrapper
 
 
+def _grad_inside_vmap(f: Callable[..., Any], argnums: int | Sequence[int], has_aux: bool, fname: str,
+                      with_value: bool, levels: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+    """grad (or value_and_grad) inside vmap: the gradient of the sum of the examples'
+    outputs, which is each example's gradient (see ``_inside_vmap``)."""
+    physical = inside_vmap.physical_args(tuple(args), levels)
+
+    def summed(*phys: Any, **kw: Any) -> Any:
+        out = inside_vmap.call_inside(f, levels, phys, kw)
+        aux = None
+        if has_aux:
+            out, aux = split_aux(out, True, fname)
+        if isinstance(out, (tuple, list, dict)):
+            raise TypeError(f"{fname}: f must return a single Tensor with one element, got "
+                            f"{type(out).__name__}; for a function with several outputs use "
+                            "xpgrad.func.jacobian or xpgrad.func.vjp")
+        value = inside_vmap.physical_out(out, levels)
+        return inside_vmap.sum_batch(value, levels), (value, inside_vmap.physical_out(aux, levels))
+
+    with inside_vmap.outside():
+        g, (value, aux) = _grad_transform(summed, argnums, True, fname, with_value=False)(*physical, **kwargs)
+    g = inside_vmap.logical_out(g, levels)
+    value, aux = inside_vmap.logical_out(value, levels), inside_vmap.logical_out(aux, levels)
+    if not with_value:
+        return (g, aux) if has_aux else g
+    return ((value, aux), g) if has_aux else (value, g)
+
+
 def elementwise_grad(f: Callable[_P, Any], argnums: int | Sequence[int] = 0) -> Callable[_P, Any]:
     """The gradient of ``sum(f(x))``: for an elementwise ``f``, its derivative at every element.
 
@@ -232,6 +306,15 @@ def elementwise_grad(f: Callable[_P, Any], argnums: int | Sequence[int] = 0) -> 
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        levels = inside_vmap.active()
+        if levels:  # the gradient of the sum of every output, example by example
+            def total(*a: Any, **k: Any) -> Any:
+                leaves = flatten(f(*a, **k))[0]
+                out = apply("sum", (leaves[0],), {"axis": None, "dtype": None, "keepdims": False})
+                for leaf in leaves[1:]:
+                    out = out + apply("sum", (leaf,), {"axis": None, "dtype": None, "keepdims": False})
+                return out
+            return _grad_inside_vmap(total, argnums, False, "elementwise_grad", False, levels, args, kwargs)
         single, nums = check_argnums(argnums, len(args), "elementwise_grad")
         traced = _Traced(_selected(f, args, kwargs, nums), [args[k] for k in nums],
                          [f"argument {k}" for k in nums], False, "elementwise_grad")

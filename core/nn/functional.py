@@ -27,6 +27,7 @@ import warnings
 from .. import functions as _f
 from .. import xp as _xp
 from ..creation import rand_like
+from ..dispatch import batched
 from ..tensor import Tensor
 
 __all__ = [
@@ -39,7 +40,7 @@ __all__ = [
 
 
 def _tensor(x, fn, what="input"):
-    if not isinstance(x, Tensor):
+    if not isinstance(x, Tensor) and not batched(x):
         raise TypeError(f"{fn}(): {what} must be an xpgrad Tensor, got {type(x).__name__}; "
                         "wrap data with xpgrad.tensor(...)")
     return x

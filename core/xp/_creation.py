@@ -9,7 +9,7 @@ name.
 """
 from xpgrad.creation import _from_data, resolve_dtype
 from xpgrad.device import device_of_array, get_device
-from xpgrad.dispatch import apply
+from xpgrad.dispatch import apply, batched
 from xpgrad.tensor import Tensor
 from xpgrad.transfer import move_array
 
@@ -193,6 +193,13 @@ def linspace(start, stop, /, num, *, dtype=None, device=None, endpoint=True):
 
 
 def _like(fn, x, *args, dtype, device):
+    if batched(x):  # inside vmap: the same for every example, so one unbatched Tensor
+        base = x
+        while batched(base):
+            base = base._value
+        dev = _dev(device, base)
+        dt = _dtype(x.dtype if dtype is None else dtype, dev)
+        return Tensor(getattr(dev.xp, fn[:-5])(x.shape, *args, dtype=dt, device=dev.native), dev)
     if not isinstance(x, Tensor):
         raise TypeError(f"{fn}() takes a Tensor, got {type(x).__name__}; use xpgrad.xp.asarray first")
     dev = _dev(device, x)
@@ -262,7 +269,7 @@ def _describe(a):
 
 
 def _triangle(x, k, lower):
-    if not isinstance(x, Tensor):
+    if not isinstance(x, Tensor) and not batched(x):
         raise TypeError(f"{'tril' if lower else 'triu'}() takes a Tensor, got {type(x).__name__}")
     if x.ndim < 2:
         raise ValueError(f"{'tril' if lower else 'triu'}() takes an array of at least 2 dimensions, "
@@ -274,7 +281,8 @@ def _triangle(x, k, lower):
     # The mask is a constant: where(mask, x, 0) passes the gradient through the kept
     # triangle and gives zero elsewhere, at every order.
     mask = (cols - rows <= k) if lower else (cols - rows >= k)
-    zero = Tensor(xp.zeros_like(x._data), dev)
+    # the zero as a Python scalar of x's kind, so that it promotes to x's dtype
+    zero = False if xp.isdtype(x.dtype, "bool") else 0
     return apply("where", (Tensor(mask, dev), x, zero))
 
 

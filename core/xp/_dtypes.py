@@ -10,6 +10,7 @@ import math
 import re
 
 from xpgrad.device import get_device
+from xpgrad.dispatch import batched
 from xpgrad.tensor import Tensor
 
 __all__ = ["can_cast", "finfo", "iinfo", "isdtype", "result_type"]
@@ -59,13 +60,13 @@ def result_type(*arrays_and_dtypes):
     """
     if not arrays_and_dtypes:
         raise ValueError("result_type() needs at least one array or dtype")
-    dev = next((a._dev for a in arrays_and_dtypes if isinstance(a, Tensor)), None)
+    dev = next((a._dev for a in arrays_and_dtypes if isinstance(a, Tensor) or batched(a)), None)
     if not any(isinstance(a, Tensor) or not isinstance(a, (bool, int, float, complex))
                for a in arrays_and_dtypes):
         raise ValueError("result_type() needs at least one array or dtype besides Python scalars")
     raw = []
     for a in arrays_and_dtypes:
-        if isinstance(a, Tensor):
+        if isinstance(a, Tensor) or batched(a):
             raw.append(_native(a.dtype, dev))
         elif isinstance(a, (bool, int, float, complex)):
             raw.append(a)
@@ -76,7 +77,7 @@ def result_type(*arrays_and_dtypes):
 
 def can_cast(from_, to, /):
     """Whether ``from_`` (a dtype or an array) can be cast to ``to`` by the promotion rules."""
-    if isinstance(from_, Tensor):
+    if isinstance(from_, Tensor) or batched(from_):
         from_ = from_.dtype
     return _ns().can_cast(_native(from_), _native(to))
 
@@ -100,7 +101,7 @@ class finfo_object:
 
 def finfo(type, /):
     """Machine limits of a floating-point dtype (or of an array's dtype), as Python floats."""
-    dev = type._dev if isinstance(type, Tensor) else None
+    dev = type._dev if isinstance(type, Tensor) or batched(type) else None
     if dev is not None:
         type = type.dtype
     info = _ns(dev).finfo(_native(type, dev))
@@ -110,7 +111,7 @@ def finfo(type, /):
 
 def iinfo(type, /):
     """Machine limits of an integer dtype (or of an array's dtype)."""
-    if isinstance(type, Tensor):
+    if isinstance(type, Tensor) or batched(type):
         type = type.dtype
     return _ns().iinfo(_native(type))
 

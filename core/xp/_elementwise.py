@@ -7,7 +7,7 @@ op's ``doc``, as the op's plugin declares it (which functions are differentiable
 conventions at kinks and for complex numbers): ``tools/xp_docs.py`` writes the
 functions from the registry, and a test keeps them current.
 """
-from xpgrad.dispatch import apply
+from xpgrad.dispatch import apply, batched
 from xpgrad.plugins.arrays import is_complex
 from xpgrad.tensor import Tensor
 
@@ -523,7 +523,7 @@ def sign(x, /):
     differentiable: op ``sgn``, PyTorch's ``sgn``.
 
     Dispatches op ``sign``, or op ``sgn`` for complex input."""
-    return apply("sgn" if isinstance(x, Tensor) and is_complex(x) else "sign", (x,))
+    return apply("sgn" if (isinstance(x, Tensor) or batched(x)) and is_complex(x) else "sign", (x,))
 
 
 def clip(x, /, min=None, max=None):
@@ -544,7 +544,7 @@ def clip(x, /, min=None, max=None):
         (the bounds included, as PyTorch's clamp does) and to the bound that gives the
         result elsewhere; where ``min > max`` the result is ``max``.
     """
-    if not isinstance(x, Tensor):
+    if not isinstance(x, Tensor) and not batched(x):
         raise TypeError(f"clip: x must be a Tensor, got {type(x).__name__}; wrap it with xpgrad.tensor(...)")
     # An absent bound travels as a placeholder 0 that the op is told to ignore: the op
     # takes its bounds as array arguments, so that Tensor bounds get gradients.

@@ -6,7 +6,7 @@ single-output ops, one per result; functions that are a relabelling of another
 (``moveaxis`` is a ``permute_dims``) dispatch that op.
 """
 from xpgrad.creation import _from_data, resolve_dtype
-from xpgrad.dispatch import apply
+from xpgrad.dispatch import apply, batched
 from xpgrad.plugins.arrays import broadcast_shapes as _broadcast_shapes
 from xpgrad.plugins.arrays import normalize_axis as _normalize_axis
 from xpgrad.plugins.arrays import prod as _prod
@@ -17,7 +17,7 @@ __all__ = ["astype", "broadcast_arrays", "broadcast_to", "concat", "expand_dims"
 
 
 def _tensor(x, fn):
-    if not isinstance(x, Tensor):
+    if not isinstance(x, Tensor) and not batched(x):
         raise TypeError(
             f"{fn}() takes xpgrad Tensors, got {type(x).__name__}; wrap the data with xpgrad.asarray(...)"
         )
@@ -25,7 +25,7 @@ def _tensor(x, fn):
 
 
 def _tensors(arrays, fn):
-    if isinstance(arrays, Tensor) or not isinstance(arrays, (tuple, list)):
+    if isinstance(arrays, Tensor) or batched(arrays) or not isinstance(arrays, (tuple, list)):
         raise TypeError(f"{fn}() takes a tuple or list of Tensors, got {type(arrays).__name__}")
     if not arrays:
         raise ValueError(f"{fn}() needs at least one array")

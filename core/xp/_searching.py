@@ -8,7 +8,7 @@ gradient) and ``diff``. Not differentiable, returning Tensors that never require
 """
 from collections import namedtuple
 
-from xpgrad.dispatch import apply
+from xpgrad.dispatch import apply, batched
 from xpgrad.tensor import Tensor
 
 __all__ = ["all", "any", "argmax", "argmin", "argsort", "count_nonzero", "diff", "nonzero",
@@ -20,7 +20,7 @@ UniqueInverseResult = namedtuple("UniqueInverseResult", ["values", "inverse_indi
 
 
 def _tensor(x, name):
-    if not isinstance(x, Tensor):
+    if not isinstance(x, Tensor) and not batched(x):
         raise TypeError(f"{name}() takes a Tensor, got {type(x).__name__}; wrap the data with xpgrad.tensor(...)")
     return x
 
@@ -167,7 +167,7 @@ def diff(x, /, *, axis=-1, n=1, prepend=None, append=None):
     axis %= x.ndim
     parts = [p for p in (prepend, x, append) if p is not None]
     for p in parts:
-        if not isinstance(p, Tensor) or p.ndim != x.ndim or _other_axes_differ(p, x, axis):
+        if not (isinstance(p, Tensor) or batched(p)) or p.ndim != x.ndim or _other_axes_differ(p, x, axis):
             raise ValueError(f"diff(): prepend and append must be Tensors shaped like x {x.shape} "
                              f"except along axis {axis}")
     if n == 0:

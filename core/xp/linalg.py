@@ -18,7 +18,7 @@ convention (``dL/dx + i dL/dy``); ``xpgrad.ops.linalg`` and
 """
 from collections import namedtuple
 
-from xpgrad.dispatch import apply
+from xpgrad.dispatch import apply, batched
 from xpgrad.grad_mode import GRAD_ENABLED
 from xpgrad.plugins.arrays import is_complex, svd_sizes, unpack
 from xpgrad.tensor import Tensor
@@ -46,7 +46,7 @@ _INF = float("inf")
 
 
 def _tensor(x, name):
-    if not isinstance(x, Tensor):
+    if not isinstance(x, Tensor) and not batched(x):
         raise TypeError(f"{name}: x must be an xpgrad Tensor, got {type(x).__name__}; "
                         "wrap arrays with xpgrad.tensor(...)")
     return x
@@ -58,6 +58,8 @@ def _parts(result, name, x, ops, params=None):
     generic = x._dev.ops[ops[0]].backends is None  # not a device's own definition (dask's)
     if not generic or x.requires_grad and GRAD_ENABLED.get():
         return result(*(apply(op, (x,), params) for op in ops))
+    if batched(x):  # inside vmap: the whole batch's decomposition (of the trailing axes), each field re-wrapped
+        return result(*(type(x)(part, x._level, x._size) for part in _parts(result, name, x._value, ops, params)))
     # Nothing to record: the backend's decomposition once. Where it fails, the first
     # field's op reruns it to raise its error, which names the op and the arguments.
     try:
