@@ -1,6 +1,6 @@
 """xpgrad's benchmark suite: every workload, every installed system, one table.
 
-``python benchmarks/run.py`` runs workloads A to F for hand-written NumPy, xpgrad and, when
+``python benchmarks/run.py`` runs workloads A to F and J for hand-written NumPy, xpgrad and, when
 they can be imported, PyTorch, HIPS autograd and MyGrad, and prints one table: per
 workload and system the median and the min-max over the rounds, the ratio of the median
 to hand-written NumPy's and to PyTorch's, and "n/a" with the reason where a system cannot
@@ -20,9 +20,14 @@ D       a chain of 10^5 and 10^6 ``y = y * 1.0000001`` on 1 element, then backwa
 E       Hessian-vector product of ``sum(tanh(x) ** 2)`` on 1000 elements by double
         backward, us per HVP (``hvp.py``);
 F       ``python -c "import <system>"`` wall time, ms, and the same with a first gradient
-        taken (``F-first``) (``imports.py``).
+        taken (``F-first``) (``imports.py``);
+J       whole Jacobians and Hessians: ``J-jac``, the Jacobian of ``tanh(W @ x + b)``,
+        256 -> 256, and ``J-hess``, the Hessian of ``sum(tanh(A @ x) ** 2)``, 100 elements,
+        by ``xpgrad.func.jacrev`` / ``hessian`` (vectorised, the default), by the same with
+        ``vectorize=False`` (the system ``xpgrad-loop``, J's only), ``torch.func`` and HIPS
+        autograd, ms per call (``jacobians.py``).
 
-How it is measured: A, B, C's time and E run in this process: each system's gradients are
+How it is measured: A, B, C's time, E and J run in this process: each system's gradients are
 checked against the hand-written NumPy ones (the run aborts on a mismatch), each step is
 warmed up, then the systems are interleaved round by round (their order rotating), each
 sample lasting at least 0.1 s and starting from a trimmed heap, so that no system reuses
@@ -37,10 +42,10 @@ full-size gradients. F times fresh interpreters. Every library runs on one threa
 Options: ``--quick`` (a smoke test: C on 10^5 elements, D with 10^4 ops only, 2 short
 in-process rounds, one child per system for C's memory and D together, one interpreter
 per system for F; about 15-30 s on 2 cores, most of it importing PyTorch), ``--rounds N``,
-``--sub-rounds N``, ``--only A,C``, ``--systems xpgrad,torch``, ``--json PATH``, ``--plot
-PATH`` (matplotlib, the ``bench`` extra), ``--profile`` (cProfile of xpgrad on C, D and E,
-and ``-X importtime`` of ``import xpgrad`` and of a first gradient, instead of the
-benchmark).
+``--sub-rounds N``, ``--only A,C``, ``--systems xpgrad,xpgrad-loop,torch``, ``--j-sizes
+256,100``, ``--json PATH``, ``--plot PATH`` (matplotlib, the ``bench`` extra), ``--profile``
+(cProfile of xpgrad on C, D, E and J, and ``-X importtime`` of ``import xpgrad`` and of a
+first gradient, instead of the benchmark).
 """
 import argparse
 import os
@@ -58,6 +63,7 @@ import chain  # noqa: E402
 import elementwise  # noqa: E402
 import hvp  # noqa: E402
 import imports  # noqa: E402
+import jacobians  # noqa: E402
 import overhead  # noqa: E402
 import report  # noqa: E402
 from harness import (  # noqa: E402
@@ -72,7 +78,7 @@ from harness import (  # noqa: E402
     run_children,
 )
 
-WORKLOADS = "ABCDEF"
+WORKLOADS = "ABCDEFJ"
 
 
 def log(msg):
@@ -84,7 +90,7 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true",
                    help="smoke test: small C and D, 2 short rounds, 1 child round")
     p.add_argument("--rounds", type=int,
-                   help="in-process rounds (A, B, C time, E) and interpreters for F "
+                   help="in-process rounds (A, B, C time, E, J) and interpreters for F "
                         "(default 7 and 10; 2 and 1 with --quick)")
     p.add_argument("--sub-rounds", type=int,
                    help="child-process rounds for C's memory and D (default 3, 1 with --quick)")
@@ -95,6 +101,8 @@ def parse_args(argv=None):
     p.add_argument("--d-sizes", metavar="N,N",
                    help="chain lengths of D (default 100000,1000000; 10000 with --quick)")
     p.add_argument("--c-size", type=int, help="elements of C (default 4000000; 100000 with --quick)")
+    p.add_argument("--j-sizes", metavar="N,N",
+                   help="elements of x in J's Jacobian (and its outputs) and Hessian (default 256,100)")
     p.add_argument("--d-timeout", type=float, default=120.0,
                    help="seconds one child run (C memory, D) may take (default 120)")
     p.add_argument("--mem-cap", type=float, default=6.0,
@@ -106,7 +114,7 @@ def parse_args(argv=None):
                    help="also measure xpgrad as it was at this git revision (repeatable), "
                         "as the system xpgrad@REV, in the same interleaved run")
     p.add_argument("--profile", action="store_true",
-                   help="instead of timing, print cProfiles of xpgrad on C, D and E")
+                   help="instead of timing, print cProfiles of xpgrad on C, D, E and J")
     return p.parse_args(argv)
 
 
@@ -124,6 +132,8 @@ def settings(args):
         "c_size": args.c_size or (100_000 if quick else elementwise.N_LARGE),
         "d_sizes": ([int(float(n)) for n in args.d_sizes.split(",")] if args.d_sizes
                     else [10_000] if quick else list(chain.SIZES)),
+        "j_sizes": ([int(n) for n in args.j_sizes.split(",")] if args.j_sizes
+                    else [jacobians.N_JAC, jacobians.N_HESS]),
         "d_timeout_s": args.d_timeout,
         "mem_cap_bytes": args.mem_cap * 1e9,
     }
@@ -133,15 +143,19 @@ def check_references(only):
     """The hand-written NumPy gradients against finite differences (abort on a mismatch)."""
     if only & set("AB"):
         overhead.check_references()  # exits on a mismatch
-    modules = {"C": elementwise, "D": chain, "E": hvp}
+    modules = {"C": elementwise, "D": chain, "E": hvp, "J": jacobians}
     bad = [w for w, mod in modules.items() if w in only and not mod.check_reference()]
     if bad:
         sys.exit(f"error: the hand-written NumPy gradients of {bad} disagree with finite differences")
 
 
 def run_all(cfg, systems, only):
-    """Measure everything selected; return (cases in table order, merged results, extras)."""
+    """Measure everything selected; return (cases in table order, merged results, extras).
+
+    The systems of J only (``jacobians.ONLY_J``) run J's cases alone: their results for the
+    other in-process cases are dropped, and no child or interpreter runs them."""
     results, extras = {}, {}
+    others = [s for s in systems if s not in jacobians.ONLY_J]
     inproc = []
     if "A" in only or "B" in only:
         for case in overhead.make_cases():
@@ -153,12 +167,20 @@ def run_all(cfg, systems, only):
         inproc.append(c_time)
     e_cases = hvp.make_cases() if "E" in only else ()
     inproc.extend(e_cases)
+    j_cases = jacobians.make_cases(*cfg["j_sizes"]) if "J" in only else ()
+    inproc.extend(j_cases)
+    if j_cases:
+        extras["J_max_abs_diff_vs_torch"] = jacobians.cross_check(j_cases, systems)
     if inproc:
         log(f"in process: {', '.join(c.key for c in inproc)}; {cfg['rounds']} rounds")
         t0 = time.perf_counter()
         results.update(run_benchmark(inproc, systems, cfg["rounds"], cfg["warmup"],
                                      cfg["min_sample_s"], log=log))
         log(f"  {time.perf_counter() - t0:.0f} s")
+        for case in inproc:
+            if case not in j_cases:
+                for s in jacobians.ONLY_J:
+                    results[case.key].pop(s, None)
         if c_time is not None:
             del c_time.data["x"]  # the children make their own
 
@@ -174,26 +196,26 @@ def run_all(cfg, systems, only):
     if groups:
         log(f"child processes: {', '.join(groups)}; {cfg['sub_rounds']} rounds")
         t0 = time.perf_counter()
-        results.update(run_children(groups, systems, cfg["sub_rounds"], cfg["d_timeout_s"],
+        results.update(run_children(groups, others, cfg["sub_rounds"], cfg["d_timeout_s"],
                                     cfg["mem_cap_bytes"], batch=cfg["quick"], log=log))
         log(f"  {time.perf_counter() - t0:.0f} s")
 
     f_cases = imports.make_cases() if "F" in only else ()
     if f_cases:
         log(f"imports: {cfg['import_rounds']} fresh interpreters per system")
-        res, bare = imports.run_imports(f_cases, systems, cfg["import_rounds"],
+        res, bare = imports.run_imports(f_cases, others, cfg["import_rounds"],
                                         prime=not cfg["quick"], log=log)
         results.update(res)
         extras["bare_interpreter_ms"] = sorted(b * 1e3 for b in bare)
 
     order = ([c for c in inproc if c.key[0] in "AB"]
              + ([c_time, c_mem] if c_time is not None else [])
-             + d_cases + list(e_cases) + list(f_cases))
+             + d_cases + list(e_cases) + list(f_cases) + list(j_cases))
     return order, results, extras
 
 
 def profile_xpgrad(cfg, top=15):
-    """cProfile of xpgrad on C, D (the first size) and E, top functions by own time."""
+    """cProfile of xpgrad on C, D (the first size), E and J, top functions by own time."""
     picks = []
     if "C" in cfg["only"]:
         picks.append((elementwise.make_cases(cfg["c_size"])[0], 3))
@@ -201,6 +223,8 @@ def profile_xpgrad(cfg, top=15):
         picks.append((chain.make_cases(cfg["d_sizes"][0])[0], 1))
     if "E" in cfg["only"]:
         picks.append((hvp.make_cases()[0], 200))
+    if "J" in cfg["only"]:
+        picks.extend((case, 20) for case in jacobians.make_cases(*cfg["j_sizes"]))
     for case, calls in picks:
         profile_xpgrad_case(case, calls, top, f"{calls} step(s)")
     if "F" in cfg["only"]:
@@ -228,6 +252,12 @@ def main(argv=None):
         if wanted is not None:
             wanted.add(name)
     versions, missing = available_systems(wanted)
+    if "J" not in only:  # J's own systems have nothing else to run
+        versions = {s: v for s, v in versions.items() if s not in jacobians.ONLY_J}
+    else:  # xpgrad-loop right after xpgrad, in the table as in the rounds
+        rank = {s: i for i, s in enumerate(SYSTEMS)}
+        rank.update((s, rank["xpgrad"] + 0.5) for s in jacobians.ONLY_J)
+        versions = dict(sorted(versions.items(), key=lambda sv: rank[sv[0]]))
     systems = list(versions)
     info = machine_info(versions)
     print_machine(info, missing)
@@ -235,14 +265,19 @@ def main(argv=None):
           f"samples >= {cfg['min_sample_s'] * 1e3:.0f} ms; {cfg['sub_rounds']} child round(s); "
           f"C on {cfg['c_size']:,} elements; D with {', '.join(f'{n:,}' for n in cfg['d_sizes'])} "
           f"ops; child limits {cfg['d_timeout_s']:.0f} s, {cfg['mem_cap_bytes'] / 1e9:.0f} GB; "
-          f"F over {cfg['import_rounds']} interpreters; heap reset: {HEAP_RESET}", flush=True)
+          f"F over {cfg['import_rounds']} interpreters; J's Jacobian {cfg['j_sizes'][0]} -> "
+          f"{cfg['j_sizes'][0]}, Hessian {cfg['j_sizes'][1]} el.; heap reset: {HEAP_RESET}", flush=True)
 
     t_start = time.perf_counter()
     check_references(only)
     cases, results, extras = run_all(cfg, systems, only)
-    rows = report.summarize(cases, results, systems)
+    rows = [r for r in report.summarize(cases, results, systems)
+            if r["system"] not in jacobians.ONLY_J or r["case"].startswith("J")]
     print()
     report.print_checks(cases, results, systems)
+    for key, diffs in extras.get("J_max_abs_diff_vs_torch", {}).items():
+        print(f"  {key}, max |xpgrad - torch.func| (limit {jacobians.VS_TORCH_TOL:g}): "
+              + ", ".join(f"{s} {d:.1e}" for s, d in diffs.items()))
     methods = {r.get("memory_method") for r in rows if r.get("memory_method")}
     if methods:
         print(f"peak memory measured as: {', '.join(sorted(methods))} delta in a fresh child "
@@ -253,7 +288,7 @@ def main(argv=None):
     print()
     report.print_table(rows, "torch" in systems)
     print()
-    targets = report.evaluate_targets(rows)
+    targets = report.evaluate_targets(rows) + jacobians.evaluate_targets(rows)
     report.print_targets(targets)
     elapsed = time.perf_counter() - t_start
     info["loadavg_end"] = load_average()

@@ -11,6 +11,8 @@ import pytest
 
 BENCHMARKS = pathlib.Path(__file__).resolve().parent.parent / "benchmarks"
 SCRIPT = BENCHMARKS / "overhead.py"
+# torch.func.hessian's first forward-mode call loads decompositions through torch.jit.script
+torch_jit_deprecated = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 
 
 def _load(path=SCRIPT, name="overhead"):
@@ -40,15 +42,42 @@ def test_suite_runs_the_other_workloads_small(capsys):
     assert set(xp) == {"C", "C-mem", "D-1e3", "D-1e3-mem", "D-1e3-node", "E", "F", "F-first"}, rows
     assert all(row["na"] is None and row["median"] is not None for row in xp.values()), xp
     assert xp["C"]["ratio_numpy"] is not None and xp["D-1e3-mem"]["ratio_numpy"] is None
+    assert not any(row["system"] == "xpgrad-loop" for row in rows)  # J's own system
     if platform.libc_ver()[0] == "glibc":  # every in-process sample starts from a trimmed heap
         assert "heap reset: malloc_trim(0) before every sample" in text
 
 
+@torch_jit_deprecated
+def test_jacobians_and_hessians_small(capsys):
+    """J through run.py, tiny: xpgrad's vectorised jacrev / hessian and its loop
+    (``xpgrad-loop``, a system of J only) checked against NumPy and against PyTorch."""
+    run = _load(BENCHMARKS / "run.py", "run")
+    rows = run.main(["--quick", "--rounds", "1", "--only", "EJ", "--j-sizes", "8,6"])
+    text = capsys.readouterr().out
+    by = {(row["case"], row["system"]): row for row in rows}
+    assert {c for c, s in by if s == "xpgrad-loop"} == {"J-jac", "J-hess"}, rows  # not E
+    ran = [s for s in ("xpgrad", "xpgrad-loop", "torch", "autograd") if ("J-jac", s) in by]
+    assert ran[:2] == ["xpgrad", "xpgrad-loop"], rows
+    for case in ("J-jac", "J-hess"):
+        for system in ran:
+            row = by[case, system]
+            assert row["na"] is None and row["median"] is not None, row
+            assert row["max_err"] < 1e-12, row
+        if ("J-jac", "mygrad") in by:
+            assert by[case, "mygrad"]["na"], by[case, "mygrad"]
+    assert "Jacobian of tanh(W @ x + b), 8 -> 8" in text and "Hessian of sum(tanh(A @ x) ** 2), 6 el." in text
+    if "torch" in ran:
+        assert "J-jac, max |xpgrad - torch.func| (limit 1e-10): xpgrad " in text
+        assert by["J-hess", "xpgrad"]["ratio_torch"] is not None
+    assert "J-jac: vectorised at least 10x faster than vectorize=False" in text
+
+
 @pytest.mark.slow
+@torch_jit_deprecated
 def test_full_quick_suite(capsys):
     rows = _load(BENCHMARKS / "run.py", "run").main(["--quick"])
     assert "xpgrad's targets:" in capsys.readouterr().out
-    assert {row["case"][0] for row in rows if row["system"] == "xpgrad"} == set("ABCDEF")
+    assert {row["case"][0] for row in rows if row["system"] == "xpgrad"} == set("ABCDEFJ")
 
 
 def test_baseline_is_an_earlier_revision_under_its_own_name(tmp_path):
