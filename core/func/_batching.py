@@ -232,7 +232,8 @@ class Batched:
     def __getitem__(self, key: Any) -> Batched:
         from xpgrad.methods import BATCHED_KEY, _index_with_batched, _raw_key
 
-        raw = _raw_key(key, self)
+        example: Any = self  # _raw_key reads a key against the example, as against a Tensor
+        raw = _raw_key(key, example)
         if raw is BATCHED_KEY:
             return _index_with_batched(self, key)
         return call("getitem", (self,), {"key": raw})

@@ -176,7 +176,7 @@ def _run(f: Callable[..., Any], leaves: list[Any], axes: list[Any], treedef: Any
         if not isinstance(leaf, (Tensor, Batched)):
             raise ValueError(f"vmap: out_axes gives {where} the batch axis {axis}, but f returned a "
                              f"{type(leaf).__name__} there, not a Tensor; give it out_axes None")
-        value = leaf._value if batched else add_batch(leaf, size)
+        value = leaf._value if isinstance(leaf, Batched) and leaf._level == level else add_batch(leaf, size)
         if not -value.ndim <= axis < value.ndim:
             raise ValueError(f"vmap: out_axes {axis} is out of range for {where}, which has "
                              f"{value.ndim - 1} dimensions per example")
