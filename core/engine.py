@@ -158,9 +158,7 @@ def grad(outputs: Tensors, inputs: Tensors, grad_outputs: Gradients = None, reta
     if retain_graph is None:
         retain_graph = create_graph
     roots = [_root_node(t, i) for i, t in enumerate(outputs)]
-    targets = {}
-    for t in inputs:
-        targets.setdefault(t._grad_fn if t._grad_fn is not None else _accumulate_node(t), None)
+    targets = _targets(inputs)
     found = _execute(roots, grads, retain_graph, create_graph, targets, True)
     result = []
     first = {}  # node -> the index of the input it was returned for
@@ -178,10 +176,7 @@ def grad(outputs: Tensors, inputs: Tensors, grad_outputs: Gradients = None, reta
                 result.append(Tensor(t._dev.xp.zeros_like(t._data), t._dev))
                 continue
             if not allow_unused:
-                raise RuntimeError(
-                    f"inputs[{i}] was not used to compute the outputs, so it has no gradient; "
-                    "pass allow_unused=True to get None for it"
-                )
+                raise _unused(i)
             result.append(None)
         elif create_graph:
             result.append(g if own else _owned_copy(g, True))
@@ -189,6 +184,19 @@ def grad(outputs: Tensors, inputs: Tensors, grad_outputs: Gradients = None, reta
             dev = t._dev
             result.append(Tensor(g if own else dev.xp.asarray(g, copy=True), dev))
     return tuple(result)
+
+
+def _targets(inputs):
+    """The nodes of ``inputs`` (their grad_fn, or a leaf's accumulator): where the walk stops."""
+    targets = {}
+    for t in inputs:
+        targets.setdefault(t._grad_fn if t._grad_fn is not None else _accumulate_node(t), None)
+    return targets
+
+
+def _unused(i):
+    return RuntimeError(f"inputs[{i}] was not used to compute the outputs, so it has no gradient; "
+                        "pass allow_unused=True to get None for it")
 
 
 def _grad_batched(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads):
@@ -211,9 +219,7 @@ def _grad_batched(outputs, inputs, grad_outputs, retain_graph, create_graph, all
     batched = [batched_type(g, level, size) for g in given]
     grads = _root_grads(outputs, batched, True, "grad_outputs")
     roots = [_root_node(t, i) for i, t in enumerate(outputs)]
-    targets = {}
-    for t in inputs:
-        targets.setdefault(t._grad_fn if t._grad_fn is not None else _accumulate_node(t), None)
+    targets = _targets(inputs)
     found = _execute(roots, grads, create_graph if retain_graph is None else retain_graph, True, targets, True)
     result = []
     for i, t in enumerate(inputs):
@@ -224,8 +230,7 @@ def _grad_batched(outputs, inputs, grad_outputs, retain_graph, create_graph, all
                 result.append(Tensor(t._dev.xp.zeros((size,) + tuple(t.shape), dtype=t._data.dtype), t._dev))
                 continue
             if not allow_unused:
-                raise RuntimeError(f"inputs[{i}] was not used to compute the outputs, so it has no gradient; "
-                                   "pass allow_unused=True to get None for it")
+                raise _unused(i)
             result.append(None)
             continue
         g = g._value if isinstance(g, batched_type) and g._level == level else _broadcast_batch(g, size)

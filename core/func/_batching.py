@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextvars
 import itertools
+import math
 import warnings
 from typing import Any
 
@@ -70,10 +71,7 @@ class Batched:
     @property
     def size(self) -> int:
         """The number of elements of one example."""
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n
+        return math.prod(self.shape)
 
     @property
     def dtype(self) -> Any:
@@ -500,10 +498,7 @@ def _reshape(values: list[Any], batched: list[bool], params: dict[str, Any], siz
         # each example flattened first, then given its new shape: two reshapes that only
         # merge or split axes, which every backend does (dask cannot, in one, turn the
         # trailing (2, 3) of a batch chunked along its batch axis into (3, 2))
-        n = 1
-        for d in shape[1:]:
-            n *= d
-        x = apply("reshape", (x,), {"shape": (shape[0], n), "copy": params.get("copy")})
+        x = apply("reshape", (x,), {"shape": (shape[0], math.prod(shape[1:])), "copy": params.get("copy")})
     params["shape"] = (shape[0],) + tuple(params["shape"])
     return apply("reshape", (x,), params)
 
