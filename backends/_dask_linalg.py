@@ -1,6 +1,6 @@
 """dask's linear algebra: the ops its array API namespace lacks, blockwise.
 
-dask's namespace lacks det, slogdet, eigh, eigvalsh, pinv and matrix_rank, inverts and
+dask's namespace lacks det, slogdet, eig, eigh, eigvalsh, pinv and matrix_rank, inverts and
 solves only with SciPy (by LU), and computes svd only for one 2-D block (without
 full_matrices). Each matrix's result depends on that matrix alone, so these run NumPy's
 function inside each block, the last two axes made one chunk (batch axes keep their
@@ -57,6 +57,16 @@ def _dask_ops():
             n = square("eigh")(x)
             return _dask_blockwise(x, lambda b: np.linalg.eigh(b)[index], (n,) if index == 0 else (n, n),
                                    dtype=_real_dtype(x) if index == 0 else None)
+        return forward
+
+    def eig(index):
+        def forward(xp, x):
+            n = square("eig")(x)
+            # Complex for every input, as the standard says (NumPy's is real where every
+            # eigenvalue is).
+            dtype = np.result_type(x.dtype, np.complex64)
+            return _dask_blockwise(x, lambda b: np.linalg.eig(b)[index].astype(dtype, copy=False),
+                                   (n,) if index == 0 else (n, n), dtype=dtype)
         return forward
 
     def eigvalsh(xp, x):
@@ -131,6 +141,7 @@ def _dask_ops():
     return {"inv": inverse, "cholesky": cholesky, "qr_q": qr(0), "qr_r": qr(1), "solve": solve, "det": det,
             "slogdet_sign": slogdet(0), "slogdet_logabsdet": slogdet(1),
             "slogdet_phase": phase, "svd_packed": svd_packed,
+            "eig_eigenvalues": eig(0), "eig_eigenvectors": eig(1),
             "eigh_eigenvalues": eigh(0), "eigh_eigenvectors": eigh(1), "eigvalsh": eigvalsh,
             "svd_u": svd(0), "svd_s": svd(1), "svd_vh": svd(2), "svdvals": svdvals, "pinv": pinv,
             "matrix_rank": matrix_rank}

@@ -1,7 +1,6 @@
 """Creating Tensors: ``tensor``, ``ones``, ``randn`` and friends (the PyTorch face)."""
-import re
-
 from .device import device_of_array, get_device
+from .dtypes import BY_NAME, STANDARD_NAMES, dtype, dtype_name
 from .tensor import Tensor, _dims, _not_a_bool
 from .transfer import move_array
 
@@ -11,30 +10,17 @@ __all__ = ["tensor", "as_tensor", "ones", "zeros", "full", "empty", "arange", "e
            "int32", "int64", "bool_", "complex64", "complex128", "dtype"]
 
 
-class dtype(str):
-    """A backend-neutral dtype name (``xpgrad.float32``); each backend maps it to its own."""
-
-    __slots__ = ()
-
-    def __repr__(self):
-        return f"xpgrad.{self}"
-
-
-float16 = dtype("float16")
-float32 = dtype("float32")
-float64 = dtype("float64")
-int32 = dtype("int32")
-int64 = dtype("int64")
-bool_ = dtype("bool")
-complex64 = dtype("complex64")
-complex128 = dtype("complex128")
+float16 = BY_NAME["float16"]
+float32 = BY_NAME["float32"]
+float64 = BY_NAME["float64"]
+int32 = BY_NAME["int32"]
+int64 = BY_NAME["int64"]
+bool_ = BY_NAME["bool"]
+complex64 = BY_NAME["complex64"]
+complex128 = BY_NAME["complex128"]
 _ALIASES = {"float": "float32", "double": "float64", "long": "int64", "int": "int32", "half": "float16"}
 
-
-# The array API standard's dtypes, and float16 (PyTorch's half, which most libraries have):
-# a name outside them (NumPy's float128, object) is refused rather than passed through.
-_STANDARD_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-                    "float16", "float32", "float64", "complex64", "complex128")
+_STANDARD_DTYPES = STANDARD_NAMES
 
 
 def resolve_dtype(dt, dev):
@@ -48,7 +34,9 @@ def resolve_dtype(dt, dev):
     """
     if dt is None:
         return None
-    if isinstance(dt, str):
+    if isinstance(dt, dtype):
+        name = dt.name
+    elif isinstance(dt, str):
         name = _ALIASES.get(dt, dt)
     elif dt is bool:
         return dev.xp.bool
@@ -59,12 +47,7 @@ def resolve_dtype(dt, dev):
     elif dt is complex:
         return dev.xp.complex128
     else:
-        name = getattr(dt, "name", None) or getattr(dt, "__name__", None)
-        if not (isinstance(name, str) and name in _STANDARD_DTYPES):
-            # Another backend's dtype object without a name attribute (array_api_strict's,
-            # torch's): known by the name in its text, ``array_api_strict.float64``.
-            found = _DTYPE_IN_TEXT.search(str(dt))
-            name = found.group(1) if found is not None else str(dt)
+        name = dtype_name(dt) or str(dt)
     found = getattr(dev.xp, name, None) if name in _STANDARD_DTYPES else None
     if found is None:
         what = (f"is not available on the {dev.backend.name} backend" if name in _STANDARD_DTYPES
@@ -75,9 +58,6 @@ def resolve_dtype(dt, dev):
             f"library's own dtype object"
         )
     return found
-
-
-_DTYPE_IN_TEXT = re.compile(r"\b(bool|u?int(?:8|16|32|64)|float(?:16|32|64)|complex(?:64|128))\b")
 
 
 def _from_data(data, dtype_, device, default_float=False, copy=False):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, overload
 from . import xp as _xp
 from .dispatch import apply, unary
 from .dispatch import batched as _batched
+from .dtypes import is_kind
 from .grad_mode import GRAD_ENABLED
 from .node import _FREED, AccumulateGrad, Packed
 from .rules import rule_error
@@ -636,8 +637,7 @@ def _refuse_second_order(node):
 
 def _cast(xp, g, dtype, node, i):
     try:
-        isdtype = node.dev.xp.isdtype  # the backend's own: xpgrad.xp's asks the default device
-        if isdtype(g.dtype, "complex floating") and not isdtype(dtype, "complex floating"):
+        if is_kind(g.dtype, "complex floating") and not is_kind(dtype, "complex floating"):
             g = xp.real(g)  # a real argument's gradient is the real part (PyTorch's convention)
         return xp.astype(g, dtype)
     except Exception as exc:

@@ -11,12 +11,12 @@ from xpgrad.plugins.arrays import is_complex
 from .dispatch import apply
 from .xp import conj, expand_dims, moveaxis, squeeze
 from .xp import linalg as _xl
-from .xp.linalg import EighResult, QRResult, SlogdetResult, SVDResult
+from .xp.linalg import EighResult, EigResult, QRResult, SlogdetResult, SVDResult
 
-__all__ = ["cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm",
+__all__ = ["cholesky", "cross", "det", "diagonal", "eig", "eigh", "eigvals", "eigvalsh", "inv", "matmul", "matrix_norm",
            "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "svd",
            "svdvals", "trace", "vecdot", "vector_norm",
-           "EighResult", "QRResult", "SVDResult", "SlogdetResult"]
+           "EigResult", "EighResult", "QRResult", "SVDResult", "SlogdetResult"]
 
 
 def _dims(dim):
@@ -113,6 +113,19 @@ def slogdet(A):
 def cholesky(A, *, upper=False):
     """The Cholesky factor (lower, or upper with ``upper=True``) of SPD matrices."""
     return _xl.cholesky(A, upper=upper)
+
+
+def eig(A):
+    """``(eigenvalues, eigenvectors)`` of square matrices, complex even for real ``A``.
+
+    ``torch.linalg.eig``'s name; the gradient asks of the loss what PyTorch's does.
+    """
+    return _xl.eig(A)
+
+
+def eigvals(A):
+    """The eigenvalues of square matrices, complex even for real ``A``."""
+    return _xl.eigvals(A)
 
 
 def eigh(A, UPLO="L"):

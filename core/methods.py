@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 __all__ = ["TensorMethods", "install"]
 
 # The versions of the standard whose code xpgrad.xp (2024.12) serves.
-_API_VERSIONS = ("2021.12", "2022.12", "2023.12", "2024.12")
+_API_VERSIONS = ("2021.12", "2022.12", "2023.12", "2024.12", "2025.12")
 
 _ValuesIndices = namedtuple("values_indices", ["values", "indices"])  # type: ignore[name-match]
 
@@ -320,14 +320,15 @@ class TensorMethods:
         return _compute(self)[0]  # type: ignore[arg-type]  # (self is a Tensor: installed on Tensor)
 
     def __array_namespace__(self, /, *, api_version: str | None = None) -> ModuleType:
-        """``xpgrad.xp``, the differentiable array API namespace (standard 2024.12).
+        """``xpgrad.xp``, the differentiable array API namespace (standard 2025.12).
 
-        ``api_version`` may name 2024.12 or an earlier version of the standard (whose
-        functions 2024.12 keeps); any other value is a ValueError.
+        ``api_version`` may name 2025.12 or an earlier version of the standard (whose
+        functions 2025.12 keeps; where 2025.12 returns a tuple, earlier versions' lists,
+        code that indexes or unpacks gets the same); any other value is a ValueError.
         """
         if api_version is not None and api_version not in _API_VERSIONS:
             raise ValueError(
-                f"xpgrad.xp implements version 2024.12 of the array API standard (and serves "
+                f"xpgrad.xp implements version 2025.12 of the array API standard (and serves "
                 f"code written for {', '.join(_API_VERSIONS[:-1])}); api_version={api_version!r} "
                 "is not supported. Pass api_version=None for the latest."
             )

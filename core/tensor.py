@@ -18,6 +18,7 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any, overload
 
+from .dtypes import of_native
 from .node import AccumulateGrad
 from .printing import tensor_repr
 
@@ -343,12 +344,13 @@ class Tensor(_Methods):
 
     @property
     def dtype(self) -> Any:
-        """The data type, as the backend's own dtype object (on NumPy, a ``numpy.dtype``).
+        """The data type, as xpgrad's dtype object (``xpgrad.float64``).
 
-        PyTorch's is a ``torch.dtype``. Every function that takes a dtype also takes the
-        backend-neutral names, ``xpgrad.float32`` and the others.
+        The same object on every device: it is ``xpgrad.xp.float64`` too, and compares
+        equal to every library's dtype of its type (``numpy.float64``, ``torch.float64``);
+        see :mod:`xpgrad.dtypes`.
         """
-        return self._data.dtype
+        return of_native(self._data.dtype)
 
     @property
     def device(self) -> Device:

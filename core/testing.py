@@ -72,6 +72,7 @@ import weakref
 import pytest
 
 import xpgrad
+from xpgrad.dtypes import is_kind as _is_kind
 from xpgrad.node import walk
 from xpgrad.plugins import registry
 from xpgrad.plugins.manager import get_plugin_manager
@@ -452,7 +453,7 @@ def _check_batching(fn, inputs, device, atol, rtol):
     from xpgrad import func, xp
 
     scales = (1.0, 0.999, 0.998)
-    floats = [isinstance(x, xpgrad.Tensor) and xp.isdtype(x.dtype, ("real floating", "complex floating"))
+    floats = [isinstance(x, xpgrad.Tensor) and _is_kind(x.dtype, ("real floating", "complex floating"))
               for x in inputs]
     examples = [[x.detach() * s if f else x for x, f in zip(inputs, floats)] for s in scales]
     batched = [xp.stack([e[i] for e in examples]) if isinstance(x, xpgrad.Tensor) else x
@@ -462,8 +463,8 @@ def _check_batching(fn, inputs, device, atol, rtol):
     def total(*args):  # the sum of every output, for one gradient of the batch
         out = fn(*args)
         outs = out if isinstance(out, (tuple, list)) else (out,)
-        return sum(xp.sum(xp.real(o) if xp.isdtype(o.dtype, "complex floating") else o) for o in outs
-                   if xp.isdtype(o.dtype, ("real floating", "complex floating")))
+        return sum(xp.sum(xp.real(o) if _is_kind(o.dtype, "complex floating") else o) for o in outs
+                   if _is_kind(o.dtype, ("real floating", "complex floating")))
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", func.VmapFallbackWarning)  # the loop is correct, if slow

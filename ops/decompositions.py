@@ -1,12 +1,13 @@
-"""Matrix decompositions: cholesky, eigh, eigvalsh, qr, svd, svdvals.
+"""Matrix decompositions: cholesky, eig, eigh, eigvalsh, qr, svd, svdvals.
 
-A decomposition with several outputs is one op per output (``eigh_eigenvalues``,
-``eigh_eigenvectors``; ``qr_q``, ``qr_r``; ``svd_u``, ``svd_s``, ``svd_vh``), each
-computing the decomposition in its forward and returning its part. A decomposition's
-VJP is linear in the output cotangents, so the engine's sum of the per-output VJPs is
-the full VJP. The price: a caller that uses several outputs of one call while recording
-a graph computes the decomposition once per output, and each rule recomputes the parts
-it reads (``xpgrad.xp.linalg`` computes it once when nothing requires grad).
+A decomposition with several outputs is one op per output (``eig_eigenvalues``,
+``eig_eigenvectors``; ``eigh_eigenvalues``, ``eigh_eigenvectors``; ``qr_q``, ``qr_r``;
+``svd_u``, ``svd_s``, ``svd_vh``), each computing the decomposition in its forward and
+returning its part. A decomposition's VJP is linear in the output cotangents, so the
+engine's sum of the per-output VJPs is the full VJP. The price: a caller that uses
+several outputs of one call while recording a graph computes the decomposition once per
+output, and each rule recomputes the parts it reads (``xpgrad.xp.linalg`` computes it
+once when nothing requires grad).
 
 Conventions:
 
@@ -21,6 +22,20 @@ Conventions:
   degenerate eigenspace. A gauge-invariant function of the eigenvectors (``V diag(w)
   V^T``) gets finite gradients there, but its component inside the degenerate
   eigenspace is lost. Nearly repeated values give large, finite gradients.
+- ``eig`` (general square matrices; ``eigvals`` while recording is its eigenvalues, as
+  in PyTorch): the results are complex for real input too, the eigenvectors ``V`` unit
+  columns. With ``P = V^-1 dA V`` and ``F[i, j] = 1 / (L_j - L_i)`` off the diagonal
+  (PyTorch's linalg_eig_jvp and linalg_eig_backward):
+  ``dL = diag(P)``; ``dV = V C - V Re(diag(V^H V C))`` with ``C = F o P`` (the columns
+  keep unit norm, ``Re(v_k^H dv_k) = 0``, and ``V^-1 dV`` has a real diagonal, PyTorch's
+  choice of phase); ``gA = V^-H (diag(gL) + conj(F) o (V^H gV - V^H V Re(diag(V^H gV))))
+  V^H``, its real part for real input. The gradient needs distinct eigenvalues: the
+  ``1 / (L_j - L_i)`` terms of exactly repeated ones are dropped, as for eigh (PyTorch
+  divides by zero there), so functions of the eigenvalues of a diagonalizable matrix
+  stay exact; a defective matrix (no basis of eigenvectors: the computed ``V`` is
+  singular or nearly so) has no derivative, and what the rules return there means
+  nothing. The eigenvectors' phases are arbitrary for real input too (``V`` is
+  complex): see the phases below.
 - ``svd`` with ``full_matrices=True`` on a non-square matrix: the columns of ``U`` (rows
   of ``Vh``) past ``min(M, N)`` are any orthonormal completion, not a differentiable
   function of the input: their cotangents are ignored and their tangents are zero. Zero
@@ -46,25 +61,27 @@ for ``^T``). Every decomposition here supports it:
 - ``svdvals``, ``svd``'s ``S`` and ``eigh``'s eigenvalues are real, and any loss of them
   has a gradient.
 - The phases of complex eigenvectors and singular vectors are arbitrary: ``V -> V D``
-  for eigh, ``U -> U D`` with ``Vh -> D^H Vh`` for svd, any diagonal unitary ``D``.
-  Only a loss that does not depend on them has a gradient (``V diag(f(w)) V^H``,
-  ``U diag(f(S)) Vh``, ``U Vh``, ``|V|``, functions of the eigen/singular values); for
-  it, the gradient is exact. As PyTorch does, backward checks the condition,
-  ``Im diag(V^H gV) = 0`` for eigh and ``Im diag(U^H gU) + Im diag(V^H gV) = 0`` for
-  svd, and raises a ``RuntimeError`` saying so where it fails. The tolerance is
-  ``rtol`` times the largest entry of ``|V^H gV|`` (of ``|U^H gU| + |V^H gV|`` for
-  svd) plus ``atol``: ``1e-6`` and ``1e-8`` in complex128, ``1e-2`` and ``1e-3`` in
-  complex64. For svd the condition involves both factors, so ``xpgrad.xp.linalg.svd``
-  of a complex input that requires grad computes one op, ``svd_packed``, whose VJP
-  sees ``gU``, ``gS`` and ``gVh`` together; use the ``U``, ``S`` and ``Vh`` of one call
-  together (each call is its own op: ``U`` of one call with ``Vh`` of another is
-  refused, as in PyTorch). The ops of one output, ``svd_u`` and ``svd_vh``, which the
-  rules of ``det`` and ``svd`` call for their own phase-free products, split the
-  phases' part of the rule evenly between the two factors and do not check.
+  for eig and eigh, ``U -> U D`` with ``Vh -> D^H Vh`` for svd, any diagonal unitary
+  ``D``. Only a loss that does not depend on them has a gradient (``V diag(f(w)) V^H``,
+  ``V diag(f(L)) V^-1`` for eig, ``U diag(f(S)) Vh``, ``U Vh``, ``|V|``, functions of
+  the eigen/singular values); for it, the gradient is exact. As PyTorch does, backward
+  checks the condition, ``Im diag(V^H gV) = 0`` for eig and eigh and
+  ``Im diag(U^H gU) + Im diag(V^H gV) = 0`` for svd, and raises a ``RuntimeError``
+  saying so where it fails. The tolerance is ``rtol`` times the largest entry of
+  ``|V^H gV|`` (of ``|U^H gU| + |V^H gV|`` for svd) plus ``atol``: ``1e-6`` and
+  ``1e-8`` in complex128, ``1e-2`` and ``1e-3`` in complex64. For svd the condition
+  involves both factors, so ``xpgrad.xp.linalg.svd`` of a complex input that requires
+  grad computes one op, ``svd_packed``, whose VJP sees ``gU``, ``gS`` and ``gVh``
+  together; use the ``U``, ``S`` and ``Vh`` of one call together (each call is its own
+  op: ``U`` of one call with ``Vh`` of another is refused, as in PyTorch). The ops of
+  one output, ``svd_u`` and ``svd_vh``, which the rules of ``det`` and ``svd`` call for
+  their own phase-free products, split the phases' part of the rule evenly between the
+  two factors and do not check.
 - Forward mode: the tangents of complex eigenvectors are those with
-  ``Im diag(V^H dV) = 0``; those of singular vectors split the phases' part evenly,
-  ``Im diag(U^H dU) = -Im diag(V^H dV)`` (PyTorch's choices). Only a function that does
-  not depend on the phases has, through them, its true directional derivative.
+  ``Im diag(V^H dV) = 0`` for eigh, and with a real diagonal of ``V^-1 dV`` for eig;
+  those of singular vectors split the phases' part evenly, ``Im diag(U^H dU) =
+  -Im diag(V^H dV)`` (PyTorch's choices). Only a function that does not depend on the
+  phases has, through them, its true directional derivative.
 """
 from xpgrad.dispatch import call
 from xpgrad.plugins import Op, hookimpl
@@ -193,6 +210,72 @@ def _eigenvectors_jvp(xp, t, x, out):
     return xp.matmul(v, f * p)
 
 
+# ---------------------------------------------------------------------- eig
+
+
+def _standard_complex(xp, a):
+    """``a`` as complex values of its own precision: NumPy's eig returns real arrays
+    where every eigenvalue is real, and the standard's eig is complex for every input."""
+    if is_complex(a):
+        return a
+    return xp.astype(a, xp.complex64 if a.dtype == xp.float32 else xp.complex128)
+
+
+def _eig_part(index):
+    def forward(xp, x):
+        expect_matrices("eig", x, square=True)
+        return _standard_complex(xp, backend_linalg(xp, "eig")(x)[index])
+
+    return forward
+
+
+def _similar(xp, v, t):
+    """``V^-1 t V``: the tangent ``t`` in the eigenvectors' basis (complex for real ``t``,
+    made complex first: torch's matmul does not mix real and complex)."""
+    return call(xp, "solve", v, xp.matmul(_standard_complex(xp, t), v))
+
+
+def _similar_vjp(xp, v, m, x):
+    """``V^-H m V^H``, the adjoint of :func:`_similar`: the cotangent of ``x``; its real
+    part for real ``x`` (the engine would take it too; here it is explicit)."""
+    vh = conj_T(xp, v)
+    g = call(xp, "solve", vh, xp.matmul(m, vh))
+    return g if is_complex(x) else xp.real(g)
+
+
+def _eig_values_vjp(xp, g, x):
+    v = call(xp, "eig_eigenvectors", x)
+    return _similar_vjp(xp, v, _row(xp, g) * eye_like(xp, v, v.shape[-1]), x)
+
+
+def _eig_values_jvp(xp, t, x):
+    # dL = diag(V^-1 dA V), from dA V + A dV = dV L + V dL.
+    return diag_part(xp, _similar(xp, call(xp, "eig_eigenvectors", x), t))
+
+
+def _eig_vectors_vjp(xp, g, x, out):
+    v = out
+    vhg = xp.matmul(conj_T(xp, v), g)
+    _check_phase_invariance(xp, "eig", imag_diagonal(xp, vhg), vhg, "the eigenvectors", "V",
+                            "Im(diag(V^H gV))",
+                            "functions of the eigenvalues, of V diag(f(L)) V^-1 or of |V|",
+                            arbitrary="arbitrary, for real input too")
+    # The columns have unit norm: the part of gV that would change their norms
+    # (Re(diag(V^H gV)) along each column) is no direction the eigenvectors can move in.
+    m = vhg - xp.matmul(conj_T(xp, v), v * _col(xp, xp.real(diag_part(xp, vhg))))
+    f = _gap_reciprocals(xp, call(xp, "eig_eigenvalues", x))
+    return _similar_vjp(xp, v, xp.conj(f) * m, x)
+
+
+def _eig_vectors_jvp(xp, t, x, out):
+    # dV = V C with C = (V^-1 dA V) / (L_j - L_i) off the diagonal; C's diagonal keeps the
+    # columns' unit norm, Re(v_k^H dv_k) = 0, and is real (PyTorch's choice of phase).
+    v = out
+    f = _gap_reciprocals(xp, call(xp, "eig_eigenvalues", x))
+    dv = xp.matmul(v, f * _similar(xp, v, t))
+    return dv - v * _col(xp, xp.real(xp.sum(xp.conj(v) * dv, axis=-2)))
+
+
 # ---------------------------------------------------------------------- complex phases
 
 
@@ -208,7 +291,8 @@ def imag_diagonal(xp, m):
 _PHASE_TOL = {"complex64": (1e-2, 1e-3), "complex128": (1e-6, 1e-8)}
 
 
-def _check_phase_invariance(xp, name, im, m, what, vectors, quantity, instead):
+def _check_phase_invariance(xp, name, im, m, what, vectors, quantity, instead,
+                            arbitrary="arbitrary for complex input"):
     """Raise if ``im`` (``(..., k)``: what a loss invariant to the phases of ``what``
     keeps at 0) is not small: above ``rtol`` times the largest entry of ``|m|``
     (``(..., k, k)``) plus ``atol``. Then the loss depends on phases that the
@@ -223,7 +307,7 @@ def _check_phase_invariance(xp, name, im, m, what, vectors, quantity, instead):
     if bool(xp.any(worst > rtol * scale + atol)):
         raise RuntimeError(
             f"{name} backward: the loss depends on the phases of {what}, which are "
-            f"arbitrary for complex input (each column of {vectors} may be multiplied by "
+            f"{arbitrary} (each column of {vectors} may be multiplied by "
             f"e^(i phi)), so its gradient is not defined: {quantity} must be 0, and it is "
             f"not (up to {float(xp.max(worst))!r}). Use a loss that does not depend on "
             f"these phases, e.g. {instead}.")
@@ -592,6 +676,12 @@ def xpgrad_ops():
         Op("eigh_eigenvectors", _eigh_part(1), vjp={"x": _eigenvectors_vjp},
            jvp={"x": _eigenvectors_jvp}, node_name="LinalgEighBackward",
            doc="eigh(x).eigenvectors; repeated eigenvalues drop their 1/gap terms"),
+        Op("eig_eigenvalues", _eig_part(0), vjp={"x": _eig_values_vjp}, jvp={"x": _eig_values_jvp},
+           node_name="LinalgEigBackward", batch="trailing",
+           doc="eig(x).eigenvalues, complex (also eigvals(x) while a graph is recorded)"),
+        Op("eig_eigenvectors", _eig_part(1), vjp={"x": _eig_vectors_vjp}, jvp={"x": _eig_vectors_jvp},
+           node_name="LinalgEigBackward", batch="trailing",
+           doc="eig(x).eigenvectors, complex, unit columns; repeated eigenvalues drop their 1/gap terms"),
         Op("eigvalsh", _eigvalsh, vjp={"x": _eigenvalues_vjp}, jvp={"x": _eigenvalues_jvp},
            node_name="LinalgEigvalshBackward",
            doc="The eigenvalues of each symmetric matrix (lower triangle read), ascending."),

@@ -26,13 +26,21 @@ not differentiable: their results never require grad. The sign of complex number
 differentiable op ``sgn`` (PyTorch's ``sgn``, gradient 0 at 0). PyTorch instead gives ``floor``,
 ``ceil``, ``round`` and ``trunc`` a zero gradient; here those results are constants, which
 has the same effect on any gradient that flows through other paths.
+
+A forward is the library's function of the same name except where the libraries differ
+from the standard's special cases (2025.12): real floating ``floor_divide`` with an
+infinite operand, complex ``expm1`` and ``tanh`` at infinities, NaN and signed zeros, and
+PyTorch's ``remainder`` with a zero result. Those forwards correct the library's result
+with ``xp.where``, for those dtypes only (see "special cases" below).
 """
 import cmath
 import math
 
+from xpgrad.dispatch import batched, call
 from xpgrad.plugins import Op, hookimpl
 from xpgrad.plugins.arrays import conj as _conj
 from xpgrad.plugins.arrays import is_complex as _is_complex
+from xpgrad.tensor import Tensor
 
 _SCALARS = (int, float, complex)
 _REAL_SCALARS = (int, float, bool)
@@ -173,7 +181,138 @@ def _sigmoid_of_difference(xp, x1, x2):
 
 def _remainder_divisor(xp, g, x1, x2):
     # x1 % x2 = x1 - floor(x1 / x2) * x2: the quotient is piecewise constant (PyTorch's rule).
-    return -g * xp.floor_divide(x1, x2)
+    return -g * _paired_quotient(xp, x1, x2)
+
+
+def _paired_quotient(xp, x1, x2):
+    """``x1 // x2`` as the library computes it, the quotient that its ``%`` pairs with
+    (``x1 % x2 == x1 - x2 * (x1 // x2)``: ``1 % -inf`` is ``-inf`` and ``1 // -inf``
+    is -1, so remainder's derivative in x2 there is 1), where the standard's
+    floor_divide is ``floor(x1 / x2)`` (-0 there): remainder's rules use this one. The
+    library's function on arrays; on Tensors (``create_graph``, forward mode) the op
+    floor_divide with ``paired=True``, which is that function, recorded."""
+    if isinstance(x1, Tensor) or isinstance(x2, Tensor) or batched(x1) or batched(x2):
+        return call(xp, "floor_divide", x1, x2, paired=True)
+    return xp.floor_divide(x1, x2)
+
+
+def _divide(xp, x1, x2):
+    try:
+        return x1 / x2
+    except TypeError:
+        # Integer true division, which the standard leaves open: NumPy, dask and CuPy give
+        # float64, torch and JAX their default float; array-api-strict refuses. xpgrad
+        # gives the device's default real floating dtype everywhere (what the others do).
+        # The exception costs the other calls nothing.
+        ints = [a for a in (x1, x2) if type(a) not in _SCALARS and xp.isdtype(a.dtype, "integral")]
+        if not ints or any(type(a) not in _SCALARS and not xp.isdtype(a.dtype, "integral") for a in (x1, x2)):
+            raise
+        dtype = xp.__array_namespace_info__().default_dtypes(device=ints[0].device)["real floating"]
+        x1, x2 = (a if type(a) in _SCALARS else xp.astype(a, dtype) for a in (x1, x2))
+        return x1 / x2
+
+
+# ---------------------------------------------------------------------- special cases
+# Where the libraries' own functions differ from the standard's special cases (2025.12),
+# the forward corrects its result with ``xp.where``: after the library's function, and
+# only for the dtypes concerned, told apart in Python from the dtype (no pass over the
+# data, nothing that makes dask compute), so that the other dtypes cost what they did:
+# one dict lookup by the dtype's id (isdtype costs microseconds).
+
+_REAL_FLOATING = "real floating"
+_COMPLEX_FLOATING = "complex floating"
+_KIND_BY_ID: dict = {}  # id(dtype) -> _REAL_FLOATING, _COMPLEX_FLOATING or "other"
+_KIND_HELD: list = []  # the dtypes of _KIND_BY_ID, held so that each id stays its own
+
+
+def _kind(xp, dtype):
+    """_KIND_BY_ID's entry for ``dtype``, made on its first use."""
+    kind = _KIND_BY_ID.get(id(dtype))
+    if kind is None:
+        kind = (_REAL_FLOATING if xp.isdtype(dtype, _REAL_FLOATING) else
+                _COMPLEX_FLOATING if xp.isdtype(dtype, _COMPLEX_FLOATING) else "other")
+        _KIND_HELD.append(dtype)
+        _KIND_BY_ID[id(dtype)] = kind
+    return kind
+
+
+def _floor_divide(xp, x1, x2, *, paired=False):
+    """``floor_divide``; for real floating operands, ``x1 / x2`` where either is
+    infinite: the standard's ``floor(x1 / x2)`` there, which is +-inf, +-0 or NaN as it
+    is. NumPy (and the libraries that compute as it does) pairs ``//`` with ``%``
+    instead: ``inf // 2`` is NaN and ``-1 // inf`` is -1 where the standard wants
+    ``inf`` and ``-0``. Integers, and ``paired`` (remainder's rules, see
+    _paired_quotient): the library's function alone."""
+    out = xp.floor_divide(x1, x2)
+    if (_KIND_BY_ID.get(id(out.dtype)) or _kind(xp, out.dtype)) is not _REAL_FLOATING or paired:
+        return out
+    if type(x1) in _REAL_SCALARS:  # a Python scalar: an int is never infinite
+        if type(x1) is float and math.isinf(x1):
+            return x1 / x2
+        infinite = xp.isinf(x2)
+    elif type(x2) in _REAL_SCALARS:
+        if type(x2) is float and math.isinf(x2):
+            return x1 / x2
+        infinite = xp.isinf(x1)
+    else:
+        infinite = xp.logical_or(xp.isinf(x1), xp.isinf(x2))
+    return xp.where(infinite, x1 / x2, out)
+
+
+def _remainder_zero_sign(xp, x1, x2):
+    """``remainder`` where the library gives a zero result the sign of ``x1`` (PyTorch:
+    ``-0.0 % 2.0`` and ``-4.0 % 2.0`` are -0.0): a zero result takes the sign of ``x2``,
+    as in the standard's cases for +-0 and in Python's ``%``."""
+    out = xp.remainder(x1, x2)
+    if _kind(xp, out.dtype) is not _REAL_FLOATING:
+        return out
+    zero = xp.zeros_like(out)
+    signed = math.copysign(0.0, x2) if type(x2) in _REAL_SCALARS else xp.copysign(zero, x2)
+    return xp.where(out == 0, signed, out)
+
+
+def _expm1(xp, x):
+    """``expm1``; for complex ``x = a + bj``, the standard's special cases where C's
+    formula (NumPy's and PyTorch's) differs:
+
+    - ``b = +-0``: ``expm1(a) + bj``, with the real part +0 at ``a = -0`` (the
+      standard's ``0 + 0j``, as ``exp(x) - 1`` gives it; the real function keeps -0).
+      C multiplies ``exp(a)`` by ``sin(b) = 0``: a NaN imaginary part at ``a = inf``,
+      at ``a = NaN`` and where ``exp(a)`` overflows.
+    - ``a = -inf``: ``+0 * cis(b) - 1``, whose real part is -1 exactly (C's
+      ``-cos(b) - 2 sin(b/2)**2`` rounds); the zero signed as C has it (as ``sin(b)``)
+      for finite ``b``, ``-1 + 0j`` for ``b`` infinite or NaN.
+    - ``a = +inf`` with ``b`` infinite or NaN: ``inf + nanj``.
+
+    Real ``x``: the library's function alone."""
+    out = xp.expm1(x)
+    if (_KIND_BY_ID.get(id(x.dtype)) or _kind(xp, x.dtype)) is not _COMPLEX_FLOATING:
+        return out
+    a, b = xp.real(x), xp.imag(x)
+    finite_b = xp.isfinite(b)
+    minus_inf = a == -math.inf
+    # where the imaginary part is a zero: its sign is b's at b = +-0, C's at a = -inf
+    zero_imag = xp.logical_or(b == 0, minus_inf)
+    negative = xp.where(minus_inf, xp.logical_and(finite_b, xp.signbit(xp.imag(out))), xp.signbit(b))
+    fixed = xp.astype(xp.where(minus_inf, -1.0, xp.real(out) + 0.0), x.dtype)  # -0 + 0.0 is +0
+    fixed = xp.where(negative, xp.conj(fixed), fixed)
+    out = xp.where(zero_imag, fixed, out)
+    return xp.where(xp.logical_and(a == math.inf, xp.logical_not(finite_b)), complex(math.inf, math.nan), out)
+
+
+def _tanh(xp, x):
+    """``tanh``; for complex ``x = a + bj`` with ``a = +-inf`` and finite ``b``, the
+    standard's ``+-1 + 0j`` with the zero signed as ``b`` (its ``1 + 0j`` for ``b > 0``,
+    with ``tanh(conj(x)) = conj(tanh(x))`` and ``tanh(-x) = -tanh(x)``), where C's
+    ``ctanh`` (NumPy, PyTorch) gives it the sign of ``sin(2b)``. Real ``x``: the
+    library's function alone."""
+    out = xp.tanh(x)
+    if (_KIND_BY_ID.get(id(x.dtype)) or _kind(xp, x.dtype)) is not _COMPLEX_FLOATING:
+        return out
+    a, b = xp.real(x), xp.imag(x)
+    wrong_sign = xp.logical_and(xp.logical_and(xp.isinf(a), xp.isfinite(b)),
+                                xp.signbit(xp.imag(out)) != xp.signbit(b))
+    return xp.where(wrong_sign, xp.conj(out), out)
 
 
 # ---------------------------------------------------------------------- extrema
@@ -365,7 +504,7 @@ def _unary_ops():
     return [
         # ----- exponentials, logarithms, roots, powers
         _op("exp", lambda xp, x: xp.exp(x), derivative={"x": lambda xp, out: out}, doc="e ** x"),
-        _op("expm1", lambda xp, x: xp.expm1(x), derivative={"x": lambda xp, out: out + 1},
+        _op("expm1", _expm1, derivative={"x": lambda xp, out: out + 1},
            doc="exp(x) - 1, accurate near 0; gradient exp(x) = out + 1"),
         _op("log", lambda xp, x: xp.log(x), reciprocal_derivative={"x": lambda xp, x: x},
            doc="natural logarithm"),
@@ -394,7 +533,7 @@ def _unary_ops():
         # ----- hyperbolic
         _op("sinh", lambda xp, x: xp.sinh(x), derivative={"x": lambda xp, x: xp.cosh(x)}, doc="hyperbolic sine"),
         _op("cosh", lambda xp, x: xp.cosh(x), derivative={"x": lambda xp, x: xp.sinh(x)}, doc="hyperbolic cosine"),
-        _op("tanh", lambda xp, x: xp.tanh(x), derivative={"x": lambda xp, out: 1 - out * out},
+        _op("tanh", _tanh, derivative={"x": lambda xp, out: 1 - out * out},
            doc="hyperbolic tangent"),
         _op("asinh", lambda xp, x: xp.asinh(x),
            reciprocal_derivative={"x": lambda xp, x: xp.sqrt(x * x + 1)}, doc="inverse hyperbolic sine"),
@@ -422,7 +561,7 @@ def _arithmetic_ops():
         _op("multiply", lambda xp, x1, x2: x1 * x2,
            derivative={"x1": lambda xp, x2: x2, "x2": lambda xp, x1: x1},
            node_name="MulBackward", doc="x1 * x2"),
-        _op("divide", lambda xp, x1, x2: x1 / x2,
+        _op("divide", _divide,
            reciprocal_derivative={"x1": lambda xp, x2: x2},
            vjp={"x2": _divide_denominator}, jvp={"x2": _divide_denominator_jvp},
            node_name="DivBackward", doc="x1 / x2; d/dx2 is -x1 / x2 / x2, which does not underflow"),
@@ -434,7 +573,7 @@ def _arithmetic_ops():
            doc="x1 ** x2, tensor or scalar exponent; d/dx1 is 0 where x2 == 0, d/dx2 is 0 where x1 == 0 and x2 >= 0"),
         _op("remainder", lambda xp, x1, x2: xp.remainder(x1, x2),
            vjp={"x1": lambda xp, g: g, "x2": _remainder_divisor},
-           jvp={"x1": lambda xp, t: t, "x2": lambda xp, t, x1, x2: -t * xp.floor_divide(x1, x2)},
+           jvp={"x1": lambda xp, t: t, "x2": lambda xp, t, x1, x2: -t * _paired_quotient(xp, x1, x2)},
            doc="x1 % x2 (sign of x2); gradients 1 and -floor(x1 / x2), as in PyTorch"),
         _op("atan2", lambda xp, x1, x2: xp.atan2(x1, x2),
            vjp={"x1": _atan2_first, "x2": _atan2_second},
@@ -517,7 +656,7 @@ def _constant_ops():
                             "round toward 0 (PyTorch gives a zero gradient; here the result is a constant)"),
         _not_differentiable("round", lambda xp, x: xp.round(x),
                             "round half to even (PyTorch gives a zero gradient; here the result is a constant)"),
-        _not_differentiable("floor_divide", lambda xp, x1, x2: xp.floor_divide(x1, x2),
+        _not_differentiable("floor_divide", _floor_divide,
                             "floor(x1 / x2), piecewise constant"),
         _not_differentiable("nextafter", lambda xp, x1, x2: xp.nextafter(x1, x2),
                             "the next representable value after x1 toward x2"),
@@ -549,6 +688,15 @@ def _op(name, *args, **kwargs):
     return Op(name, *args, elementwise=name in _INTO_TEMPORARY, **kwargs)
 
 
+def _backend_variants(ops):
+    """The ops whose forward a backend needs its own, with the same rules: PyTorch's
+    remainder gives a zero result the sign of x1 (see _remainder_zero_sign)."""
+    remainder = next(op for op in ops if op.name == "remainder")
+    return [remainder.replaced(_remainder_zero_sign, backends={"torch"},
+                               doc=f"{remainder.doc} (torch: a zero result has the sign of x2)")]
+
+
 @hookimpl
 def xpgrad_ops():
-    return _arithmetic_ops() + _unary_ops() + _complex_ops() + _constant_ops()
+    arithmetic = _arithmetic_ops()
+    return arithmetic + _backend_variants(arithmetic) + _unary_ops() + _complex_ops() + _constant_ops()

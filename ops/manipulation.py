@@ -9,6 +9,7 @@ Per-piece facts a rule needs and cannot read from its own argument (the sizes of
 other pieces of a ``concat``, the number of arrays a ``stack`` joins, where ``repeat``
 puts each element) are params that ``xpgrad.xp`` computes before dispatching.
 """
+from xpgrad.dtypes import dtype as xpgrad_dtype
 from xpgrad.plugins import Op, hookimpl
 from xpgrad.plugins.arrays import normalize_axis, prod
 
@@ -38,7 +39,17 @@ def _reshape(xp, x, *, shape, copy=None):
     return xp.reshape(x, shape) if copy is None else xp.reshape(x, shape, copy=copy)
 
 
+def _astype(xp, x, *, dtype):
+    return xp.astype(x, _native(xp, dtype))
+
+
+def _native(xp, dtype):
+    """``dtype`` as ``xp``'s own: the op may be given xpgrad's dtype (``t.dtype``)."""
+    return getattr(xp, dtype.name) if isinstance(dtype, xpgrad_dtype) else dtype
+
+
 def _astype_jvp(xp, t, dtype):
+    dtype = _native(xp, dtype)
     if xp.isdtype(t.dtype, "complex floating") and not xp.isdtype(dtype, "complex floating"):
         t = xp.real(t)  # the real part, as the VJP's cast back keeps
     return xp.astype(t, dtype)
@@ -158,6 +169,16 @@ def _tile_vjp(xp, g, x_shape, repetitions):
     return xp.reshape(g, x_shape)
 
 
+def _expand_dims(xp, x, *, axis=0):
+    if isinstance(axis, int):
+        return xp.expand_dims(x, axis=axis)
+    # A tuple (normalised and sorted by xpgrad.xp.expand_dims): one axis at a time, as
+    # libraries before the 2025.12 standard take only an int.
+    for a in axis:
+        x = xp.expand_dims(x, axis=a)
+    return x
+
+
 @hookimpl
 def xpgrad_ops():
     return [
@@ -173,14 +194,15 @@ def xpgrad_ops():
            jvp="linear",
            node_name="ExpandBackward",
            doc="``x`` broadcast to ``shape``; the gradient is summed over the broadcast axes.", view=True),
-        Op("expand_dims", lambda xp, x, *, axis=0: xp.expand_dims(x, axis=axis),
+        Op("expand_dims", _expand_dims,
            vjp={"x": _reshape_back}, jvp="linear",
            node_name="UnsqueezeBackward",
-           doc="``x`` with a new length-1 axis at ``axis`` (in ``[-x.ndim - 1, x.ndim]``).", view=True),
+           doc=("``x`` with a new length-1 axis at ``axis`` (in ``[-x.ndim - 1, x.ndim]``), or at each of a sorted "
+                "tuple of non-negative positions in the result."), view=True),
         Op("squeeze", lambda xp, x, *, axis: xp.squeeze(x, axis=axis),
            vjp={"x": _reshape_back}, jvp="linear",
            doc="``x`` without the length-1 axes ``axis`` (an int or a tuple).", view=True),
-        Op("astype", lambda xp, x, *, dtype: xp.astype(x, dtype),
+        Op("astype", _astype,
            vjp={"x": lambda xp, g: g},  # the engine casts back to the input's dtype
            jvp={"x": _astype_jvp},
            node_name="ToCopyBackward",

@@ -18,6 +18,8 @@ def _count_nonzero(xp, x, *, axis=None, keepdims=False):
 def _searchsorted(xp, x1, x2, *, side="left", sorter=None):
     if sorter is not None:  # sorted first: the same answer, and dask takes no sorter
         x1 = xp.take(x1, sorter)
+    if x2.ndim == 0:  # searched as one element: dask fails on a 0-d x2
+        return xp.reshape(xp.searchsorted(x1, xp.reshape(x2, (1,)), side=side), ())
     return xp.searchsorted(x1, x2, side=side)
 
 

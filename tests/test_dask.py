@@ -222,7 +222,7 @@ def _op_cases():
 
 def _on_dask(t):
     """The same values, dtype and requires_grad on dask (by way of Python lists)."""
-    floating = t.device.xp.isdtype(t.dtype, "real floating")
+    floating = xpgrad.xp.isdtype(t.dtype, "real floating")
     d = xpgrad.tensor(t.detach().tolist(), dtype=F64 if floating else None, device="dask")
     return d.reshape(tuple(t.shape)).detach().requires_grad_(t.requires_grad)
 

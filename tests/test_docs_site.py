@@ -67,7 +67,8 @@ def site(tmp_path_factory):
 REFERENCE = {
     "xpgrad": "xpgrad", "xpgrad.autograd": "autograd", "xpgrad.autograd.functional": "autograd",
     "xpgrad.autograd.graph": "autograd", "xpgrad.func": "func", "xpgrad.linalg": "linalg",
-    "xpgrad.xp": "xp", "xpgrad.xp.linalg": "xp", "xpgrad.xp.fft": "xp", "xpgrad.viz": "viz",
+    "xpgrad.xp": "xp", "xpgrad.xp.linalg": "xp", "xpgrad.xp.fft": "xp", "xpgrad.dtypes": "xp",
+    "xpgrad.viz": "viz",
     "xpgrad.nn.functional": "nn", "xpgrad.optim": "optim", "xpgrad.optim.lr_scheduler": "optim",
     "xpgrad.special": "special", "xpgrad.utils.checkpoint": "utils", "xpgrad.plugins": "plugins",
     "xpgrad.testing": "testing",

@@ -1,6 +1,8 @@
 """Unmodified third-party array-API code, differentiated on xpgrad Tensors: SciPy
 (``SCIPY_ARRAY_API=1``), scikit-learn (``array_api_dispatch``) and array-api-extra. Each
-program's gradient must match central differences (see third_party_programs.py)."""
+program's gradient must match central differences (see third_party_programs.py), with
+the Tensors on NumPy and on array-api-strict (where such code compares ``x.dtype`` with
+its namespace's dtypes, ``if x.dtype != xp.float64``)."""
 import json
 import os
 import subprocess
@@ -24,11 +26,11 @@ NAMES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def results():
+@pytest.fixture(scope="module", params=["cpu", "array_api_strict"])
+def results(request):
     env = dict(os.environ, SCIPY_ARRAY_API="1", PYTHONWARNINGS="ignore")
-    done = subprocess.run([sys.executable, str(PROGRAMS)], capture_output=True, text=True, env=env,
-                          timeout=300)
+    done = subprocess.run([sys.executable, str(PROGRAMS), request.param], capture_output=True, text=True,
+                          env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

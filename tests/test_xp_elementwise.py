@@ -684,3 +684,267 @@ def test_complex_jvp_rules(name, device):
     minus = op.forward(ns, *[_raw(ns, dev, p - eps * t, ns.complex128) for p, t in zip(points, tangents)])
     expected = (dev.backend.to_numpy(plus) - dev.backend.to_numpy(minus)) / (2 * eps)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+
+
+# ---------------------------------------------------------------------- special cases
+# The standard's special cases (2025.12) where a backend's own function differs: NumPy
+# (and with it dask, array-api-strict and PyTorch, which compute the same) floors
+# ``inf // 2`` to NaN, ``-1 // inf`` to -1, gives ``expm1(inf + 0j)`` a NaN imaginary
+# part and ``tanh(inf + 2j)`` the imaginary part -0 (C's ``sign(sin(2b))``). Each
+# expected value is read off the standard's text; zeros are compared with their sign,
+# parts whose sign the standard leaves unspecified by magnitude only.
+
+INF, NAN = math.inf, math.nan
+ANY = "sign unspecified"  # marks an expected part compared by magnitude only
+
+
+def _same(got, expected):
+    """Whether the float ``got`` is ``expected`` exactly: NaN for NaN, zeros with their
+    sign; ``(ANY, value)`` matches ``value`` of either sign."""
+    if isinstance(expected, tuple):
+        return _same(abs(got), abs(expected[1]))
+    if math.isnan(expected):
+        return math.isnan(got)
+    return got == expected and math.copysign(1.0, got) == math.copysign(1.0, expected)
+
+
+def _assert_special(out, inputs, expected, dtype):
+    assert out.dtype == dtype
+    got = _quietly(out.detach().tolist)  # dask computes here
+    wrong = []
+    for x, g, e in zip(inputs, got, expected):
+        if isinstance(e, (complex, list)):
+            er, ei = (e.real, e.imag) if isinstance(e, complex) else e
+            ok = _same(g.real, er) and _same(g.imag, ei)
+        else:
+            ok = _same(g, e)
+        if not ok:
+            wrong.append(f"{x}: got {g!r}, expected {e!r}")
+    assert not wrong, "\n".join(wrong)
+
+
+def _quietly(fn, *args):
+    # NumPy warns of the NaN its own floor_divide / expm1 makes on the way
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return fn(*args)
+
+
+# (x1, x2, floor_divide(x1, x2)) from the standard's floor_divide special cases
+FLOOR_DIVIDE_CASES = [
+    (INF, 2.0, INF),  # +infinity and a positive finite number: +infinity
+    (INF, -2.0, -INF),  # +infinity and a negative finite number: -infinity
+    (-INF, 2.0, -INF),  # -infinity and a positive finite number: -infinity
+    (-INF, -2.0, INF),  # -infinity and a negative finite number: +infinity
+    (1.0, INF, 0.0),  # positive finite and +infinity: +0
+    (1.0, -INF, -0.0),  # positive finite and -infinity: -0
+    (-1.0, INF, -0.0),  # negative finite and +infinity: -0
+    (-1.0, -INF, 0.0),  # negative finite and -infinity: +0
+    (0.0, INF, 0.0),  # +0 and x2 > 0: +0
+    (-0.0, INF, -0.0),  # -0 and x2 > 0: -0
+    (0.0, -INF, -0.0),  # +0 and x2 < 0: -0
+    (-0.0, -INF, 0.0),  # -0 and x2 < 0: +0
+    (INF, INF, NAN),  # both infinite: NaN
+    (-INF, INF, NAN),
+    (NAN, INF, NAN),  # either NaN: NaN
+    (INF, NAN, NAN),
+    (INF, 0.0, INF),  # x1 > 0 and +0: +infinity
+    (INF, -0.0, -INF),  # x1 > 0 and -0: -infinity
+    (-1.0, 0.0, -INF),  # x1 < 0 and +0: -infinity
+    (0.0, 0.0, NAN),  # both zero: NaN
+    (5.5, 2.0, 2.0),  # the remaining cases: the floored quotient
+    (-5.5, 2.0, -3.0),
+    (1.0, 0.1, 9.0),  # floor of the exact quotient 9.99...95, not of its rounding 10.0
+    (-1e-300, 1e100, -1.0),  # a quotient that underflows to -0 is still floored to -1
+]
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+def test_floor_divide_special_cases(dtype, device):
+    a = [c[0] for c in FLOOR_DIVIDE_CASES]
+    b = [c[1] for c in FLOOR_DIVIDE_CASES]
+    if dtype == F32:  # 1e-300 and 1e100 are no float32s: those cases are float64's
+        a, b = a[:-1], b[:-1]
+    expected = [c[2] for c in FLOOR_DIVIDE_CASES][:len(a)]
+    if dtype == F32:
+        expected[-1] = float(np.floor_divide(np.float32(1.0), np.float32(0.1)))
+    x1 = xpgrad.tensor(a, dtype=dtype, device=device)
+    x2 = xpgrad.tensor(b, dtype=dtype, device=device)
+    inputs = list(zip(a, b))
+    _assert_special(_quietly(xp.floor_divide, x1, x2), inputs, expected, dtype)
+    # the Python operators reach the same forward: //, the reflected // and //= in place
+    _assert_special(_quietly(lambda: x1 // x2), inputs, expected, dtype)
+    inplace = xpgrad.tensor(a, dtype=dtype, device=device)
+
+    def floordiv_in_place():
+        nonlocal inplace
+        inplace //= x2
+    _quietly(floordiv_in_place)
+    _assert_special(inplace, inputs, expected, dtype)
+
+
+def test_floor_divide_special_cases_with_python_scalars(device):
+    x = xpgrad.tensor([INF, -INF, 1.0, -1.0, 0.0, -0.0, NAN], dtype=F64, device=device)
+    by_two = [INF, -INF, 0.0, -1.0, 0.0, -0.0, NAN]
+    _assert_special(_quietly(lambda: x // 2.0), x.tolist(), by_two, F64)
+    _assert_special(_quietly(xp.floor_divide, x, 2), x.tolist(), by_two, F64)
+    by_inf = [NAN, NAN, 0.0, -0.0, 0.0, -0.0, NAN]
+    _assert_special(_quietly(lambda: x // INF), x.tolist(), by_inf, F64)
+    _assert_special(_quietly(xp.floor_divide, x, -INF),
+                    x.tolist(), [NAN, NAN, -0.0, 0.0, -0.0, 0.0, NAN], F64)
+    d = xpgrad.tensor([2.0, -2.0, INF, -INF, 0.0, -0.0], dtype=F64, device=device)
+    _assert_special(_quietly(lambda: INF // d), d.tolist(), [INF, -INF, NAN, NAN, INF, -INF], F64)
+    _assert_special(_quietly(lambda: -1.0 // d), d.tolist(), [-1.0, 0.0, -0.0, 0.0, -INF, INF], F64)
+
+
+def test_integer_floor_divide_is_unchanged(device):
+    x1 = xpgrad.tensor([7, -7, 7, -7, 0], device=device)
+    x2 = xpgrad.tensor([2, 2, -2, -2, 3], device=device)
+    out = x1 // x2
+    assert out.dtype == x1.dtype
+    assert out.tolist() == [3, -4, -4, 3, 0]
+    assert xp.floor_divide(x1, 2).tolist() == [3, -4, 3, -4, 0]
+
+
+# (x1, x2, remainder(x1, x2)) from the standard's remainder special cases
+REMAINDER_CASES = [
+    (0.0, 2.0, 0.0),  # +0 and x2 > 0: +0
+    (-0.0, 2.0, 0.0),  # -0 and x2 > 0: +0
+    (0.0, -2.0, -0.0),  # +0 and x2 < 0: -0
+    (-0.0, -2.0, -0.0),  # -0 and x2 < 0: -0
+    (-0.0, INF, 0.0),
+    (0.0, -INF, -0.0),
+    (1.0, INF, 1.0),  # positive finite and +infinity: x1
+    (1.0, -INF, -INF),  # positive finite and -infinity: x2
+    (-1.0, INF, INF),  # negative finite and +infinity: x2
+    (-1.0, -INF, -1.0),  # negative finite and -infinity: x1
+    (INF, 2.0, NAN),  # infinite x1 and finite x2: NaN
+    (-INF, -2.0, NAN),
+    (INF, -INF, NAN),  # both infinite: NaN
+    (1.0, 0.0, NAN),  # x2 zero: NaN
+    (-1.0, -0.0, NAN),
+    (NAN, 2.0, NAN),
+    (-4.0, 2.0, 0.0),  # the remaining cases: Python's %, whose zero has x2's sign
+    (4.0, -2.0, -0.0),
+    (-5.5, 2.0, 0.5),
+]
+
+
+def _check_remainder(device):
+    a, b, expected = (list(c) for c in zip(*REMAINDER_CASES))
+    x1 = xpgrad.tensor(a, dtype=F64, device=device)
+    x2 = xpgrad.tensor(b, dtype=F64, device=device)
+    inputs = list(zip(a, b))
+    _assert_special(_quietly(xp.remainder, x1, x2), inputs, expected, F64)
+    _assert_special(_quietly(lambda: x1 % x2), inputs, expected, F64)
+    inplace = xpgrad.tensor(a, dtype=F64, device=device)
+
+    def mod_in_place():
+        nonlocal inplace
+        inplace %= x2
+    _quietly(mod_in_place)
+    _assert_special(inplace, inputs, expected, F64)
+    zeros = xpgrad.tensor([0.0, -0.0, -4.0], dtype=F64, device=device)
+    _assert_special(zeros % -2.0, zeros.tolist(), [-0.0, -0.0, -0.0], F64)
+    _assert_special(zeros % 2, zeros.tolist(), [0.0, 0.0, 0.0], F64)
+
+
+def test_remainder_special_cases(device):
+    _check_remainder(device)
+
+
+def test_remainder_special_cases_on_torch():
+    # PyTorch's remainder gives a zero result x1's sign (-0.0 % 2.0 is -0.0); its op
+    # gives it x2's, as the standard and Python's % do. torch is no backend of the
+    # default matrix (``--xpgrad-backends`` adds it to every test here).
+    pytest.importorskip("torch")
+    _check_remainder("torch")
+
+
+# (a + bj, expm1) from the standard's complex expm1 special cases; a list [re, im]
+# where a part's sign is unspecified
+EXPM1_CASES = [
+    (complex(0.0, 0.0), complex(0.0, 0.0)),  # +-0 and +0: 0 + 0j
+    (complex(-0.0, 0.0), complex(0.0, 0.0)),  # (NumPy's real part is expm1(-0) = -0)
+    (complex(1.0, INF), complex(NAN, NAN)),  # finite and +infinity: NaN + NaN j
+    (complex(1.0, NAN), complex(NAN, NAN)),  # finite and NaN: NaN + NaN j
+    (complex(INF, 0.0), complex(INF, 0.0)),  # +infinity and +0: +infinity + 0j
+    (complex(-INF, 1.0), complex(-1.0, 0.0)),  # -infinity and finite b: +0 * cis(b) - 1.0
+    (complex(-INF, 4.0), complex(-1.0, -0.0)),  # (sin(4) < 0)
+    (complex(-INF, 1.5), complex(-1.0, 0.0)),  # (C's -cos(b) - 2 sin(b/2)**2 is -0.9999999999999999)
+    (complex(-INF, 5.0), complex(-1.0, -0.0)),  # (... and -1.0000000000000002)
+    (complex(INF, 1.0), complex(INF, INF)),  # +infinity and nonzero finite b: +infinity * cis(b) - 1.0
+    (complex(INF, 2.0), complex(-INF, INF)),  # (cos(2) < 0)
+    (complex(-INF, INF), [-1.0, (ANY, 0.0)]),  # -infinity and +infinity: -1 + 0j
+    (complex(INF, INF), [(ANY, INF), NAN]),  # +infinity and +infinity: infinity + NaN j
+    (complex(-INF, NAN), [-1.0, (ANY, 0.0)]),  # -infinity and NaN: -1 + 0j
+    (complex(INF, NAN), [(ANY, INF), NAN]),  # +infinity and NaN: infinity + NaN j
+    (complex(NAN, 0.0), complex(NAN, 0.0)),  # NaN and +0: NaN + 0j
+    (complex(NAN, 1.0), complex(NAN, NAN)),  # NaN and nonzero b: NaN + NaN j
+    (complex(NAN, NAN), complex(NAN, NAN)),  # NaN and NaN: NaN + NaN j
+    # expm1(conj(z)) = conj(expm1(z)) (as for exp): the cases of b = +0 at b = -0
+    (complex(INF, -0.0), complex(INF, -0.0)),
+    (complex(NAN, -0.0), complex(NAN, -0.0)),
+    (complex(-0.0, -0.0), complex(0.0, -0.0)),
+    (complex(0.0, -0.0), complex(0.0, -0.0)),
+    # b = +-0: the imaginary part is exp(a) * sin(b), +-0 also where exp(a) overflows
+    (complex(1000.0, 0.0), complex(INF, 0.0)),
+    (complex(1000.0, -0.0), complex(INF, -0.0)),
+    (complex(0.5, 0.0), complex(math.expm1(0.5), 0.0)),
+]
+
+# (a + bj, tanh) from the standard's complex tanh special cases; tanh(-x) = -tanh(x)
+# and tanh(conj(x)) = conj(tanh(x)) give the other quadrants
+TANH_CASES = [
+    (complex(0.0, 0.0), complex(0.0, 0.0)),  # +0 and +0: +0 + 0j
+    (complex(1.0, INF), complex(NAN, NAN)),  # nonzero finite and +infinity: NaN + NaN j
+    (complex(0.0, INF), complex(0.0, NAN)),  # +0 and +infinity: +0 + NaN j
+    (complex(1.0, NAN), complex(NAN, NAN)),  # nonzero finite and NaN: NaN + NaN j
+    (complex(0.0, NAN), complex(0.0, NAN)),  # +0 and NaN: +0 + NaN j
+    (complex(INF, 1.0), complex(1.0, 0.0)),  # +infinity and positive finite b: 1 + 0j
+    (complex(INF, 2.0), complex(1.0, 0.0)),  # (C's ctanh: 1 - 0j, sin(4) < 0)
+    (complex(INF, 3.0), complex(1.0, 0.0)),
+    (complex(INF, -2.0), complex(1.0, -0.0)),  # conj
+    (complex(-INF, 2.0), complex(-1.0, 0.0)),  # -tanh(conj)
+    (complex(-INF, -2.0), complex(-1.0, -0.0)),  # odd
+    (complex(INF, INF), [1.0, (ANY, 0.0)]),  # +infinity and +infinity: 1 + 0j
+    (complex(INF, NAN), [1.0, (ANY, 0.0)]),  # +infinity and NaN: 1 + 0j
+    (complex(NAN, 0.0), complex(NAN, 0.0)),  # NaN and +0: NaN + 0j
+    (complex(NAN, 1.0), complex(NAN, NAN)),  # NaN and nonzero b: NaN + NaN j
+    (complex(NAN, NAN), complex(NAN, NAN)),  # NaN and NaN: NaN + NaN j
+]
+
+# (a + bj, sqrt) from the standard's complex sqrt special cases, as corrected in
+# 2025.12 (gh-987: -infinity + bj is +0 + infinity j, +infinity + bj is +infinity + 0j)
+SQRT_CASES = [
+    (complex(0.0, 0.0), complex(0.0, 0.0)),  # +-0 and +0: +0 + 0j
+    (complex(-0.0, 0.0), complex(0.0, 0.0)),
+    (complex(NAN, INF), complex(INF, INF)),  # any a (NaN too) and +infinity: +infinity + infinity j
+    (complex(-INF, INF), complex(INF, INF)),
+    (complex(1.0, INF), complex(INF, INF)),
+    (complex(1.0, NAN), complex(NAN, NAN)),  # finite and NaN: NaN + NaN j
+    (complex(-INF, 1.0), complex(0.0, INF)),  # -infinity and positive finite b: +0 + infinity j
+    (complex(INF, 1.0), complex(INF, 0.0)),  # +infinity and positive finite b: +infinity + 0j
+    (complex(-INF, NAN), [NAN, (ANY, INF)]),  # -infinity and NaN: NaN + infinity j
+    (complex(INF, NAN), complex(INF, NAN)),  # +infinity and NaN: +infinity + NaN j
+    (complex(NAN, 1.0), complex(NAN, NAN)),  # NaN and any b: NaN + NaN j
+    (complex(NAN, NAN), complex(NAN, NAN)),
+]
+
+C64 = xpgrad.complex64
+
+
+@pytest.mark.parametrize("dtype", [C128, C64], ids=["complex128", "complex64"])
+@pytest.mark.parametrize("name, cases", [("expm1", EXPM1_CASES), ("tanh", TANH_CASES), ("sqrt", SQRT_CASES)],
+                         ids=["expm1", "tanh", "sqrt"])
+def test_complex_special_cases(name, cases, dtype, device):
+    if dtype == C64:  # exp(1000) overflows float32 as it does float64; math.expm1(0.5) is no float32
+        cases = [c for c in cases if c[0] != complex(0.5, 0.0)]
+    inputs = [c[0] for c in cases]
+    z = xpgrad.tensor(inputs, dtype=dtype, device=device)
+    _assert_special(_quietly(getattr(xp, name), z), inputs, [c[1] for c in cases], dtype)
+    # the Tensor method takes the same path
+    _assert_special(_quietly(getattr(z, name)), inputs, [c[1] for c in cases], dtype)
+    # real input is the real function's business, untouched
+    r = xpgrad.tensor([0.0, -0.0, INF, 0.5], dtype=F64, device=device)
+    assert getattr(xp, name)(r).tolist() == pytest.approx(getattr(np, name)(np.array(r.tolist())).tolist())

@@ -55,6 +55,9 @@ FUNCTIONS = {
     "expand_dims": (lambda x: xp.expand_dims(x, axis=0), (normal(2, 3),)),
     "expand_dims-negative": (lambda x: xp.expand_dims(x, axis=-1), (normal(2, 3),)),
     "expand_dims-0d": (lambda x: xp.expand_dims(x, axis=0), (normal(),)),
+    "expand_dims-tuple": (lambda x: xp.expand_dims(x, axis=(0, 3)), (normal(2, 3),)),
+    "expand_dims-tuple-negative": (lambda x: xp.expand_dims(x, axis=(-1, 1)), (normal(2, 3),)),
+    "permute_dims-negative-3d": (lambda x: xp.permute_dims(x, (-1, 0, -2)), (normal(2, 3, 4),)),
     "squeeze": (lambda x: xp.squeeze(x, 1), (normal(2, 1, 3),)),
     "squeeze-tuple-negative": (lambda x: xp.squeeze(x, (0, -1)), (normal(1, 3, 1),)),
     "concat": (lambda a, b: xp.concat((a, b)), (normal(2, 3), normal(1, 3))),
@@ -127,6 +130,10 @@ def _reference(name):
         "take_along_axis": lambda x, i: np.take_along_axis(x, i, axis=-1),
         "take_along_axis-broadcast": lambda x, i: np.take_along_axis(np.broadcast_to(x, (3, 3)), i, axis=1),
         "broadcast_arrays": lambda a, b: np.broadcast_arrays(a, b),
+        "expand_dims-tuple": lambda x: np.expand_dims(x, (0, 3)),
+        "expand_dims-tuple-negative": lambda x: np.expand_dims(x, (-1, 1)),
+        "permute_dims-negative": lambda x: np.transpose(x, (1, 0)),
+        "permute_dims-negative-3d": lambda x: np.transpose(x, (2, 0, 1)),
     }.get(name)
 
 
@@ -201,7 +208,7 @@ def test_unstack_and_broadcast_arrays_return_types(device):
     pieces = xp.unstack(x, axis=1)
     assert isinstance(pieces, tuple) and [p.shape for p in pieces] == [(2,)] * 3
     arrays = xp.broadcast_arrays(x, normal(1)(device), normal(2, 1)(device))
-    assert isinstance(arrays, list) and [a.shape for a in arrays] == [(2, 3)] * 3
+    assert isinstance(arrays, tuple) and [a.shape for a in arrays] == [(2, 3)] * 3  # a tuple since 2025.12
     assert arrays[0] is x  # nothing to broadcast: the Tensor itself
     (pieces[0] * 2).sum().backward()
     assert values(x.grad).tolist() == [[2.0, 0.0, 0.0], [2.0, 0.0, 0.0]]

@@ -2,7 +2,8 @@
 Tensors: each program's gradient against central differences.
 
 Run as a script (``SCIPY_ARRAY_API=1`` must be set before SciPy is imported, so
-tests/test_third_party.py runs it in a fresh interpreter); prints one JSON object,
+tests/test_third_party.py runs it in a fresh interpreter), with the default device as
+its argument ("cpu" if none: the programs' Tensors live there); prints one JSON object,
 program name -> the largest relative error, or the error raised.
 """
 import json
@@ -69,6 +70,7 @@ def _relative_error(f, x0):
 
 
 def main():
+    xpgrad.set_default_device(sys.argv[1] if len(sys.argv) > 1 else "cpu")
     x0 = np.random.default_rng(0).standard_normal((6, 3))
     results = {}
     for name, f in _programs().items():

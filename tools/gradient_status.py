@@ -1,5 +1,5 @@
 """Generate docs/gradients.md: the gradient status of every function of the array API
-standard (2024.12) in xpgrad, read from the op registry.
+standard (2025.12) in xpgrad, read from the op registry.
 
     python tools/gradient_status.py          # (re)write docs/gradients.md
     python tools/gradient_status.py --check  # exit 1 if docs/gradients.md is stale
@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "gradients.md"
-STANDARD = "2024.12"
+STANDARD = "2025.12"
 
 # ---------------------------------------------------------------------- the standard, as data
 
@@ -55,10 +55,10 @@ MAIN = {
     "Inspection": ["__array_namespace_info__"],
     "Linear algebra functions": ["matmul", "matrix_transpose", "tensordot", "vecdot"],
     "Manipulation functions": [
-        "broadcast_arrays", "broadcast_to", "concat", "expand_dims", "flip", "moveaxis",
+        "broadcast_arrays", "broadcast_shapes", "broadcast_to", "concat", "expand_dims", "flip", "moveaxis",
         "permute_dims", "repeat", "reshape", "roll", "squeeze", "stack", "tile", "unstack"],
     "Searching functions": ["argmax", "argmin", "count_nonzero", "nonzero", "searchsorted", "where"],
-    "Set functions": ["unique_all", "unique_counts", "unique_inverse", "unique_values"],
+    "Set functions": ["isin", "unique_all", "unique_counts", "unique_inverse", "unique_values"],
     "Sorting functions": ["argsort", "sort"],
     "Statistical functions": [
         "cumulative_prod", "cumulative_sum", "max", "mean", "min", "prod", "std", "sum", "var"],
@@ -66,9 +66,9 @@ MAIN = {
 }
 
 LINALG = [
-    "cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm",
-    "matrix_power", "matrix_rank", "matrix_transpose", "outer", "pinv", "qr", "slogdet", "solve",
-    "svd", "svdvals", "tensordot", "trace", "vecdot", "vector_norm"]
+    "cholesky", "cross", "det", "diagonal", "eig", "eigh", "eigvals", "eigvalsh", "inv", "matmul",
+    "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "outer", "pinv", "qr", "slogdet",
+    "solve", "svd", "svdvals", "tensordot", "trace", "vecdot", "vector_norm"]
 
 FFT = [
     "fft", "ifft", "fftn", "ifftn", "rfft", "irfft", "rfftn", "irfftn", "hfft", "ihfft", "fftfreq",
@@ -80,6 +80,7 @@ NOT_OPS = {
     **{name: "creation: a constant result" for name in MAIN["Creation functions"]},
     **{name: "data-type function" for name in MAIN["Data type functions"] if name != "astype"},
     "__array_namespace_info__": "inspection",
+    "broadcast_shapes": "shapes in, a shape out: no arrays",
     "nonzero": "integer indices: a constant result",
     "fftfreq": "creation: a constant result",
     "rfftfreq": "creation: a constant result",
@@ -103,6 +104,7 @@ OP_NAMES = {
     "unique_counts": ("unique_values",),
     "unique_inverse": ("unique_values",),
     "sign": ("sign", "sgn"),  # real input: the constant sign; complex input: sgn
+    "eigvals": ("eig_eigenvalues",),  # while recording: eig's eigenvalues, as PyTorch computes them
 }
 
 # The notes of the functions in OP_NAMES (their ops' own one-line docs do not apply).
@@ -111,6 +113,8 @@ OP_NOTES = {
     "unique_counts": "values differentiable; indices and counts are integers",
     "unique_inverse": "values differentiable; indices and counts are integers",
     "sign": "real: -1, 0 or 1, a constant; complex: z / |z| (0 at 0), differentiable as PyTorch's sgn",
+    "eigvals": "eig's eigenvalues while a graph is recorded (their gradient needs the eigenvectors); "
+               "the backend's eigvals otherwise",
 }
 
 # Ops that are not functions of the standard but serve one of its operators.

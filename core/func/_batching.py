@@ -23,6 +23,7 @@ import warnings
 from typing import Any
 
 from xpgrad.dispatch import DispatchError, apply
+from xpgrad.dtypes import is_kind
 from xpgrad.tensor import Tensor
 
 __all__ = ["Batched", "VmapError", "VmapFallbackWarning", "call", "LEVELS", "materialize", "add_batch"]
@@ -242,13 +243,13 @@ class Batched:
         from xpgrad import xp
 
         items = key if isinstance(key, tuple) else (key,)
-        if xp.isdtype(self.dtype, "bool"):
+        if is_kind(self.dtype, "bool"):
             raise VmapError("a boolean mask batched inside vmap: the result's shape would depend on each "
                             "example's values. Keep the shape: xpgrad.xp.where(mask, x, 0), or sum with the mask")
         if len(items) != 1:
             raise VmapError("an index batched inside vmap beside other indices is not supported; index one axis "
                             "with xpgrad.xp.take(x, indices, axis=...) or take_along_axis")
-        if not xp.isdtype(self.dtype, "integral"):
+        if not is_kind(self.dtype, "integral"):
             raise IndexError(f"arrays used as indices must be of integer or boolean type, got {self.dtype}")
         flat = xp.reshape(self, (-1,))
         out = xp.take(x, flat, axis=0)

@@ -24,6 +24,8 @@ PyTorch's only where ``input`` is within about 1e-12 of 0 or 1 (PyTorch divides 
 import math
 import warnings
 
+from xpgrad.dtypes import is_kind as _is_kind
+
 from .. import functions as _f
 from .. import xp as _xp
 from ..creation import rand_like
@@ -53,7 +55,7 @@ def _no_inplace(inplace, fn):
 
 
 def _is_integer(t):
-    return _xp.isdtype(t.dtype, "integral")
+    return _is_kind(t.dtype, "integral")
 
 
 def _any(mask):
@@ -651,7 +653,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
 
 def _cross_entropy_probabilities(x, t, weight, ignore_index, reduction, label_smoothing):
-    if not _xp.isdtype(t.dtype, "real floating"):
+    if not _is_kind(t.dtype, "real floating"):
         raise RuntimeError(f"cross_entropy(): target must be integer class indices or floating-point class "
                            f"probabilities, got {t.dtype}")
     if tuple(t.shape) != tuple(x.shape):

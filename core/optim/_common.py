@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from xpgrad.dtypes import is_kind
+
 if TYPE_CHECKING:
     from ..tensor import Tensor
 
@@ -30,7 +32,7 @@ def lerp_(t: Tensor, end: Tensor, weight: float) -> None:
 
 def check_real(optimizer: str, p: Tensor) -> None:
     """Refuse a complex parameter, whose moments PyTorch keeps per real and imaginary part."""
-    if p.device.xp.isdtype(p.dtype, "complex floating"):
+    if is_kind(p.dtype, "complex floating"):
         raise TypeError(
             f"{optimizer} does not support complex parameters (this one is {p.dtype}): PyTorch keeps their "
             "squared-gradient averages per real and imaginary part, which is not written here. Optimize the "

@@ -14,6 +14,8 @@ from collections import defaultdict
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
+from xpgrad.dtypes import is_kind
+
 from ..grad_mode import enable_grad, no_grad
 from ..tensor import Tensor
 
@@ -31,7 +33,7 @@ def _copied(value: Any, param: Tensor | None = None) -> Any:
         with no_grad():
             if param is None:
                 return value.detach().clone()
-            floating = param.device.xp.isdtype(param.dtype, ("real floating", "complex floating"))
+            floating = is_kind(param.dtype, ("real floating", "complex floating"))
             return value.detach().to(device=param.device, dtype=param.dtype if floating else None, copy=True)
     if isinstance(value, dict):
         return {k: _copied(v, param) for k, v in value.items()}

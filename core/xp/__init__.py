@@ -1,4 +1,4 @@
-"""``xpgrad.xp``: the differentiable array API namespace (standard 2024.12).
+"""``xpgrad.xp``: the differentiable array API namespace (standard 2025.12).
 
 ``Tensor.__array_namespace__()`` returns this module, so code written against the
 standard (``xp = array_namespace(x)``) records a graph when handed Tensors. The engine
@@ -11,9 +11,9 @@ The standard's extensions are the submodules ``linalg`` and ``fft``.
 Functions whose result is not differentiable (comparisons, ``sign``, creation) return
 Tensors that do not require grad.
 
-The dtype objects (``xp.float64``) are the default device's library's own, looked up
-when asked for (so they follow :func:`xpgrad.default_device`); the data-type functions
-accept any backend's dtypes.
+The dtype objects (``xp.float64``) are xpgrad's own (:mod:`xpgrad.dtypes`): the same
+object as ``Tensor.dtype`` whatever the device, equal to every library's dtype of that
+type; the data-type functions accept any backend's dtypes.
 """
 from . import (  # noqa: F401 (fft and linalg are the namespace's extensions: xp.fft, xp.linalg)
     _creation,
@@ -38,7 +38,7 @@ from ._manipulation import *  # noqa: F401,F403
 from ._searching import *  # noqa: F401,F403
 from ._statistical import *  # noqa: F401,F403
 
-__array_api_version__ = "2024.12"
+__array_api_version__ = "2025.12"
 
 # The linear algebra functions the standard also has in the main namespace.
 matmul = linalg.matmul

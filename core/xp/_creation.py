@@ -10,6 +10,7 @@ name.
 from xpgrad.creation import _from_data, resolve_dtype
 from xpgrad.device import device_of_array, get_device
 from xpgrad.dispatch import apply, batched
+from xpgrad.dtypes import is_kind
 from xpgrad.tensor import Tensor
 from xpgrad.transfer import move_array
 
@@ -97,9 +98,8 @@ def _unwrap(obj):
 
 
 def _python_kind(t):
-    xp = t._dev.xp
     for kind, py in (("bool", bool), ("integral", int), ("real floating", float)):
-        if xp.isdtype(t.dtype, kind):
+        if is_kind(t.dtype, kind):
             return py
     return complex
 
@@ -234,7 +234,7 @@ def full_like(x, /, fill_value, *, dtype=None, device=None):
 
 
 def meshgrid(*arrays, indexing="xy"):
-    """Coordinate matrices from 1-D arrays; differentiable in each of them.
+    """Coordinate matrices from 1-D arrays, as a tuple; differentiable in each of them.
 
     Each result is its input reshaped and broadcast to the grid's shape, so the
     gradient of an input sums over the other axes. ``indexing="xy"`` (Cartesian) swaps
@@ -259,7 +259,7 @@ def meshgrid(*arrays, indexing="xy"):
         shape[axes[i]] = sizes[i]
         r = apply("reshape", (a,), {"shape": tuple(shape)})
         out.append(apply("broadcast_to", (r,), {"shape": tuple(grid)}))
-    return out
+    return tuple(out)
 
 
 def _describe(a):
@@ -282,7 +282,7 @@ def _triangle(x, k, lower):
     # triangle and gives zero elsewhere, at every order.
     mask = (cols - rows <= k) if lower else (cols - rows >= k)
     # the zero as a Python scalar of x's kind, so that it promotes to x's dtype
-    zero = False if xp.isdtype(x.dtype, "bool") else 0
+    zero = False if is_kind(x.dtype, "bool") else 0
     return apply("where", (Tensor(mask, dev), x, zero))
 
 

@@ -1,16 +1,18 @@
 """Data-type functions, the dtype objects and the constants of the standard.
 
-The dtype objects (``xpgrad.xp.float64``) are the default device's backend's own, so
-they compare equal to ``Tensor.dtype`` on that backend (NumPy's, unless
-:func:`xpgrad.default_device` says otherwise). The functions here accept any backend's
-dtypes, xpgrad dtype names and Tensors of any device alike: a dtype is known by its
-name, so ``isdtype(array_api_strict.float64, "real floating")`` holds on NumPy too.
+The dtype objects (``xpgrad.xp.float64``) are xpgrad's own (:mod:`xpgrad.dtypes`), the
+same object as ``Tensor.dtype`` on every device, and equal to every library's dtype of
+that type. The functions here accept any backend's dtypes, xpgrad's and Tensors of any
+device alike: a dtype is known by its name, so ``isdtype(array_api_strict.float64,
+"real floating")`` holds on NumPy too. What they return (``result_type``, ``finfo().dtype``)
+is xpgrad's dtype.
 """
 import math
 import re
 
 from xpgrad.device import get_device
 from xpgrad.dispatch import batched
+from xpgrad.dtypes import BY_NAME, of_native
 from xpgrad.tensor import Tensor
 
 __all__ = ["can_cast", "finfo", "iinfo", "isdtype", "result_type"]
@@ -72,7 +74,7 @@ def result_type(*arrays_and_dtypes):
             raw.append(a)
         else:
             raw.append(_native(a, dev))
-    return _ns(dev).result_type(*raw)
+    return of_native(_ns(dev).result_type(*raw))
 
 
 def can_cast(from_, to, /):
@@ -106,20 +108,34 @@ def finfo(type, /):
         type = type.dtype
     info = _ns(dev).finfo(_native(type, dev))
     # The real dtype of the limits: float32 for complex64, as the standard has it.
-    return finfo_object(info, _native(getattr(info, "dtype", type), dev))
+    return finfo_object(info, of_native(_native(getattr(info, "dtype", type), dev)))
+
+
+class iinfo_object:
+    """What :func:`iinfo` returns: the standard's attributes, as Python ints."""
+
+    __slots__ = ("bits", "max", "min", "dtype")
+
+    def __init__(self, info, dtype):
+        self.bits, self.max, self.min = int(info.bits), int(info.max), int(info.min)
+        self.dtype = dtype
+
+    def __repr__(self):
+        return f"iinfo(bits={self.bits}, max={self.max}, min={self.min}, dtype={self.dtype})"
 
 
 def iinfo(type, /):
-    """Machine limits of an integer dtype (or of an array's dtype)."""
-    if isinstance(type, Tensor) or batched(type):
+    """Machine limits of an integer dtype (or of an array's dtype), as Python ints."""
+    dev = type._dev if isinstance(type, Tensor) or batched(type) else None
+    if dev is not None:
         type = type.dtype
-    return _ns().iinfo(_native(type))
+    return iinfo_object(_ns(dev).iinfo(_native(type, dev)), BY_NAME[_dtype_name(type)])
 
 
 def dtype_or_constant(name):
-    """A dtype object of the default device's backend, or a constant, by name."""
+    """A dtype object (xpgrad's, the same on every device), or a constant, by name."""
     if name in DTYPE_NAMES:
-        return getattr(_ns(), name)
+        return BY_NAME[name]
     if name in CONSTANTS:
         return CONSTANTS[name]
     raise AttributeError(name)

@@ -1,4 +1,4 @@
-"""Elementwise functions of the standard (2024.12), each dispatching the registered op of
+"""Elementwise functions of the standard (2025.12), each dispatching the registered op of
 its name.
 
 Arrays are positional-only, as in the standard. Either argument of a binary function
@@ -8,6 +8,7 @@ conventions at kinks and for complex numbers): ``tools/xp_docs.py`` writes the
 functions from the registry, and a test keeps them current.
 """
 from xpgrad.dispatch import apply, batched
+from xpgrad.dtypes import is_kind
 from xpgrad.plugins.arrays import is_complex
 from xpgrad.tensor import Tensor
 
@@ -546,6 +547,14 @@ def clip(x, /, min=None, max=None):
     """
     if not isinstance(x, Tensor) and not batched(x):
         raise TypeError(f"clip: x must be a Tensor, got {type(x).__name__}; wrap it with xpgrad.tensor(...)")
+    if not is_kind(x.dtype, ("real floating", "complex floating")):
+        # Scalar bounds follow the standard's rules for mixing scalars with arrays
+        # (2025.12): a float has no integer dtype to take. Refused on every backend alike
+        # (NumPy would truncate or widen, array-api-strict refuses).
+        for name, bound in (("min", min), ("max", max)):
+            if isinstance(bound, float):
+                raise TypeError(f"clip: {name}={bound!r} is a float but x is {x.dtype}; the result keeps x's "
+                                f"dtype, so pass an int bound or cast x with astype first")
     # An absent bound travels as a placeholder 0 that the op is told to ignore: the op
     # takes its bounds as array arguments, so that Tensor bounds get gradients.
     params = {"lower": min is not None, "upper": max is not None}

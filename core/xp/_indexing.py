@@ -2,6 +2,7 @@
 ``x``. Indices select and get no gradient; an index that repeats adds its share of the
 gradient to the element it selects each time."""
 from xpgrad.dispatch import apply, batched
+from xpgrad.dtypes import is_kind
 from xpgrad.plugins.arrays import normalize_axis as _normalize_axis
 from xpgrad.tensor import Tensor
 
@@ -16,7 +17,7 @@ def _arrays(fn, x, indices):
         raise TypeError(f"{fn}(): indices must be an integer Tensor, got {type(indices).__name__}")
     if indices._dev is not x._dev:
         raise ValueError(f"{fn}(): indices are on {indices._dev} but x is on {x._dev}; move one of them")
-    if not x._dev.xp.isdtype(indices.dtype, "integral"):
+    if not is_kind(indices.dtype, "integral"):
         raise TypeError(f"{fn}(): indices must have an integer dtype, got {indices.dtype}")
     return indices._data if isinstance(indices, Tensor) else None  # None: indices batched inside vmap
 

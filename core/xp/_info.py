@@ -2,9 +2,11 @@
 
 The answers come from the backends registered (see :mod:`xpgrad.device`): the devices
 are every usable device of every registered backend, and a device's default and
-supported dtypes are its library's own.
+supported dtypes are its library's (as xpgrad's dtype objects, which are the same on
+every device). Every function that takes ``device=`` answers for that device.
 """
 from xpgrad.device import get_default_device, get_device
+from xpgrad.dtypes import BY_NAME, of_native
 
 __all__ = ["__array_namespace_info__"]
 
@@ -25,10 +27,12 @@ class Info:
 
     __module__ = "xpgrad.xp"
 
-    def capabilities(self):
-        """What the default device's library supports: ``"boolean indexing"``,
-        ``"data-dependent shapes"`` and ``"max dimensions"``."""
-        dev = get_default_device()
+    def capabilities(self, *, device=None):
+        """What ``device``'s library supports (the default device's if None): ``"boolean
+        indexing"``, ``"data-dependent shapes"`` and ``"max dimensions"``. (The standard's
+        ``capabilities()`` takes no device; xpgrad answers per device as its other
+        inspection functions do.)"""
+        dev = get_device(device)
         caps = dict(_backend_info(dev).capabilities())
         if dev.backend.name == "dask":
             # A lazy graph does not know the shape of a mask's selection: xpgrad's dask
@@ -41,7 +45,8 @@ class Info:
         return get_default_device()
 
     def devices(self):
-        """Every usable device of every registered backend, the default device first."""
+        """Every usable device of every registered backend, the default device first, as
+        a tuple."""
         from xpgrad.plugins import registry
         from xpgrad.plugins.manager import get_plugin_manager
 
@@ -55,13 +60,13 @@ class Info:
                 dev = get_device(name)
                 if all(dev is not d for d in found):
                     found.append(dev)
-        return found
+        return tuple(found)
 
     def default_dtypes(self, *, device=None):
         """The default dtypes of ``device`` (the default device if None), by kind:
         ``"real floating"``, ``"complex floating"``, ``"integral"``, ``"indexing"``."""
         dev = get_device(device)
-        return dict(_backend_info(dev).default_dtypes(device=dev.native))
+        return {kind: of_native(dt) for kind, dt in _backend_info(dev).default_dtypes(device=dev.native).items()}
 
     def dtypes(self, *, device=None, kind=None):
         """The dtypes ``device`` supports, by name, of ``kind`` (a kind name, a tuple of
@@ -70,7 +75,7 @@ class Info:
         xp = dev.xp
         supported = _backend_info(dev).dtypes(device=dev.native)
         names = set(_names_of_kind(kind))
-        return {name: dt for name, dt in supported.items() if name in names and hasattr(xp, name)}
+        return {name: BY_NAME[name] for name in supported if name in names and hasattr(xp, name)}
 
     def __repr__(self):
         return "<xpgrad.xp.__array_namespace_info__()>"

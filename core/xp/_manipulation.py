@@ -7,13 +7,14 @@ single-output ops, one per result; functions that are a relabelling of another
 """
 from xpgrad.creation import _from_data, resolve_dtype
 from xpgrad.dispatch import apply, batched
+from xpgrad.dtypes import is_kind
 from xpgrad.plugins.arrays import broadcast_shapes as _broadcast_shapes
 from xpgrad.plugins.arrays import normalize_axis as _normalize_axis
 from xpgrad.plugins.arrays import prod as _prod
 from xpgrad.tensor import Tensor
 
-__all__ = ["astype", "broadcast_arrays", "broadcast_to", "concat", "expand_dims", "flip", "moveaxis",
-           "permute_dims", "repeat", "reshape", "roll", "squeeze", "stack", "tile", "unstack"]
+__all__ = ["astype", "broadcast_arrays", "broadcast_shapes", "broadcast_to", "concat", "expand_dims", "flip",
+           "moveaxis", "permute_dims", "repeat", "reshape", "roll", "squeeze", "stack", "tile", "unstack"]
 
 
 def _tensor(x, fn):
@@ -63,7 +64,16 @@ def reshape(x, /, shape, *, copy=None):
 
 def permute_dims(x, /, axes):
     """``x`` with its axes in the order ``axes``."""
-    return apply("permute_dims", (_tensor(x, "permute_dims"),), {"axes": tuple(axes)})
+    x = _tensor(x, "permute_dims")
+    axes = _ints(axes, "axes")
+    axes = (axes,) if isinstance(axes, int) else axes
+    ndim = x.ndim
+    if len(axes) != ndim:
+        raise ValueError(f"permute_dims: axes {axes!r} must name each of the {ndim} axes of x once")
+    normal = tuple(_normalize_axis(a, ndim) for a in axes)
+    if len(set(normal)) != ndim:
+        raise ValueError(f"permute_dims: axes {axes!r} repeat an axis; they must be a permutation of range({ndim})")
+    return apply("permute_dims", (x,), {"axes": normal})
 
 
 def moveaxis(x, source, destination, /):
@@ -92,15 +102,47 @@ def broadcast_to(x, /, shape):
 
 
 def broadcast_arrays(*arrays):
-    """The arrays broadcast against one another: a list, one ``broadcast_to`` each."""
+    """The arrays broadcast against one another: a tuple, one ``broadcast_to`` each."""
     arrays = tuple(_tensor(a, "broadcast_arrays") for a in arrays)
     shape = _broadcast_shapes(*(a.shape for a in arrays))
-    return [a if a.shape == shape else broadcast_to(a, shape) for a in arrays]
+    return tuple(a if a.shape == shape else broadcast_to(a, shape) for a in arrays)
+
+
+def broadcast_shapes(*shapes):
+    """The shape that arrays of ``shapes`` broadcast to (``()`` for none); a ValueError
+    when they cannot be broadcast together."""
+    checked = []
+    for s in shapes:
+        s = _ints(s, "each shape")
+        checked.append((s,) if isinstance(s, int) else s)
+    return _broadcast_shapes(*checked)
 
 
 def expand_dims(x, /, axis=0):
-    """``x`` with a new length-1 axis at ``axis`` (in ``[-x.ndim - 1, x.ndim]``)."""
-    return apply("expand_dims", (_tensor(x, "expand_dims"),), {"axis": axis})
+    """``x`` with a new length-1 axis at ``axis`` (in ``[-x.ndim - 1, x.ndim]``), or at
+    each of a sorted tuple of non-negative positions in the result.
+
+    Raises
+    ------
+    IndexError
+        If a position is outside that range, or two name the same axis.
+    """
+    x = _tensor(x, "expand_dims")
+    axis = _ints(axis, "axis")
+    if isinstance(axis, int):
+        if not -x.ndim - 1 <= axis <= x.ndim:
+            raise IndexError(f"expand_dims: axis {axis} is out of range for a result of {x.ndim + 1} dimensions "
+                             f"(it must be in [{-x.ndim - 1}, {x.ndim}])")
+        return apply("expand_dims", (x,), {"axis": axis})
+    m = x.ndim + len(axis)
+    if any(not -m <= a < m for a in axis):
+        raise IndexError(f"expand_dims: axis {axis!r} is out of range for a result of {m} dimensions "
+                         f"(each position must be in [{-m}, {m - 1}])")
+    # Normalised against the result and sorted, inserting one at a time is the same.
+    normal = tuple(sorted(a % m for a in axis))
+    if len(set(normal)) != len(normal):
+        raise IndexError(f"expand_dims: axis {axis!r} names one position twice")
+    return apply("expand_dims", (x,), {"axis": normal})
 
 
 def squeeze(x, /, axis):
@@ -206,7 +248,7 @@ def _repeat_counts(x, repeats, axis):
     dev = x._dev
     if repeats._dev is not dev:
         raise ValueError(f"repeat(): repeats is on {repeats._dev} but x is on {dev}; move one of them")
-    if not dev.xp.isdtype(repeats.dtype, "integral"):
+    if not is_kind(repeats.dtype, "integral"):
         raise TypeError(f"repeat(): repeats must have an integer dtype, got {repeats.dtype}")
     n = _prod(x.shape) if axis is None else x.shape[_normalize_axis(axis, x.ndim)]
     # The result's length depends on the counts' values, so they are read to the host

@@ -3,15 +3,17 @@
 Differentiable: ``sort`` (the gradient follows each element to where it was sorted),
 the values of the ``unique_*`` functions (each element gets its unique value's
 gradient) and ``diff``. Not differentiable, returning Tensors that never require grad:
-``argmax``, ``argmin``, ``argsort``, ``count_nonzero``, ``nonzero``, ``searchsorted``,
+``argmax``, ``argmin``, ``argsort``, ``count_nonzero``, ``isin``, ``nonzero``, ``searchsorted``,
 ``all``, ``any`` and the index and count arrays of the ``unique_*`` functions.
 """
 from collections import namedtuple
 
+from xpgrad.creation import resolve_dtype
 from xpgrad.dispatch import apply, batched
+from xpgrad.dtypes import is_kind
 from xpgrad.tensor import Tensor
 
-__all__ = ["all", "any", "argmax", "argmin", "argsort", "count_nonzero", "diff", "nonzero",
+__all__ = ["all", "any", "argmax", "argmin", "argsort", "count_nonzero", "diff", "isin", "nonzero",
            "searchsorted", "sort", "unique_all", "unique_counts", "unique_inverse", "unique_values"]
 
 UniqueAllResult = namedtuple("UniqueAllResult", ["values", "indices", "inverse_indices", "counts"])
@@ -66,7 +68,22 @@ def searchsorted(x1, x2, /, *, side="left", sorter=None):
     """
     if side not in ("left", "right"):
         raise ValueError(f"searchsorted(side=...) must be 'left' or 'right', got {side!r}")
+    x1 = _tensor(x1, "searchsorted")
+    if isinstance(x2, (int, float)) and not isinstance(x2, bool):
+        x2 = _scalar_like(x2, x1, "searchsorted", "x2")
     return apply("searchsorted", (x1, x2), {"side": side, "sorter": _raw(sorter)})
+
+
+def _scalar_like(value, x, fn, name):
+    """A Python scalar as a 0-d Tensor of ``x``'s dtype, by the standard's rules for
+    mixing scalars and arrays (an int takes a float array's dtype; a float is refused
+    with an integer array, whose dtype cannot hold it)."""
+    dt = x.dtype
+    if isinstance(value, float) and not getattr(dt, "is_floating_point", False):
+        raise TypeError(f"{fn}(): {name}={value!r} is a float but the array is {dt}; the standard mixes "
+                        f"a float scalar only with a floating-point array: pass an int or cast with astype")
+    dev = x._dev
+    return Tensor(dev.xp.full((), value, dtype=resolve_dtype(dt, dev), device=dev.native), dev)
 
 
 # ---------------------------------------------------------------------- sorting
@@ -121,6 +138,25 @@ def unique_all(x, /):
 
 
 # ---------------------------------------------------------------------- utility
+
+
+def isin(x1, x2, /, *, invert=False):
+    """Whether each element of ``x1`` is in ``x2`` (not in it with ``invert``); not
+    differentiable.
+
+    One of the two may be a Python int (or a float, with a floating-point array), taken
+    as a 0-d array of the other's dtype.
+    """
+    if isinstance(x1, (int, float)) and not isinstance(x1, bool):
+        x1 = _scalar_like(x1, _tensor(x2, "isin"), "isin", "x1")
+    if isinstance(x2, (int, float)) and not isinstance(x2, bool):
+        x2 = _scalar_like(x2, _tensor(x1, "isin"), "isin", "x2")
+    x1, x2 = _tensor(x1, "isin"), _tensor(x2, "isin")
+    for name, x in (("x1", x1), ("x2", x2)):
+        if not is_kind(x.dtype, ("integral", "real floating")):
+            raise TypeError(f"isin(): {name} is {x.dtype}; isin compares integer or real floating-point arrays "
+                            f"(the standard asks it of integers)")
+    return apply("isin", (x1, x2), {"invert": bool(invert)})
 
 
 def all(x, /, *, axis=None, keepdims=False):

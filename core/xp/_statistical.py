@@ -5,7 +5,7 @@ share the gradient evenly, ``prod`` and ``cumulative_prod`` are exact where ``x`
 zeros, ``std`` has gradient 0 where it is 0.
 """
 from xpgrad.creation import resolve_dtype
-from xpgrad.dispatch import apply
+from xpgrad.dispatch import apply, batched
 from xpgrad.tensor import Tensor
 
 from . import _searching
@@ -18,7 +18,7 @@ __all__ = ["cumulative_prod", "cumulative_sum", "max", "mean", "min", "prod", "s
 def _dtype(x, dtype):
     """``dtype=`` as the backend's own dtype on ``x``'s device (any backend's dtype or a
     dtype name is accepted)."""
-    if dtype is None or not isinstance(x, Tensor):
+    if dtype is None or not (isinstance(x, Tensor) or batched(x)):
         return dtype
     return resolve_dtype(dtype, x._dev)
 

@@ -1,4 +1,4 @@
-"""``xpgrad.xp.fft``: the standard's Fourier transform extension (2024.12), differentiable.
+"""``xpgrad.xp.fft``: the standard's Fourier transform extension (2025.12), differentiable.
 
 Each function keeps the standard's signature. The transforms dispatch registered ops
 (see ``xpgrad.ops.fft`` for the gradient conventions of the real-to-complex and
@@ -17,6 +17,7 @@ import numbers
 from xpgrad.creation import resolve_dtype
 from xpgrad.device import get_device
 from xpgrad.dispatch import apply
+from xpgrad.dtypes import is_kind
 from xpgrad.tensor import Tensor
 
 from ._dtypes import _dtype_name
@@ -39,13 +40,13 @@ _SWAPPED = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
 
 def _expect(name, x, kind):
     """``x`` (a Tensor) has a dtype of ``kind``: ``"complex floating"`` or ``"real floating"``."""
-    if x._dev.xp.isdtype(x.dtype, kind):
+    if is_kind(x.dtype, kind):
         return
     got = _dtype_name(x.dtype)
     if kind == "complex floating":
         hint = ("convert it first, e.g. xp.astype(x, xp.complex128) (complex64 keeps single "
                 "precision)")
-    elif x._dev.xp.isdtype(x.dtype, "complex floating"):
+    elif is_kind(x.dtype, "complex floating"):
         hint = "for complex input use the complex transforms (fft, fftn)"
     else:
         hint = "convert it first, e.g. xp.astype(x, xp.float64)"
@@ -268,8 +269,8 @@ def _frequencies(name, n, d, dtype, device, half):
     dev = get_device(device)
     dt = resolve_dtype(dtype, dev)
     if dt is None:
-        dt = __array_namespace_info__().default_dtypes(device=dev)["real floating"]
-    elif not dev.xp.isdtype(dt, "real floating"):
+        dt = resolve_dtype(__array_namespace_info__().default_dtypes(device=dev)["real floating"], dev)
+    elif not is_kind(dt, "real floating"):
         raise TypeError(f"{name}: dtype must be a real floating-point dtype, got {_dtype_name(dt)}")
     bxp = dev.xp
     k = bxp.arange(n // 2 + 1 if half else n, device=dev.native)

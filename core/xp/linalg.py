@@ -1,26 +1,33 @@
-"""``xpgrad.xp.linalg``: the standard's linear algebra extension (2024.12), differentiable.
+"""``xpgrad.xp.linalg``: the standard's linear algebra extension (2025.12), differentiable.
 
 Each function keeps the standard's signature and dispatches registered ops (see
 ``xpgrad.ops.linalg`` and ``xpgrad.ops.decompositions`` for the gradient conventions at
 singular matrices and repeated eigen/singular values). ``tensordot`` and ``vecdot``,
 which the standard puts in the main namespace, are defined here too.
 
-Multi-output functions return the standard's named tuples (``EighResult``,
-``QRResult``, ``SVDResult``, ``SlogdetResult``). Each field is its own op: while a graph
-is recorded, the decomposition runs once per field; without one (no input requiring
-grad, or under ``no_grad``) it runs once. ``svd`` of a complex input that requires grad
-is one op whose fields are sliced out, so that its backward can check that the loss does
-not depend on the singular vectors' phases.
+Multi-output functions return the standard's named tuples (``EigResult``,
+``EighResult``, ``QRResult``, ``SVDResult``, ``SlogdetResult``). Each field is its own
+op: while a graph is recorded, the decomposition runs once per field; without one (no
+input requiring grad, or under ``no_grad``) it runs once. ``svd`` of a complex input that
+requires grad is one op whose fields are sliced out, so that its backward can check that
+the loss does not depend on the singular vectors' phases.
+
+``eig`` and ``eigvals`` take any square matrices and return complex results
+(``complex64`` for ``float32`` input, ``complex128`` for ``float64``), eigenvectors
+with unit columns. While a graph is recorded, ``eigvals`` is ``eig``'s eigenvalues
+(op ``eig_eigenvalues``, as PyTorch computes it): its gradient needs the eigenvectors in
+the eigenvalues' order, which the backend's eig gives and its eigvals need not keep.
+Otherwise it is the backend's eigvals.
 
 Complex input is supported by every differentiable function, with PyTorch's gradient
 convention (``dL/dx + i dL/dy``); ``xpgrad.ops.linalg`` and
-``xpgrad.ops.decompositions`` say how, and what eigh and svd require of a loss.
+``xpgrad.ops.decompositions`` say how, and what eig, eigh and svd require of a loss.
 """
 from collections import namedtuple
 
 from xpgrad.dispatch import apply, batched
 from xpgrad.grad_mode import GRAD_ENABLED
-from xpgrad.plugins.arrays import is_complex, svd_sizes, unpack
+from xpgrad.plugins.arrays import expect_matrices, is_complex, svd_sizes, unpack
 from xpgrad.tensor import Tensor
 
 from . import _manipulation
@@ -32,11 +39,12 @@ from ._statistical import max as _max
 from ._statistical import min as _min
 from ._statistical import sum as _sum
 
-__all__ = ["cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm",
-           "matrix_power", "matrix_rank", "matrix_transpose", "outer", "pinv", "qr", "slogdet", "solve",
-           "svd", "svdvals", "tensordot", "trace", "vecdot", "vector_norm",
-           "EighResult", "QRResult", "SVDResult", "SlogdetResult"]
+__all__ = ["cholesky", "cross", "det", "diagonal", "eig", "eigh", "eigvals", "eigvalsh", "inv", "matmul",
+           "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "outer", "pinv", "qr", "slogdet",
+           "solve", "svd", "svdvals", "tensordot", "trace", "vecdot", "vector_norm",
+           "EigResult", "EighResult", "QRResult", "SVDResult", "SlogdetResult"]
 
+EigResult = namedtuple("EigResult", ["eigenvalues", "eigenvectors"])
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 QRResult = namedtuple("QRResult", ["Q", "R"])
 SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
@@ -54,12 +62,18 @@ def _tensor(x, name):
 
 def _parts(result, name, x, ops, params=None):
     """``result(*fields)``, one op per field while recording; one forward otherwise."""
+    return result(*_fields(name, x, ops, params))
+
+
+def _fields(name, x, ops, params=None):
+    """The fields of the backend's ``linalg.<name>`` of ``x`` (a tuple of Tensors; of one
+    Tensor where ``ops`` names one op and the backend's function returns one array)."""
     x = _tensor(x, name)
     generic = x._dev.ops[ops[0]].backends is None  # not a device's own definition (dask's)
     if not generic or x.requires_grad and GRAD_ENABLED.get():
-        return result(*(apply(op, (x,), params) for op in ops))
+        return tuple(apply(op, (x,), params) for op in ops)
     if batched(x):  # inside vmap: the whole batch's decomposition (of the trailing axes), each field re-wrapped
-        return result(*(type(x)(part, x._level, x._size) for part in _parts(result, name, x._value, ops, params)))
+        return tuple(type(x)(part, x._level, x._size) for part in _fields(name, x._value, ops, params))
     # Nothing to record: the backend's decomposition once. Where it fails, the first
     # field's op reruns it to raise its error, which names the op and the arguments.
     try:
@@ -67,7 +81,7 @@ def _parts(result, name, x, ops, params=None):
     except Exception:
         apply(ops[0], (x,), params)
         raise
-    return result(*(Tensor(part, x._dev) for part in raw))
+    return tuple(Tensor(part, x._dev) for part in ((raw,) if len(ops) == 1 else raw))
 
 
 # ---------------------------------------------------------------------- products
@@ -250,6 +264,29 @@ def cholesky(x, /, *, upper=False):
     matrix, read from its lower triangle; ``upper=True`` gives ``L^T``.
     """
     return apply("cholesky", (x,), {"upper": upper})
+
+
+def eig(x, /):
+    """``EigResult(eigenvalues, eigenvectors)`` of each square matrix, complex for real
+    input too; the eigenvectors are unit columns, the order is the backend's.
+
+    A loss of the eigenvectors has a gradient only if it does not depend on their
+    arbitrary phases (``V diag(f(L)) V^-1``, ``|V|``); backward checks it and raises a
+    ``RuntimeError`` otherwise (see ``xpgrad.ops.decompositions``). Gradients need
+    distinct eigenvalues."""
+    x = _tensor(x, "eig")
+    expect_matrices("eig", x, square=True)
+    return _parts(EigResult, "eig", x, ("eig_eigenvalues", "eig_eigenvectors"))
+
+
+def eigvals(x, /):
+    """The eigenvalues of each square matrix, complex for real input too, in the
+    backend's order. While a graph is recorded they are ``eig(x).eigenvalues`` (op
+    ``eig_eigenvalues``), as PyTorch computes them for a gradient; otherwise the
+    backend's eigvals, whose order may differ from its eig's."""
+    x = _tensor(x, "eigvals")
+    expect_matrices("eigvals", x, square=True)
+    return _fields("eigvals", x, ("eig_eigenvalues",))[0]
 
 
 def eigh(x, /):

@@ -363,6 +363,11 @@ def _subnormal(x):
     return (x != 0) & (np.abs(x) < np.finfo(x.dtype).tiny)
 
 
+def _floor_of_quotient(x1, x2):
+    with np.errstate(all="ignore"):
+        return np.floor(x1 / x2)
+
+
 # ---------------------------------------------------------------------- the table
 
 DIFFERENCES = [
@@ -479,6 +484,13 @@ DIFFERENCES = [
                "At the branch points +-i the derivative of asinh is infinite; xpgrad gives complex "
                "infinity, PyTorch NaN.",
                At(lambda z: (z.real == 0) & (np.abs(z.imag) == 1), "inf", "xpgrad infinite; PyTorch NaN")),
+    # ----- the standard's values where PyTorch's (NumPy's) differ
+    Difference(("floor_divide/special/*",), ("value",), "the standard's value",
+               "floor_divide with an infinite operand is the standard's floor(x1 / x2) (its special cases, "
+               "2025.12): +-inf for an infinite x1 and a finite x2, +-0 for a finite x1 and an infinite x2. "
+               "PyTorch, as NumPy, pairs // with % there: inf // 2 is NaN, -1 // inf is -1.",
+               At(lambda x1, x2: np.isinf(x1) | np.isinf(x2), _floor_of_quotient,
+                  "xpgrad floor(x1 / x2); PyTorch NaN for an infinite x1, -1 for -1 // inf")),
     # ----- NumPy's values where PyTorch's differ
     Difference(("remainder/special/*",), ("value",), "NumPy's value",
                "The forward is the backend's (NumPy's) remainder: x % y for a subnormal y is 0, "

@@ -786,6 +786,48 @@ def _eigh():
                     ("lower-triangle", lambda xp, x: xp.linalg.eigvalsh(x), lower, _FIRST_ORDER)))
 
 
+def _power_sums(xp, w):
+    """``sum(w^k)`` for k = 1, 2, 3: functions of the eigenvalues as a set (the order
+    is each library's)."""
+    return xp.stack([xp.sum(w, axis=-1), xp.sum(w * w, axis=-1), xp.sum(w * w * w, axis=-1)], axis=-1)
+
+
+def _eig_phase_free(xp, x):
+    """``V diag(exp(L / 2)) V^-1`` (``exp(x / 2)``) and ``sum_k Re(L_k) |V_ik|^2``:
+    functions of the eigenvectors that depend neither on their phases nor on the order."""
+    w, v = xp.linalg.eig(x)
+    return ((v * xp.exp(w / 2)[..., None, :]) @ xp.linalg.inv(v),
+            xp.sum(xp.abs(v) ** 2 * xp.real(w)[..., None, :], axis=-1))
+
+
+def _separated(r, dt, batch=()):
+    """General matrices whose eigenvalues are apart (near 3, 0 and -3): the derivatives
+    divide by their gaps, which single precision would otherwise not resolve."""
+    return (0.5 * randn(r, batch + (3, 3), dt) + np.diag([3.0, 0.0, -3.0])).astype(dt)
+
+
+def _complex_pair(r, dt):
+    """``S B S^-1`` with the eigenvalues 2 and -1 +- 1.5i (a complex pair of a real matrix)."""
+    s = randn(r, (3, 3), dt) + 2 * np.eye(3)
+    b = np.array([[2.0, 0.0, 0.0], [0.0, -1.0, 1.5], [0.0, -1.5, -1.0]])
+    return (s @ b @ np.linalg.inv(s)).astype(dt)
+
+
+@explicit("eig_eigenvalues", "eig_eigenvectors")
+def _eig():
+    # xpgrad.xp.linalg.eigvals while recording is eig's eigenvalues (op eig_eigenvalues)
+    general = lambda r, dt: (_separated(r, dt),)  # noqa: E731
+    batched = lambda r, dt: (_separated(r, dt, (2,)),)  # noqa: E731
+    pair = lambda r, dt: (_complex_pair(r, dt),)  # noqa: E731
+    return (cases("eig_eigenvalues",
+                  ("power-sums", lambda xp, x: _power_sums(xp, xp.linalg.eig(x)[0]), general),
+                  ("power-sums-complex-pair", lambda xp, x: _power_sums(xp, xp.linalg.eig(x)[0]), pair),
+                  ("eigvals-batched", lambda xp, x: _power_sums(xp, xp.linalg.eigvals(x)), batched))
+            + cases("eig_eigenvectors", ("phase-free", _eig_phase_free, general),
+                    ("phase-free-complex-pair", _eig_phase_free, pair),
+                    ("phase-free-batched", _eig_phase_free, batched)))
+
+
 @explicit("qr_q", "qr_r")
 def _qr():
     out = []
