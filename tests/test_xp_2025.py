@@ -242,3 +242,17 @@ def test_isin_compares_floats_alike_on_every_device_and_refuses_complex(device):
     z = xp.asarray([1j], dtype=xp.complex128, device=device)
     with pytest.raises(TypeError, match=r"isin\(\): x1 is complex128; isin compares integer or real floating"):
         xp.isin(z, z)
+
+
+def test_asarray_and_astype_without_a_copy_keep_the_tensor_on_every_device(device):
+    # The dtype asked for (xpgrad's, or the library's own) is the Tensor's: nothing to cast.
+    import array_api_strict
+
+    x = xp.asarray([True, False], device=device)
+    for dt in (xp.bool, x.dtype, "bool"):
+        assert xp.asarray(x, dtype=dt, copy=False) is x
+        assert xp.astype(x, dt, copy=False) is x
+    if xpgrad.device(device).backend.name == "array_api_strict":
+        assert xp.asarray(x, dtype=array_api_strict.bool, copy=False) is x
+    with pytest.raises(ValueError, match="asarray\\(copy=False\\) would need a cast to"):
+        xp.asarray(x, dtype=xp.int8, copy=False)

@@ -10,7 +10,7 @@ name.
 from xpgrad.creation import _from_data, resolve_dtype
 from xpgrad.device import device_of_array, get_device
 from xpgrad.dispatch import apply, batched
-from xpgrad.dtypes import is_kind
+from xpgrad.dtypes import is_kind, of_native
 from xpgrad.tensor import Tensor
 from xpgrad.transfer import move_array
 
@@ -108,7 +108,7 @@ def _asarray_tensor(x, dtype, device, copy):
     dev = _dev(device, x)
     dt = _dtype(dtype, dev)
     moved = dev is not x._dev
-    cast = dt is not None and dt != x.dtype
+    cast = dt is not None and of_native(dt) is not x.dtype  # xpgrad's dtype objects: one per type
     if copy is False and (moved or cast):
         what = f"a move to {dev}" if moved else f"a cast to {dt}"
         raise ValueError(f"asarray(copy=False) would need {what}, which copies; pass copy=None")

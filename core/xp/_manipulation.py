@@ -7,7 +7,7 @@ single-output ops, one per result; functions that are a relabelling of another
 """
 from xpgrad.creation import _from_data, resolve_dtype
 from xpgrad.dispatch import apply, batched
-from xpgrad.dtypes import is_kind
+from xpgrad.dtypes import is_kind, of_native
 from xpgrad.plugins.arrays import broadcast_shapes as _broadcast_shapes
 from xpgrad.plugins.arrays import normalize_axis as _normalize_axis
 from xpgrad.plugins.arrays import prod as _prod
@@ -158,7 +158,7 @@ def astype(x, dtype, /, *, copy=True, device=None):
     if device is not None:
         x = x.to_device(device)  # an explicit move, recorded (see xpgrad.transfer)
     dtype = resolve_dtype(dtype, x._dev)
-    if dtype == x.dtype and not copy:
+    if of_native(dtype) is x.dtype and not copy:  # xpgrad's dtype objects: one per type
         return x
     return apply("astype", (x,), {"dtype": dtype})
 
