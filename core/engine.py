@@ -367,7 +367,8 @@ def _execute(roots, root_grads, retain, create, targets, capture):
                     if gi.shape != shapes[i]:
                         gi = _sum_to(xp, gi, shapes[i], node, i)
                         gi_mine = True
-                    dt = gi.dtype
+                    # The backend's dtype (node.dtypes holds those): a Tensor's own array's.
+                    dt = getattr(gi, "_data", gi).dtype
                     if dt is not dtypes[i] and dt != dtypes[i]:
                         gi = _cast(xp, gi, dtypes[i], node, i)
                         gi_mine = True
