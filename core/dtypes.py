@@ -11,7 +11,7 @@ Each backend maps the object to its own dtype when it computes
 """
 import re
 
-__all__ = ["dtype", "dtype_name", "is_kind", "of_native", "STANDARD_NAMES", "BY_NAME"]
+__all__ = ["dtype", "dtype_name", "is_kind", "kind_of", "of_native", "STANDARD_NAMES", "BY_NAME", "KIND_BY_ID"]
 
 # The array API standard's dtypes, and float16 (PyTorch's half, which most libraries have):
 # a name outside them (NumPy's float128, object) is refused rather than passed through.
@@ -39,9 +39,10 @@ def dtype_name(dt):
     if isinstance(name, str) and name in STANDARD_NAMES:
         return name
     # A dtype object without a name attribute (array_api_strict's, torch's) is known by
-    # the name in its text: ``array_api_strict.float64``, ``torch.float64``.
-    if type(dt).__module__.startswith("builtins"):
-        return None  # a Python type (float, int) or value, which a dtype comparison never equals
+    # the name in its text: ``array_api_strict.float64``, ``torch.float64``. Only a dtype
+    # object: not a Python type or value, nor an array (whose text may name its dtype).
+    if "dtype" not in type(dt).__name__.lower():
+        return None
     found = _NAME_IN_TEXT.search(str(dt))
     return found.group(1) if found is not None else None
 
@@ -158,3 +159,22 @@ def is_kind(dt, kind):
     if other is None:
         raise ValueError(f"unknown dtype kind {kind!r}; the kinds are {sorted(_KINDS)}, or a dtype")
     return name == other
+
+
+# The kind of each dtype object seen, by its id (held in _HELD): what a forward asks on
+# the hot path, in one lookup (``KIND_BY_ID.get(id(dt)) or kind_of(dt)``).
+KIND_BY_ID = {}
+_KIND_ORDER = ("bool", "signed integer", "unsigned integer", "real floating", "complex floating")
+
+
+def kind_of(dt):
+    """The standard's kind of ``dt`` (any library's dtype object, or xpgrad's): ``"bool"``,
+    ``"signed integer"``, ``"unsigned integer"``, ``"real floating"``, ``"complex
+    floating"``, or ``"other"`` for a type outside the standard."""
+    found = KIND_BY_ID.get(id(dt))
+    if found is None:
+        name = dtype_name(dt)
+        found = next((k for k in _KIND_ORDER if name in _KINDS[k]), "other")
+        _HELD.append(dt)
+        KIND_BY_ID[id(dt)] = found
+    return found

@@ -37,6 +37,7 @@ import cmath
 import math
 
 from xpgrad.dispatch import batched, call
+from xpgrad.dtypes import KIND_BY_ID, kind_of
 from xpgrad.plugins import Op, hookimpl
 from xpgrad.plugins.arrays import conj as _conj
 from xpgrad.plugins.arrays import is_complex as _is_complex
@@ -217,23 +218,11 @@ def _divide(xp, x1, x2):
 # the forward corrects its result with ``xp.where``: after the library's function, and
 # only for the dtypes concerned, told apart in Python from the dtype (no pass over the
 # data, nothing that makes dask compute), so that the other dtypes cost what they did:
-# one dict lookup by the dtype's id (isdtype costs microseconds).
+# one dict lookup by the dtype's id (xpgrad.dtypes.KIND_BY_ID; isdtype costs
+# microseconds).
 
 _REAL_FLOATING = "real floating"
 _COMPLEX_FLOATING = "complex floating"
-_KIND_BY_ID: dict = {}  # id(dtype) -> _REAL_FLOATING, _COMPLEX_FLOATING or "other"
-_KIND_HELD: list = []  # the dtypes of _KIND_BY_ID, held so that each id stays its own
-
-
-def _kind(xp, dtype):
-    """_KIND_BY_ID's entry for ``dtype``, made on its first use."""
-    kind = _KIND_BY_ID.get(id(dtype))
-    if kind is None:
-        kind = (_REAL_FLOATING if xp.isdtype(dtype, _REAL_FLOATING) else
-                _COMPLEX_FLOATING if xp.isdtype(dtype, _COMPLEX_FLOATING) else "other")
-        _KIND_HELD.append(dtype)
-        _KIND_BY_ID[id(dtype)] = kind
-    return kind
 
 
 def _floor_divide(xp, x1, x2, *, paired=False):
@@ -244,7 +233,7 @@ def _floor_divide(xp, x1, x2, *, paired=False):
     ``inf`` and ``-0``. Integers, and ``paired`` (remainder's rules, see
     _paired_quotient): the library's function alone."""
     out = xp.floor_divide(x1, x2)
-    if (_KIND_BY_ID.get(id(out.dtype)) or _kind(xp, out.dtype)) is not _REAL_FLOATING or paired:
+    if (KIND_BY_ID.get(id(out.dtype)) or kind_of(out.dtype)) != _REAL_FLOATING or paired:
         return out
     if type(x1) in _REAL_SCALARS:  # a Python scalar: an int is never infinite
         if type(x1) is float and math.isinf(x1):
@@ -264,7 +253,7 @@ def _remainder_zero_sign(xp, x1, x2):
     ``-0.0 % 2.0`` and ``-4.0 % 2.0`` are -0.0): a zero result takes the sign of ``x2``,
     as in the standard's cases for +-0 and in Python's ``%``."""
     out = xp.remainder(x1, x2)
-    if _kind(xp, out.dtype) is not _REAL_FLOATING:
+    if kind_of(out.dtype) != _REAL_FLOATING:
         return out
     zero = xp.zeros_like(out)
     signed = math.copysign(0.0, x2) if type(x2) in _REAL_SCALARS else xp.copysign(zero, x2)
@@ -286,7 +275,7 @@ def _expm1(xp, x):
 
     Real ``x``: the library's function alone."""
     out = xp.expm1(x)
-    if (_KIND_BY_ID.get(id(x.dtype)) or _kind(xp, x.dtype)) is not _COMPLEX_FLOATING:
+    if (KIND_BY_ID.get(id(x.dtype)) or kind_of(x.dtype)) != _COMPLEX_FLOATING:
         return out
     a, b = xp.real(x), xp.imag(x)
     finite_b = xp.isfinite(b)
@@ -307,7 +296,7 @@ def _tanh(xp, x):
     ``ctanh`` (NumPy, PyTorch) gives it the sign of ``sin(2b)``. Real ``x``: the
     library's function alone."""
     out = xp.tanh(x)
-    if (_KIND_BY_ID.get(id(x.dtype)) or _kind(xp, x.dtype)) is not _COMPLEX_FLOATING:
+    if (KIND_BY_ID.get(id(x.dtype)) or kind_of(x.dtype)) != _COMPLEX_FLOATING:
         return out
     a, b = xp.real(x), xp.imag(x)
     wrong_sign = xp.logical_and(xp.logical_and(xp.isinf(a), xp.isfinite(b)),

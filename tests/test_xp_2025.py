@@ -59,6 +59,7 @@ def test_dtype_objects_equal_each_librarys_own():
     assert xp.float64 == array_api_strict.float64 and xp.float64 != array_api_strict.float32
     assert xp.float64 == "float64" and xp.float64 != "float32"
     assert xp.float64.__eq__(float) is False and xp.float64 != 1.0
+    assert xp.float64 != xp.asarray([1.0], dtype=xp.float64)  # an array is not its dtype
     assert np.zeros(2, dtype=xp.float32).dtype == np.float32  # NumPy takes xpgrad's dtype
     assert xpgrad.float64 is xp.float64 and xpgrad.bool_ is xp.bool
     assert repr(xp.float64) == "xpgrad.float64" and str(xp.int8) == "int8" and xp.complex64.itemsize == 8
