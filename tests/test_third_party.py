@@ -32,7 +32,9 @@ def results(request):
     done = subprocess.run([sys.executable, str(PROGRAMS), request.param], capture_output=True, text=True,
                           env=env, timeout=300)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    results = json.loads(done.stdout)
+    assert results.pop("device of the inputs") == request.param  # the programs' Tensors live there
+    return results
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -27,7 +27,7 @@ def _programs():
     from sklearn.metrics.pairwise import polynomial_kernel, rbf_kernel
     from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler
 
-    w = xpgrad.tensor(np.random.default_rng(1).standard_normal((6, 3)), dtype=F64)
+    w = _tensor(np.random.default_rng(1).standard_normal((6, 3)))
     return {
         # in-place ops whose other operand requires grad (z *= y, z /= y, z **= y)
         "scipy.stats.moment(order=3)": lambda x: xp.sum(st.moment(x, order=3, axis=0)),
@@ -51,11 +51,17 @@ def _programs():
     }
 
 
+def _tensor(data, requires_grad=False):
+    """``data`` (a NumPy array) on the default device: given no device, a NumPy array
+    would stay on NumPy."""
+    return xpgrad.tensor(data, dtype=F64, device=xpgrad.get_default_device(), requires_grad=requires_grad)
+
+
 def _relative_error(f, x0):
     from sklearn import config_context
 
     with config_context(array_api_dispatch=True):
-        x = xpgrad.tensor(x0, dtype=F64, requires_grad=True)
+        x = _tensor(x0, requires_grad=True)
         (g,) = xpgrad.autograd.grad(f(x), x)
         eps = 1e-6
         fd = np.zeros_like(x0)
@@ -64,7 +70,7 @@ def _relative_error(f, x0):
                 plus, minus = x0.copy(), x0.copy()
                 plus[i] += eps
                 minus[i] -= eps
-                up, down = float(f(xpgrad.tensor(plus, dtype=F64))), float(f(xpgrad.tensor(minus, dtype=F64)))
+                up, down = float(f(_tensor(plus))), float(f(_tensor(minus)))
                 fd[i] = (up - down) / (2 * eps)
     return float(np.max(np.abs(np.asarray(g.detach().tolist()) - fd)) / np.max(np.abs(fd)))
 
@@ -72,7 +78,7 @@ def _relative_error(f, x0):
 def main():
     xpgrad.set_default_device(sys.argv[1] if len(sys.argv) > 1 else "cpu")
     x0 = np.random.default_rng(0).standard_normal((6, 3))
-    results = {}
+    results = {"device of the inputs": str(_tensor(x0).device)}
     for name, f in _programs().items():
         try:
             results[name] = _relative_error(f, x0)
