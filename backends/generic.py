@@ -496,6 +496,23 @@ def _torch_scatter_add(xp, g, *, shape, key):
     return scatter_add(xp, xp.flip(g, axis=flips) if flips else g, shape=shape, key=key)
 
 
+def _setitem_positive_steps(xp, x, value, *, key):
+    """Item assignment with slices of a negative step taken as positive-step slices, the
+    value flipped to match: PyTorch refuses negative steps, and dask's assignment fails
+    on one after an integer (``y[1, ::-2] = v``, an IndexError in dask 2026.8)."""
+    from xpgrad.ops.indexing import setitem
+
+    positive, flips = _positive_steps(key, tuple(x.shape))
+    if flips and hasattr(value, "ndim"):
+        # The value runs along the selection as x[key] does, the positive-step selection
+        # the other way along the flipped axes; broadcasting aligns the value's axes with
+        # the selection's last ones (an axis it lacks, or of length 1, needs no flip).
+        lead = value.ndim - x[positive].ndim
+        axes = tuple(a + lead for a in flips if a + lead >= 0)
+        value = xp.flip(value, axis=axes) if axes else value
+    return setitem(xp, x, value, key=positive)
+
+
 def _jax_scatter_add(xp, g, *, shape, key):
     # JAX's functional update, out.at[key].add(g), accumulates repeated indices in one
     # pass (as NumPy's add.at), where the generic rule would write into zeros.
@@ -542,7 +559,7 @@ def xpgrad_backends():
 @hookimpl
 def xpgrad_ops():
     from xpgrad.ops import decompositions, linalg
-    from xpgrad.ops.indexing import getitem_op, scatter_add_op, scatter_add_with
+    from xpgrad.ops.indexing import getitem_op, scatter_add_op, scatter_add_with, setitem_op
 
     from ._dask_linalg import dask_variants
 
@@ -552,6 +569,7 @@ def xpgrad_ops():
         scatter_add_op(scatter_add_with(_dask_add_flat), backends={"dask"}),
         getitem_op(_torch_getitem, backends={"torch"}, doc="x[key], negative slice steps as flipped slices"),
         scatter_add_op(_torch_scatter_add, backends={"torch"}),
+        setitem_op(_setitem_positive_steps, backends={"torch", "dask"}),
         scatter_add_op(_jax_scatter_add, backends={"jax"}),
         *dask_variants(linalg.xpgrad_ops() + decompositions.xpgrad_ops()),
     ]

@@ -94,6 +94,7 @@ def _raw_key(key: Any, t: TensorMethods) -> Any:
 BATCHED_KEY = object()
 
 
+
 def _index_with_batched(t: Any, key: Any) -> Any:
     """``t[key]`` where ``key`` holds a batched index: the batched value gathers (xpgrad.func)."""
     items = key if isinstance(key, tuple) else (key,)
@@ -109,6 +110,10 @@ def _raw_key_item(k: Any, t: TensorMethods) -> Any:
     if isinstance(k, list):
         return _from_data(k, None, t._dev)[0]
     return k
+
+
+def _negative_step(k: Any) -> bool:
+    return type(k) is slice and k.step is not None and k.step < 0
 
 
 def _axis(dim: Dims) -> Any:
@@ -369,11 +374,22 @@ class TensorMethods:
                 # grad), which the write is about to replace: it reads a copy instead.
                 src = self._snapshot()
         result = binary(name, src, other) if other is not None else unary(name, src)
-        if (result._data.dtype != self._data.dtype
-                and not self._dev.xp.can_cast(result._data.dtype, self._data.dtype)):
+        # The result of self op other has self's dtype, or one that promotion widened
+        # it to, which self's dtype can't hold: any other dtype is refused, on every
+        # backend (NumPy's can_cast agrees; PyTorch's lets float64 into float32).
+        if result._data.dtype != self._data.dtype:
             raise TypeError(
                 f"in-place {what}: the result has dtype {result._data.dtype}, which can't be "
                 f"stored in this Tensor of dtype {self._data.dtype}; use the out-of-place op"
+            )
+        # A result of another shape (t += u, u broadcasting t up) can't be stored either:
+        # said here, where each library would raise its own error from inside the write
+        # (dask's and JAX's unknown sizes are not ints, and are left to the write).
+        shape, into = tuple(result._data.shape), tuple(self._data.shape)
+        if shape != into and all(type(n) is int for n in shape + into):
+            raise RuntimeError(
+                f"in-place {what}: the result has shape {shape}, which can't be stored in this "
+                f"Tensor of shape {into} (the other operand broadcasts it up); use the out-of-place op"
             )
         commit(self, result, what)
         return self
@@ -492,10 +508,11 @@ class TensorMethods:
         keep_output(self)
         try:
             if not self._dev.backend.mutable or has_integer_array(xp, raw_key) or any(
-                    k is None for k in (raw_key if isinstance(raw_key, tuple) else (raw_key,))):
+                    k is None or _negative_step(k) for k in (raw_key if isinstance(raw_key, tuple) else (raw_key,))):
                 # Keys the standard leaves out of assignment (integer arrays, new axes),
-                # and libraries whose arrays cannot be indexed for writing: computed out
-                # of place by the setitem op, then written back whole.
+                # slices with a negative step (PyTorch refuses them; a backend's setitem
+                # op takes them) and libraries whose arrays cannot be indexed for
+                # writing: computed out of place by the setitem op, then written back whole.
                 op = self._dev.ops["setitem"]
                 self._dev.backend.write(self._data, op.forward(xp, self._data, raw, key=raw_key))
             else:

@@ -221,6 +221,40 @@ def lower_symmetric_vjp(xp, h):
 # ---------------------------------------------------------------------- products
 
 
+def _matmul(xp, x1, x2):
+    """``x1 @ x2``. Where the library refuses, the shapes are checked first, so that
+    operands ``matmul`` cannot multiply are the same ValueError on every backend (PyTorch
+    raises RuntimeErrors, dask fails on its chunks); then operands of two dtypes are
+    promoted to the library's result type and multiplied (PyTorch's ``@`` does not
+    promote). Nothing is checked where the product succeeds."""
+    try:
+        return x1 @ x2
+    except Exception:
+        _check_matmul_shapes(tuple(x1.shape), tuple(x2.shape))
+        if x1.dtype != x2.dtype:
+            dtype = xp.result_type(x1.dtype, x2.dtype)  # the library's promotion, or its TypeError
+            return xp.astype(x1, dtype) @ xp.astype(x2, dtype)
+        raise
+
+
+def _check_matmul_shapes(s1, s2):
+    """Raise a ValueError naming both shapes unless ``matmul`` can multiply arrays of
+    shapes ``s1`` and ``s2`` (the standard's rules: 1-D operands promoted, batch
+    dimensions broadcast)."""
+    if not s1 or not s2:
+        raise ValueError(f"matmul needs operands of at least one dimension, got shapes {s1} and {s2}")
+    inner1 = s1[-1]
+    inner2 = s2[-2] if len(s2) > 1 else s2[0]
+    if inner1 != inner2:
+        raise ValueError(
+            f"matmul: the last dimension of x1 ({inner1}) differs from the "
+            f"{'second-to-last' if len(s2) > 1 else 'only'} dimension of x2 ({inner2}), "
+            f"shapes {s1} and {s2}")
+    for a, b in zip(reversed(s1[:-2]), reversed(s2[:-2])):
+        if a != b and a != 1 and b != 1:
+            raise ValueError(f"matmul: the batch dimensions of shapes {s1} and {s2} do not broadcast")
+
+
 def _matmul_first(xp, g, x1, x2):
     # g x2^H (x2^T for real x2: the real path never conjugates).
     if x2.ndim == 1:
@@ -690,7 +724,7 @@ def _vector_norm_jvp(xp, t, x, out, axis, keepdims, ord):
 @hookimpl
 def xpgrad_ops():
     return [
-        Op("matmul", lambda xp, x1, x2: x1 @ x2,
+        Op("matmul", _matmul,
            vjp={"x1": _matmul_first, "x2": _matmul_second},
            jvp={"x1": lambda xp, t, x2: xp.matmul(t, x2), "x2": lambda xp, t, x1: xp.matmul(x1, t)},
            node_name="MmBackward",

@@ -18,12 +18,14 @@ Conventions the finite differences cannot see:
   ``x - mean`` is then exactly 0), not the NaN of ``0 / 0`` that PyTorch returns; it is
   held there, so the second derivative is 0 too (PyTorch's).
 - ``var``/``std`` with ``correction`` >= the number of elements: NaN gradients, as the
-  value itself is not finite. Over an empty slice the tangent of ``var`` is 0 (a sum of
-  no terms, PyTorch's) and that of ``std`` NaN, as its value.
+  value itself is not finite (and warns with xpgrad's RuntimeWarning, on every
+  backend). Over an empty slice the tangent of ``var`` is 0 (a sum of no terms,
+  PyTorch's) and that of ``std`` NaN, as its value.
 - complex input: ``var`` and ``std`` are real; the JVP of ``var`` is
   ``2 Re(sum(conj(x - mean) dx)) / (N - correction)``, that of ``std`` it over ``2 std``.
 """
 import math
+import warnings
 
 from xpgrad.plugins import Op, hookimpl
 from xpgrad.plugins.arrays import conj, count, device_of, is_complex, normalize_axes, restore_reduced
@@ -109,6 +111,27 @@ def _dof(x_shape, axis, correction):
     """The divisor of the variance, or None where it is not positive."""
     d = count(x_shape, axis) - correction
     return d if d > 0 else None
+
+
+def _spread(name):
+    """The forward of ``var`` or ``std``. Where no degrees of freedom are left (an empty
+    slice, ``correction`` >= the count) the value is NaN or inf on every backend, and
+    xpgrad warns with one RuntimeWarning of its own: the libraries' warnings differ
+    (NumPy's are RuntimeWarnings, PyTorch's a UserWarning), and a program that filters
+    warnings by category would see a different one on each."""
+    def forward(xp, x, *, axis=None, correction=0.0, keepdims=False):
+        reduce = getattr(xp, name)
+        n = count(tuple(x.shape), axis)
+        if not n - correction <= 0:  # (not <=: a dask array's unknown length, NaN, goes here)
+            return reduce(x, axis=axis, correction=correction, keepdims=keepdims)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = reduce(x, axis=axis, correction=correction, keepdims=keepdims)
+        warnings.warn(f"{name}: degrees of freedom <= 0 for slice ({n} elements, correction={correction}); "
+                      "the result is NaN or inf", RuntimeWarning, stacklevel=2)
+        return out
+
+    return forward
 
 
 def _centered(xp, x, axis):
@@ -275,12 +298,10 @@ def xpgrad_ops():
         Op("min", lambda xp, x, *, axis=None, keepdims=False: xp.min(x, axis=axis, keepdims=keepdims),
            vjp={"x": _extremum_vjp}, jvp={"x": _extremum_jvp}, node_name="AminBackward0",
            doc="Minimum over ``axis``; elements tying for it share its gradient evenly."),
-        Op("var", lambda xp, x, *, axis=None, correction=0.0, keepdims=False:
-           xp.var(x, axis=axis, correction=correction, keepdims=keepdims),
+        Op("var", _spread("var"),
            vjp={"x": _var_vjp}, jvp={"x": _var_jvp}, node_name="VarBackward0",
            doc="Variance over ``axis``: the sum of squared deviations divided by ``N - correction``."),
-        Op("std", lambda xp, x, *, axis=None, correction=0.0, keepdims=False:
-           xp.std(x, axis=axis, correction=correction, keepdims=keepdims),
+        Op("std", _spread("std"),
            vjp={"x": _std_vjp}, jvp={"x": _std_jvp}, node_name="StdBackward0",
            doc="Standard deviation over ``axis``; its gradient is 0 (a subgradient) where it is 0."),
         Op("cumulative_sum", _cumulative("cumulative_sum"),

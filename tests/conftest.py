@@ -1,7 +1,7 @@
 """Shared fixtures. The device matrix is xpgrad's own pytest plugin's (xpgrad.testing,
 loaded by pyproject.toml's addopts): its ``backend`` fixture runs a test on every backend
-named by the ini option ``xpgrad_backends`` (numpy, array-api-strict and its second
-device, dask, cupy), skipping with the reason where one cannot run here."""
+named by the ini option ``xpgrad_backends`` (numpy, array-api-strict and its other
+devices, dask, torch, cupy), skipping with the reason where one cannot run here."""
 import pytest
 
 import xpgrad

@@ -199,6 +199,24 @@ def test_matmul_shape_mismatch_names_op(device):
         a @ a
 
 
+MATMUL_MISMATCHES = {
+    "inner": ((2, 3), (2, 3), r"the last dimension of x1 \(3\) differs from the second-to-last dimension of x2 \(2\)"),
+    "vectors": ((3,), (2,), r"the last dimension of x1 \(3\) differs from the only dimension of x2 \(2\)"),
+    "batch": ((2, 2, 3), (3, 3, 2), r"the batch dimensions of shapes \(2, 2, 3\) and \(3, 3, 2\) do not broadcast"),
+    "0-d": ((), (3,), r"at least one dimension, got shapes \(\) and \(3,\)"),
+}
+
+
+@pytest.mark.parametrize("s1, s2, message", MATMUL_MISMATCHES.values(), ids=MATMUL_MISMATCHES.keys())
+def test_matmul_shapes_it_cannot_multiply_are_one_error_everywhere(device, s1, s2, message):
+    # the libraries' own errors differ (PyTorch's are RuntimeErrors, dask's about chunks)
+    a, b = xpgrad.ones(s1, device=device), xpgrad.ones(s2, device=device)
+    with pytest.raises(ValueError, match=r"op 'matmul' \(plugin 'xpgrad\.ops\.linalg'\) failed on .*: matmul"):
+        a @ b
+    with pytest.raises(ValueError, match=message):
+        xpgrad.matmul(a, b)
+
+
 def test_t_on_3d(device):
     with pytest.raises(RuntimeError, match=r"t\(\) expects a Tensor with <= 2 dimensions, got 3"):
         xpgrad.ones(2, 2, 2, device=device).t()

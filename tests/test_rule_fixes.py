@@ -1222,6 +1222,23 @@ def test_var_std_forward_mode_over_an_empty_slice(device):
         assert numpy(ts).shape == out_shape and np.all(np.isnan(numpy(ts)))  # NaN, as its value
 
 
+# dask's warnings come when the graph is computed, after xpgrad's
+@pytest.mark.filterwarnings("ignore:(invalid value|divide by zero) encountered:RuntimeWarning")
+def test_var_std_without_degrees_of_freedom_warn_alike(device):
+    # xpgrad's RuntimeWarning on every backend: the libraries' own differ (PyTorch's is a
+    # UserWarning), and none of them is let through at the call
+    x = xpgrad.tensor([1.0, 2.0], dtype=F64, device=device)
+    for name in ("var", "std"):
+        with pytest.warns(RuntimeWarning, match=rf"^{name}: degrees of freedom <= 0 for slice \(2 elements, "
+                                                r"correction=2\)") as caught:
+            out = getattr(xp, name)(x, correction=2)
+        assert [w.category for w in caught] == [RuntimeWarning]
+        assert not np.isfinite(numpy(out))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert numpy(xp.var(x, correction=1)) == 0.5  # degrees of freedom left: no warning
+
+
 def test_std_second_derivative_at_a_constant_slice(device):
     data = [[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]]
     w = [0.7, -1.3]

@@ -135,7 +135,9 @@ def test_known_values(device, name):
     _needs_scipy(name, device)
     fn = FUNCTIONS[name][0]
     x, expected = KNOWN[name]
-    assert_close(fn(_t(x, device)), expected, rtol=1e-13, atol=1e-15, dtype=F64, device=device)
+    # PyTorch's trigamma is accurate to about 3e-10 (see TRIGAMMA), the other libraries' to the last digits
+    rtol = 1e-9 if name == "polygamma_1" and device.startswith("torch") else 1e-13
+    assert_close(fn(_t(x, device)), expected, rtol=rtol, atol=1e-15, dtype=F64, device=device)
 
 
 def test_known_values_binary(device):

@@ -499,6 +499,17 @@ def test_setitem_without_grad_all_keys(device):
     assert not y.requires_grad
 
 
+def test_setitem_negative_steps_without_grad(device):
+    # slices with a negative step, which PyTorch refuses, on every backend
+    y = xpgrad.zeros(2, 3, dtype=F64, device=device)
+    y[::-1, ::-1] = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    assert values(y).tolist() == [[6.0, 5.0, 4.0], [3.0, 2.0, 1.0]]
+    y[1, ::-2] = xpgrad.tensor([8.0, 9.0], dtype=F64, device=device)
+    y[::-1, :1] = xpgrad.tensor([[7.0], [0.5]], dtype=F64, device=device)
+    assert values(y).tolist() == [[0.5, 5.0, 4.0], [7.0, 2.0, 8.0]]
+    assert not y.requires_grad
+
+
 def test_setitem_float32_value_into_float64(device):
     y = xpgrad.zeros(2, dtype=F64, device=device)
     v = xpgrad.tensor([1.5], dtype=F32, device=device, requires_grad=True)

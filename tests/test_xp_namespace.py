@@ -684,6 +684,17 @@ def test_matmul_operators(device):
     _agree(d, a)
 
 
+def test_matmul_of_two_float_dtypes_promotes(device):
+    # PyTorch's @ refuses operands of two dtypes; xpgrad promotes them on every backend
+    a = xpgrad.tensor(A, dtype=xpgrad.float32, device=device, requires_grad=True)
+    b = xpgrad.tensor(B, dtype=xpgrad.float64, device=device, requires_grad=True)
+    out = a @ b.mT
+    assert dtype_name(out.dtype) == "float64"
+    assert_close(out, np.asarray(A, dtype=np.float32).astype(np.float64) @ np.asarray(B).T, rtol=1e-12)
+    out.sum().backward()
+    assert dtype_name(a.grad.dtype) == "float32" and dtype_name(b.grad.dtype) == "float64"
+
+
 def test_inplace_dtype_is_kept(device):
     i = xp.asarray([1, 2], dtype=xp.int8 if device == "cpu" else xp.asarray(1, device=device).dtype,
                    device=device)

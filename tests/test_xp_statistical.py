@@ -308,6 +308,18 @@ def test_nonzero_and_unique(device):
     assert type(xp.unique_counts(x)).__name__ == "UniqueCountsResult"
 
 
+def test_unique_all_first_indices_inverse_and_counts(device):
+    # as NumPy's; PyTorch has no unique_all, which xpgrad builds from a sort there
+    if device == "dask":
+        pytest.skip("unique's length depends on the values, which a lazy graph does not know")
+    data = np.random.default_rng(0).integers(0, 4, (3, 5)).astype(np.float64)
+    values_, first, inverse, counts = np.unique(data, return_index=True, return_inverse=True, return_counts=True)
+    got = xp.unique_all(xpgrad.tensor(data, dtype=F64, device=device))
+    for part, want in zip(got, (values_, first, np.reshape(inverse, data.shape), counts)):
+        np.testing.assert_array_equal(as_numpy(part), want)
+    assert "int64" in str(got.indices.dtype) and "int64" in str(got.counts.dtype)
+
+
 def test_integer_sum_works(device):
     x = xpgrad.tensor([[1, 2, 3], [4, 5, 6]], device=device)
     y = xp.sum(x, axis=0)

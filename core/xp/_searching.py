@@ -11,6 +11,7 @@ from collections import namedtuple
 from xpgrad.creation import resolve_dtype
 from xpgrad.dispatch import apply, batched
 from xpgrad.dtypes import is_kind
+from xpgrad.plugins.arrays import device_of
 from xpgrad.tensor import Tensor
 
 __all__ = ["all", "any", "argmax", "argmin", "argsort", "count_nonzero", "diff", "isin", "nonzero",
@@ -106,12 +107,32 @@ def argsort(x, /, *, axis=-1, descending=False, stable=True):
 def _unique_parts(x, name, fields):
     """The backend's ``unique_*`` result for ``x``, with differentiable values."""
     x = _tensor(x, name)
-    result = getattr(x._dev.xp, name)(x._data)
+    xp = x._dev.xp
+    try:
+        result = getattr(xp, name)(x._data)
+    except NotImplementedError:  # PyTorch has no unique_all (array-api-compat raises)
+        if name != "unique_all":
+            raise
+        result = _unique_all_sorted(xp, x._data)
     parts = {f: Tensor(getattr(result, f), x._dev) for f in fields}
     # The values come from the unique_values op (the same sorted values) so that they
     # carry a gradient when x requires one.
     parts["values"] = apply("unique_values", (x,)) if x.requires_grad else Tensor(result.values, x._dev)
     return parts
+
+
+def _unique_all_sorted(xp, x):
+    """``unique_all`` from ``unique_inverse``: a stable sort of the inverse indices lines
+    up the elements of each unique value in a run, in their order in the flattened ``x``;
+    the first of each run is the value's first index, and the run's length its count."""
+    values, inverse = xp.unique_inverse(x)
+    flat = xp.reshape(inverse, (-1,))
+    order = xp.argsort(flat, stable=True)
+    runs = xp.take(flat, order)
+    which = xp.arange(values.shape[0], dtype=runs.dtype, device=device_of(runs))
+    starts = xp.searchsorted(runs, which, side="left")
+    counts = xp.searchsorted(runs, which, side="right") - starts
+    return UniqueAllResult(values, xp.take(order, starts), inverse, counts)
 
 
 def unique_values(x, /):
