@@ -36,6 +36,7 @@ class CupyBackend(Backend):
     library = "cupy"
     device_prefix = "cuda"
     install = INSTALL
+    reuses_memory = True
 
     def __init__(self):
         self._xp = None

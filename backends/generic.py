@@ -304,12 +304,19 @@ class DaskBackend(GenericBackend):
     # it has, and copies one before it becomes a .grad that such a rebinding may change.
 
 
+_REAL = (int, float, bool)
+_TORCH_UPDATES = {"add": "add_", "subtract": "sub_", "multiply": "mul_", "divide": "div_"}
+# Below this many bytes an in-place product saves less than its checks cost.
+_IN_PLACE_MIN_BYTES = 1 << 16
+
+
 class TorchBackend(GenericBackend):
     """PyTorch tensors through array-api-compat: ``"torch"`` is the CPU, ``"torch:cuda:N"``
     the GPUs (and ``"torch:mps:0"`` on Apple silicon). Slices with a negative step, which
     PyTorch refuses, are taken as positive-step slices and flipped."""
 
     _takes_numpy = True
+    reuses_memory = True
 
     def __init__(self):
         super().__init__("torch", namespace="array_api_compat.torch")
@@ -346,6 +353,48 @@ class TorchBackend(GenericBackend):
 
     def add_into(self, dst, src):
         return dst.add_(src)
+
+    def update(self, name, dst, other):
+        # torch casts an in-place result to dst's dtype (float64 into float32) where the
+        # standard, and xpgrad, refuse: those go the out-of-place way, which raises.
+        import torch
+
+        method = _TORCH_UPDATES.get(name)
+        if method is None or type(dst) is not torch.Tensor or dst.requires_grad:
+            return None
+        if type(other) is torch.Tensor and (other.device != dst.device or (
+                other.shape != dst.shape and torch.broadcast_shapes(dst.shape, other.shape) != dst.shape)):
+            return None
+        if torch.result_type(dst, other) != dst.dtype:
+            return None
+        try:
+            return getattr(dst, method)(other)
+        except RuntimeError:  # other overlaps dst in part: torch checks before it writes
+            return None
+
+    def chain(self, g, d, g_free, d_free):
+        # As NumPy's backend: the product written into whichever operand the engine owns
+        # (mul_), the broadcast one of a sum's gradient passed over, and a product of
+        # torch's always a new tensor of its own (free). Small tensors multiply out of
+        # place: there the in-place form saves nothing.
+        if type(d) in _REAL:
+            if d == 1:
+                return g, g_free
+            if g_free:
+                return g.mul_(d), True  # exactly g * d: a Python number keeps g's dtype
+            return g * d, True
+        if type(d) is complex or d.is_complex():
+            return g * d.conj(), True
+        if g.dtype == d.dtype and g.shape == d.shape and g.nbytes >= _IN_PLACE_MIN_BYTES:
+            # the one of a sum's gradient, expanded (strides 0); its value read on the CPU
+            # only, where that costs no device synchronisation
+            if not any(g.stride()) and g.device.type == "cpu" and g[(0,) * g.ndim] == 1:
+                return d, d_free
+            if g_free:
+                return g.mul_(d), True
+            if d_free:
+                return d.mul_(g), True
+        return g * d, True
 
     def shares_memory(self, result, array):
         # A view shares its base's storage, on any device.

@@ -31,10 +31,13 @@ def _ufunc(name):
 
 
 _UFUNCS = {}
+# Backend.update's functions: the in-place arithmetic NumPy's own operators do
+_UPDATES = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply, "divide": np.divide}
 
 
 class NumpyBackend(Backend):
     name = "numpy"
+    reuses_memory = True
     library = "numpy"
     device_prefix = "cpu"
 
@@ -117,6 +120,18 @@ class NumpyBackend(Backend):
             np.add(dst, src, out=dst)
             return dst
         return dst + src
+
+    def update(self, name, dst, other):
+        fn = _UPDATES.get(name)
+        if (fn is None or type(dst) is not np.ndarray or not dst.flags.writeable
+                or np.result_type(dst, other) != dst.dtype
+                or (type(other) is np.ndarray and other.shape != dst.shape
+                    and np.broadcast_shapes(dst.shape, other.shape) != dst.shape)):
+            return None
+        try:  # a ufunc: overlapping memory is buffered, as NumPy's own -= does
+            return fn(dst, other, out=dst)
+        except (TypeError, ValueError, OverflowError):  # before writing: the usual way raises
+            return None
 
     def _unshared(self, array, held):
         """Whether no one but the caller (``held`` references, besides this call's) holds

@@ -46,11 +46,20 @@ def make_cases(n=N_LARGE, seed=2):
     return time_case, mem_case
 
 
-def _np_large(x):
-    s = np.sin(x)
-    e = np.exp(-x * x)
-    loss = np.sum(s * x + e)
-    g = s + np.cos(x) * x - 2.0 * x * e
+def fresh_case(n=N_LARGE):
+    """``C-fresh``: C's time in a fresh process, measured by the children of ``C-mem`` (one
+    full-size call after the small warm-up: every page of the step faulted in anew). With
+    ``C`` (in process, from a trimmed heap) it gives the step's time in both regimes, so
+    that no figure is an accident of what the allocator had kept."""
+    return Case("C-fresh", f"time in a fresh process, {n:,} el.", "large", {}, ("x",), 1, "ms", 1e3,
+                module=globals(), group="C-mem")
+
+
+def _np_large(x, xp=np):
+    s = xp.sin(x)
+    e = xp.exp(-x * x)
+    loss = xp.sum(s * x + e)
+    g = s + xp.cos(x) * x - 2.0 * x * e
     return loss, g
 
 
@@ -65,9 +74,13 @@ def check_reference(seed=3):
 # ---------------------------------------------------------------------- systems
 
 
-def numpy_large(data):
+def hand_large(data, xp=np):
+    """By hand, against the namespace ``xp`` (NumPy's, or another library's: ``libraries.py``)."""
     x = data["x"]
-    return lambda: [_np_large(x)[1]]
+    return lambda: [_np_large(x, xp)[1]]
+
+
+numpy_large = hand_large
 
 
 def xpgrad_large(data):

@@ -48,6 +48,7 @@ def set_thread_env():
 
 
 import baseline  # noqa: E402
+import libraries  # noqa: E402
 import numpy as np  # noqa: E402
 
 # name -> (module to import, label); the factories are found as f"{name}_{case.kind}".
@@ -62,6 +63,9 @@ SYSTEMS = {
     "mygrad": ("mygrad", "MyGrad"),
 }
 baseline.register_from_env(SYSTEMS)  # in a child: the revisions the parent measures
+# The systems of ``run.py --backend NAME`` (libraries.py): name -> make(case) -> factory.
+MAKERS = {}
+libraries.register(SYSTEMS, MAKERS)
 
 # Per dtype: rtol, and atol as a fraction of the reference gradient's largest magnitude.
 TOLERANCES = {np.dtype(np.float32): (1e-4, 1e-5), np.dtype(np.float64): (1e-9, 1e-11)}
@@ -102,6 +106,8 @@ def available_systems(wanted=None):
     for name, (module, _) in SYSTEMS.items():
         if wanted is not None and name not in wanted and name != "numpy":
             continue
+        if wanted is None and name in MAKERS:  # another library's arrays: --backend only
+            continue
         try:
             mod = __import__(module)
         except ImportError:
@@ -119,6 +125,8 @@ def factory(case, system):
         return _with_temporaries(factory(case, "xpgrad"))
     if system.startswith("xpgrad@"):  # an earlier revision (baseline.py): xpgrad's own factories
         return baseline.as_xpgrad(SYSTEMS[system][0], factory(case, "xpgrad"))
+    if system in MAKERS:  # another library's arrays (libraries.py)
+        return MAKERS[system](case)
     namespace = case.module if isinstance(case.module, dict) else vars(case.module)
     fn = namespace.get(f"{system}_{case.kind}")
     if fn is None:
@@ -171,6 +179,50 @@ def profile_xpgrad_case(case, calls, top, label):
     pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(top)
 
 
+def profile_rows(case, system, calls, top):
+    """Where ``system``'s step of ``case`` spends its time: cProfile's ``top`` functions by
+    own time, as ``(ms per step, calls per step, function)``, the function named by its
+    file relative to the package or repository it lives in (no machine paths), and the
+    step's total time under the profiler in ms."""
+    import cProfile
+    import pstats
+
+    step = build(case, system)
+    step()
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(calls):
+        step()
+    prof.disable()
+    stats = pstats.Stats(prof).stats
+    total = sum(tt for _, _, tt, _, _ in stats.values()) / calls * 1e3
+    rows = sorted(stats.items(), key=lambda kv: -kv[1][2])[:top]
+    return total, [(tt / calls * 1e3, nc / calls, _function_name(fn)) for fn, (_, nc, tt, _, _) in rows]
+
+
+_SUBPACKAGES = ("ops", "plugins", "backends")
+
+
+def _function_name(fn):
+    path, line, name = fn
+    if path == "~":  # a built-in: "<method 'add' of ...>"
+        return name
+    parts = path.replace(os.sep, "/").split("/")
+    for anchor in ("site-packages", "lib"):
+        if anchor in parts:
+            parts = parts[len(parts) - parts[::-1].index(anchor):]
+            break
+    else:
+        root = os.path.dirname(HERE).replace(os.sep, "/").split("/")
+        if parts[:len(root)] == root:  # a checkout: core/ is the package xpgrad, ops/ xpgrad.ops, ...
+            top = parts[len(root)]
+            parts = (["xpgrad"] if top == "core" else ["xpgrad", top] if top in _SUBPACKAGES
+                     else [top]) + parts[len(root) + 1:]
+        else:
+            parts = parts[-1:]
+    return f"{'/'.join(parts)}:{line}({name})"
+
+
 # ---------------------------------------------------------------------- checking
 
 
@@ -198,11 +250,14 @@ def check_gradients(case, system, grads, reference):
 
 
 def to_numpy(g):
-    """A gradient of any system as a NumPy array (xpgrad and torch tensors, MyGrad arrays)."""
+    """A gradient of any system as a NumPy array (xpgrad and torch tensors, MyGrad
+    arrays, the arrays of the libraries of ``--backend``)."""
     if hasattr(g, "detach"):  # torch.Tensor, xpgrad.Tensor
         g = g.detach()
     if hasattr(g, "numpy") and not isinstance(g, np.ndarray):
         g = g.numpy()
+    if type(g).__module__.startswith("cupy"):
+        g = g.get()
     return np.asarray(g)
 
 
@@ -271,6 +326,9 @@ def run_benchmark(cases, systems, rounds, warmup, min_sample, log=None):
                 grads = step()
             except Unsupported as exc:
                 res["na"] = str(exc)
+                continue
+            except RecursionError as exc:  # dask computing a graph 2000 tasks deep
+                res["na"] = f"RecursionError: {exc}"
                 continue
             res["max_err"], res["dtypes"] = check_gradients(case, system, grads, reference)
             steps[case.key, system] = step

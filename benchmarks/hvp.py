@@ -33,8 +33,8 @@ def _np_grad(x):
     return 2.0 * t * (1.0 - t * t)
 
 
-def _np_hvp(x, v):
-    t = np.tanh(x)
+def _np_hvp(x, v, xp=np):
+    t = xp.tanh(x)
     t2 = t * t
     return 2.0 * (1.0 - t2) * (1.0 - 3.0 * t2) * v
 
@@ -53,9 +53,13 @@ def check_reference(seed=7):
 # ---------------------------------------------------------------------- systems
 
 
-def numpy_hvp(data):
+def hand_hvp(data, xp=np):
+    """By hand, against the namespace ``xp`` (NumPy's, or another library's: ``libraries.py``)."""
     x, v = data["x"], data["v"]
-    return lambda: [_np_hvp(x, v)]
+    return lambda: [_np_hvp(x, v, xp)]
+
+
+numpy_hvp = hand_hvp
 
 
 def xpgrad_hvp(data):

@@ -84,10 +84,11 @@ N_CHAIN = 1000  # loop iterations of A1 (two ops each) and ops of A2
 VEC = 16  # elements of the chains' vector
 MUL, ADD = 1.0001, 0.0001
 BATCH, SIZES = 256, (784, 512, 512, 10)
+SMALL_BATCH, SMALL_SIZES, LR = 64, (784, 256, 256, 10), 0.01  # B-small
 PARAM_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
 
 def make_cases(seed=0):
-    """A1, A2, B-float32, B-float64."""
+    """A1, A2, B-float32, B-float64, B-small."""
     rng = np.random.default_rng(seed)
     me = globals()
     cases = [
@@ -100,6 +101,10 @@ def make_cases(seed=0):
         cases.append(Case(f"B-{np.dtype(dtype).name}", f"MLP step {np.dtype(dtype).name}", "mlp",
                           mlp_data(rng, dtype), PARAM_NAMES, 1, "ms/step", 1e3, np.dtype(dtype),
                           module=me))
+    small = mlp_data(rng, np.float32, SMALL_BATCH, SMALL_SIZES)
+    small["lr"] = LR
+    cases.append(Case("B-small", "MLP step 784-256-256-10, batch 64, float32, SGD", "mlpsgd", small,
+                      PARAM_NAMES, 1, "ms/step", 1e3, np.dtype(np.float32), module=me))
     return cases
 
 
@@ -119,61 +124,85 @@ def mlp_data(rng, dtype, batch=BATCH, sizes=SIZES):
 # ---------------------------------------------------------------------- NumPy, by hand
 
 
-def _np_muladd(x, n):
+# Each is written once against an array API namespace ``xp``: NumPy's own for the
+# reference, another library's for ``run.py --backend`` (``libraries.py``).
+
+
+def _np_muladd(x, n, xp=np):
     y = x
     for _ in range(n):
         y = y * MUL + ADD
-    loss = y.sum()
-    g = np.ones_like(y)
+    loss = xp.sum(y)
+    g = xp.ones_like(y)
     for _ in range(n):
         g = g * MUL
     return loss, g
 
 
-def _np_sincos(x, n):
+def _np_sincos(x, n, xp=np):
     y, saved = x, []
     for i in range(n):
         saved.append(y)
-        y = np.sin(y) if i % 2 == 0 else np.cos(y)
-    loss = y.sum()
-    g = np.ones_like(y)
+        y = xp.sin(y) if i % 2 == 0 else xp.cos(y)
+    loss = xp.sum(y)
+    g = xp.ones_like(y)
     for i in reversed(range(n)):
-        g = g * np.cos(saved[i]) if i % 2 == 0 else g * -np.sin(saved[i])
+        g = g * xp.cos(saved[i]) if i % 2 == 0 else g * -xp.sin(saved[i])
     return loss, g
 
 
-def _np_mlp(X, onehot, params):
+def _np_mlp(X, onehot, params, xp=np):
     W1, b1, W2, b2, W3, b3 = params
-    h1 = np.tanh(X @ W1 + b1)
-    h2 = np.tanh(h1 @ W2 + b2)
+    h1 = xp.tanh(X @ W1 + b1)
+    h2 = xp.tanh(h1 @ W2 + b2)
     logits = h2 @ W3 + b3
-    m = logits.max(axis=1, keepdims=True)
-    e = np.exp(logits - m)
-    s = e.sum(axis=1, keepdims=True)
-    lse = m + np.log(s)
-    loss = (lse - (logits * onehot).sum(axis=1, keepdims=True)).mean()
+    m = xp.max(logits, axis=1, keepdims=True)
+    e = xp.exp(logits - m)
+    s = xp.sum(e, axis=1, keepdims=True)
+    lse = m + xp.log(s)
+    loss = xp.mean(lse - xp.sum(logits * onehot, axis=1, keepdims=True))
     dlogits = (e / s - onehot) / X.shape[0]
-    dW3, db3 = h2.T @ dlogits, dlogits.sum(axis=0)
+    dW3, db3 = h2.T @ dlogits, xp.sum(dlogits, axis=0)
     dz2 = (dlogits @ W3.T) * (1 - h2 * h2)
-    dW2, db2 = h1.T @ dz2, dz2.sum(axis=0)
+    dW2, db2 = h1.T @ dz2, xp.sum(dz2, axis=0)
     dz1 = (dz2 @ W2.T) * (1 - h1 * h1)
-    dW1, db1 = X.T @ dz1, dz1.sum(axis=0)
+    dW1, db1 = X.T @ dz1, xp.sum(dz1, axis=0)
     return loss, [dW1, db1, dW2, db2, dW3, db3]
 
 
-def numpy_muladd(data):
+def hand_muladd(data, xp=np):
     x, n = data["x"], data["n"]
-    return lambda: [_np_muladd(x, n)[1]]
+    return lambda: [_np_muladd(x, n, xp)[1]]
 
 
-def numpy_sincos(data):
+def hand_sincos(data, xp=np):
     x, n = data["x"], data["n"]
-    return lambda: [_np_sincos(x, n)[1]]
+    return lambda: [_np_sincos(x, n, xp)[1]]
 
 
-def numpy_mlp(data):
+def hand_mlp(data, xp=np):
     X, onehot, params = data["X"], data["onehot"], data["params"]
-    return lambda: _np_mlp(X, onehot, params)[1]
+    return lambda: _np_mlp(X, onehot, params, xp)[1]
+
+
+def hand_mlpsgd(data, xp=np, mutable=True):
+    """B-small's step by hand: the gradients, then ``p -= lr * g`` (a new array per
+    parameter where the library's arrays cannot be written: JAX)."""
+    X, onehot, lr = data["X"], data["onehot"], data["lr"]
+    params = [xp.asarray(p, copy=True) for p in data["params"]]
+
+    def step():
+        grads = _np_mlp(X, onehot, params, xp)[1]
+        for i, g in enumerate(grads):
+            if mutable:
+                params[i] -= lr * g
+            else:
+                params[i] = params[i] - lr * g
+        return grads
+    return step
+
+
+numpy_muladd, numpy_sincos, numpy_mlp, numpy_mlpsgd = hand_muladd, hand_sincos, hand_mlp, hand_mlpsgd
 
 
 def check_references(seed=1):
@@ -234,17 +263,20 @@ def _pytorch_style_sincos(library, data):
     return step
 
 
-def _pytorch_style_mlp(library, data):
+def _pytorch_style_mlp(library, data, lr=None):
     """The MLP step as PyTorch code; xpgrad runs the very same code. The row max of the
-    log-sum-exp is a constant (detached), as numerically stable code writes it."""
+    log-sum-exp is a constant (detached), as numerically stable code writes it. With
+    ``lr``, the step ends with a plain SGD update of the parameters under ``no_grad``
+    (new parameters where the arrays cannot be written: ``data["mutable"]`` False, JAX's)."""
     lib = importlib.import_module(library)
     X, onehot = lib.as_tensor(data["X"]), lib.as_tensor(data["onehot"])
     params = [lib.tensor(p, requires_grad=True) for p in data["params"]]
-    W1, b1, W2, b2, W3, b3 = params
+    mutable = data.get("mutable", True)
 
     def step():
         for p in params:
             p.grad = None
+        W1, b1, W2, b2, W3, b3 = params
         h1 = lib.tanh(X @ W1 + b1)
         h2 = lib.tanh(h1 @ W2 + b2)
         logits = h2 @ W3 + b3
@@ -252,7 +284,15 @@ def _pytorch_style_mlp(library, data):
         lse = m + lib.log(lib.exp(logits - m).sum(dim=1, keepdim=True))
         loss = (lse - (logits * onehot).sum(dim=1, keepdim=True)).mean()
         loss.backward()
-        return [p.grad for p in params]
+        grads = [p.grad for p in params]
+        if lr is not None:
+            with lib.no_grad():
+                for i, p in enumerate(params):
+                    if mutable:
+                        p -= lr * p.grad
+                    else:
+                        params[i] = (p - lr * p.grad).requires_grad_()
+        return grads
     return step
 
 
@@ -268,6 +308,10 @@ def xpgrad_mlp(data):
     return _pytorch_style_mlp("xpgrad", data)
 
 
+def xpgrad_mlpsgd(data):
+    return _pytorch_style_mlp("xpgrad", data, data["lr"])
+
+
 # ---------------------------------------------------------------------- PyTorch
 
 
@@ -281,6 +325,10 @@ def torch_sincos(data):
 
 def torch_mlp(data):
     return _pytorch_style_mlp("torch", data)
+
+
+def torch_mlpsgd(data):
+    return _pytorch_style_mlp("torch", data, data["lr"])
 
 
 # ---------------------------------------------------------------------- HIPS autograd
@@ -329,7 +377,18 @@ def autograd_mlp(data):
         lse = m + anp.log(anp.sum(anp.exp(logits - m), axis=1, keepdims=True))
         return anp.mean(lse - anp.sum(logits * onehot, axis=1, keepdims=True))
     grad, params = autograd.grad(loss), tuple(data["params"])
-    return lambda: list(grad(params))
+    if "lr" not in data:
+        return lambda: list(grad(params))
+    lr, current = data["lr"], [params]
+
+    def step():  # B-small: the gradients, then new parameters (autograd's arrays are NumPy's)
+        grads = grad(current[0])
+        current[0] = tuple(p - lr * g for p, g in zip(current[0], grads))
+        return list(grads)
+    return step
+
+
+autograd_mlpsgd = autograd_mlp
 
 
 # ---------------------------------------------------------------------- MyGrad
@@ -382,8 +441,15 @@ def mygrad_mlp(data):
         lse = m + mg.log(mg.exp(logits - m).sum(axis=1, keepdims=True))
         loss = (lse - (logits * onehot).sum(axis=1, keepdims=True)).mean()
         loss.backward()
-        return [p.grad for p in params]
+        grads = [p.grad for p in params]
+        if "lr" in data:  # B-small: MyGrad's .grad and .data are NumPy arrays
+            for p, g in zip(params, grads):
+                p.data -= data["lr"] * g
+        return grads
     return step
+
+
+mygrad_mlpsgd = mygrad_mlp
 
 
 # ---------------------------------------------------------------------- running

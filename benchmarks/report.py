@@ -11,9 +11,20 @@ import statistics
 
 from harness import SYSTEMS
 
+# the systems a ratio is taken to by default: hand-written NumPy and PyTorch
+REFERENCES = ("numpy", "torch")
 
-def summarize(cases, results, systems):
-    """Rows (dicts) for every (case, system), in the cases' order and the systems'."""
+
+def _is_hand(system):
+    return system == "numpy" or system.startswith("hand-")
+
+
+def summarize(cases, results, systems, refs=REFERENCES):
+    """Rows (dicts) for every (case, system), in the cases' order and the systems'.
+
+    Each row has the ratio of its median to each reference system's in ``ratios``
+    (hand-written ones only where the case has a meaningful one: ``Case.vs_numpy``),
+    and as ``ratio_numpy`` and ``ratio_torch`` those to NumPy by hand and PyTorch."""
     rows = []
     for case in cases:
         conv, med = {}, {}
@@ -31,12 +42,14 @@ def summarize(cases, results, systems):
                    "samples": conv.get(s, []), "na": res.get("na")}
             if res.get("method"):
                 row["memory_method"] = res["method"]
+            row["ratios"] = {}
             if s in med:
                 row.update(median=med[s], min=min(conv[s]), max=max(conv[s]))
-                if case.vs_numpy and med.get("numpy"):
-                    row["ratio_numpy"] = med[s] / med["numpy"]
-                if med.get("torch"):
-                    row["ratio_torch"] = med[s] / med["torch"]
+                for ref in set(refs) | set(REFERENCES):
+                    if med.get(ref) and (case.vs_numpy or not _is_hand(ref)):
+                        row["ratios"][ref] = med[s] / med[ref]
+                row["ratio_numpy"] = row["ratios"].get("numpy")
+                row["ratio_torch"] = row["ratios"].get("torch")
             elif not row["na"]:
                 row["na"] = "no samples"
             rows.append(row)
@@ -55,24 +68,25 @@ def _ratio(v):
     return "-" if v is None else (f"{v:.2f}" if v < 100 else f"{v:.0f}")
 
 
-def print_table(rows, with_torch, out=print):
-    """The table: one block per case, one line per system; n/a reasons as footnotes."""
-    head = ["workload", "system", "unit", "median", "min-max", "x NumPy"]
-    if with_torch:
-        head.append("x PyTorch")
+def print_table(rows, with_torch, out=print, columns=None):
+    """The table: one block per case, one line per system; n/a reasons as footnotes.
+
+    ``columns``: the ratio columns as ``[(header, reference system), ...]``; by default
+    NumPy by hand's, and PyTorch's ``with_torch``."""
+    if columns is None:
+        columns = [("x NumPy", "numpy")] + ([("x PyTorch", "torch")] if with_torch else [])
+    head = ["workload", "system", "unit", "median", "min-max"] + [h for h, _ in columns]
     lines, last, notes = [], None, []
     for r in rows:
         label = f"{r['case']} {r['title']}" if r["case"] != last else ""
         if r["na"]:
             notes.append(f"[{len(notes) + 1}] {SYSTEMS[r['system']][1]}, {r['case']}: {r['na']}")
-            cells = [label, SYSTEMS[r["system"]][1], r["unit"], f"n/a [{len(notes)}]", "", ""]
-            if with_torch:
-                cells.append("")
+            cells = [label, SYSTEMS[r["system"]][1], r["unit"], f"n/a [{len(notes)}]", ""]
+            cells += [""] * len(columns)
         else:
             cells = [label, SYSTEMS[r["system"]][1], r["unit"], _fmt(r["median"]),
-                     f"{_fmt(r['min'])}-{_fmt(r['max'])}", _ratio(r["ratio_numpy"])]
-            if with_torch:
-                cells.append(_ratio(r["ratio_torch"]))
+                     f"{_fmt(r['min'])}-{_fmt(r['max'])}"]
+            cells += [_ratio(r.get("ratios", {}).get(ref)) for _, ref in columns]
         lines.append(cells)
         last = r["case"]
     widths = [max(len(c) for c in col) for col in zip(head, *lines)]
@@ -176,7 +190,11 @@ def evaluate_targets(rows):
         else:
             add(f"{key}: per-op overhead at or below PyTorch's", x <= t,
                 f"xpgrad {_fmt(x)} us/op vs PyTorch {_fmt(t)} us/op ({x / t:.2f}x)")
-    for key in sorted(k for k in cases if k.startswith("B-") or k == "C"):
+    r = _get(rows, "B-small")
+    if r and r["ratio_numpy"] is not None:
+        add("B-small: within 1.25x of hand-written NumPy", r["ratio_numpy"] <= 1.25,
+            f"xpgrad {_fmt(r['median'])} {r['unit']} = {r['ratio_numpy']:.2f}x NumPy")
+    for key in sorted(k for k in cases if (k.startswith("B-") and k != "B-small") or k == "C"):
         r = _get(rows, key)
         if r and r["ratio_numpy"] is not None:
             add(f"{key}: within 1.10x of hand-written NumPy", r["ratio_numpy"] <= 1.10,
@@ -218,6 +236,36 @@ def evaluate_targets(rows):
                 f"{first['ratio_numpy']:.2f}x NumPy's)")
         add("F: import within 2x of import numpy", r["ratio_numpy"] <= 2.0,
             f"xpgrad {_fmt(r['median'])} ms = {r['ratio_numpy']:.2f}x numpy's" + note)
+    return out
+
+
+# --backend torch: xpgrad on torch tensors against PyTorch's own autograd
+TORCH_LIMITS = {"A1": 1.25, "A2": 1.25, "B-float32": 1.10, "B-float64": 1.10, "C": 1.10}
+
+
+def evaluate_backend_targets(rows, name):
+    """The targets of ``--backend NAME`` (not NumPy's: :func:`evaluate_targets`):
+    on torch, A within 1.25x of PyTorch's autograd and B, C within 1.10x; on every
+    library, C's peak memory within 1.25x of the same written by hand in it."""
+    out, system, hand = [], f"xpgrad-{name}", f"hand-{name}"
+
+    def add(target, met, detail):
+        out.append({"target": target, "met": met, "detail": detail})
+    if name == "torch":
+        for key, limit in TORCH_LIMITS.items():
+            r = _get(rows, key, system)
+            if r is None:
+                continue
+            ratio = r.get("ratios", {}).get("torch")
+            add(f"{key}: within {limit:.2f}x of PyTorch's autograd", None if ratio is None else ratio <= limit,
+                r["na"] or (f"xpgrad {_fmt(r['median'])} {r['unit']} = {ratio:.2f}x PyTorch"
+                            if ratio is not None else "PyTorch did not run"))
+    r = _get(rows, "C-mem", system)
+    if r is not None:
+        ratio = r.get("ratios", {}).get(hand)
+        add(f"C: peak memory within 1.25x of {SYSTEMS[hand][1]}", None if ratio is None else ratio <= 1.25,
+            r["na"] or (f"xpgrad +{_fmt(r['median'])} MB = {ratio:.2f}x" if ratio is not None
+                        else f"{SYSTEMS[hand][1]} did not run"))
     return out
 
 

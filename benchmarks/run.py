@@ -12,9 +12,12 @@ Workloads (float64 unless said; each module's docstring has the details):
 A1, A2  per-op overhead: a 2000-op mul-add chain and a 1000-op sin/cos chain on 16
         elements, forward + backward, us per op (``overhead.py``);
 B       one MLP training step (784-512-512-10, tanh, cross-entropy, batch 256), float32
-        and float64, ms per step (``overhead.py``);
+        and float64, ms per step; B-small, a small model's step: 784-256-256-10, batch 64,
+        float32, and a plain SGD update of its six parameters under no_grad
+        (``overhead.py``);
 C       ``sum(sin(x) * x + exp(-x * x))`` on 4,000,000 elements, forward + backward: time
-        (ms) and peak memory above the resident baseline (MB) (``elementwise.py``);
+        (ms) in process and in a fresh process (C-fresh), and peak memory above the
+        resident baseline (MB) (``elementwise.py``);
 D       a chain of 10^5 and 10^6 ``y = y * 1.0000001`` on 1 element, then backward: time
         (s), peak memory (MB) and bytes per recorded node (``chain.py``);
 E       Hessian-vector product of ``sum(tanh(x) ** 2)`` on 1000 elements by double
@@ -46,6 +49,12 @@ per system for F; about 15-30 s on 2 cores, most of it importing PyTorch), ``--r
 256,100``, ``--json PATH``, ``--plot PATH`` (matplotlib, the ``bench`` extra), ``--profile``
 (cProfile of xpgrad on C, D, E and J, and ``-X importtime`` of ``import xpgrad`` and of a
 first gradient, instead of the benchmark).
+
+``--backend NAMES`` (``numpy``, ``torch``, ``array_api_strict``, ``jax``, ``dask``,
+``cupy``, or ``all``) runs A, B, C and E on each library's arrays in turn instead: xpgrad
+on them against the same written by hand in that library and against its own autograd
+(``libraries.py``), with the backend's targets and a profile of xpgrad's step;
+``--update-docs`` writes those sections into docs/performance.md.
 """
 import argparse
 import os
@@ -64,6 +73,7 @@ import elementwise  # noqa: E402
 import hvp  # noqa: E402
 import imports  # noqa: E402
 import jacobians  # noqa: E402
+import libraries  # noqa: E402
 import overhead  # noqa: E402
 import report  # noqa: E402
 from harness import (  # noqa: E402
@@ -73,12 +83,14 @@ from harness import (  # noqa: E402
     load_average,
     machine_info,
     print_machine,
+    profile_rows,
     profile_xpgrad_case,
     run_benchmark,
     run_children,
 )
 
 WORKLOADS = "ABCDEFJ"
+DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "performance.md")
 
 
 def log(msg):
@@ -115,6 +127,14 @@ def parse_args(argv=None):
                         "as the system xpgrad@REV, in the same interleaved run")
     p.add_argument("--profile", action="store_true",
                    help="instead of timing, print cProfiles of xpgrad on C, D, E and J")
+    p.add_argument("--backend", metavar="NAMES",
+                   help="run A, B, C and E on these libraries' arrays instead, one after the "
+                        f"other ({', '.join(libraries.LIBRARIES)}; 'all' for every installed "
+                        "one): xpgrad on them against the same written by hand in them and "
+                        "their own autograd")
+    p.add_argument("--update-docs", metavar="PATH", nargs="?", const=DOC,
+                   help="with --backend, write the per-backend tables, targets and profiles "
+                        "into PATH between its markers (default docs/performance.md)")
     return p.parse_args(argv)
 
 
@@ -161,9 +181,10 @@ def run_all(cfg, systems, only):
         for case in overhead.make_cases():
             if case.key[0] in only:
                 inproc.append(case)
-    c_time = c_mem = None
+    c_time = c_mem = c_fresh = None
     if "C" in only:
         c_time, c_mem = elementwise.make_cases(cfg["c_size"])
+        c_fresh = elementwise.fresh_case(cfg["c_size"])
         inproc.append(c_time)
     e_cases = hvp.make_cases() if "E" in only else ()
     inproc.extend(e_cases)
@@ -186,7 +207,7 @@ def run_all(cfg, systems, only):
 
     groups = {}
     if c_mem is not None:
-        groups["C-mem"] = ("elementwise", {"n": cfg["c_size"]}, [c_mem])
+        groups["C-mem"] = ("elementwise", {"n": cfg["c_size"]}, [c_mem, c_fresh])
     d_cases = []
     if "D" in only:
         for n in cfg["d_sizes"]:
@@ -209,7 +230,7 @@ def run_all(cfg, systems, only):
         extras["bare_interpreter_ms"] = sorted(b * 1e3 for b in bare)
 
     order = ([c for c in inproc if c.key[0] in "AB"]
-             + ([c_time, c_mem] if c_time is not None else [])
+             + ([c_time, c_fresh, c_mem] if c_time is not None else [])
              + d_cases + list(e_cases) + list(f_cases) + list(j_cases))
     return order, results, extras
 
@@ -242,6 +263,10 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = settings(args)
     only = set(cfg["only"])
+    if args.backend:
+        return run_backends(args, cfg)
+    if args.update_docs:
+        sys.exit("error: --update-docs writes the per-backend results: use it with --backend")
     if args.profile:
         profile_xpgrad(cfg)
         return None
@@ -303,6 +328,123 @@ def main(argv=None):
         report.plot_ratios(rows, args.plot)
         print(f"wrote {args.plot}")
     return rows
+
+
+# ---------------------------------------------------------------------- --backend
+
+
+def backend_names(spec):
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    if names == ["all"]:
+        return list(libraries.LIBRARIES)
+    unknown = [n for n in names if n not in libraries.LIBRARIES]
+    if unknown:
+        sys.exit(f"error: --backend names {unknown}; the libraries are {', '.join(libraries.LIBRARIES)}")
+    return names
+
+
+def run_backends(args, cfg):
+    """``--backend``: each library in turn, its systems interleaved in one run; returns
+    ``{name: section}`` (rows, targets, profile, table text; ``skipped`` where not installed)."""
+    only = set(cfg["only"]) & set(libraries.WORKLOADS)
+    if set(cfg["only"]) - only:
+        log(f"note: {''.join(sorted(set(cfg['only']) - only))} run on NumPy only (without --backend)")
+    if not only:
+        sys.exit("error: --backend runs A, B, C and E; --only chose none of them")
+    print(f"settings: {cfg['rounds']} in-process rounds after {cfg['warmup']} warm-up(s), "
+          f"samples >= {cfg['min_sample_s'] * 1e3:.0f} ms; {cfg['sub_rounds']} child round(s); "
+          f"C on {cfg['c_size']:,} elements; heap reset: {HEAP_RESET}", flush=True)
+    sections = {}
+    for name in backend_names(args.backend):
+        sections[name] = run_backend(name, cfg, only)
+    if args.update_docs:
+        write_doc(args.update_docs, sections, cfg, args)
+        print(f"wrote {args.update_docs}")
+    return sections
+
+
+def run_backend(name, cfg, only):
+    lib = libraries.LIBRARIES[name]
+    wanted = libraries.systems(name)
+    versions, missing = available_systems(set(wanted))
+    xpgrad_system = "xpgrad" if name == "numpy" else f"xpgrad-{name}"
+    print(f"\n=== backend {name} ===")
+    if xpgrad_system not in versions:
+        print(f"{lib.module} is not installed: skipped")
+        return {"skipped": f"{lib.module} is not installed"}
+    systems = [s for s in wanted if s in versions]
+    info = machine_info(versions)
+    print_machine(info, [m for m in missing if m in wanted])
+    check_references(only)
+    cases, results, _ = run_all(cfg, systems, only)
+    hand = "numpy" if name == "numpy" else f"hand-{name}"
+    refs = [hand] + ([lib.own] if lib.own in systems else []) + (["numpy"] if hand != "numpy" else [])
+    rows = report.summarize(cases, results, systems, refs)
+    columns = [(f"x {SYSTEMS[r][1]}", r) for r in refs]
+    lines = []
+    report.print_checks(cases, results, systems)
+    report.print_table(rows, False, out=lines.append, columns=columns)
+    print("\n" + "\n".join(lines) + "\n")
+    targets = (report.evaluate_targets(rows) if name == "numpy"
+               else report.evaluate_backend_targets(rows, name))
+    report.print_targets(targets)
+    profiles = []
+    for case in [c for c in cases if c.key in ("A1", "C")]:
+        if case.key == "C":
+            case = elementwise.make_cases(cfg["c_size"])[0]  # run_all dropped its data
+        total, top = profile_rows(case, xpgrad_system, 3 if case.key == "C" else 20, 10)
+        profiles.append((case, total, top))
+        print(f"\ncProfile of {SYSTEMS[xpgrad_system][1]} on {case.key}: {total:.3g} ms per step "
+              "under the profiler; top functions by own time:")
+        print_profile(top)
+    info["loadavg_end"] = load_average()
+    return {"info": info, "rows": rows, "targets": targets, "table": lines, "profiles": profiles,
+            "label": lib.label}
+
+
+def print_profile(top, out=print):
+    out(f"{'ms/step':>9} {'calls/step':>10}  function")
+    for ms, calls, fn in top:
+        out(f"{ms:9.3f} {calls:10.0f}  {fn}")
+
+
+BEGIN, END = "<!-- backend-results:begin -->", "<!-- backend-results:end -->"
+
+
+def write_doc(path, sections, cfg, args):
+    """Replace what lies between the markers of ``path`` with the per-backend results."""
+    with open(path) as fh:
+        text = fh.read()
+    if BEGIN not in text or END not in text:
+        sys.exit(f"error: {path} has no {BEGIN} ... {END} markers")
+    out = [BEGIN, "", f"Command: `python benchmarks/run.py --backend {args.backend} --update-docs`"
+           + (f" `--only {args.only}`" if args.only != WORKLOADS else "")
+           + f"; {cfg['rounds']} in-process rounds, {cfg['sub_rounds']} child rounds, C on "
+           f"{cfg['c_size']:,} elements.", ""]
+    for name, sec in sections.items():
+        out.append(f"### {libraries.LIBRARIES[name].label} (`--backend {name}`)")
+        out.append("")
+        if "skipped" in sec:
+            out += [f"Not measured: {sec['skipped']}.", ""]
+            continue
+        info = sec["info"]
+        out.append(f"Python {info['python']}; " + ", ".join(f"{s} {v}" for s, v in info["versions"].items())
+                   + f"; load average {info['loadavg_start']} at the start, {info['loadavg_end']} at the end.")
+        out += ["", "```", *sec["table"], "```", ""]
+        for t in sec["targets"]:
+            mark = {True: "met", False: "**not met**", None: "not measured"}[t["met"]]
+            out.append(f"- {t['target']}: {mark} ({t['detail']})")
+        out.append("")
+        for case, total, top in sec["profiles"]:
+            out.append(f"cProfile of xpgrad's step on {case.key} ({total:.3g} ms per step under "
+                       "the profiler), top functions by own time:")
+            out += ["", "```"]
+            print_profile(top, out=out.append)
+            out += ["```", ""]
+    out.append(END)
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    with open(path, "w") as fh:
+        fh.write(text[:start] + "\n".join(out) + text[end:])
 
 
 if __name__ == "__main__":

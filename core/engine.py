@@ -324,7 +324,9 @@ def _execute(roots, root_grads, retain, create, targets, capture):
             last = plan.last
             # Only large cotangents are worth writing into: for small ones a new array
             # costs less than asking whether one is the walk's own.
-            large = not create and getattr(g, "nbytes", 0) >= _REUSE_MIN_BYTES
+            # (A backend that never writes in place, JAX's or dask's, is not asked at all.)
+            reuses = node.dev.backend.reuses_memory
+            large = not create and reuses and getattr(g, "nbytes", 0) >= _REUSE_MIN_BYTES
             i = -1
             for nxt in node.next:
                 i += 1
@@ -351,7 +353,7 @@ def _execute(roots, root_grads, retain, create, targets, capture):
                         gi = rule.call(xp, g, saved, out, node)
                         # Owning it spares a new array where a large one is summed into, and a
                         # copy where it reaches a leaf
-                        if ((getattr(gi, "nbytes", 0) >= _REUSE_MIN_BYTES or type(nxt) is AccumulateGrad)
+                        if (reuses and (type(nxt) is AccumulateGrad or getattr(gi, "nbytes", 0) >= _REUSE_MIN_BYTES)
                                 and rule.trusted and node.dev.backend.fresh(gi)):
                             gi_mine = not _given(gi, g, saved, out, False)
                 except Exception as exc:

@@ -7,7 +7,7 @@ from xpgrad.plugins.arrays import normalize_axes
 
 from . import xp as _xp
 from .creation import as_tensor
-from .dispatch import apply, batched
+from .dispatch import apply, batched, unary
 from .tensor import Tensor
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "neg", "negative",
@@ -246,6 +246,8 @@ def _unary(name, op=None):
     op = op or name
 
     def fn(input):
+        if type(input) is Tensor:  # the common case: the methods' fast path
+            return unary(op, input)
         return apply(op, (_tensor(input, name),))
 
     fn.__name__ = fn.__qualname__ = name

@@ -93,6 +93,10 @@ def _raw_key(key: Any, t: TensorMethods) -> Any:
 # What _raw_key gives for a key holding an index batched inside ``xpgrad.func.vmap``.
 BATCHED_KEY = object()
 
+# The in-place arithmetic a backend may compute into the Tensor's memory (Backend.update),
+# and the scalars it takes as they are
+_UPDATES = frozenset({"add", "subtract", "multiply", "divide"})
+_UPDATE_SCALARS = (int, float, complex)
 
 
 def _index_with_batched(t: Any, key: Any) -> Any:
@@ -373,6 +377,8 @@ class TensorMethods:
                 # The rule reads this Tensor's old values (mul_ by a Tensor that requires
                 # grad), which the write is about to replace: it reads a copy instead.
                 src = self._snapshot()
+        elif name in _UPDATES and self._updated(name, other):
+            return self  # nothing to record: computed into this Tensor's memory at once
         result = binary(name, src, other) if other is not None else unary(name, src)
         # The result of self op other has self's dtype, or one that promotion widened
         # it to, which self's dtype can't hold: any other dtype is refused, on every
@@ -393,6 +399,24 @@ class TensorMethods:
             )
         commit(self, result, what)
         return self
+
+    def _updated(self, name: str, other: Any) -> bool:
+        """Whether the backend computed ``name(self, other)`` into this Tensor's memory
+        (``Backend.update``: one pass and no new array, as ``p -= lr * g`` by hand),
+        where nothing is recorded; False leaves it to the out-of-place way."""
+        if type(other) is Tensor:
+            if other._dev is not self._dev:
+                return False
+            raw = other._data
+        elif type(other) in _UPDATE_SCALARS:
+            raw = other
+        else:
+            return False
+        keep_output(self)  # a node that saved this Tensor as its output gets a copy first
+        if self._dev.backend.update(name, self._data, raw) is None:
+            return False
+        self._bump_version()
+        return True
 
     def add_(self, other: Tensor | Scalar, alpha: Scalar = 1) -> Self:
         """Add ``alpha * other`` to this Tensor in place and return it, as ``torch.Tensor.add_``.

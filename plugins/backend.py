@@ -45,6 +45,10 @@ class Backend:
     mutable : bool
         Whether its arrays can be written in place. JAX's cannot: its :meth:`write`
         raises, and :meth:`accumulate` returns the sum instead.
+    reuses_memory : bool
+        Whether :meth:`fresh` can ever say yes: only then does the engine ask an array's
+        size and ownership to write into it (NumPy, PyTorch, CuPy). False by default, as
+        :meth:`fresh` is.
     """
 
     # None here; every backend sets them (typed as what it sets)
@@ -53,6 +57,7 @@ class Backend:
     device_prefix: str = None  # type: ignore[assignment]
     install: str | None = None
     mutable: bool = True
+    reuses_memory: bool = False
 
     # ---------------------------------------------------------------- discovery
 
@@ -224,6 +229,19 @@ class Backend:
         checks: ``args[into]`` is no view and no one else holds it (``held`` references
         are the dispatcher's own, besides this call's), and the result has its dtype and
         shape. The default declines: the op runs out of place.
+        """
+        return None
+
+    def update(self, name: str, dst: Any, other: Any) -> Any:
+        """``dst = name(dst, other)`` computed into ``dst``'s memory, one pass, no new array.
+
+        ``name`` is ``add``, ``subtract``, ``multiply`` or ``divide``: the in-place
+        arithmetic of ``t += u``, ``t.sub_(u)`` and friends where nothing is recorded (no
+        grad mode, or nothing requires grad: an optimizer's step). ``other`` is an array
+        of this backend on ``dst``'s device, or a Python scalar. Return ``dst`` where the
+        result has ``dst``'s dtype and shape and ``dst`` can be written, else None:
+        xpgrad then computes out of place and writes (and raises the errors). The
+        default returns None.
         """
         return None
 
