@@ -362,14 +362,20 @@ class TorchBackend(GenericBackend):
         method = _TORCH_UPDATES.get(name)
         if method is None or type(dst) is not torch.Tensor or dst.requires_grad:
             return None
-        if type(other) is torch.Tensor and (other.device != dst.device or (
-                other.shape != dst.shape and torch.broadcast_shapes(dst.shape, other.shape) != dst.shape)):
-            return None
-        if torch.result_type(dst, other) != dst.dtype:
-            return None
         try:
+            # Another tensor on dst's storage (x -= x[:, :1]) is declined: torch's own
+            # overlap check gives up on memory that is not one dense block, and its
+            # in-place op then reads values it has already written.
+            if type(other) is torch.Tensor and other is not dst and (
+                    other.device != dst.device
+                    or other.untyped_storage().data_ptr() == dst.untyped_storage().data_ptr()
+                    or (other.shape != dst.shape
+                        and torch.broadcast_shapes(dst.shape, other.shape) != dst.shape)):
+                return None
+            if torch.result_type(dst, other) != dst.dtype:
+                return None
             return getattr(dst, method)(other)
-        except RuntimeError:  # other overlaps dst in part: torch checks before it writes
+        except (RuntimeError, OverflowError, TypeError):  # before any write: the usual way raises
             return None
 
     def chain(self, g, d, g_free, d_free):
@@ -510,6 +516,8 @@ def _positive_steps(key, shape):
         return key, ()
     ndim = len(shape)
     indexed = sum(1 for k in items if k is not None and k is not Ellipsis)
+    if indexed > ndim:  # as NumPy and PyTorch refuse it, before shape[axis] runs past the end
+        raise IndexError(f"too many indices for an array of {ndim} dimension(s): {indexed} were indexed")
     out, flips, axis, result_axis = [], [], 0, 0
     for k in items:
         if k is Ellipsis:

@@ -38,6 +38,7 @@ _UPDATES = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply, "di
 class NumpyBackend(Backend):
     name = "numpy"
     reuses_memory = True
+    elides_temporaries = True
     library = "numpy"
     device_prefix = "cpu"
 
@@ -123,14 +124,15 @@ class NumpyBackend(Backend):
 
     def update(self, name, dst, other):
         fn = _UPDATES.get(name)
-        if (fn is None or type(dst) is not np.ndarray or not dst.flags.writeable
-                or np.result_type(dst, other) != dst.dtype
-                or (type(other) is np.ndarray and other.shape != dst.shape
-                    and np.broadcast_shapes(dst.shape, other.shape) != dst.shape)):
+        if fn is None or type(dst) is not np.ndarray or not dst.flags.writeable:
             return None
-        try:  # a ufunc: overlapping memory is buffered, as NumPy's own -= does
-            return fn(dst, other, out=dst)
-        except (TypeError, ValueError, OverflowError):  # before writing: the usual way raises
+        try:
+            if np.result_type(dst, other) != dst.dtype or (
+                    type(other) is np.ndarray and other.shape != dst.shape
+                    and np.broadcast_shapes(dst.shape, other.shape) != dst.shape):
+                return None
+            return fn(dst, other, out=dst)  # a ufunc: overlapping memory is buffered, as NumPy's -= is
+        except (TypeError, ValueError, OverflowError):  # before any write: the usual way raises
             return None
 
     def _unshared(self, array, held):

@@ -85,7 +85,8 @@ def _elide(op, dev, a, ra):
     """The forward of the one-argument elementwise ``op`` computed into the memory of
     ``a``, a temporary Tensor, and of its array ``ra``; None where that is not safe or
     not worth it."""
-    if RECORD_HOOKS and _watched() or not a._own or getattr(ra, "nbytes", 0) < ELIDE_MIN_BYTES:
+    if (not dev.backend.elides_temporaries or RECORD_HOOKS and _watched() or not a._own
+            or getattr(ra, "nbytes", 0) < ELIDE_MIN_BYTES):
         return None  # forward mode and saved-tensor hooks see the arguments
     if a._rg and GRAD_ENABLED.get() and _plan(op, (True,)).keep[0]:
         return None  # the node saves a for backward
@@ -146,7 +147,8 @@ def unary_method(name: str) -> Callable[[Tensor], Tensor]:
 
     def method(self: Tensor) -> Tensor:
         counts = ACTIVE[0]
-        if counts is not None and _getrefcount(self) == counts.method:
+        if (counts is not None and self._dev.backend.elides_temporaries
+                and _getrefcount(self) == counts.method):
             return unary(name, self, None, True)
         return unary(name, self)
 
@@ -181,7 +183,8 @@ def binary_method(name: str) -> Callable[[Tensor, Any], Tensor]:
         out = None
         counts = ACTIVE[0]
         if (counts is not None and counts.operator is not None and symbol is not None
-                and op.elementwise and getattr(ra, "nbytes", 0) >= ELIDE_MIN_BYTES):
+                and op.elementwise and dev.backend.elides_temporaries
+                and getattr(ra, "nbytes", 0) >= ELIDE_MIN_BYTES):
             count_a = _getrefcount(a)  # read here: as call arguments, a and b count once more
             count_b = _getrefcount(b)
             out = _elide_operator(op, dev, a, b, ra, rb, brg, count_a, count_b, counts.operator, symbol)

@@ -383,7 +383,8 @@ class TensorMethods:
         # The result of self op other has self's dtype, or one that promotion widened
         # it to, which self's dtype can't hold: any other dtype is refused, on every
         # backend (NumPy's can_cast agrees; PyTorch's lets float64 into float32).
-        if result._data.dtype != self._data.dtype:
+        # (xpgrad's dtypes: a big-endian float64 array takes a native float64 result)
+        if result._data.dtype != self._data.dtype and result.dtype != self.dtype:
             raise TypeError(
                 f"in-place {what}: the result has dtype {result._data.dtype}, which can't be "
                 f"stored in this Tensor of dtype {self._data.dtype}; use the out-of-place op"

@@ -49,6 +49,11 @@ class Backend:
         Whether :meth:`fresh` can ever say yes: only then does the engine ask an array's
         size and ownership to write into it (NumPy, PyTorch, CuPy). False by default, as
         :meth:`fresh` is.
+    elides_temporaries : bool
+        Whether :meth:`elementwise_into` can ever compute into a temporary: only then,
+        with temporaries turned on, does the dispatcher look for temporaries (reference
+        counts, sizes) on this backend's Tensors at all (NumPy). False by default, as
+        :meth:`elementwise_into` declines.
     """
 
     # None here; every backend sets them (typed as what it sets)
@@ -58,6 +63,7 @@ class Backend:
     install: str | None = None
     mutable: bool = True
     reuses_memory: bool = False
+    elides_temporaries: bool = False
 
     # ---------------------------------------------------------------- discovery
 
@@ -188,7 +194,8 @@ class Backend:
 
         An op's result is one. The engine asks this of what a rule returned, after
         checking it is none of the arrays the rule was handed: only then may it write
-        into it or hand it out without a copy. The default says no.
+        into it or hand it out without a copy. The default says no. Asked only where
+        :attr:`reuses_memory` is True: a backend that overrides it sets that too.
         """
         return False
 
@@ -201,7 +208,8 @@ class Backend:
         ``g_free`` and ``d_free`` say whether the engine owns ``g`` and ``d`` and no one
         reads them after this: the product may then be written into one of them. Where
         ``g`` is a broadcast one the product is ``d`` itself (free only if ``d`` is). The
-        default multiplies into a new array.
+        default multiplies into a new array. Called only where :attr:`reuses_memory` is
+        True (elsewhere the rule's own product runs).
         """
         p = g * _conj(self.namespace(), d)
         return p, self.fresh(p)

@@ -91,3 +91,20 @@ def test_the_backends_that_write_in_place_say_so():
     found = backends()
     assert found["numpy"].reuses_memory and found["torch"].reuses_memory
     assert not found["jax"].reuses_memory
+
+
+def test_temporaries_are_not_looked_for_on_a_backend_that_cannot_elide(torch_backend, monkeypatch):
+    """elides_temporaries False (torch): with temporaries turned on, the dispatcher never
+    asks elementwise_into, nor reads reference counts, for this backend's Tensors."""
+    assert torch_backend.elides_temporaries is False and backends()["numpy"].elides_temporaries
+
+    def elementwise_into(*args):
+        raise AssertionError("elementwise_into asked of a backend that cannot elide")
+    monkeypatch.setattr(torch_backend, "elementwise_into", elementwise_into)
+    x0 = np.linspace(-1.0, 1.0, 100_000)  # above the size temporaries are looked for at
+    x = xpgrad.tensor(torch.from_numpy(x0.copy()), requires_grad=True)
+    with xpgrad.elide_temporaries():
+        y = ((x * 2.0).exp() * 3.0 + 1.0).sin().sum()
+    y.backward()
+    expected = np.cos(3 * np.exp(2 * x0) + 1) * 6 * np.exp(2 * x0)
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-10, atol=1e-12)  # torch's own exp and sin

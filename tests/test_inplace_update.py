@@ -119,6 +119,47 @@ def test_an_overlapping_operand_is_read_before_it_is_written(backend):
     a = backend.make([1.0, 2.0, 3.0, 4.0])
     a[1:] += a[:-1]
     assert a.tolist() == [1.0, 3.0, 5.0, 7.0]
+    # memory that is not one dense block, where torch's own overlap check gives up
+    x = backend.make(np.arange(1.0, 10.0).reshape(3, 3))
+    x -= x[:, :1]
+    assert x.tolist() == [[0.0, 1.0, 2.0]] * 3
+    y0 = np.arange(12.0).reshape(2, 6)
+    y = backend.make(y0)
+    y[:, 1:4] += y[:, 0:3]
+    y0[:, 1:4] += y0[:, 0:3]
+    assert y.tolist() == y0.tolist()
+    z0 = np.arange(9.0)
+    z = backend.make(z0)
+    z[2::2] += z[0:-2:2]
+    z0[2::2] += z0[0:-2:2]
+    assert z.tolist() == z0.tolist()
+
+
+def test_a_big_endian_array_takes_its_native_result():
+    t = xpgrad.tensor(np.array([1.0, 2.0, 3.0], dtype=">f8"))
+    t += 1.0
+    t.mul_(xpgrad.tensor([1.0, 2.0, 3.0]))
+    assert t.tolist() == [2.0, 6.0, 12.0] and t.dtype == xpgrad.float64
+
+
+def test_an_update_that_fails_gives_the_errors_of_the_out_of_place_op(backend):
+    """What update() cannot do is left to the usual way, whose errors name the op: a
+    shape that does not broadcast, an integer too large for the dtype."""
+    t, u = backend.make([1.0, 2.0, 3.0]), backend.make([1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(Exception) as out_of_place:
+        t + u
+    with pytest.raises(type(out_of_place.value), match=r"op 'add' \(plugin 'xpgrad.ops.elementwise'\) failed"):
+        t += u
+    assert t.tolist() == [1.0, 2.0, 3.0]
+    i = backend.make([1, 2], dtype=xpgrad.int64)
+    try:
+        expected = (i + 2**70).tolist()
+    except Exception as exc:  # the library refuses the Python int: so does the update
+        with pytest.raises(type(exc), match="op 'add'"):
+            i += 2**70
+    else:  # it wraps, as NumPy does: so does the update
+        i += 2**70
+        assert i.tolist() == expected
 
 
 def test_an_output_saved_for_backward_is_kept(backend):

@@ -508,6 +508,8 @@ def test_setitem_negative_steps_without_grad(device):
     y[::-1, :1] = xpgrad.tensor([[7.0], [0.5]], dtype=F64, device=device)
     assert values(y).tolist() == [[0.5, 5.0, 4.0], [7.0, 2.0, 8.0]]
     assert not y.requires_grad
+    with pytest.raises(IndexError, match="too many indices"):  # one index more than it has
+        xpgrad.zeros(4, dtype=F64, device=device)[1, ::-1] = 0.0
 
 
 def test_setitem_float32_value_into_float64(device):
