@@ -163,18 +163,25 @@ def build(case, system):
     return factory(case, system)(case.data)
 
 
-def profile_xpgrad_case(case, calls, top, label):
-    """Print cProfile's ``top`` functions by own time for ``calls`` of xpgrad's step."""
+def _profiled(case, system, calls):
+    """cProfile's Profile of ``calls`` of ``system``'s step of ``case``, after one warm-up."""
     import cProfile
-    import pstats
 
-    step = build(case, "xpgrad")
+    step = build(case, system)
     step()
     prof = cProfile.Profile()
     prof.enable()
     for _ in range(calls):
         step()
     prof.disable()
+    return prof
+
+
+def profile_xpgrad_case(case, calls, top, label):
+    """Print cProfile's ``top`` functions by own time for ``calls`` of xpgrad's step."""
+    import pstats
+
+    prof = _profiled(case, "xpgrad", calls)
     print(f"cProfile, xpgrad, {case.key} {case.title}: {label}")
     pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(top)
 
@@ -184,17 +191,9 @@ def profile_rows(case, system, calls, top):
     own time, as ``(ms per step, calls per step, function)``, the function named by its
     file relative to the package or repository it lives in (no machine paths), and the
     step's total time under the profiler in ms."""
-    import cProfile
     import pstats
 
-    step = build(case, system)
-    step()
-    prof = cProfile.Profile()
-    prof.enable()
-    for _ in range(calls):
-        step()
-    prof.disable()
-    stats = pstats.Stats(prof).stats
+    stats = pstats.Stats(_profiled(case, system, calls)).stats
     total = sum(tt for _, _, tt, _, _ in stats.values()) / calls * 1e3
     rows = sorted(stats.items(), key=lambda kv: -kv[1][2])[:top]
     return total, [(tt / calls * 1e3, nc / calls, _function_name(fn)) for fn, (_, nc, tt, _, _) in rows]
