@@ -11,17 +11,20 @@ import pytest
 import xpgrad
 from xpgrad.plugins.registry import backends
 
-torch = pytest.importorskip("torch")
-
 N = 20_000  # 160 kB of float64: above the size where writing in place pays
 
 
 @pytest.fixture
-def torch_backend():
+def torch():
+    return pytest.importorskip("torch")
+
+
+@pytest.fixture
+def torch_backend(torch):
     return backends()["torch"]
 
 
-def test_torch_chain_writes_into_the_operand_the_engine_owns(torch_backend):
+def test_torch_chain_writes_into_the_operand_the_engine_owns(torch, torch_backend):
     g, d = torch.rand(N, dtype=torch.float64), torch.rand(N, dtype=torch.float64)
     expected = g * d
     g0, d0 = g.clone(), d.clone()
@@ -32,7 +35,7 @@ def test_torch_chain_writes_into_the_operand_the_engine_owns(torch_backend):
     assert out is d and free and torch.equal(out, expected) and torch.equal(g, g0)
 
 
-def test_torch_chain_leaves_operands_it_does_not_own_alone(torch_backend):
+def test_torch_chain_leaves_operands_it_does_not_own_alone(torch, torch_backend):
     g, d = torch.rand(N, dtype=torch.float64), torch.rand(N, dtype=torch.float64)
     g0, d0 = g.clone(), d.clone()
     out, free = torch_backend.chain(g, d, False, False)
@@ -43,7 +46,7 @@ def test_torch_chain_leaves_operands_it_does_not_own_alone(torch_backend):
     assert out is not small_g and out is not small_d
 
 
-def test_torch_chain_passes_sums_broadcast_one_over_and_conjugates(torch_backend):
+def test_torch_chain_passes_sums_broadcast_one_over_and_conjugates(torch, torch_backend):
     d = torch.rand(N, dtype=torch.float64)
     one = torch.ones((), dtype=torch.float64).expand(N)
     out, free = torch_backend.chain(one, d, False, False)
@@ -58,7 +61,7 @@ def test_torch_chain_passes_sums_broadcast_one_over_and_conjugates(torch_backend
     assert torch.equal(out, -d) and free
 
 
-def test_gradients_on_torch_through_the_in_place_products_are_exact():
+def test_gradients_on_torch_through_the_in_place_products_are_exact(torch):
     """C's graph on torch, large enough for the in-place products: against the analytic
     gradient, and the user's input untouched."""
     x0 = np.random.default_rng(0).standard_normal(N)
@@ -88,12 +91,12 @@ def test_a_backend_that_never_writes_in_place_is_not_asked_about_ownership(name,
 
 
 def test_the_backends_that_write_in_place_say_so():
-    found = backends()
-    assert found["numpy"].reuses_memory and found["torch"].reuses_memory
-    assert not found["jax"].reuses_memory
+    found = backends()  # registered whether or not their libraries are installed
+    assert found["numpy"].reuses_memory and found["torch"].reuses_memory and found["cupy"].reuses_memory
+    assert not found["jax"].reuses_memory and not found["dask"].reuses_memory
 
 
-def test_temporaries_are_not_looked_for_on_a_backend_that_cannot_elide(torch_backend, monkeypatch):
+def test_temporaries_are_not_looked_for_on_a_backend_that_cannot_elide(torch, torch_backend, monkeypatch):
     """elides_temporaries False (torch): with temporaries turned on, the dispatcher never
     asks elementwise_into, nor reads reference counts, for this backend's Tensors."""
     assert torch_backend.elides_temporaries is False and backends()["numpy"].elides_temporaries
