@@ -23,6 +23,7 @@ from . import functions as _fn
 from . import xp as _ns
 from .creation import _from_data, resolve_dtype
 from .dispatch import apply, batched, binary, binary_method, rbinary_method, unary, unary_method
+from .dtypes import of_native
 from .grad_mode import GRAD_ENABLED
 from .inplace import check_inplace, commit, keep_output, keep_saved, write_failed
 from .lazy import compute as _compute
@@ -384,7 +385,7 @@ class TensorMethods:
         # it to, which self's dtype can't hold: any other dtype is refused, on every
         # backend (NumPy's can_cast agrees; PyTorch's lets float64 into float32).
         # (xpgrad's dtypes: a big-endian float64 array takes a native float64 result)
-        if result._data.dtype != self._data.dtype and result.dtype != self.dtype:
+        if result._data.dtype != self._data.dtype and of_native(result._data.dtype) is not of_native(self._data.dtype):
             raise TypeError(
                 f"in-place {what}: the result has dtype {result._data.dtype}, which can't be "
                 f"stored in this Tensor of dtype {self._data.dtype}; use the out-of-place op"
